@@ -1,0 +1,104 @@
+//! Identifiers: workflow ids (from file names), hook ids (secret, random) and ULIDs.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A workflow or sequence id: `[a-z0-9][a-z0-9_-]*`, taken from the file name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct WorkflowId(String);
+
+impl WorkflowId {
+    /// Accepts ids of the form `[a-z0-9][a-z0-9_-]*`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let mut chars = s.chars();
+        let first_ok = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let rest_ok = s
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        if first_ok && rest_ok && s.len() <= 100 {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(format!(
+                "invalid id {s:?}: ids are lowercase letters, digits, '_' and '-', starting with a letter or digit"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for WorkflowId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The secret path segment of a workflow's inbound URL: 128 random bits from the OS, as 32 hex
+/// characters. It is a credential, so it never appears in logs (`Debug` is redacted).
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct HookId(String);
+
+impl HookId {
+    /// A fresh id from the operating system's random source.
+    pub fn generate() -> Self {
+        Self(random_hex(16))
+    }
+
+    /// Accepts exactly 32 lowercase hex characters.
+    pub fn parse(s: &str) -> Option<Self> {
+        (s.len() == 32 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+            .then(|| Self(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for HookId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("HookId(…)")
+    }
+}
+
+/// `n` random bytes from the OS, hex encoded.
+pub fn random_hex(n: usize) -> String {
+    let mut buf = vec![0u8; n];
+    getrandom::getrandom(&mut buf).expect("the OS random source is unavailable");
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new ULID as a string (request, run, contact, email ids).
+pub fn new_ulid() -> String {
+    ulid::Ulid::new().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hook_ids_are_128_bits_and_distinct() {
+        let a = HookId::generate();
+        let b = HookId::generate();
+        assert_eq!(a.as_str().len(), 32);
+        assert_ne!(a, b);
+        assert!(HookId::parse(a.as_str()).is_some());
+        assert!(HookId::parse("not-a-hook").is_none());
+    }
+
+    #[test]
+    fn workflow_ids_follow_the_file_name_rule() {
+        assert!(WorkflowId::parse("optimantra-booking").is_ok());
+        assert!(WorkflowId::parse("a_1").is_ok());
+        assert!(WorkflowId::parse("-x").is_err());
+        assert!(WorkflowId::parse("Booking").is_err());
+        assert!(WorkflowId::parse("").is_err());
+    }
+}
