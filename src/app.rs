@@ -1,1 +1,155 @@
-//! TODO skeleton
+//! Startup: build the application from settings (open the store, load workflows, bind the
+//! listener, port 0 allowed) and run it until a shutdown signal. Tests start this very code.
+
+use crate::engine::template::Renderer;
+use crate::http::{self, HttpState};
+use crate::intake::Intake;
+use crate::settings::{MailMode, ServeArgs};
+use crate::store::clock::Clock;
+use crate::store::{Store, StoreError};
+use crate::workflow::live::LiveCatalog;
+use crate::workflow::report::format_diagnostic;
+use anyhow::Context as _;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+/// A built application: store open, workflows loaded, listener bound.
+pub struct Application {
+    listener: TcpListener,
+    addr: SocketAddr,
+    state: Arc<HttpState>,
+    header_timeout: Duration,
+    /// Kept for the email issue; parsed and validated at start.
+    pub mail: MailMode,
+}
+
+impl Application {
+    /// Opens everything `serve` needs; errors say what to fix.
+    pub async fn build(mut args: ServeArgs) -> anyhow::Result<Self> {
+        let mail = args.validate().map_err(anyhow::Error::msg)?;
+        let store = Store::open(&args.data).map_err(|e| match e {
+            StoreError::Locked => anyhow::anyhow!(
+                "data dir {} is in use by another hookflow process",
+                args.data.display()
+            ),
+            other => anyhow::Error::new(other)
+                .context(format!("could not open data dir {}", args.data.display())),
+        })?;
+        let catalog = Arc::new(LiveCatalog::load(&args.workflows));
+        let clock = Clock::new(args.clock, store.clone())?;
+        let listener = TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("could not listen on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        let intake = Arc::new(Intake::new(
+            store.clone(),
+            catalog.clone(),
+            clock,
+            Arc::new(Renderer::new()),
+            Arc::new(Notify::new()),
+        ));
+        // Hook ids exist (and are on disk) before any URL is printed.
+        for id in catalog.current().workflows.keys() {
+            store.hook_id_for(id)?;
+        }
+        store.flush_now()?;
+        let state = Arc::new(HttpState {
+            intake,
+            public_url: args.public_base(addr),
+            admin_token: args.admin_token.clone(),
+            body_timeout: Duration::from_secs(args.body_timeout),
+        });
+        Ok(Self {
+            listener,
+            addr,
+            state,
+            header_timeout: Duration::from_secs(args.header_timeout),
+            mail,
+        })
+    }
+
+    /// The address actually bound (the real port when port 0 was asked).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The start-up lines: `listening on …`, then each workflow's id and URL.
+    pub fn banner(&self) -> Vec<String> {
+        let mut lines = vec![format!("listening on http://{}", self.addr)];
+        let catalog = self.state.intake.catalog.current();
+        for (id, entry) in &catalog.workflows {
+            if let Ok(hook) = self.state.intake.store.hook_id_for(id) {
+                let note = match &entry.workflow {
+                    Ok(wf) if wf.status == crate::workflow::Status::Draft => "  (draft)",
+                    Ok(_) => "",
+                    Err(_) => "  (error: see below)",
+                };
+                lines.push(format!(
+                    "{id}\t{}/hooks/{}{note}",
+                    self.state.public_url,
+                    hook.as_str()
+                ));
+            }
+        }
+        lines
+    }
+
+    /// Errors and warnings of the loaded files, formatted `file:line:column: error: …`.
+    pub fn diagnostics(&self) -> Vec<String> {
+        let catalog = self.state.intake.catalog.current();
+        let mut out: Vec<String> = catalog
+            .all_errors()
+            .into_iter()
+            .map(|d| format_diagnostic(d, "error"))
+            .collect();
+        let warnings = catalog
+            .workflows
+            .values()
+            .flat_map(|e| &e.warnings)
+            .chain(catalog.sequences.values().flat_map(|e| &e.warnings));
+        out.extend(warnings.map(|d| format_diagnostic(d, "warning")));
+        out
+    }
+
+    /// Serves until `shutdown` resolves, then drains open requests and flushes the store.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        let store = self.state.intake.store.clone();
+        let routes = http::routes(self.state.clone());
+        http::server::serve(
+            self.listener,
+            routes,
+            self.header_timeout,
+            Duration::from_secs(10),
+            shutdown,
+        )
+        .await;
+        store.flush_now()?;
+        Ok(())
+    }
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

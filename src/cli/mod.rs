@@ -1,1 +1,103 @@
-//! Command line.
+//! The `hookflow` command line. `serve` runs the server; every other command talks to a
+//! running server's API, or, where none answers, opens the data dir itself.
+
+mod check;
+mod client;
+mod send;
+mod urls;
+
+use crate::settings::ServeArgs;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Command-line arguments.
+#[derive(Debug, Parser)]
+#[command(name = "hookflow", version, about = "Inbound webhooks and workflows, GoHighLevel-style, on one machine")]
+pub struct Cli {
+    /// Server to talk to (token from HOOKFLOW_ADMIN_TOKEN).
+    #[arg(long, global = true, env = "HOOKFLOW_SERVER", default_value = "http://127.0.0.1:8787")]
+    pub server: String,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options of commands that can work on the files directly when no server answers.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Offline {
+    /// Workflows directory.
+    #[arg(long, env = "HOOKFLOW_WORKFLOWS", default_value = "./workflows")]
+    pub workflows: PathBuf,
+    /// Data directory (used only when no server answers).
+    #[arg(long, env = "HOOKFLOW_DATA", default_value = "./data")]
+    pub data: PathBuf,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Validate every workflow and sequence file.
+    Check(Offline),
+    /// Print `ID<TAB>URL` for every workflow.
+    Urls(Offline),
+    /// Post a sample file to a workflow's URL as its sender would.
+    Send(send::SendArgs),
+}
+
+/// Runs the command and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve(args).await,
+            Command::Check(o) => check::run(&cli.server, cli.json, &o).await,
+            Command::Urls(o) => urls::run(&cli.server, cli.json, &o).await,
+            Command::Send(a) => send::run(&cli.server, cli.json, &a).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.to_string().contains("data dir in use") {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let app = crate::app::Application::build(args).await?;
+    for line in app.banner() {
+        println!("{line}");
+    }
+    for line in app.diagnostics() {
+        eprintln!("{line}");
+    }
+    app.run_until(crate::app::shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("HOOKFLOW_LOG").unwrap_or_else(|_| EnvFilter::new("hookflow=info,warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

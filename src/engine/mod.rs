@@ -1,1 +1,3 @@
-//! Runs.
+//! The workflow engine: template context, mapping, steps and runs.
+
+pub mod context;

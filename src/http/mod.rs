@@ -1,1 +1,40 @@
-//! HTTP.
+//! The HTTP surface: inbound hooks, the admin API and the health check, as warp filters.
+//! Handlers call intake, store and engine functions; they never touch sled directly.
+
+pub mod api;
+pub mod error;
+pub mod hooks;
+pub mod server;
+
+use crate::intake::Intake;
+use std::sync::Arc;
+use std::time::Duration;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+/// What the HTTP handlers share.
+pub struct HttpState {
+    pub intake: Arc<Intake>,
+    /// Base of printed URLs (`--public-url`).
+    pub public_url: String,
+    /// Required on `/api/*` when set.
+    pub admin_token: Option<String>,
+    pub body_timeout: Duration,
+}
+
+/// Every route, with errors rendered as `{"error": {"code", "message"}}`.
+pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
+    let health = warp::path!("healthz")
+        .and(warp::get())
+        .map(|| warp::reply::json(&serde_json::json!({"status": "ok"})).into_response());
+    let hooks = hooks::route(state.intake.clone(), state.body_timeout);
+    health
+        .or(hooks)
+        .unify()
+        .or(api::routes(state))
+        .unify()
+        .recover(error::recover)
+        .unify()
+        .boxed()
+}

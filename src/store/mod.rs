@@ -1,1 +1,112 @@
-//! Store.
+//! The sled store: one `Db` under the data dir, one tree per kind of record.
+//!
+//! Everything durable goes through here; HTTP and engine code never touch sled types except
+//! through the typed functions of these modules.
+
+pub mod clock;
+pub mod codec;
+pub mod commit;
+pub mod counts;
+pub mod hooks;
+pub mod queue;
+pub mod references;
+pub mod requests;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Why the store could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process (usually a running `hookflow serve`) holds the data dir.
+    #[error("data dir in use; pass --server")]
+    Locked,
+    #[error("store error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("corrupt record in {tree}: {message}")]
+    Corrupt { tree: &'static str, message: String },
+    #[error("io error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Result alias for store calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The open store, cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: sled::Db,
+    pub(crate) dir: PathBuf,
+    pub(crate) trees: Arc<Trees>,
+    pub(crate) commit: commit::GroupCommit,
+}
+
+/// The trees of the store (contacts and runs add their own).
+pub(crate) struct Trees {
+    pub meta: sled::Tree,
+    pub hooks: sled::Tree,
+    pub hooks_by_id: sled::Tree,
+    pub requests: sled::Tree,
+    pub queue: sled::Tree,
+    pub references: sled::Tree,
+    pub dedupe: sled::Tree,
+    pub counts: sled::Tree,
+    pub versions: sled::Tree,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`; `Locked` when another process has it.
+    pub fn open(dir: &Path) -> StoreResult<Self> {
+        std::fs::create_dir_all(dir)?;
+        let db = sled::Config::new()
+            .path(dir.join("sled"))
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(|e| match &e {
+                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                    StoreError::Locked
+                }
+                sled::Error::Io(io) if io.to_string().contains("lock") => StoreError::Locked,
+                _ => StoreError::Sled(e),
+            })?;
+        let trees = Trees {
+            meta: db.open_tree("meta")?,
+            hooks: db.open_tree("hooks")?,
+            hooks_by_id: db.open_tree("hooks_by_id")?,
+            requests: db.open_tree("requests")?,
+            queue: db.open_tree("queue")?,
+            references: db.open_tree("references")?,
+            dedupe: db.open_tree("dedupe")?,
+            counts: db.open_tree("counts")?,
+            versions: db.open_tree("workflow_versions")?,
+        };
+        let commit = commit::GroupCommit::start(db.clone(), dir.join("sled"));
+        Ok(Self {
+            db,
+            dir: dir.to_path_buf(),
+            trees: Arc::new(trees),
+            commit,
+        })
+    }
+
+    /// The data dir this store lives in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The underlying database, for modules that own their own trees (contacts, runs).
+    pub fn db(&self) -> &sled::Db {
+        &self.db
+    }
+
+    /// Waits until everything written before this call is on disk (shared with other callers).
+    pub async fn durable(&self) -> StoreResult<()> {
+        self.commit.wait().await
+    }
+
+    /// Flushes synchronously (used at shutdown and by tests).
+    pub fn flush_now(&self) -> StoreResult<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+}

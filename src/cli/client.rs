@@ -1,0 +1,57 @@
+//! A small client of the admin API for the CLI commands.
+
+use anyhow::Context as _;
+use serde_json::Value;
+use std::time::Duration;
+
+/// Talks to a running server.
+pub struct ApiClient {
+    base: String,
+    http: reqwest::Client,
+    token: Option<String>,
+}
+
+impl ApiClient {
+    /// A client of `base` with the token from `HOOKFLOW_ADMIN_TOKEN`.
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_string(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("http client"),
+            token: std::env::var("HOOKFLOW_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
+        }
+    }
+
+    /// True when a hookflow server answers `/healthz`.
+    pub async fn is_up(&self) -> bool {
+        self.http
+            .get(format!("{}/healthz", self.base))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+    }
+
+    /// `GET /api/...`, failing with the server's error message.
+    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.with_context(|| format!("could not reach {}", self.base))?;
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            let msg = body["error"]["message"].as_str().unwrap_or("request failed");
+            anyhow::bail!("{status}: {msg}");
+        }
+        Ok(body)
+    }
+
+    /// The underlying HTTP client (for posting to hooks).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+}

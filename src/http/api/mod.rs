@@ -1,0 +1,85 @@
+//! The admin API under `/api`, guarded by `HOOKFLOW_ADMIN_TOKEN` when it is set.
+
+mod requests;
+mod workflows;
+
+use super::error::{ApiError, Unauthorized};
+use super::HttpState;
+use serde::Deserialize;
+use std::convert::Infallible;
+use std::sync::Arc;
+use subtle::ConstantTimeEq;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+/// All `/api/*` routes.
+pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
+    let api = warp::path("api").and(admin_guard(state.clone()));
+    api.and(
+        workflows::routes(state.clone())
+            .or(requests::routes(state))
+            .unify(),
+    )
+    .boxed()
+}
+
+/// Rejects requests without the admin token (when one is configured). Path filters run first,
+/// so an unknown path is a 404 and not a 401.
+fn admin_guard(state: Arc<HttpState>) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+    warp::header::optional::<String>("authorization")
+        .and_then(move |auth: Option<String>| {
+            let expected = state.admin_token.clone();
+            async move {
+                let Some(expected) = expected else {
+                    return Ok(());
+                };
+                let given = auth
+                    .as_deref()
+                    .and_then(|a| a.strip_prefix("Bearer ").or_else(|| a.strip_prefix("bearer ")))
+                    .unwrap_or("");
+                if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
+                    Ok(())
+                } else {
+                    Err(warp::reject::custom(Unauthorized(
+                        "missing or wrong admin token: send Authorization: Bearer $HOOKFLOW_ADMIN_TOKEN",
+                    )))
+                }
+            }
+        })
+        .untuple_one()
+}
+
+/// `?limit=&cursor=` of list routes.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+    pub workflow: Option<String>,
+    pub status: Option<String>,
+}
+
+impl ListQuery {
+    /// The page size: default 50, at most 1000.
+    pub fn limit(&self) -> Result<usize, ApiError> {
+        match self.limit {
+            None => Ok(50),
+            Some(0) => Err(ApiError::bad_request("limit must be between 1 and 1000")),
+            Some(n) if n > 1000 => Err(ApiError::bad_request("limit must be between 1 and 1000")),
+            Some(n) => Ok(n),
+        }
+    }
+}
+
+/// Lets a handler return `Result<impl Reply, ApiError>`.
+pub async fn reply<T: Reply>(result: Result<T, ApiError>) -> Result<Response, Infallible> {
+    Ok(match result {
+        Ok(r) => r.into_response(),
+        Err(e) => e.into_response(),
+    })
+}
+
+/// Shares state with handlers.
+pub fn with<T: Clone + Send>(value: T) -> impl Filter<Extract = (T,), Error = Infallible> + Clone {
+    warp::any().map(move || value.clone())
+}

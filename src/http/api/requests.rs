@@ -1,0 +1,66 @@
+//! `/api/requests`: the request log.
+
+use super::{reply, with, HttpState, ListQuery};
+use crate::http::error::ApiError;
+use serde_json::json;
+use std::sync::Arc;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+/// `GET /api/requests?workflow=&status=`, `GET /api/requests/{id}`.
+pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
+    let list = warp::path!("requests")
+        .and(warp::get())
+        .and(warp::query::<ListQuery>())
+        .and(with(state.clone()))
+        .then(|q: ListQuery, s: Arc<HttpState>| reply(list(s, q)));
+    let one = warp::path!("requests" / String)
+        .and(warp::get())
+        .and(with(state))
+        .then(|id: String, s: Arc<HttpState>| reply(one(s, id)));
+    list.or(one).unify().boxed()
+}
+
+const STATUSES: [&str; 5] = ["accepted", "captured", "filtered", "duplicate", "rejected"];
+
+async fn list(s: Arc<HttpState>, q: ListQuery) -> Result<Response, ApiError> {
+    let limit = q.limit()?;
+    if let Some(st) = q.status.as_deref() {
+        if !STATUSES.contains(&st) {
+            return Err(ApiError::bad_request(format!(
+                "unknown status `{st}`; use one of {}",
+                STATUSES.join(", ")
+            )));
+        }
+    }
+    let page = s
+        .intake
+        .store
+        .requests(q.workflow.as_deref(), q.status.as_deref(), q.cursor.as_deref(), limit)
+        .map_err(ApiError::store)?;
+    // Lists are summaries: the body and headers are on the detail route.
+    let items: Vec<_> = page
+        .items
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id, "workflow": r.workflow, "received_at": r.received_at,
+                "method": r.method, "status": r.status, "http_status": r.http_status,
+                "reason": r.reason, "body_size": r.body_size,
+                "items": r.items,
+            })
+        })
+        .collect();
+    Ok(warp::reply::json(&json!({"items": items, "next_cursor": page.next_cursor})).into_response())
+}
+
+async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
+    let r = s
+        .intake
+        .store
+        .request(&id)
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::not_found(format!("no request `{id}`")))?;
+    Ok(warp::reply::json(&r).into_response())
+}

@@ -1,0 +1,199 @@
+//! `/api/workflows`: what is loaded, each workflow's URL, error, reference and counts.
+
+use super::{reply, with, HttpState};
+use crate::http::error::ApiError;
+use crate::inbound::{body, fields};
+use crate::store::references::ReferenceRecord;
+use crate::workflow::{paths, Diagnostic, Status};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+/// The JSON of one workflow or sequence.
+#[derive(Debug, Serialize)]
+pub struct WorkflowOut {
+    pub id: String,
+    pub name: Option<String>,
+    pub status: Option<Status>,
+    pub url: Option<String>,
+    pub kind: &'static str,
+    pub error: Option<Diagnostic>,
+    pub warnings: Vec<Diagnostic>,
+    pub reference: Option<Value>,
+    pub counts: Value,
+}
+
+/// `GET /api/workflows`, `GET /api/workflows/{id}`, reference `PUT`/`DELETE`, `rotate`.
+pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
+    let list = warp::path!("workflows")
+        .and(warp::get())
+        .and(with(state.clone()))
+        .then(|s: Arc<HttpState>| reply(list(s)));
+    let one = warp::path!("workflows" / String)
+        .and(warp::get())
+        .and(with(state.clone()))
+        .then(|id: String, s: Arc<HttpState>| reply(one(s, id)));
+    let set_ref = warp::path!("workflows" / String / "reference")
+        .and(warp::put())
+        .and(warp::body::content_length_limit(64 * 1024))
+        .and(warp::body::json())
+        .and(with(state.clone()))
+        .then(|id: String, body: SetReference, s: Arc<HttpState>| reply(set_reference(s, id, body)));
+    let clear_ref = warp::path!("workflows" / String / "reference")
+        .and(warp::delete())
+        .and(with(state.clone()))
+        .then(|id: String, s: Arc<HttpState>| reply(clear_reference(s, id)));
+    let rotate = warp::path!("workflows" / String / "rotate")
+        .and(warp::post())
+        .and(with(state))
+        .then(|id: String, s: Arc<HttpState>| reply(rotate(s, id)));
+    list.or(one)
+        .unify()
+        .or(set_ref)
+        .unify()
+        .or(clear_ref)
+        .unify()
+        .or(rotate)
+        .unify()
+        .boxed()
+}
+
+async fn list(s: Arc<HttpState>) -> Result<Response, ApiError> {
+    let catalog = s.intake.catalog.current();
+    let mut items = Vec::new();
+    for id in catalog.workflows.keys() {
+        items.push(view(&s, id.as_str())?.expect("listed id exists"));
+    }
+    for id in catalog.sequences.keys() {
+        items.push(view(&s, id.as_str())?.expect("listed id exists"));
+    }
+    Ok(warp::reply::json(&json!({"items": items, "next_cursor": null})).into_response())
+}
+
+async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
+    let out = view(&s, &id)?.ok_or_else(|| ApiError::not_found(format!("no workflow `{id}`")))?;
+    Ok(warp::reply::json(&out).into_response())
+}
+
+/// The JSON of a workflow or sequence id, or `None` if no file has that id.
+pub fn view(s: &HttpState, id: &str) -> Result<Option<WorkflowOut>, ApiError> {
+    let catalog = s.intake.catalog.current();
+    let store = &s.intake.store;
+    if let Some(entry) = catalog.workflows.values().find(|e| e.id.as_str() == id) {
+        let hook = store.hook_id_for(&entry.id).map_err(ApiError::store)?;
+        let wf = entry.workflow.as_ref().ok();
+        let reference = match store.reference(id).map_err(ApiError::store)? {
+            Some(r) => reference_json(s, &r, wf.and_then(|w| w.trigger.split.as_deref()))?,
+            None => None,
+        };
+        return Ok(Some(WorkflowOut {
+            id: id.to_string(),
+            name: wf.map(|w| w.name.clone()),
+            status: wf.map(|w| w.status),
+            url: Some(format!("{}/hooks/{}", s.public_url, hook.as_str())),
+            kind: "workflow",
+            error: entry.workflow.as_ref().err().cloned(),
+            warnings: entry.warnings.clone(),
+            reference,
+            counts: store.counts(id).map_err(ApiError::store)?,
+        }));
+    }
+    if let Some(entry) = catalog.sequences.values().find(|e| e.id.as_str() == id) {
+        let seq = entry.sequence.as_ref().ok();
+        return Ok(Some(WorkflowOut {
+            id: id.to_string(),
+            name: seq.map(|q| q.name.clone()),
+            status: seq.map(|_| Status::Published),
+            url: None,
+            kind: "sequence",
+            error: entry.sequence.as_ref().err().cloned(),
+            warnings: entry.warnings.clone(),
+            reference: None,
+            counts: json!({}),
+        }));
+    }
+    Ok(None)
+}
+
+/// `{"request_id", "captured_at", "payload", "fields"}`; fields are paths into one item (what
+/// `mapping` sees), so for a split array they are those of the first element.
+fn reference_json(
+    s: &HttpState,
+    r: &ReferenceRecord,
+    split: Option<&str>,
+) -> Result<Option<Value>, ApiError> {
+    let Some(req) = s.intake.store.request(&r.request_id).map_err(ApiError::store)? else {
+        return Ok(None);
+    };
+    let first_item = match split {
+        Some(p) => paths::select(p, &req.payload).ok().and_then(|v| v.into_iter().next()),
+        None => body::default_split(req.payload.clone()).into_iter().next(),
+    }
+    .unwrap_or(Value::Null);
+    Ok(Some(json!({
+        "request_id": r.request_id,
+        "captured_at": r.captured_at,
+        "payload": req.payload,
+        "fields": fields::flatten(&first_item),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct SetReference {
+    request_id: String,
+}
+
+async fn set_reference(s: Arc<HttpState>, id: String, body: SetReference) -> Result<Response, ApiError> {
+    require_workflow(&s, &id)?;
+    let store = &s.intake.store;
+    let req = store
+        .request(&body.request_id)
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::not_found(format!("no request `{}`", body.request_id)))?;
+    if req.workflow != id {
+        return Err(ApiError::bad_request(format!(
+            "request `{}` belongs to workflow `{}`, not `{id}`",
+            req.id, req.workflow
+        )));
+    }
+    if req.payload.is_null() {
+        return Err(ApiError::bad_request(format!(
+            "request `{}` has no parsed payload (it was {}); pick a request that parsed",
+            req.id,
+            req.status.as_str()
+        )));
+    }
+    let record = ReferenceRecord {
+        request_id: req.id.clone(),
+        captured_at: req.received_at.clone(),
+    };
+    store.set_reference(&id, &record).map_err(ApiError::store)?;
+    one(s, id).await
+}
+
+async fn clear_reference(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
+    require_workflow(&s, &id)?;
+    s.intake.store.clear_reference(&id).map_err(ApiError::store)?;
+    one(s, id).await
+}
+
+async fn rotate(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
+    let wid = require_workflow(&s, &id)?;
+    s.intake.store.rotate_hook(&wid).map_err(ApiError::store)?;
+    tracing::info!(workflow = %id, "hook rotated");
+    one(s, id).await
+}
+
+fn require_workflow(s: &HttpState, id: &str) -> Result<crate::domain::ids::WorkflowId, ApiError> {
+    s.intake
+        .catalog
+        .current()
+        .workflows
+        .keys()
+        .find(|k| k.as_str() == id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(format!("no workflow `{id}`")))
+}

@@ -1,0 +1,139 @@
+//! `POST|PUT|GET /hooks/{hook_id}`: the inbound route practice systems call.
+
+use super::error::{error_response, intake_response};
+use super::server::ClientAddr;
+use crate::intake::{InboundRequest, Intake, IntakeError, IntakeErrorKind};
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use std::sync::Arc;
+use std::time::Duration;
+use warp::http::{Method, StatusCode};
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+/// The inbound route.
+pub fn route(
+    intake: Arc<Intake>,
+    body_timeout: Duration,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone {
+    warp::path!("hooks" / String)
+        .and(warp::method())
+        .and(warp::header::headers_cloned())
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(warp::ext::optional::<ClientAddr>())
+        .and(warp::body::stream())
+        .then(move |hook: String, method: Method, headers, query, addr: Option<ClientAddr>, body| {
+            let intake = intake.clone();
+            async move {
+                if !matches!(method, Method::GET | Method::POST | Method::PUT) {
+                    let mut resp = error_response(
+                        StatusCode::METHOD_NOT_ALLOWED,
+                        "method_not_allowed",
+                        "hooks accept POST, PUT and GET",
+                    );
+                    resp.headers_mut()
+                        .insert(http::header::ALLOW, "GET, POST, PUT".parse().expect("static"));
+                    return resp;
+                }
+                let target = match intake.resolve(&hook) {
+                    Ok(t) => t,
+                    Err(e) => return intake_response(e),
+                };
+                let limit = target.max_body();
+                let declared = content_length(&headers);
+                let read = match declared {
+                    Some(n) if n > limit => Err(ReadError::TooLarge(Bytes::new(), n)),
+                    _ => read_limited(body, limit, body_timeout).await,
+                };
+                let mut req = InboundRequest {
+                    method: method.to_string(),
+                    headers,
+                    query,
+                    body: Bytes::new(),
+                    truncated: false,
+                    body_size: 0,
+                    remote: addr.map(|a| a.0),
+                };
+                match read {
+                    Ok(bytes) => {
+                        req.body_size = bytes.len() as u64;
+                        req.body = bytes;
+                    }
+                    Err(ReadError::TooLarge(partial, size)) => {
+                        req.body = partial;
+                        req.truncated = true;
+                        req.body_size = size;
+                        let err = IntakeError::new(
+                            IntakeErrorKind::PayloadTooLarge,
+                            format!("body larger than this workflow's limit of {limit} bytes"),
+                        );
+                        return intake_response(intake.reject(&target, &req, err));
+                    }
+                    Err(ReadError::Timeout) => {
+                        let err = IntakeError::new(
+                            IntakeErrorKind::BadRequest,
+                            format!("body not received within {}s", body_timeout.as_secs()),
+                        );
+                        return intake_response(intake.reject(&target, &req, err));
+                    }
+                    Err(ReadError::Broken(msg)) => {
+                        let err = IntakeError::new(IntakeErrorKind::BadRequest, format!("could not read body: {msg}"));
+                        return intake_response(intake.reject(&target, &req, err));
+                    }
+                }
+                match intake.receive(&target, req).await {
+                    Ok(answer) => warp::reply::json(&answer).into_response(),
+                    Err(e) => intake_response(e),
+                }
+            }
+        })
+}
+
+fn content_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers
+        .get(http::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+enum ReadError {
+    /// What was read before the limit, and the size seen so far.
+    TooLarge(Bytes, u64),
+    Timeout,
+    Broken(String),
+}
+
+/// Reads a (possibly chunked) body, stopping as soon as it passes `limit`.
+async fn read_limited<S, B>(stream: S, limit: u64, timeout: Duration) -> Result<Bytes, ReadError>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let read = async {
+        let mut stream = std::pin::pin!(stream);
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = stream.next().await {
+            let mut chunk = chunk.map_err(|e| ReadError::Broken(e.to_string()))?;
+            let size = buf.len() as u64 + chunk.remaining() as u64;
+            if size > limit {
+                let room = (limit as usize).saturating_sub(buf.len());
+                let take = room.min(chunk.remaining());
+                buf.extend_from_slice(&chunk.copy_to_bytes(take));
+                return Err(ReadError::TooLarge(buf.freeze(), size));
+            }
+            while chunk.has_remaining() {
+                let piece = chunk.chunk();
+                let n = piece.len();
+                buf.extend_from_slice(piece);
+                chunk.advance(n);
+            }
+        }
+        Ok(buf.freeze())
+    };
+    match tokio::time::timeout(timeout, read).await {
+        Ok(result) => result,
+        Err(_) => Err(ReadError::Timeout),
+    }
+}

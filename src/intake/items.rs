@@ -1,0 +1,128 @@
+//! Split a payload into items and decide each item's fate: captured (draft), filtered,
+//! duplicate (decided in the store transaction) or queued for a run.
+
+use super::{InboundRequest, Intake, Target};
+use crate::domain::ids::new_ulid;
+use crate::engine::context::run_context;
+use crate::inbound::body;
+use crate::store::queue::QueueEntry;
+use crate::store::requests::{ItemRecord, ItemStatus, PendingItem, RequestRecord};
+use crate::workflow::{paths, Arg, Status};
+use serde_json::{json, Value};
+
+/// `request` as templates see it: masked headers as an object, query as an object, time.
+pub fn request_context(req: &InboundRequest, record: &RequestRecord) -> Value {
+    let headers: serde_json::Map<String, Value> = record
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    json!({
+        "headers": headers,
+        "query": body::query_object(&req.query),
+        "received_at": record.received_at,
+        "method": record.method,
+    })
+}
+
+/// Decides every item of the payload; `Err` is a message for a 400.
+pub fn prepare(
+    intake: &Intake,
+    target: &Target,
+    payload: &Value,
+    request_ctx: &Value,
+    record: &RequestRecord,
+    webhook_id: Option<&str>,
+    now: i64,
+) -> Result<Vec<PendingItem>, String> {
+    let wf = &target.workflow;
+    let items = match &wf.trigger.split {
+        Some(path) => paths::select(path, payload)
+            .map_err(|e| format!("split `{path}` failed on this payload: {e}"))?,
+        None => body::default_split(payload.clone()),
+    };
+    let many = items.len() > 1;
+    let mut out = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let mut rec = ItemRecord {
+            index,
+            status: ItemStatus::Accepted,
+            run_id: None,
+            dedupe_key: None,
+            error: None,
+        };
+        if wf.status == Status::Draft {
+            rec.status = ItemStatus::Captured;
+            out.push(PendingItem { record: rec, queue: None, dedupe: None });
+            continue;
+        }
+        let ctx = run_context(wf, &item, request_ctx, Value::Null, now);
+        if let Some(filter) = &wf.trigger.filter {
+            match intake.renderer.eval_condition(filter, &ctx) {
+                Ok(true) => {}
+                Ok(false) => rec.status = ItemStatus::Filtered,
+                Err(e) => {
+                    rec.status = ItemStatus::Filtered;
+                    rec.error = Some(format!("filter error: {}", e.message));
+                }
+            }
+        }
+        if rec.status == ItemStatus::Filtered {
+            out.push(PendingItem { record: rec, queue: None, dedupe: None });
+            continue;
+        }
+        let key = match &wf.trigger.dedupe {
+            Some(arg) => Some(dedupe_key(intake, arg, &item, &ctx)?),
+            None => webhook_id.map(|id| if many { format!("{id}:{index}") } else { id.to_string() }),
+        };
+        rec.dedupe_key = key.clone();
+        let window = wf.trigger.dedupe_window.as_millis() as i64;
+        let run_id = new_ulid();
+        rec.run_id = Some(run_id.clone());
+        let entry = QueueEntry {
+            seq: intake.store.next_seq().map_err(|e| e.to_string())?,
+            run_id,
+            request_id: record.id.clone(),
+            index,
+            workflow: target.id.to_string(),
+            version: wf.version.clone(),
+            item,
+            request: request_ctx.clone(),
+            accepted_at: now,
+        };
+        out.push(PendingItem {
+            record: rec,
+            queue: Some(entry),
+            dedupe: key.map(|k| (k, now + window)),
+        });
+    }
+    Ok(out)
+}
+
+/// The dedupe key of an item: a JSONPath (starting with `$`) or a template.
+fn dedupe_key(
+    intake: &Intake,
+    arg: &Arg,
+    item: &Value,
+    ctx: &crate::engine::template::Context,
+) -> Result<String, String> {
+    if let Arg::Template { source, .. } = arg {
+        if source.trim_start().starts_with('$') {
+            let found = paths::select(source.trim(), item)
+                .map_err(|e| format!("dedupe path `{source}` failed: {e}"))?;
+            return Ok(match found.as_slice() {
+                [Value::String(s)] => s.clone(),
+                [one] => one.to_string(),
+                many => Value::Array(many.to_vec()).to_string(),
+            });
+        }
+    }
+    let value = intake
+        .renderer
+        .render_arg(arg, ctx)
+        .map_err(|e| format!("dedupe key could not be rendered: {}", e.message))?;
+    Ok(match value {
+        Value::String(s) => s,
+        other => other.to_string(),
+    })
+}

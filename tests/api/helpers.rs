@@ -1,0 +1,248 @@
+//! `TestApp`: starts the real binary (`hookflow serve --listen 127.0.0.1:0`) on a temp data dir
+//! and offers one typed method per endpoint. Polling helpers take deadlines, never fixed sleeps.
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository root (where `workflows/` and `samples/` live).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A sample payload's bytes.
+pub fn sample(path: &str) -> Vec<u8> {
+    std::fs::read(repo().join("samples").join(path)).unwrap_or_else(|e| panic!("sample {path}: {e}"))
+}
+
+/// How to start the server.
+#[derive(Clone)]
+pub struct Options {
+    pub workflows: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub args: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            workflows: repo().join("workflows"),
+            env: Vec::new(),
+            args: Vec::new(),
+        }
+    }
+}
+
+/// A running server and its data dir.
+pub struct TestApp {
+    pub child: Child,
+    pub base: String,
+    pub data: tempfile::TempDir,
+    pub opts: Options,
+    pub client: reqwest::Client,
+    /// Workflow id → inbound URL.
+    pub urls: HashMap<String, String>,
+    /// The lines the server printed at start (stdout).
+    pub banner: Vec<String>,
+}
+
+/// Starts the shipped workflows on a fresh data dir.
+pub async fn spawn_app() -> TestApp {
+    spawn_with(Options::default()).await
+}
+
+/// Starts a server with the given options on a fresh data dir.
+pub async fn spawn_with(opts: Options) -> TestApp {
+    let data = tempfile::tempdir().expect("temp dir");
+    start(opts, data).await
+}
+
+async fn start(opts: Options, data: tempfile::TempDir) -> TestApp {
+    let (child, base, banner) = launch(&opts, data.path());
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let mut app = TestApp {
+        child,
+        base,
+        data,
+        opts,
+        client,
+        urls: HashMap::new(),
+        banner,
+    };
+    app.refresh_urls().await;
+    app
+}
+
+fn launch(opts: &Options, data: &Path) -> (Child, String, Vec<String>) {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data.join("server.log"))
+        .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookflow"));
+    cmd.arg("serve")
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--data")
+        .arg(data)
+        .arg("--workflows")
+        .arg(&opts.workflows)
+        .args(&opts.args)
+        .env_remove("HOOKFLOW_ADMIN_TOKEN")
+        .envs(opts.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log));
+    let mut child = cmd.spawn().expect("start hookflow");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = rx
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("server did not start; log: {}", server_log(data)));
+    let addr = first
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("first line was {first:?}"))
+        .to_string();
+    let mut banner = vec![first];
+    while let Ok(line) = rx.recv_timeout(Duration::from_millis(300)) {
+        banner.push(line);
+    }
+    (child, addr, banner)
+}
+
+/// The server's stderr so far.
+pub fn server_log(data: &Path) -> String {
+    std::fs::read_to_string(data.join("server.log")).unwrap_or_default()
+}
+
+impl TestApp {
+    /// Reloads the id → URL map from the API.
+    pub async fn refresh_urls(&mut self) {
+        let list = self.get_ok("/api/workflows").await;
+        self.urls = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|w| w["kind"] == "workflow")
+            .map(|w| (w["id"].as_str().unwrap().to_string(), w["url"].as_str().unwrap().to_string()))
+            .collect();
+    }
+
+    /// The inbound URL of a workflow.
+    pub fn url(&self, workflow: &str) -> &str {
+        self.urls.get(workflow).unwrap_or_else(|| panic!("no workflow {workflow}: {:?}", self.urls.keys()))
+    }
+
+    /// POSTs a body with a content type to a workflow's URL; returns status and JSON answer.
+    pub async fn post_hook(&self, workflow: &str, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
+        self.send(self.client.post(self.url(workflow)).header("content-type", content_type).body(body)).await
+    }
+
+    /// Sends a prepared request; returns status and JSON body (Null if not JSON).
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// `GET path`, returning status and JSON.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(self.client.get(format!("{}{path}", self.base))).await
+    }
+
+    /// `GET path`, asserting 200.
+    pub async fn get_ok(&self, path: &str) -> Value {
+        let (status, body) = self.get(path).await;
+        assert_eq!(status, 200, "GET {path} → {status} {body}");
+        body
+    }
+
+    /// One logged request.
+    pub async fn request(&self, id: &str) -> Value {
+        self.get_ok(&format!("/api/requests/{id}")).await
+    }
+
+    /// One workflow's JSON.
+    pub async fn workflow(&self, id: &str) -> Value {
+        self.get_ok(&format!("/api/workflows/{id}")).await
+    }
+
+    /// Stops the server with SIGTERM and waits for it.
+    pub fn stop(&mut self) {
+        unsafe_kill(self.child.id(), "TERM");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("server did not stop on SIGTERM");
+    }
+
+    /// Kills the server with SIGKILL (no chance to flush anything).
+    pub fn kill9(&mut self) {
+        self.child.kill().expect("kill");
+        let _ = self.child.wait();
+    }
+
+    /// Starts a new server process on the same data dir and workflows.
+    pub async fn restart(self) -> TestApp {
+        let TestApp { mut child, data, opts, .. } = self;
+        let _ = child.kill();
+        let _ = child.wait();
+        start(opts, data).await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unsafe_kill(pid: u32, signal: &str) {
+    let _ = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status();
+}
+
+/// Polls `check` until it returns `Some` or the deadline passes.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// Writes a workflows dir with the given files (path → text) into a temp dir.
+pub fn workflows_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir
+}
