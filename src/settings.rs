@@ -37,7 +37,11 @@ pub struct ServeArgs {
     #[arg(long, env = "HOOKFLOW_MAIL", default_value = "outbox")]
     pub mail: String,
     /// Sender address of emails.
-    #[arg(long, env = "HOOKFLOW_MAIL_FROM", default_value = "hookflow <noreply@localhost>")]
+    #[arg(
+        long,
+        env = "HOOKFLOW_MAIL_FROM",
+        default_value = "hookflow <noreply@localhost>"
+    )]
     pub mail_from: String,
     /// `real` or `manual` (a stored clock moved by `hookflow clock advance`).
     #[arg(long, env = "HOOKFLOW_CLOCK", value_enum, default_value_t = ClockMode::Real)]

@@ -20,7 +20,12 @@ pub async fn run(server: &str, json: bool, offline: &Offline) -> anyhow::Result<
         .flat_map(|e| e.warnings.clone())
         .chain(catalog.sequences.values().flat_map(|e| e.warnings.clone()))
         .collect();
-    let references = references(server, offline, catalog.workflows.keys().map(|k| k.to_string())).await;
+    let references = references(
+        server,
+        offline,
+        catalog.workflows.keys().map(|k| k.to_string()),
+    )
+    .await;
     for entry in catalog.workflows.values() {
         if let (Ok(wf), Some(reference)) = (&entry.workflow, references.get(entry.id.as_str())) {
             let label = entry.file.display().to_string();
@@ -44,7 +49,11 @@ pub async fn run(server: &str, json: bool, offline: &Offline) -> anyhow::Result<
             warnings.len()
         );
     }
-    Ok(if errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// The reference item of each workflow, from the server or an unlocked data dir; none if
@@ -74,7 +83,9 @@ async fn references(
         return out;
     };
     for id in ids {
-        let Ok(Some(r)) = store.reference(&id) else { continue };
+        let Ok(Some(r)) = store.reference(&id) else {
+            continue;
+        };
         if let Ok(Some(req)) = store.request(&r.request_id) {
             if let Some(item) = first_item(&req.payload) {
                 out.insert(id, item);

@@ -20,7 +20,9 @@ impl ApiClient {
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("http client"),
-            token: std::env::var("HOOKFLOW_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
+            token: std::env::var("HOOKFLOW_ADMIN_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty()),
         }
     }
 
@@ -40,11 +42,16 @@ impl ApiClient {
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
-        let resp = req.send().await.with_context(|| format!("could not reach {}", self.base))?;
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("could not reach {}", self.base))?;
         let status = resp.status();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
         if !status.is_success() {
-            let msg = body["error"]["message"].as_str().unwrap_or("request failed");
+            let msg = body["error"]["message"]
+                .as_str()
+                .unwrap_or("request failed");
             anyhow::bail!("{status}: {msg}");
         }
         Ok(body)

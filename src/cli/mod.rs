@@ -13,10 +13,19 @@ use std::process::ExitCode;
 
 /// Command-line arguments.
 #[derive(Debug, Parser)]
-#[command(name = "hookflow", version, about = "Inbound webhooks and workflows, GoHighLevel-style, on one machine")]
+#[command(
+    name = "hookflow",
+    version,
+    about = "Inbound webhooks and workflows, GoHighLevel-style, on one machine"
+)]
 pub struct Cli {
     /// Server to talk to (token from HOOKFLOW_ADMIN_TOKEN).
-    #[arg(long, global = true, env = "HOOKFLOW_SERVER", default_value = "http://127.0.0.1:8787")]
+    #[arg(
+        long,
+        global = true,
+        env = "HOOKFLOW_SERVER",
+        default_value = "http://127.0.0.1:8787"
+    )]
     pub server: String,
     /// Print JSON instead of text.
     #[arg(long, global = true)]
@@ -53,7 +62,10 @@ pub enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: could not start the runtime: {e}");
@@ -95,7 +107,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("HOOKFLOW_LOG").unwrap_or_else(|_| EnvFilter::new("hookflow=info,warn"));
+    let filter = EnvFilter::try_from_env("HOOKFLOW_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("hookflow=info,warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

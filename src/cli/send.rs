@@ -47,10 +47,17 @@ pub async fn run(server: &str, json: bool, args: &SendArgs) -> anyhow::Result<Ex
     let mut query: Vec<(String, String)> = args
         .query
         .as_deref()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
         .unwrap_or_default();
     let client = ApiClient::new(server);
-    let mut req = client.http().post(&url).header("content-type", content_type);
+    let mut req = client
+        .http()
+        .post(&url)
+        .header("content-type", content_type);
     if !args.no_auth {
         let catalog = LiveCatalog::load(&args.offline.workflows).current();
         let entry = catalog
@@ -69,13 +76,28 @@ pub async fn run(server: &str, json: bool, args: &SendArgs) -> anyhow::Result<Ex
     if !query.is_empty() {
         req = req.query(&query);
     }
-    let resp = req.body(body).send().await.with_context(|| format!("could not post to {server}"))?;
+    let resp = req
+        .body(body)
+        .send()
+        .await
+        .with_context(|| format!("could not post to {server}"))?;
     let status = resp.status();
     let answer: serde_json::Value = resp.json().await.unwrap_or(serde_json::Value::Null);
     if json {
-        println!("{}", serde_json::json!({"http_status": status.as_u16(), "answer": answer}));
+        println!(
+            "{}",
+            serde_json::json!({"http_status": status.as_u16(), "answer": answer})
+        );
     } else {
-        println!("{} {}", status.as_u16(), serde_json::to_string_pretty(&answer)?);
+        println!(
+            "{} {}",
+            status.as_u16(),
+            serde_json::to_string_pretty(&answer)?
+        );
     }
-    Ok(if status.is_success() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if status.is_success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

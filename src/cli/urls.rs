@@ -24,7 +24,10 @@ pub async fn run(server: &str, json: bool, offline: &Offline) -> anyhow::Result<
 }
 
 /// `(id, url)` of every workflow.
-pub async fn workflow_urls(server: &str, offline: &Offline) -> anyhow::Result<Vec<(String, String)>> {
+pub async fn workflow_urls(
+    server: &str,
+    offline: &Offline,
+) -> anyhow::Result<Vec<(String, String)>> {
     let client = ApiClient::new(server);
     if client.is_up().await {
         let list = client.get("/api/workflows").await?;
@@ -33,7 +36,12 @@ pub async fn workflow_urls(server: &str, offline: &Offline) -> anyhow::Result<Ve
             .into_iter()
             .flatten()
             .filter(|w| w["kind"] == "workflow")
-            .filter_map(|w| Some((w["id"].as_str()?.to_string(), w["url"].as_str()?.to_string())))
+            .filter_map(|w| {
+                Some((
+                    w["id"].as_str()?.to_string(),
+                    w["url"].as_str()?.to_string(),
+                ))
+            })
             .collect());
     }
     let store = Store::open(&offline.data)?;

@@ -1,3 +1,6 @@
 //! The workflow engine: template context, mapping, steps and runs.
 
 pub mod context;
+pub mod run;
+pub mod executor;
+pub mod worker;

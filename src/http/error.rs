@@ -73,8 +73,10 @@ pub fn intake_response(e: IntakeError) -> Response {
     };
     let mut resp = ApiError::from(e).into_response();
     if let Some(secs) = retry {
-        resp.headers_mut()
-            .insert(http::header::RETRY_AFTER, secs.to_string().parse().expect("digits"));
+        resp.headers_mut().insert(
+            http::header::RETRY_AFTER,
+            secs.to_string().parse().expect("digits"),
+        );
     }
     resp
 }
@@ -82,22 +84,53 @@ pub fn intake_response(e: IntakeError) -> Response {
 /// Turns warp's own rejections (unknown path, wrong method, bad JSON body) into our shape.
 pub async fn recover(rejection: warp::Rejection) -> Result<Response, std::convert::Infallible> {
     let (status, code, message) = if rejection.is_not_found() {
-        (StatusCode::NOT_FOUND, "not_found", "no such route".to_string())
+        (
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such route".to_string(),
+        )
     } else if let Some(e) = rejection.find::<Unauthorized>() {
         (StatusCode::UNAUTHORIZED, "unauthorized", e.0.to_string())
     } else if let Some(e) = rejection.find::<warp::filters::body::BodyDeserializeError>() {
-        (StatusCode::BAD_REQUEST, "bad_request", format!("invalid JSON body: {e}"))
+        (
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("invalid JSON body: {e}"),
+        )
     } else if rejection.find::<warp::reject::InvalidQuery>().is_some() {
-        (StatusCode::BAD_REQUEST, "bad_request", "invalid query string".to_string())
+        (
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "invalid query string".to_string(),
+        )
     } else if rejection.find::<warp::reject::PayloadTooLarge>().is_some() {
-        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "body too large".to_string())
-    } else if rejection.find::<warp::reject::UnsupportedMediaType>().is_some() {
-        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send application/json".to_string())
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "body too large".to_string(),
+        )
+    } else if rejection
+        .find::<warp::reject::UnsupportedMediaType>()
+        .is_some()
+    {
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send application/json".to_string(),
+        )
     } else if rejection.find::<warp::reject::MethodNotAllowed>().is_some() {
-        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route".to_string())
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "method not allowed on this route".to_string(),
+        )
     } else {
         tracing::warn!(?rejection, "unhandled rejection");
-        (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error".to_string())
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error".to_string(),
+        )
     };
     Ok(error_response(status, code, &message))
 }

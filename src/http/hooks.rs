@@ -22,71 +22,78 @@ pub fn route(
         .and(warp::query::raw().or(warp::any().map(String::new)).unify())
         .and(warp::ext::optional::<ClientAddr>())
         .and(warp::body::stream())
-        .then(move |hook: String, method: Method, headers, query, addr: Option<ClientAddr>, body| {
-            let intake = intake.clone();
-            async move {
-                if !matches!(method, Method::GET | Method::POST | Method::PUT) {
-                    let mut resp = error_response(
-                        StatusCode::METHOD_NOT_ALLOWED,
-                        "method_not_allowed",
-                        "hooks accept POST, PUT and GET",
-                    );
-                    resp.headers_mut()
-                        .insert(http::header::ALLOW, "GET, POST, PUT".parse().expect("static"));
-                    return resp;
-                }
-                let target = match intake.resolve(&hook) {
-                    Ok(t) => t,
-                    Err(e) => return intake_response(e),
-                };
-                let limit = target.max_body();
-                let declared = content_length(&headers);
-                let read = match declared {
-                    Some(n) if n > limit => Err(ReadError::TooLarge(Bytes::new(), n)),
-                    _ => read_limited(body, limit, body_timeout).await,
-                };
-                let mut req = InboundRequest {
-                    method: method.to_string(),
-                    headers,
-                    query,
-                    body: Bytes::new(),
-                    truncated: false,
-                    body_size: 0,
-                    remote: addr.map(|a| a.0),
-                };
-                match read {
-                    Ok(bytes) => {
-                        req.body_size = bytes.len() as u64;
-                        req.body = bytes;
-                    }
-                    Err(ReadError::TooLarge(partial, size)) => {
-                        req.body = partial;
-                        req.truncated = true;
-                        req.body_size = size;
-                        let err = IntakeError::new(
-                            IntakeErrorKind::PayloadTooLarge,
-                            format!("body larger than this workflow's limit of {limit} bytes"),
+        .then(
+            move |hook: String, method: Method, headers, query, addr: Option<ClientAddr>, body| {
+                let intake = intake.clone();
+                async move {
+                    if !matches!(method, Method::GET | Method::POST | Method::PUT) {
+                        let mut resp = error_response(
+                            StatusCode::METHOD_NOT_ALLOWED,
+                            "method_not_allowed",
+                            "hooks accept POST, PUT and GET",
                         );
-                        return intake_response(intake.reject(&target, &req, err));
-                    }
-                    Err(ReadError::Timeout) => {
-                        let err = IntakeError::new(
-                            IntakeErrorKind::BadRequest,
-                            format!("body not received within {}s", body_timeout.as_secs()),
+                        resp.headers_mut().insert(
+                            http::header::ALLOW,
+                            "GET, POST, PUT".parse().expect("static"),
                         );
-                        return intake_response(intake.reject(&target, &req, err));
+                        return resp;
                     }
-                    Err(ReadError::Broken(msg)) => {
-                        let err = IntakeError::new(IntakeErrorKind::BadRequest, format!("could not read body: {msg}"));
-                        return intake_response(intake.reject(&target, &req, err));
+                    let target = match intake.resolve(&hook) {
+                        Ok(t) => t,
+                        Err(e) => return intake_response(e),
+                    };
+                    let limit = target.max_body();
+                    let declared = content_length(&headers);
+                    let read = match declared {
+                        Some(n) if n > limit => Err(ReadError::TooLarge(Bytes::new(), n)),
+                        _ => read_limited(body, limit, body_timeout).await,
+                    };
+                    let mut req = InboundRequest {
+                        method: method.to_string(),
+                        headers,
+                        query,
+                        body: Bytes::new(),
+                        truncated: false,
+                        body_size: 0,
+                        remote: addr.map(|a| a.0),
+                    };
+                    match read {
+                        Ok(bytes) => {
+                            req.body_size = bytes.len() as u64;
+                            req.body = bytes;
+                        }
+                        Err(ReadError::TooLarge(partial, size)) => {
+                            req.body = partial;
+                            req.truncated = true;
+                            req.body_size = size;
+                            let err = IntakeError::new(
+                                IntakeErrorKind::PayloadTooLarge,
+                                format!("body larger than this workflow's limit of {limit} bytes"),
+                            );
+                            return intake_response(intake.reject(&target, &req, err));
+                        }
+                        Err(ReadError::Timeout) => {
+                            let err = IntakeError::new(
+                                IntakeErrorKind::BadRequest,
+                                format!("body not received within {}s", body_timeout.as_secs()),
+                            );
+                            return intake_response(intake.reject(&target, &req, err));
+                        }
+                        Err(ReadError::Broken(msg)) => {
+                            let err = IntakeError::new(
+                                IntakeErrorKind::BadRequest,
+                                format!("could not read body: {msg}"),
+                            );
+                            return intake_response(intake.reject(&target, &req, err));
+                        }
+                    }
+                    match intake.receive(&target, req).await {
+                        Ok(answer) => warp::reply::json(&answer).into_response(),
+                        Err(e) => intake_response(e),
                     }
                 }
-                match intake.receive(&target, req).await {
-                    Ok(answer) => warp::reply::json(&answer).into_response(),
-                    Err(e) => intake_response(e),
-                }
-            }
-        })
+            },
+        )
 }
 
 fn content_length(headers: &http::HeaderMap) -> Option<u64> {

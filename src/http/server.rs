@@ -54,10 +54,12 @@ pub async fn serve<F>(
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let svc = warp::service(filter.clone()).map_request(move |mut req: http::Request<hyper::body::Incoming>| {
-            req.extensions_mut().insert(ClientAddr(remote));
-            req
-        });
+        let svc = warp::service(filter.clone()).map_request(
+            move |mut req: http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ClientAddr(remote));
+                req
+            },
+        );
         let svc = TowerToHyperService::new(svc);
         let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
         let conn = graceful.watch(conn.into_owned());
@@ -68,7 +70,10 @@ pub async fn serve<F>(
         });
     }
     tracing::info!("shutting down: finishing open requests");
-    if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("some connections did not finish in time");
     }
 }

@@ -6,10 +6,21 @@ use std::time::Duration;
 #[derive(Clone, PartialEq)]
 pub enum AuthConfig {
     None,
-    Basic { username: String, password: String },
-    Bearer { token: String },
-    Header { name: String, value: String },
-    Query { name: String, value: String },
+    Basic {
+        username: String,
+        password: String,
+    },
+    Bearer {
+        token: String,
+    },
+    Header {
+        name: String,
+        value: String,
+    },
+    Query {
+        name: String,
+        value: String,
+    },
     Hmac {
         header: String,
         secret: Vec<u8>,
@@ -18,7 +29,10 @@ pub enum AuthConfig {
         prefix: String,
     },
     /// Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`).
-    StandardWebhooks { secret: Vec<u8>, tolerance: Duration },
+    StandardWebhooks {
+        secret: Vec<u8>,
+        tolerance: Duration,
+    },
 }
 
 impl std::fmt::Debug for AuthConfig {

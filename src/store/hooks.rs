@@ -15,11 +15,11 @@ impl Store {
         }
         let fresh = HookId::generate();
         // compare_and_swap makes concurrent first sightings agree on one id.
-        match self
-            .trees
-            .hooks
-            .compare_and_swap(key, None as Option<&[u8]>, Some(fresh.as_str().as_bytes()))?
-        {
+        match self.trees.hooks.compare_and_swap(
+            key,
+            None as Option<&[u8]>,
+            Some(fresh.as_str().as_bytes()),
+        )? {
             Ok(()) => {
                 self.trees
                     .hooks_by_id

@@ -11,6 +11,8 @@ pub mod hooks;
 pub mod queue;
 pub mod references;
 pub mod requests;
+pub mod runs;
+pub mod versions;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -51,6 +53,8 @@ pub(crate) struct Trees {
     pub references: sled::Tree,
     pub dedupe: sled::Tree,
     pub counts: sled::Tree,
+    pub runs: sled::Tree,
+    pub runs_active: sled::Tree,
     pub versions: sled::Tree,
 }
 
@@ -78,6 +82,8 @@ impl Store {
             references: db.open_tree("references")?,
             dedupe: db.open_tree("dedupe")?,
             counts: db.open_tree("counts")?,
+            runs: db.open_tree("runs")?,
+            runs_active: db.open_tree("runs_active")?,
             versions: db.open_tree("workflow_versions")?,
         };
         let commit = commit::GroupCommit::start(db.clone(), dir.join("sled"));

@@ -181,7 +181,10 @@ pub struct SendEmail {
 pub enum Wait {
     For(Duration),
     /// Next time of day `hour:minute` in the contact's timezone (or the configured one).
-    Until { hour: u8, minute: u8 },
+    Until {
+        hour: u8,
+        minute: u8,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -232,8 +235,14 @@ pub struct Catalog {
 impl Catalog {
     /// Every error of every file, in file order.
     pub fn all_errors(&self) -> Vec<&Diagnostic> {
-        let wf = self.workflows.values().filter_map(|e| e.workflow.as_ref().err());
-        let sq = self.sequences.values().filter_map(|e| e.sequence.as_ref().err());
+        let wf = self
+            .workflows
+            .values()
+            .filter_map(|e| e.workflow.as_ref().err());
+        let sq = self
+            .sequences
+            .values()
+            .filter_map(|e| e.sequence.as_ref().err());
         self.errors.iter().chain(wf).chain(sq).collect()
     }
 }

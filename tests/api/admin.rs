@@ -25,19 +25,41 @@ async fn the_admin_token_guards_the_api_but_not_hooks_or_health() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     let listed = String::from_utf8(out.stdout).unwrap();
-    assert!(listed.starts_with("open\thttp://127.0.0.1:9/hooks/"), "{listed}");
+    assert!(
+        listed.starts_with("open\thttp://127.0.0.1:9/hooks/"),
+        "{listed}"
+    );
     drop(data);
 
     let app = spawn_guarded(opts).await;
     let (s, body) = app.get("/api/workflows").await;
     assert_eq!(s, 401);
     assert_eq!(body["error"]["code"], "unauthorized");
-    let (s, _) = app.send(app.client.get(format!("{}/api/workflows", app.base)).bearer_auth("nope")).await;
+    let (s, _) = app
+        .send(
+            app.client
+                .get(format!("{}/api/workflows", app.base))
+                .bearer_auth("nope"),
+        )
+        .await;
     assert_eq!(s, 401);
-    let (s, list) = app.send(app.client.get(format!("{}/api/workflows", app.base)).bearer_auth("admin-123")).await;
+    let (s, list) = app
+        .send(
+            app.client
+                .get(format!("{}/api/workflows", app.base))
+                .bearer_auth("admin-123"),
+        )
+        .await;
     assert_eq!(s, 200);
     let url = list["items"][0]["url"].as_str().unwrap();
-    let (s, _) = app.send(app.client.post(url).header("content-type", "application/json").body("{}")).await;
+    let (s, _) = app
+        .send(
+            app.client
+                .post(url)
+                .header("content-type", "application/json")
+                .body("{}"),
+        )
+        .await;
     assert_eq!(s, 200, "hooks are public");
     let (s, _) = app.get("/healthz").await;
     assert_eq!(s, 200);
@@ -59,7 +81,11 @@ async fn spawn_guarded(opts: Options) -> TestApp {
     let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     std::io::BufRead::read_line(&mut out, &mut first).unwrap();
-    let base = first.trim().strip_prefix("listening on ").unwrap().to_string();
+    let base = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
     TestApp {
         child,
         base,
@@ -90,7 +116,11 @@ fn serve_refuses_a_public_address_without_an_admin_token() {
 #[tokio::test]
 async fn a_second_process_on_the_same_data_dir_is_told_to_use_the_server() {
     let dir = workflows_dir(&[("open.yaml", OPEN)]);
-    let app = spawn_with(Options { workflows: dir.path().to_path_buf(), ..Options::default() }).await;
+    let app = spawn_with(Options {
+        workflows: dir.path().to_path_buf(),
+        ..Options::default()
+    })
+    .await;
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookflow"))
         .args(["urls", "--server", "http://127.0.0.1:9", "--data"])
         .arg(app.data.path())
@@ -116,7 +146,8 @@ async fn a_half_sent_request_is_closed_after_the_header_timeout() {
     let closed = tokio::task::spawn_blocking(move || {
         let mut s = std::net::TcpStream::connect(addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        s.write_all(b"POST /hooks/x HTTP/1.1\r\nHost: a\r\nContent-Ty").unwrap();
+        s.write_all(b"POST /hooks/x HTTP/1.1\r\nHost: a\r\nContent-Ty")
+            .unwrap();
         let mut buf = [0u8; 512];
         // The server closes (0 bytes or an error answer), well before our own 10 s read timeout.
         matches!(s.read(&mut buf), Ok(_) | Err(_))
@@ -126,7 +157,10 @@ async fn a_half_sent_request_is_closed_after_the_header_timeout() {
     assert!(closed);
     let took = started.elapsed();
     assert!(took < Duration::from_secs(5), "closed after {took:?}");
-    assert!(took >= Duration::from_millis(900), "closed too early: {took:?}");
+    assert!(
+        took >= Duration::from_millis(900),
+        "closed too early: {took:?}"
+    );
     // The server still serves others.
     assert_eq!(app.get("/healthz").await.0, 200);
 }
@@ -134,21 +168,44 @@ async fn a_half_sent_request_is_closed_after_the_header_timeout() {
 #[tokio::test]
 async fn request_lists_page_newest_first_with_a_cursor() {
     let dir = workflows_dir(&[("open.yaml", OPEN)]);
-    let app = spawn_with(Options { workflows: dir.path().to_path_buf(), ..Options::default() }).await;
+    let app = spawn_with(Options {
+        workflows: dir.path().to_path_buf(),
+        ..Options::default()
+    })
+    .await;
     let mut ids = Vec::new();
     for n in 0..5 {
-        let (_, a) = app.post_hook("open", "application/json", format!("{{\"n\": {n}}}")).await;
+        let (_, a) = app
+            .post_hook("open", "application/json", format!("{{\"n\": {n}}}"))
+            .await;
         ids.push(a["request_id"].as_str().unwrap().to_string());
     }
     ids.reverse();
     let p1 = app.get_ok("/api/requests?limit=2").await;
-    let p1_ids: Vec<_> = p1["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+    let p1_ids: Vec<_> = p1["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(p1_ids, ids[..2]);
     let cursor = p1["next_cursor"].as_str().unwrap();
-    let p2 = app.get_ok(&format!("/api/requests?limit=2&cursor={cursor}")).await;
-    let p2_ids: Vec<_> = p2["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+    let p2 = app
+        .get_ok(&format!("/api/requests?limit=2&cursor={cursor}"))
+        .await;
+    let p2_ids: Vec<_> = p2["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(p2_ids, ids[2..4]);
-    let p3 = app.get_ok(&format!("/api/requests?limit=2&cursor={}", p2["next_cursor"].as_str().unwrap())).await;
+    let p3 = app
+        .get_ok(&format!(
+            "/api/requests?limit=2&cursor={}",
+            p2["next_cursor"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(p3["items"].as_array().unwrap().len(), 1);
     assert!(p3["next_cursor"].is_null());
     assert_eq!(app.get("/api/requests?limit=0").await.0, 400);

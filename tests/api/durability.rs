@@ -7,8 +7,15 @@ use std::time::Duration;
 
 #[tokio::test]
 async fn every_acknowledged_request_survives_a_sigkill_in_the_middle_of_a_burst() {
-    let dir = workflows_dir(&[("open.yaml", "name: Open\nmapping:\n  email: $.email\nsteps: []\n")]);
-    let mut app = spawn_with(Options { workflows: dir.path().to_path_buf(), ..Options::default() }).await;
+    let dir = workflows_dir(&[(
+        "open.yaml",
+        "name: Open\nmapping:\n  email: $.email\nsteps: []\n",
+    )]);
+    let mut app = spawn_with(Options {
+        workflows: dir.path().to_path_buf(),
+        ..Options::default()
+    })
+    .await;
     let url = Arc::new(app.url("open").to_string());
     let client = app.client.clone();
     let acked = Arc::new(std::sync::Mutex::new(Vec::<(String, String)>::new()));
@@ -30,10 +37,14 @@ async fn every_acknowledged_request_survives_a_sigkill_in_the_middle_of_a_burst(
         }));
     }
     // Let the burst run, then kill the server while requests are in flight.
-    eventually("some acknowledged requests", Duration::from_secs(20), || {
-        let n = acked.lock().unwrap().len();
-        async move { (n >= 300).then_some(()) }
-    })
+    eventually(
+        "some acknowledged requests",
+        Duration::from_secs(20),
+        || {
+            let n = acked.lock().unwrap().len();
+            async move { (n >= 300).then_some(()) }
+        },
+    )
     .await;
     app.kill9();
     for t in tasks {
@@ -50,7 +61,12 @@ async fn every_acknowledged_request_survives_a_sigkill_in_the_middle_of_a_burst(
         };
         let page = app.get_ok(&path).await;
         for r in page["items"].as_array().unwrap() {
-            let runs: Vec<_> = r["items"].as_array().unwrap().iter().map(|i| i["run_id"].as_str().unwrap_or("").to_string()).collect();
+            let runs: Vec<_> = r["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["run_id"].as_str().unwrap_or("").to_string())
+                .collect();
             seen.insert((r["id"].as_str().unwrap().to_string(), runs.join(",")));
         }
         match page["next_cursor"].as_str() {
@@ -60,5 +76,11 @@ async fn every_acknowledged_request_survives_a_sigkill_in_the_middle_of_a_burst(
     }
     let lost: Vec<_> = acked.iter().filter(|a| !seen.contains(*a)).collect();
     assert!(acked.len() >= 300);
-    assert!(lost.is_empty(), "{} of {} acknowledged requests lost, e.g. {:?}", lost.len(), acked.len(), lost.first());
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged requests lost, e.g. {:?}",
+        lost.len(),
+        acked.len(),
+        lost.first()
+    );
 }

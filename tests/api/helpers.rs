@@ -15,7 +15,8 @@ pub fn repo() -> PathBuf {
 
 /// A sample payload's bytes.
 pub fn sample(path: &str) -> Vec<u8> {
-    std::fs::read(repo().join("samples").join(path)).unwrap_or_else(|e| panic!("sample {path}: {e}"))
+    std::fs::read(repo().join("samples").join(path))
+        .unwrap_or_else(|e| panic!("sample {path}: {e}"))
 }
 
 /// How to start the server.
@@ -137,18 +138,36 @@ impl TestApp {
             .unwrap()
             .iter()
             .filter(|w| w["kind"] == "workflow")
-            .map(|w| (w["id"].as_str().unwrap().to_string(), w["url"].as_str().unwrap().to_string()))
+            .map(|w| {
+                (
+                    w["id"].as_str().unwrap().to_string(),
+                    w["url"].as_str().unwrap().to_string(),
+                )
+            })
             .collect();
     }
 
     /// The inbound URL of a workflow.
     pub fn url(&self, workflow: &str) -> &str {
-        self.urls.get(workflow).unwrap_or_else(|| panic!("no workflow {workflow}: {:?}", self.urls.keys()))
+        self.urls
+            .get(workflow)
+            .unwrap_or_else(|| panic!("no workflow {workflow}: {:?}", self.urls.keys()))
     }
 
     /// POSTs a body with a content type to a workflow's URL; returns status and JSON answer.
-    pub async fn post_hook(&self, workflow: &str, content_type: &str, body: impl Into<reqwest::Body>) -> (u16, Value) {
-        self.send(self.client.post(self.url(workflow)).header("content-type", content_type).body(body)).await
+    pub async fn post_hook(
+        &self,
+        workflow: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, Value) {
+        self.send(
+            self.client
+                .post(self.url(workflow))
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await
     }
 
     /// Sends a prepared request; returns status and JSON body (Null if not JSON).
@@ -161,7 +180,8 @@ impl TestApp {
 
     /// `GET path`, returning status and JSON.
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        self.send(self.client.get(format!("{}{path}", self.base))).await
+        self.send(self.client.get(format!("{}{path}", self.base)))
+            .await
     }
 
     /// `GET path`, asserting 200.
@@ -202,7 +222,12 @@ impl TestApp {
 
     /// Starts a new server process on the same data dir and workflows.
     pub async fn restart(self) -> TestApp {
-        let TestApp { mut child, data, opts, .. } = self;
+        let TestApp {
+            mut child,
+            data,
+            opts,
+            ..
+        } = self;
         let _ = child.kill();
         let _ = child.wait();
         start(opts, data).await
@@ -217,7 +242,10 @@ impl Drop for TestApp {
 }
 
 fn unsafe_kill(pid: u32, signal: &str) {
-    let _ = Command::new("kill").arg(format!("-{signal}")).arg(pid.to_string()).status();
+    let _ = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status();
 }
 
 /// Polls `check` until it returns `Some` or the deadline passes.

@@ -26,7 +26,9 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
 
 /// Rejects requests without the admin token (when one is configured). Path filters run first,
 /// so an unknown path is a 404 and not a 401.
-fn admin_guard(state: Arc<HttpState>) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+fn admin_guard(
+    state: Arc<HttpState>,
+) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
     warp::header::optional::<String>("authorization")
         .and_then(move |auth: Option<String>| {
             let expected = state.admin_token.clone();

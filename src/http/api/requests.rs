@@ -37,7 +37,12 @@ async fn list(s: Arc<HttpState>, q: ListQuery) -> Result<Response, ApiError> {
     let page = s
         .intake
         .store
-        .requests(q.workflow.as_deref(), q.status.as_deref(), q.cursor.as_deref(), limit)
+        .requests(
+            q.workflow.as_deref(),
+            q.status.as_deref(),
+            q.cursor.as_deref(),
+            limit,
+        )
         .map_err(ApiError::store)?;
     // Lists are summaries: the body and headers are on the detail route.
     let items: Vec<_> = page
@@ -52,7 +57,10 @@ async fn list(s: Arc<HttpState>, q: ListQuery) -> Result<Response, ApiError> {
             })
         })
         .collect();
-    Ok(warp::reply::json(&json!({"items": items, "next_cursor": page.next_cursor})).into_response())
+    Ok(
+        warp::reply::json(&json!({"items": items, "next_cursor": page.next_cursor}))
+            .into_response(),
+    )
 }
 
 async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {

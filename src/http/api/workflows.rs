@@ -41,7 +41,9 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
         .and(warp::body::content_length_limit(64 * 1024))
         .and(warp::body::json())
         .and(with(state.clone()))
-        .then(|id: String, body: SetReference, s: Arc<HttpState>| reply(set_reference(s, id, body)));
+        .then(|id: String, body: SetReference, s: Arc<HttpState>| {
+            reply(set_reference(s, id, body))
+        });
     let clear_ref = warp::path!("workflows" / String / "reference")
         .and(warp::delete())
         .and(with(state.clone()))
@@ -125,11 +127,18 @@ fn reference_json(
     r: &ReferenceRecord,
     split: Option<&str>,
 ) -> Result<Option<Value>, ApiError> {
-    let Some(req) = s.intake.store.request(&r.request_id).map_err(ApiError::store)? else {
+    let Some(req) = s
+        .intake
+        .store
+        .request(&r.request_id)
+        .map_err(ApiError::store)?
+    else {
         return Ok(None);
     };
     let first_item = match split {
-        Some(p) => paths::select(p, &req.payload).ok().and_then(|v| v.into_iter().next()),
+        Some(p) => paths::select(p, &req.payload)
+            .ok()
+            .and_then(|v| v.into_iter().next()),
         None => body::default_split(req.payload.clone()).into_iter().next(),
     }
     .unwrap_or(Value::Null);
@@ -146,7 +155,11 @@ struct SetReference {
     request_id: String,
 }
 
-async fn set_reference(s: Arc<HttpState>, id: String, body: SetReference) -> Result<Response, ApiError> {
+async fn set_reference(
+    s: Arc<HttpState>,
+    id: String,
+    body: SetReference,
+) -> Result<Response, ApiError> {
     require_workflow(&s, &id)?;
     let store = &s.intake.store;
     let req = store
@@ -176,7 +189,10 @@ async fn set_reference(s: Arc<HttpState>, id: String, body: SetReference) -> Res
 
 async fn clear_reference(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
     require_workflow(&s, &id)?;
-    s.intake.store.clear_reference(&id).map_err(ApiError::store)?;
+    s.intake
+        .store
+        .clear_reference(&id)
+        .map_err(ApiError::store)?;
     one(s, id).await
 }
 

@@ -1,0 +1,146 @@
+//! Moves one run forward step by step. Each step's store changes, the run's new position and
+//! its step record are one transaction: a crash repeats no step and loses none. A step that
+//! fails changes nothing; the run is then marked failed in a second transaction.
+
+use super::run::{next_after, enter_branch, path_json, step_at};
+use super::steps::{self, Next, StepEnv, StepFailure};
+use super::template::Renderer;
+use crate::domain::time::rfc3339;
+use crate::store::clock::Clock;
+use crate::store::runs::{RunRecord, RunStatus, StepPath, StepRecord, StepStatus};
+use crate::store::{Store, StoreResult};
+use crate::workflow::live::LiveCatalog;
+use crate::workflow::Workflow;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Runs steps against the store.
+pub struct Executor {
+    pub store: Store,
+    pub catalog: Arc<LiveCatalog>,
+    pub clock: Clock,
+    pub renderer: Arc<Renderer>,
+    /// Region for phone numbers without a country code.
+    pub region: String,
+    /// Old workflow versions re-parsed from the store, by (id, version).
+    versions: Mutex<HashMap<(String, String), Arc<Workflow>>>,
+}
+
+impl Executor {
+    /// An executor over the given parts.
+    pub fn new(store: Store, catalog: Arc<LiveCatalog>, clock: Clock, renderer: Arc<Renderer>, region: String) -> Self {
+        Self { store, catalog, clock, renderer, region, versions: Mutex::new(HashMap::new()) }
+    }
+
+    /// The workflow a run started on: the loaded one if the version matches, else the stored
+    /// text of that version.
+    pub fn workflow(&self, id: &str, version: &str) -> Result<Arc<Workflow>, String> {
+        let catalog = self.catalog.current();
+        if let Some(Ok(wf)) = catalog.workflows.iter().find(|(k, _)| k.as_str() == id).map(|(_, e)| &e.workflow) {
+            if wf.version == version {
+                return Ok(wf.clone());
+            }
+        }
+        let key = (id.to_string(), version.to_string());
+        if let Some(wf) = self.versions.lock().expect("versions lock").get(&key) {
+            return Ok(wf.clone());
+        }
+        let source = self
+            .store
+            .version_source(id, version)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("version {version} of workflow `{id}` is not stored"))?;
+        let wf = crate::workflow::load::reload_workflow(&catalog, self.catalog.dir(), id, &source)
+            .map_err(|d| format!("version {version} of workflow `{id}` no longer loads: {}", d.message))?;
+        let wf = Arc::new(wf);
+        self.versions.lock().expect("versions lock").insert(key, wf.clone());
+        Ok(wf)
+    }
+
+    /// Executes the run's steps until it finishes, fails or waits.
+    pub fn advance(&self, mut run: RunRecord) -> StoreResult<RunRecord> {
+        let wf = match self.workflow(&run.workflow, &run.version) {
+            Ok(wf) => wf,
+            Err(msg) => return self.fail(run, None, "workflow", Value::Null, msg),
+        };
+        while run.status == RunStatus::Running {
+            let Some(path) = run.position.clone() else {
+                break;
+            };
+            let Some(step) = step_at(&wf.steps, &path) else {
+                let msg = format!("position {} does not exist in this workflow version", path_json(&path));
+                return self.fail(run, Some(path), "workflow", Value::Null, msg);
+            };
+            let started = rfc3339(self.clock.now_ms());
+            let env = StepEnv {
+                renderer: &self.renderer,
+                workflow: &wf,
+                run: &run,
+                now_ms: self.clock.now_ms(),
+                region: &self.region,
+            };
+            let committed = self.store.step_transaction(|tx| {
+                let outcome = steps::execute(&env, step, tx)?;
+                let mut next = run.clone();
+                if let Some(contact) = &outcome.contact_id {
+                    next.contact_id = contact.clone();
+                }
+                next.steps.push(StepRecord {
+                    path: path.clone(),
+                    kind: step.kind.name().to_string(),
+                    status: outcome.status,
+                    input: outcome.input,
+                    output: outcome.output,
+                    error: None,
+                    started_at: started.clone(),
+                    finished_at: rfc3339(env.now_ms),
+                });
+                next.position = match outcome.next {
+                    Next::Continue => next_after(&wf.steps, &path),
+                    Next::Branch(b) => enter_branch(&wf.steps, &path, b),
+                };
+                if next.position.is_none() {
+                    next.status = RunStatus::Succeeded;
+                    next.finished_at = Some(rfc3339(env.now_ms));
+                }
+                tx.save_run(&next)?;
+                Ok(next)
+            });
+            match committed {
+                Ok(next) => run = next,
+                Err(steps::StepError::Failed(StepFailure { input, message })) => {
+                    return self.fail(run, Some(path), step.kind.name(), input, message);
+                }
+                Err(steps::StepError::Store(e)) => return Err(e),
+            }
+        }
+        if run.is_finished() {
+            tracing::info!(run_id = %run.id, workflow = %run.workflow, status = run.status.as_str(), steps = run.steps.len(), "run finished");
+        }
+        Ok(run)
+    }
+
+    /// Marks the run failed with a failed step record; the step's own changes were not applied.
+    fn fail(&self, mut run: RunRecord, path: Option<StepPath>, kind: &str, input: Value, message: String) -> StoreResult<RunRecord> {
+        let now = rfc3339(self.clock.now_ms());
+        if let Some(path) = path {
+            run.steps.push(StepRecord {
+                path,
+                kind: kind.to_string(),
+                status: StepStatus::Failed,
+                input,
+                output: Value::Null,
+                error: Some(message.clone()),
+                started_at: now.clone(),
+                finished_at: now.clone(),
+            });
+        }
+        run.status = RunStatus::Failed;
+        run.error = Some(message);
+        run.finished_at = Some(now);
+        self.store.save_run(&run)?;
+        tracing::info!(run_id = %run.id, workflow = %run.workflow, status = "failed", "run failed");
+        Ok(run)
+    }
+}

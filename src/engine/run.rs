@@ -1,0 +1,136 @@
+//! Moving through a workflow: a run's position is a path such as `[4, "then", 0]`, so a step
+//! may sit inside an `if`. The run records themselves live in `store::runs`.
+
+pub use crate::store::runs::{RunRecord, RunStatus, Seg, StepPath, StepRecord, StepStatus};
+use crate::workflow::Step;
+use serde_json::Value;
+
+/// The step at `path`, if the path points at one.
+pub fn step_at<'a>(steps: &'a [Step], path: &[Seg]) -> Option<&'a Step> {
+    let (first, rest) = path.split_first()?;
+    let Seg::Index(i) = first else { return None };
+    let step = steps.get(*i)?;
+    if rest.is_empty() {
+        return Some(step);
+    }
+    let (branch, rest) = rest.split_first()?;
+    let crate::workflow::StepKind::If(cond) = &step.kind else {
+        return None;
+    };
+    let list = match branch {
+        Seg::Branch(b) if b == "then" => &cond.then,
+        Seg::Branch(b) if b == "else" => &cond.otherwise,
+        _ => return None,
+    };
+    step_at(list, rest)
+}
+
+/// The first step of a branch of the `if` at `path`, or the step after the `if` when the
+/// branch is empty.
+pub fn enter_branch(steps: &[Step], path: &[Seg], branch: &str) -> Option<StepPath> {
+    let mut inner = path.to_vec();
+    inner.push(Seg::Branch(branch.to_string()));
+    inner.push(Seg::Index(0));
+    if step_at(steps, &inner).is_some() {
+        Some(inner)
+    } else {
+        next_after(steps, path)
+    }
+}
+
+/// The position after the step at `path`, climbing out of finished branches; `None` at the end.
+pub fn next_after(steps: &[Step], path: &[Seg]) -> Option<StepPath> {
+    let mut p = path.to_vec();
+    loop {
+        let Some(Seg::Index(i)) = p.pop() else {
+            return None;
+        };
+        p.push(Seg::Index(i + 1));
+        if step_at(steps, &p).is_some() {
+            return Some(p);
+        }
+        // Past the end of this list: leave the branch and continue after its `if`.
+        p.pop();
+        if p.pop().is_none() {
+            return None;
+        }
+    }
+}
+
+/// The path as JSON (`[4, "then", 0]`), as shown in step records.
+pub fn path_json(path: &[Seg]) -> Value {
+    serde_json::to_value(path).expect("paths serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::{Expr, If, Pos, Step, StepKind};
+
+    fn leaf() -> Step {
+        Step {
+            kind: StepKind::SetDnd(true),
+            pos: Pos::default(),
+        }
+    }
+
+    fn cond(then: Vec<Step>, otherwise: Vec<Step>) -> Step {
+        let condition = Expr {
+            source: "true".into(),
+            pos: Pos::default(),
+        };
+        Step {
+            kind: StepKind::If(If {
+                condition,
+                then,
+                otherwise,
+            }),
+            pos: Pos::default(),
+        }
+    }
+
+    fn p(v: Value) -> StepPath {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn positions_walk_into_and_out_of_branches() {
+        // [0] leaf, [1] if { then: [leaf, if { then: [leaf] }], else: [] }, [2] leaf
+        let steps = vec![
+            leaf(),
+            cond(vec![leaf(), cond(vec![leaf()], vec![])], vec![]),
+            leaf(),
+        ];
+        assert_eq!(
+            next_after(&steps, &p(serde_json::json!([0]))),
+            Some(p(serde_json::json!([1])))
+        );
+        assert_eq!(
+            enter_branch(&steps, &p(serde_json::json!([1])), "then"),
+            Some(p(serde_json::json!([1, "then", 0])))
+        );
+        assert_eq!(
+            enter_branch(&steps, &p(serde_json::json!([1])), "else"),
+            Some(p(serde_json::json!([2]))),
+            "empty else goes on after the if"
+        );
+        assert_eq!(
+            next_after(&steps, &p(serde_json::json!([1, "then", 0]))),
+            Some(p(serde_json::json!([1, "then", 1])))
+        );
+        assert_eq!(
+            next_after(&steps, &p(serde_json::json!([1, "then", 1, "then", 0]))),
+            Some(p(serde_json::json!([2]))),
+            "climbs two levels"
+        );
+        assert_eq!(next_after(&steps, &p(serde_json::json!([2]))), None);
+        assert!(step_at(&steps, &p(serde_json::json!([1, "then", 1, "then", 0]))).is_some());
+        assert!(step_at(&steps, &p(serde_json::json!([0, "then", 0]))).is_none());
+    }
+
+    #[test]
+    fn paths_serialise_as_mixed_arrays() {
+        let path = p(serde_json::json!([4, "then", 0]));
+        assert_eq!(path_json(&path), serde_json::json!([4, "then", 0]));
+    }
+}
