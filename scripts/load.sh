@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Load test: release build, a fresh server on 127.0.0.1, wrk posting the OptiMantra booking
+# sample to its workflow URL, then requests/s, latency p50/p99 and the server's peak RSS.
+#   DURATION=60s ./scripts/load.sh      (default 20s; THREADS=2 CONNECTIONS=32)
+# It stops by itself, kills only the server it started, and removes its data dir.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-20s}
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-32}
+WORKFLOW=optimantra-booking
+
+note() { printf 'load.sh: %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo "$@"
+  else
+    return 1
+  fi
+}
+
+if ! command -v wrk >/dev/null 2>&1; then
+  note "installing wrk"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
+fi
+command -v curl >/dev/null 2>&1 || { note "curl is needed to wait for /healthz"; exit 1; }
+
+cargo build --release
+bin=target/release/hookflow
+
+# wrk needs a known port, so pick a free one instead of asking the server for :0.
+port=$(python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()' 2>/dev/null || echo 18787)
+server="http://127.0.0.1:${port}"
+
+data=$(mktemp -d)
+log="${data}.log"
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$data"
+  rm -f "$log"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# No admin token for this private, loopback-only server.
+env -u HOOKFLOW_ADMIN_TOKEN "$bin" serve \
+  --workflows ./workflows --data "$data" --listen "127.0.0.1:${port}" >"$log" 2>&1 &
+server_pid=$!
+
+for _ in $(seq 1 100); do
+  if curl -fsS -o /dev/null "${server}/healthz" 2>/dev/null; then
+    break
+  fi
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    note "the server exited:"
+    cat "$log" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+if ! curl -fsS -o /dev/null "${server}/healthz"; then
+  note "the server did not answer /healthz within 10 s:"
+  cat "$log" >&2
+  exit 1
+fi
+
+url=$(env -u HOOKFLOW_ADMIN_TOKEN "$bin" urls --server "$server" \
+  | awk -F '\t' -v id="$WORKFLOW" '$1 == id { print $2 }') || true
+case "$url" in
+  http://127.0.0.1:*) ;;
+  *)
+    note "no local URL for ${WORKFLOW} (got '${url}')"
+    exit 1
+    ;;
+esac
+
+note "wrk -t${THREADS} -c${CONNECTIONS} -d${DURATION} against ${WORKFLOW} on 127.0.0.1:${port}"
+out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 10s --latency \
+  -s scripts/post.lua "$url")
+printf '%s\n\n' "$out"
+
+# Peak RSS of the server process over its whole life, read before stopping it.
+hwm_kib=$(awk '/^VmHWM:/ { print $2 }' "/proc/${server_pid}/status")
+
+rps=$(printf '%s\n' "$out" | awk '/^Requests\/sec:/ { print $2 }')
+p50=$(printf '%s\n' "$out" | awk '$1 == "50%" { print $2 }')
+p99=$(printf '%s\n' "$out" | awk '$1 == "99%" { print $2 }')
+non2xx=$(printf '%s\n' "$out" | awk '/Non-2xx or 3xx responses:/ { print $NF }')
+
+printf 'requests/s:        %s\n' "${rps:-?}"
+printf 'latency p50:       %s\n' "${p50:-?}"
+printf 'latency p99:       %s\n' "${p99:-?}"
+printf 'peak RSS (MiB):    %s\n' "$(awk -v k="${hwm_kib:-0}" 'BEGIN { printf "%.1f", k / 1024 }')"
+printf 'non-2xx responses: %s\n' "${non2xx:-0}"
