@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod codec;
 pub mod commit;
+pub mod contacts;
 pub mod counts;
 pub mod hooks;
 pub mod queue;

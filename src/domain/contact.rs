@@ -1,0 +1,158 @@
+//! The contact model: validated `Email`, `Phone` and `Tag` values, the stored `Contact`, its
+//! sequence enrolments and its timeline. Matching and indexes rely on these values being
+//! normalised, so `parse` is the only way to make one (deserialising goes through it too).
+
+mod record;
+
+pub use record::{Actor, Contact, Enrolment, EnrolmentState, TimelineEntry};
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The longest address SMTP can carry (RFC 5321 path limit minus the angle brackets).
+const MAX_EMAIL_LEN: usize = 254;
+/// Tags are labels, not notes; GHL caps them similarly.
+const MAX_TAG_LEN: usize = 100;
+
+/// An email address: trimmed, lowercased and checked for the shape `local@domain.tld`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    /// Normalises (trim, lowercase) and validates an address; the error says what is wrong.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let s = input.trim().to_lowercase();
+        let bad = |why: &str| Err(format!("invalid email {:?}: {why}", input.trim()));
+        if s.is_empty() {
+            return bad("it is empty");
+        }
+        if s.len() > MAX_EMAIL_LEN {
+            return bad("it is longer than 254 characters");
+        }
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return bad("it contains spaces or control characters");
+        }
+        let Some((local, domain)) = s.split_once('@') else {
+            return bad("it has no '@'");
+        };
+        if domain.contains('@') {
+            return bad("it has more than one '@'");
+        }
+        if local.is_empty() {
+            return bad("nothing comes before the '@'");
+        }
+        if !domain.contains('.') {
+            return bad("the domain after '@' has no dot (expected e.g. example.com)");
+        }
+        if domain.split('.').any(str::is_empty) {
+            return bad("the domain has an empty part (a leading, trailing or double dot)");
+        }
+        Ok(Self(s))
+    }
+
+    /// The normalised address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A phone number in E.164 form (`+14155550132`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Phone(String);
+
+impl Phone {
+    /// Parses a number as people write it; `default_region` (ISO code such as `"US"`) applies
+    /// when the number has no `+country` prefix. Invalid numbers are errors with the reason.
+    pub fn parse(input: &str, default_region: &str) -> Result<Self, String> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err("invalid phone \"\": it is empty".into());
+        }
+        let region: phonenumber::country::Id = default_region.parse().map_err(|_| {
+            format!(
+                "unknown default region {default_region:?}: use an ISO 3166 code such as \"US\""
+            )
+        })?;
+        let number = phonenumber::parse(Some(region), trimmed)
+            .map_err(|e| format!("invalid phone {trimmed:?}: {e}"))?;
+        if !number.is_valid() {
+            return Err(format!(
+                "invalid phone {trimmed:?}: not a valid number for its country \
+                 (numbers without a +country prefix are read as {default_region})"
+            ));
+        }
+        Ok(Self(
+            number.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
+    }
+
+    /// The E.164 form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A tag as first written; two tags are the same tag when their `key()`s are equal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Tag(String);
+
+impl Tag {
+    /// Trims and validates a tag: non-empty, at most 100 characters.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let s = input.trim();
+        if s.is_empty() {
+            return Err("invalid tag: it is empty".into());
+        }
+        if s.chars().count() > MAX_TAG_LEN {
+            return Err(format!(
+                "invalid tag {s:?}: longer than {MAX_TAG_LEN} characters"
+            ));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(format!("invalid tag {s:?}: it contains control characters"));
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    /// The lowercase form tags are matched by (`Booked` and `BOOKED` are one tag).
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+
+    /// The tag as first written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+macro_rules! string_newtype_impls {
+    ($t:ty, $parse:expr) => {
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.0
+            }
+        }
+        impl TryFrom<String> for $t {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                $parse(&s)
+            }
+        }
+    };
+}
+
+string_newtype_impls!(Email, Email::parse);
+string_newtype_impls!(Tag, Tag::parse);
+// Stored phones are already E.164, so the region is never consulted when reading them back.
+string_newtype_impls!(Phone, |s: &str| Phone::parse(s, "US"));
+
+#[cfg(test)]
+mod tests;

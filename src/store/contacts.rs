@@ -1,0 +1,171 @@
+//! The contact store in sled: contacts, their email and phone indexes and their timelines.
+//!
+//! Workflow steps change contacts inside the engine's own multi-tree transaction (so a step's
+//! contact changes, the run's position and its outbox rows commit together): take the four trees
+//! from [`ContactTrees::trees`], add yours, and wrap the transactional trees in a [`ContactTx`]:
+//! `(a, b, c, d, &runs).transaction(|(a, b, c, d, runs)| { let tx = ContactTx::new(a, b, c, d); … })`.
+//! The API's reads and edits (`get`, `list`, `merge_patch`, `delete`) are methods here.
+
+mod change;
+mod matching;
+mod patch;
+mod query;
+mod tx;
+
+pub use change::{add_tags, apply_update, remove_tags, set_dnd, ContactUpdate, UpdateOutcome};
+pub use matching::{find_contact, FindInput, FindOutcome, MatchedBy};
+pub use query::ContactQuery;
+pub use tx::{ContactTx, TxResult};
+
+use crate::domain::contact::{Actor, TimelineEntry};
+use crate::domain::time::Millis;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::Transactional;
+
+/// Why a contact operation failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ContactError {
+    /// Emails are unique; the API answers 409.
+    #[error("email {email} already belongs to contact {contact_id}; change or clear that contact's email first")]
+    EmailTaken {
+        /// The clashing (normalised) email.
+        email: String,
+        /// The contact that already has it.
+        contact_id: String,
+    },
+    /// The input was refused; the message says which field and why.
+    #[error("{0}")]
+    Invalid(String),
+    /// No contact has that id.
+    #[error("contact not found")]
+    NotFound,
+    /// sled failed or stored data is unreadable.
+    #[error("contact store: {0}")]
+    Store(String),
+}
+
+impl From<TransactionError<ContactError>> for ContactError {
+    fn from(e: TransactionError<ContactError>) -> Self {
+        match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => ContactError::Store(e.to_string()),
+        }
+    }
+}
+
+impl From<sled::Error> for ContactError {
+    fn from(e: sled::Error) -> Self {
+        ContactError::Store(e.to_string())
+    }
+}
+
+/// Aborts a transaction with `e`.
+pub(crate) fn abort<T>(e: ContactError) -> TxResult<T> {
+    Err(ConflictableTransactionError::Abort(e))
+}
+
+/// Who is changing a contact, and when; every change's timeline entry is built from it.
+#[derive(Debug, Clone)]
+pub struct ChangeCtx {
+    /// hookflow's clock (manual or real).
+    pub now: Millis,
+    /// The run making the change, if any.
+    pub run_id: Option<String>,
+    /// The step's path, e.g. `[2]`.
+    pub step: Option<String>,
+    /// Who is making it.
+    pub actor: Actor,
+}
+
+impl ChangeCtx {
+    /// A change made through the admin API at `now`.
+    pub fn api(now: Millis) -> Self {
+        Self {
+            now,
+            run_id: None,
+            step: None,
+            actor: Actor::Api,
+        }
+    }
+
+    /// The timeline entry for `changes`.
+    pub fn entry(&self, changes: serde_json::Value) -> TimelineEntry {
+        TimelineEntry {
+            at: self.now,
+            run_id: self.run_id.clone(),
+            step: self.step.clone(),
+            actor: self.actor,
+            changes,
+        }
+    }
+}
+
+/// The four contact trees of one database.
+#[derive(Clone)]
+pub struct ContactTrees {
+    contacts: sled::Tree,
+    by_email: sled::Tree,
+    by_phone: sled::Tree,
+    timeline: sled::Tree,
+}
+
+impl ContactTrees {
+    /// Opens (or creates) the trees `contacts`, `contacts_by_email`, `contacts_by_phone` and
+    /// `contact_timeline`.
+    pub fn open(db: &sled::Db) -> sled::Result<Self> {
+        Ok(Self {
+            contacts: db.open_tree("contacts")?,
+            by_email: db.open_tree("contacts_by_email")?,
+            by_phone: db.open_tree("contacts_by_phone")?,
+            timeline: db.open_tree("contact_timeline")?,
+        })
+    }
+
+    /// The trees in `ContactTx::new` order, for a caller's own multi-tree transaction.
+    pub fn trees(&self) -> (&sled::Tree, &sled::Tree, &sled::Tree, &sled::Tree) {
+        (
+            &self.contacts,
+            &self.by_email,
+            &self.by_phone,
+            &self.timeline,
+        )
+    }
+
+    /// Runs `f` in a transaction over the contact trees alone (retried on conflict).
+    pub fn transaction<T>(
+        &self,
+        f: impl Fn(&ContactTx<'_>) -> TxResult<T>,
+    ) -> Result<T, ContactError> {
+        let trees = (
+            &self.contacts,
+            &self.by_email,
+            &self.by_phone,
+            &self.timeline,
+        );
+        let result = trees.transaction(
+            |(c, e, p, t): &(
+                TransactionalTree,
+                TransactionalTree,
+                TransactionalTree,
+                TransactionalTree,
+            )| { f(&ContactTx::new(c, e, p, t)) },
+        );
+        Ok(result?)
+    }
+
+    /// Empties all four trees (`hookflow reset`).
+    pub fn clear(&self) -> Result<(), ContactError> {
+        for tree in [
+            &self.contacts,
+            &self.by_email,
+            &self.by_phone,
+            &self.timeline,
+        ] {
+            tree.clear()?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

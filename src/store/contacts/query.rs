@@ -1,0 +1,120 @@
+//! Reads for the admin API outside any transaction: one contact, a filtered page, a timeline.
+
+use super::tx::{decode_contact, timeline_prefix};
+use super::{ContactError, ContactTrees};
+use crate::domain::contact::{Contact, Phone, TimelineEntry};
+
+/// The largest page the API serves.
+const MAX_LIMIT: usize = 1000;
+
+/// `GET /api/contacts` filters and paging.
+#[derive(Debug, Clone, Default)]
+pub struct ContactQuery {
+    /// Case-insensitive substring of first, last or full name or email; or, when it parses as a
+    /// phone, that exact E.164 phone.
+    pub q: Option<String>,
+    /// Tags the contact must all have (case-insensitive).
+    pub tags: Vec<String>,
+    /// Page size, clamped to 1..=1000.
+    pub limit: usize,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl ContactTrees {
+    /// The contact with this id, if any.
+    pub fn get(&self, id: &str) -> Result<Option<Contact>, ContactError> {
+        match self.contacts.get(id.as_bytes())? {
+            Some(bytes) => Ok(Some(decode_contact(id, &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// One page of matching contacts, newest first, and the cursor of the next page if any.
+    pub fn list(
+        &self,
+        query: &ContactQuery,
+        default_region: &str,
+    ) -> Result<(Vec<Contact>, Option<String>), ContactError> {
+        let limit = query.limit.clamp(1, MAX_LIMIT);
+        let filter = Filter::new(query, default_region);
+        // Contact ids are ULIDs: reverse key order is newest first, and the cursor is the last
+        // id served, so the next page is everything below it.
+        let iter = match &query.cursor {
+            Some(cursor) => self.contacts.range(..cursor.as_bytes().to_vec()),
+            None => self.contacts.iter(),
+        };
+        let mut page = Vec::new();
+        for item in iter.rev() {
+            let (key, bytes) = item?;
+            let contact = decode_contact(&String::from_utf8_lossy(&key), &bytes)?;
+            if !filter.matches(&contact) {
+                continue;
+            }
+            if page.len() == limit {
+                let next = page.last().map(|c: &Contact| c.id.clone());
+                return Ok((page, next));
+            }
+            page.push(contact);
+        }
+        Ok((page, None))
+    }
+
+    /// A contact's timeline, oldest first (empty for an unknown id).
+    pub fn timeline(&self, id: &str) -> Result<Vec<TimelineEntry>, ContactError> {
+        self.timeline
+            .scan_prefix(timeline_prefix(id))
+            .map(|item| {
+                let (_, bytes) = item?;
+                serde_json::from_slice(&bytes).map_err(|e| {
+                    ContactError::Store(format!("timeline entry of {id} is unreadable: {e}"))
+                })
+            })
+            .collect()
+    }
+}
+
+/// A compiled `ContactQuery` filter.
+struct Filter {
+    text: Option<String>,
+    phone: Option<Phone>,
+    tags: Vec<String>,
+}
+
+impl Filter {
+    fn new(query: &ContactQuery, default_region: &str) -> Self {
+        let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        // Only text made of phone characters counts as a phone: "Jo 42" must stay a name search.
+        let phone = q
+            .filter(|q| {
+                q.chars()
+                    .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+            })
+            .and_then(|q| Phone::parse(q, default_region).ok());
+        Self {
+            text: q.map(str::to_lowercase),
+            phone,
+            tags: query.tags.iter().map(|t| t.trim().to_lowercase()).collect(),
+        }
+    }
+
+    fn matches(&self, c: &Contact) -> bool {
+        self.tags.iter().all(|t| c.has_tag(t)) && self.matches_text(c)
+    }
+
+    fn matches_text(&self, c: &Contact) -> bool {
+        if let Some(phone) = &self.phone {
+            return c.phone.as_ref() == Some(phone);
+        }
+        let Some(text) = &self.text else {
+            return true;
+        };
+        let first = c.first_name.as_deref().unwrap_or("");
+        let last = c.last_name.as_deref().unwrap_or("");
+        let full = format!("{first} {last}");
+        let email = c.email.as_ref().map(|e| e.as_str()).unwrap_or("");
+        [first, last, full.trim(), email]
+            .iter()
+            .any(|field| field.to_lowercase().contains(text.as_str()))
+    }
+}

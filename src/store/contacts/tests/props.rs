@@ -1,0 +1,138 @@
+//! Random sequences of operations must leave both indexes agreeing with the contacts.
+
+use super::*;
+use proptest::prelude::*;
+use std::collections::BTreeSet;
+
+const EMAILS: [&str; 3] = ["a@example.com", "b@example.com", "c@example.com"];
+const PHONES: [&str; 3] = ["4155550132", "4155550133", "4155550134"];
+
+#[derive(Debug, Clone)]
+enum Op {
+    Find {
+        email: Option<usize>,
+        phone: Option<usize>,
+    },
+    SetEmail {
+        who: usize,
+        email: Option<usize>,
+    },
+    SetPhone {
+        who: usize,
+        phone: Option<usize>,
+    },
+    Tag {
+        who: usize,
+    },
+    Delete {
+        who: usize,
+    },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let pick = || proptest::option::of(0..3usize);
+    prop_oneof![
+        (pick(), pick()).prop_map(|(email, phone)| Op::Find { email, phone }),
+        (0..8usize, pick()).prop_map(|(who, email)| Op::SetEmail { who, email }),
+        (0..8usize, pick()).prop_map(|(who, phone)| Op::SetPhone { who, phone }),
+        (0..8usize).prop_map(|who| Op::Tag { who }),
+        (0..8usize).prop_map(|who| Op::Delete { who }),
+    ]
+}
+
+fn apply(trees: &ContactTrees, op: &Op) {
+    let contacts = all(trees);
+    let nth = |who: usize| contacts.get(who % contacts.len().max(1)).cloned();
+    let ctx = ChangeCtx::api(7);
+    // Clashes and misses are expected outcomes here; only the indexes are under test.
+    let _ = match op {
+        Op::Find { email, phone } => {
+            let input = FindInput {
+                email: email.map(|i| self::email(EMAILS[i])),
+                phone: phone.map(|i| self::phone(PHONES[i])),
+                ..FindInput::default()
+            };
+            trees
+                .transaction(|tx| find_contact(tx, &input, true, &run_ctx()))
+                .map(drop)
+        }
+        Op::SetEmail { who, email } => match nth(*who) {
+            Some(c) => {
+                let value = email.map(|i| EMAILS[i]);
+                trees
+                    .merge_patch(&c.id, &serde_json::json!({ "email": value }), "US", &ctx)
+                    .map(drop)
+            }
+            None => Ok(()),
+        },
+        Op::SetPhone { who, phone } => match nth(*who) {
+            Some(c) => {
+                let update = ContactUpdate {
+                    phone: phone.map(|i| self::phone(PHONES[i])),
+                    ..Default::default()
+                };
+                let cleared = phone.is_none();
+                trees.transaction(|tx| {
+                    let current = tx.get(&c.id)?.ok_or(ContactError::NotFound)?;
+                    if cleared {
+                        let after = Contact {
+                            phone: None,
+                            ..current.clone()
+                        };
+                        return super::super::change::commit(tx, &current, after, &ctx).map(drop);
+                    }
+                    apply_update(tx, &current, &update, &ctx).map(drop)
+                })
+            }
+            None => Ok(()),
+        },
+        Op::Tag { who } => match nth(*who) {
+            Some(c) => trees
+                .transaction(|tx| add_tags(tx, &c, &tags(&["T"]), &ctx))
+                .map(drop),
+            None => Ok(()),
+        },
+        Op::Delete { who } => match nth(*who) {
+            Some(c) => trees.delete(&c.id).map(drop),
+            None => Ok(()),
+        },
+    };
+}
+
+fn check_indexes(trees: &ContactTrees) -> Result<(), TestCaseError> {
+    let contacts = all(trees);
+    let want: BTreeSet<(String, String)> = contacts
+        .iter()
+        .filter_map(|c| c.email.as_ref().map(|e| (e.to_string(), c.id.clone())))
+        .collect();
+    let have: BTreeSet<(String, String)> = email_index(trees).into_iter().collect();
+    prop_assert_eq!(have, want);
+    for p in PHONES {
+        let p = phone(p);
+        let want: BTreeSet<String> = contacts
+            .iter()
+            .filter(|c| c.phone.as_ref() == Some(&p))
+            .map(|c| c.id.clone())
+            .collect();
+        // The raw index, so a stale id cannot hide behind a failed lookup.
+        let (_, _, by_phone, _) = trees.trees();
+        let have: BTreeSet<String> = match by_phone.get(p.as_str()).unwrap() {
+            Some(ids) => serde_json::from_slice(&ids).unwrap(),
+            None => BTreeSet::new(),
+        };
+        prop_assert_eq!(have, want);
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn indexes_always_agree_with_the_contacts(ops in proptest::collection::vec(op(), 1..25)) {
+        let (_d, trees) = store();
+        for op in &ops {
+            apply(&trees, op);
+            check_indexes(&trees)?;
+        }
+    }
+}

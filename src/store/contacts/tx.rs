@@ -1,0 +1,244 @@
+//! Contact reads and writes inside a sled transaction, keeping both indexes in step.
+//!
+//! sled 0.34's `TransactionalTree` cannot scan ranges, so every lookup here is a point read:
+//! `contacts_by_phone` maps a phone to a JSON list of contact ids (read-modify-write), and the
+//! timeline key `id ++ 0x00 ++ ulid` is only ever written here (scans happen outside).
+
+use super::{abort, ContactError};
+use crate::domain::contact::{Contact, Email, Phone, TimelineEntry};
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+use std::sync::Mutex;
+
+/// The result of a transactional contact operation; `Abort` carries a [`ContactError`].
+pub type TxResult<T> = Result<T, ConflictableTransactionError<ContactError>>;
+
+/// A process-wide monotonic ULID source, so entries written in the same millisecond keep their
+/// order in the timeline.
+static TIMELINE_IDS: Mutex<ulid::Generator> = Mutex::new(ulid::Generator::new());
+
+/// The contact trees as seen from inside one transaction.
+pub struct ContactTx<'a> {
+    contacts: &'a TransactionalTree,
+    by_email: &'a TransactionalTree,
+    by_phone: &'a TransactionalTree,
+    timeline: &'a TransactionalTree,
+}
+
+impl<'a> ContactTx<'a> {
+    /// Wraps the transactional views of the trees from [`super::ContactTrees::trees`], in order.
+    pub fn new(
+        contacts: &'a TransactionalTree,
+        by_email: &'a TransactionalTree,
+        by_phone: &'a TransactionalTree,
+        timeline: &'a TransactionalTree,
+    ) -> Self {
+        Self {
+            contacts,
+            by_email,
+            by_phone,
+            timeline,
+        }
+    }
+
+    /// The contact with this id, if any.
+    pub fn get(&self, id: &str) -> TxResult<Option<Contact>> {
+        match self.contacts.get(id.as_bytes())? {
+            Some(bytes) => Ok(Some(decode_contact(id, &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The contact with this email, if any.
+    pub fn by_email(&self, email: &Email) -> TxResult<Option<Contact>> {
+        match self.by_email.get(email.as_str().as_bytes())? {
+            Some(id) => self.get(&String::from_utf8_lossy(&id)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every contact with this phone (a family may share one), oldest first.
+    pub fn by_phone(&self, phone: &Phone) -> TxResult<Vec<Contact>> {
+        let mut found = Vec::new();
+        for id in self.phone_ids(phone)? {
+            if let Some(c) = self.get(&id)? {
+                found.push(c);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Stores a new contact with its first timeline entry.
+    pub fn insert(&self, contact: &Contact, entry: &TimelineEntry) -> TxResult<()> {
+        if self.contacts.get(contact.id.as_bytes())?.is_some() {
+            return abort(ContactError::Store(format!(
+                "contact id {} already exists",
+                contact.id
+            )));
+        }
+        if let Some(email) = &contact.email {
+            self.claim_email(email, &contact.id)?;
+        }
+        if let Some(phone) = &contact.phone {
+            self.add_phone(phone, &contact.id)?;
+        }
+        self.put(contact)?;
+        self.append(&contact.id, entry)
+    }
+
+    /// Replaces `before` (the stored version, read in this transaction) by `after` and appends
+    /// `entry`. An email another contact has aborts with `EmailTaken`.
+    pub fn update(&self, before: &Contact, after: &Contact, entry: &TimelineEntry) -> TxResult<()> {
+        if before.id != after.id {
+            return abort(ContactError::Invalid(format!(
+                "cannot change a contact's id ({} to {})",
+                before.id, after.id
+            )));
+        }
+        let id = &after.id;
+        if before.email != after.email {
+            if let Some(email) = &after.email {
+                self.claim_email(email, id)?;
+            }
+            if let Some(old) = &before.email {
+                self.release_email(old, id)?;
+            }
+        }
+        if before.phone != after.phone {
+            if let Some(old) = &before.phone {
+                self.remove_phone(old, id)?;
+            }
+            if let Some(phone) = &after.phone {
+                self.add_phone(phone, id)?;
+            }
+        }
+        self.put(after)?;
+        self.append(id, entry)
+    }
+
+    /// Removes a contact and its index entries; returns it, or `None` when there was none.
+    /// Its timeline stays: a transaction cannot scan it (`ContactTrees::delete` clears it after).
+    pub fn delete(&self, id: &str) -> TxResult<Option<Contact>> {
+        let Some(contact) = self.get(id)? else {
+            return Ok(None);
+        };
+        if let Some(email) = &contact.email {
+            self.release_email(email, id)?;
+        }
+        if let Some(phone) = &contact.phone {
+            self.remove_phone(phone, id)?;
+        }
+        self.contacts.remove(id.as_bytes())?;
+        Ok(Some(contact))
+    }
+
+    fn put(&self, contact: &Contact) -> TxResult<()> {
+        let json = serde_json::to_vec(contact)
+            .map_err(|e| store_err(format!("contact {}: cannot encode: {e}", contact.id)))?;
+        self.contacts.insert(contact.id.as_bytes(), json)?;
+        Ok(())
+    }
+
+    fn append(&self, id: &str, entry: &TimelineEntry) -> TxResult<()> {
+        let ulid = {
+            let mut ids = TIMELINE_IDS.lock().unwrap_or_else(|p| p.into_inner());
+            ids.generate().unwrap_or_else(|_| ulid::Ulid::new())
+        };
+        let json = serde_json::to_vec(entry)
+            .map_err(|e| store_err(format!("timeline of {id}: cannot encode: {e}")))?;
+        self.timeline
+            .insert(timeline_key(id, &ulid.to_string()), json)?;
+        Ok(())
+    }
+
+    fn claim_email(&self, email: &Email, id: &str) -> TxResult<()> {
+        let key = email.as_str().as_bytes();
+        if let Some(owner) = self.by_email.get(key)? {
+            if owner.as_ref() != id.as_bytes() {
+                return abort(ContactError::EmailTaken {
+                    email: email.to_string(),
+                    contact_id: String::from_utf8_lossy(&owner).into_owned(),
+                });
+            }
+        }
+        self.by_email.insert(key, id.as_bytes())?;
+        Ok(())
+    }
+
+    fn release_email(&self, email: &Email, id: &str) -> TxResult<()> {
+        let key = email.as_str().as_bytes();
+        // Only the owner's key goes: never drop another contact's claim.
+        if self
+            .by_email
+            .get(key)?
+            .is_some_and(|owner| owner.as_ref() == id.as_bytes())
+        {
+            self.by_email.remove(key)?;
+        }
+        Ok(())
+    }
+
+    fn phone_ids(&self, phone: &Phone) -> TxResult<Vec<String>> {
+        match self.by_phone.get(phone.as_str().as_bytes())? {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                store_err(format!("phone index entry for {phone} is unreadable: {e}"))
+            }),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    fn add_phone(&self, phone: &Phone, id: &str) -> TxResult<()> {
+        let mut ids = self.phone_ids(phone)?;
+        if !ids.iter().any(|x| x == id) {
+            ids.push(id.to_string());
+        }
+        self.write_phone_ids(phone, &ids)
+    }
+
+    fn remove_phone(&self, phone: &Phone, id: &str) -> TxResult<()> {
+        let mut ids = self.phone_ids(phone)?;
+        ids.retain(|x| x != id);
+        self.write_phone_ids(phone, &ids)
+    }
+
+    fn write_phone_ids(&self, phone: &Phone, ids: &[String]) -> TxResult<()> {
+        let key = phone.as_str().as_bytes();
+        if ids.is_empty() {
+            self.by_phone.remove(key)?;
+        } else {
+            let json = serde_json::to_vec(ids)
+                .map_err(|e| store_err(format!("phone index for {phone}: {e}")))?;
+            self.by_phone.insert(key, json)?;
+        }
+        Ok(())
+    }
+}
+
+/// `id ++ 0x00 ++ ulid`: a contact's entries are one prefix, in time order.
+pub(crate) fn timeline_key(id: &str, ulid: &str) -> Vec<u8> {
+    let mut key = timeline_prefix(id);
+    key.extend_from_slice(ulid.as_bytes());
+    key
+}
+
+/// The prefix of all of a contact's timeline keys.
+pub(crate) fn timeline_prefix(id: &str) -> Vec<u8> {
+    let mut key = id.as_bytes().to_vec();
+    key.push(0);
+    key
+}
+
+/// Reads a stored contact; unreadable JSON is a store error naming the contact.
+pub(crate) fn decode_contact(id: &str, bytes: &[u8]) -> Result<Contact, ContactError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ContactError::Store(format!("contact {id}: stored JSON is unreadable: {e}")))
+}
+
+fn store_err(msg: String) -> ConflictableTransactionError<ContactError> {
+    ConflictableTransactionError::Abort(ContactError::Store(msg))
+}
+
+impl From<ContactError> for ConflictableTransactionError<ContactError> {
+    fn from(e: ContactError) -> Self {
+        ConflictableTransactionError::Abort(e)
+    }
+}
