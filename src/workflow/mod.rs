@@ -18,3 +18,8 @@ pub mod trigger;
 pub use load::{load_dir, load_sequence_source, load_workflow_source};
 pub use model::*;
 pub use report::format_diagnostic;
+
+#[cfg(test)]
+mod error_tests;
+#[cfg(test)]
+mod load_tests;
