@@ -2,5 +2,7 @@
 //! Each newtype has a `parse` that is the only way in, so a value that exists is valid.
 
 pub mod contact;
+pub mod duration;
 pub mod ids;
+pub mod size;
 pub mod time;

@@ -1,6 +1,25 @@
 //! Workflow and sequence definitions: YAML as the marketer wrote it (`def`), checked and resolved
-//! into ready-to-run values (`model`), loaded from a directory into a `Catalog` (`load`).
+//! (`resolve`, `trigger`, `steps`, `names`) into ready-to-run values (`model`), loaded from a
+//! directory into a `Catalog` (`load`). `paths` evaluates JSONPaths, `lint` and `report` serve
+//! `hookflow check`.
 
+pub mod def;
+pub mod lint;
+pub mod load;
 pub mod model;
+pub mod names;
+mod parse_error;
+pub mod paths;
+pub mod report;
+pub mod resolve;
+pub mod steps;
+pub mod trigger;
 
+pub use load::{load_dir, load_sequence_source, load_workflow_source};
 pub use model::*;
+pub use report::format_diagnostic;
+
+#[cfg(test)]
+mod error_tests;
+#[cfg(test)]
+mod load_tests;

@@ -1,0 +1,111 @@
+//! JSONPath into payload items: compiled at load (so a typo is a load error), evaluated per item
+//! for `mapping`, `split` and `dedupe`.
+
+use super::model::MappingEntry;
+use jsonpath_rust::parser::model::{JpQuery, Segment, Selector};
+use jsonpath_rust::parser::parse_json_path;
+use jsonpath_rust::query::js_path_process;
+use serde_json::Value;
+
+/// Parses a JSONPath; the error says what is wrong and shows the expected form.
+pub fn compile(path: &str) -> Result<JpQuery, String> {
+    if !path.starts_with('$') {
+        return Err(format!(
+            "JSONPath `{path}` must start with `$` (e.g. `$.email`, `$['@type']`)"
+        ));
+    }
+    parse_json_path(path).map_err(|e| format!("invalid JSONPath `{path}`: {e}"))
+}
+
+/// True when the path can match at most one node: only names and indexes, one per segment.
+pub fn is_single(query: &JpQuery) -> bool {
+    let plain = |s: &Selector| matches!(s, Selector::Name(_) | Selector::Index(_));
+    query.segments.iter().all(|seg| match seg {
+        Segment::Selector(s) => plain(s),
+        Segment::Selectors(v) => v.len() == 1 && plain(&v[0]),
+        Segment::Descendant(_) => false,
+    })
+}
+
+/// Every node `path` matches in `value`, in document order.
+pub fn select(path: &str, value: &Value) -> Result<Vec<Value>, String> {
+    let query = compile(path)?;
+    let found =
+        js_path_process(&query, value).map_err(|e| format!("JSONPath `{path}` failed: {e}"))?;
+    Ok(found.into_iter().map(|r| r.val.clone()).collect())
+}
+
+/// A mapping entry's value for one item: the value or `null` for a single-node path, else an
+/// array of every match.
+pub fn evaluate(entry: &MappingEntry, item: &Value) -> Value {
+    // Paths were compiled at load, so an error here can only mean "nothing matched".
+    let found = select(&entry.path, item).unwrap_or_default();
+    if entry.single {
+        found.into_iter().next().unwrap_or(Value::Null)
+    } else {
+        Value::Array(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::model::Pos;
+    use serde_json::json;
+
+    fn entry(path: &str) -> MappingEntry {
+        let single = is_single(&compile(path).unwrap());
+        MappingEntry {
+            name: "x".into(),
+            path: path.into(),
+            single,
+            pos: Pos::default(),
+        }
+    }
+
+    #[test]
+    fn single_paths_are_told_apart_from_multi_paths() {
+        for p in ["$.email", "$['@type']", "$.items[0].sku", "$['$insert_id']"] {
+            assert!(entry(p).single, "{p}");
+        }
+        for p in [
+            "$.items[*].sku",
+            "$..email",
+            "$.items[0:2]",
+            "$.items[?@.qty > 1]",
+            "$['a','b']",
+        ] {
+            assert!(!entry(p).single, "{p}");
+        }
+    }
+
+    #[test]
+    fn single_gives_the_value_or_null_and_wildcards_give_arrays() {
+        let item = json!({"email": "ann@example.com", "@type": "Booking",
+                          "items": [{"sku": "A"}, {"sku": "B"}]});
+        assert_eq!(evaluate(&entry("$.email"), &item), json!("ann@example.com"));
+        assert_eq!(evaluate(&entry("$['@type']"), &item), json!("Booking"));
+        assert_eq!(evaluate(&entry("$.phone"), &item), Value::Null);
+        assert_eq!(evaluate(&entry("$.items[*].sku"), &item), json!(["A", "B"]));
+        assert_eq!(evaluate(&entry("$.missing[*]"), &item), json!([]));
+    }
+
+    #[test]
+    fn invalid_paths_are_rejected_with_the_path_in_the_message() {
+        assert!(compile("email")
+            .unwrap_err()
+            .contains("must start with `$`"));
+        assert!(compile("$.items[")
+            .unwrap_err()
+            .contains("invalid JSONPath `$.items[`"));
+    }
+
+    #[test]
+    fn select_splits_arrays() {
+        let payload = json!([{"id": 1}, {"id": 2}]);
+        assert_eq!(
+            select("$[*]", &payload).unwrap(),
+            vec![json!({"id": 1}), json!({"id": 2})]
+        );
+    }
+}
