@@ -3,7 +3,7 @@
 //! fails changes nothing; the run is then marked failed in a second transaction.
 
 use super::run::{next_after, enter_branch, path_json, step_at};
-use super::steps::{self, Next, StepEnv, StepFailure};
+use super::steps::{self, Next, StepEnv, StepError, StepFailure};
 use super::template::Renderer;
 use crate::domain::time::rfc3339;
 use crate::store::clock::Clock;
@@ -51,7 +51,11 @@ impl Executor {
             .version_source(id, version)
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("version {version} of workflow `{id}` is not stored"))?;
-        let wf = crate::workflow::load::reload_workflow(&catalog, self.catalog.dir(), id, &source)
+        let wid = crate::domain::ids::WorkflowId::parse(id)?;
+        let known = catalog.sequences.keys().cloned().collect();
+        let label = format!("{id}@{version}");
+        let env = |name: &str| std::env::var(name).ok();
+        let wf = crate::workflow::load_workflow_source(&wid, &label, &source, &env, &known, self.catalog.dir())
             .map_err(|d| format!("version {version} of workflow `{id}` no longer loads: {}", d.message))?;
         let wf = Arc::new(wf);
         self.versions.lock().expect("versions lock").insert(key, wf.clone());
@@ -77,6 +81,7 @@ impl Executor {
                 renderer: &self.renderer,
                 workflow: &wf,
                 run: &run,
+                path: &path,
                 now_ms: self.clock.now_ms(),
                 region: &self.region,
             };
@@ -109,10 +114,10 @@ impl Executor {
             });
             match committed {
                 Ok(next) => run = next,
-                Err(steps::StepError::Failed(StepFailure { input, message })) => {
+                Err(StepError::Failed(StepFailure { input, message })) => {
                     return self.fail(run, Some(path), step.kind.name(), input, message);
                 }
-                Err(steps::StepError::Store(e)) => return Err(e),
+                Err(StepError::Store(e)) => return Err(e),
             }
         }
         if run.is_finished() {

@@ -4,3 +4,4 @@ pub mod context;
 pub mod run;
 pub mod executor;
 pub mod worker;
+pub mod steps;

@@ -13,6 +13,7 @@ pub mod queue;
 pub mod references;
 pub mod requests;
 pub mod runs;
+pub mod step_tx;
 pub mod versions;
 
 use std::path::{Path, PathBuf};
@@ -42,6 +43,8 @@ pub struct Store {
     pub(crate) dir: PathBuf,
     pub(crate) trees: Arc<Trees>,
     pub(crate) commit: commit::GroupCommit,
+    /// The contact trees (their own module owns the layout).
+    pub contacts: Arc<contacts::ContactTrees>,
 }
 
 /// The trees of the store (contacts and runs add their own).
@@ -88,7 +91,9 @@ impl Store {
             versions: db.open_tree("workflow_versions")?,
         };
         let commit = commit::GroupCommit::start(db.clone(), dir.join("sled"));
+        let contacts = Arc::new(contacts::ContactTrees::open(&db)?);
         Ok(Self {
+            contacts,
             db,
             dir: dir.to_path_buf(),
             trees: Arc::new(trees),

@@ -5,6 +5,7 @@
 
 pub mod def;
 pub mod lint;
+pub mod live;
 pub mod load;
 pub mod model;
 pub mod names;

@@ -1,0 +1,253 @@
+//! What each step kind does, inside the step's transaction. A step returns its outcome (status,
+//! templated input, output, where to go next) or aborts with a failure, which leaves the store
+//! as it was before the step.
+
+use super::context::run_context;
+use super::run::path_json;
+use super::template::{Context, Renderer};
+use crate::domain::contact::{Actor, Contact, Email, Phone, Tag};
+use crate::store::contacts::{
+    add_tags, find_contact, remove_tags, set_dnd, apply_update, ChangeCtx, ContactError,
+    ContactUpdate, FindInput, TxResult,
+};
+use crate::store::runs::{RunRecord, StepPath, StepStatus};
+use crate::store::step_tx::StepTx;
+use crate::workflow::{Arg, Step, StepKind, Workflow};
+use serde_json::{json, Map, Value};
+use sled::transaction::ConflictableTransactionError as Tx;
+
+pub use crate::store::step_tx::StepError;
+
+/// Everything a step reads besides the store.
+pub struct StepEnv<'a> {
+    pub renderer: &'a Renderer,
+    pub workflow: &'a Workflow,
+    pub run: &'a RunRecord,
+    pub path: &'a StepPath,
+    pub now_ms: i64,
+    pub region: &'a str,
+}
+
+/// Where the run goes after a step.
+pub enum Next {
+    Continue,
+    Branch(&'static str),
+}
+
+/// What a step did.
+pub struct StepOutcome {
+    pub status: StepStatus,
+    pub input: Value,
+    pub output: Value,
+    pub next: Next,
+    /// `Some(new)` when the step changed the run's contact.
+    pub contact_id: Option<Option<String>>,
+}
+
+/// Why a step failed: the message, and the input as far as it was templated.
+#[derive(Debug, Clone)]
+pub struct StepFailure {
+    pub input: Value,
+    pub message: String,
+}
+
+type StepResult<T> = Result<T, Tx<StepFailure>>;
+
+fn fail<T>(input: &Value, message: impl Into<String>) -> StepResult<T> {
+    Err(Tx::Abort(StepFailure { input: input.clone(), message: message.into() }))
+}
+
+/// Turns a contact-store abort into a step failure, keeping conflicts and storage errors.
+fn lift<T>(r: TxResult<T>, input: &Value) -> StepResult<T> {
+    r.map_err(|e| match e {
+        Tx::Abort(ContactError::EmailTaken { email, contact_id }) => Tx::Abort(StepFailure {
+            input: input.clone(),
+            message: format!("email {email} already belongs to contact {contact_id}"),
+        }),
+        Tx::Abort(other) => Tx::Abort(StepFailure { input: input.clone(), message: other.to_string() }),
+        Tx::Conflict => Tx::Conflict,
+        Tx::Storage(s) => Tx::Storage(s),
+    })
+}
+
+fn outcome(status: StepStatus, input: Value, output: Value) -> StepOutcome {
+    StepOutcome { status, input, output, next: Next::Continue, contact_id: None }
+}
+
+/// Executes one step inside `tx`.
+pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOutcome> {
+    let contact = match &env.run.contact_id {
+        Some(id) => lift(tx.contacts.get(id), &Value::Null)?,
+        None => None,
+    };
+    let contact_json = contact.as_ref().map(|c| serde_json::to_value(c).expect("contacts serialise")).unwrap_or(Value::Null);
+    let ctx = run_context(env.workflow, &env.run.item, &env.run.request, contact_json, env.now_ms);
+    let change = ChangeCtx {
+        now: env.now_ms,
+        run_id: Some(env.run.id.clone()),
+        step: Some(path_json(env.path).to_string()),
+        actor: Actor::Run,
+    };
+    let r = Render { renderer: env.renderer, ctx: &ctx };
+    match &step.kind {
+        StepKind::FindContact(f) => {
+            let input = json!({
+                "email": r.opt(&f.email)?, "phone": r.opt(&f.phone)?,
+                "first_name": r.opt(&f.first_name)?, "last_name": r.opt(&f.last_name)?,
+                "create": f.create,
+            });
+            let mut warnings = Vec::new();
+            let email = text(&input["email"]).and_then(|e| Email::parse(&e).map_err(|why| warnings.push(format!("email ignored: {why}"))).ok());
+            let phone = text(&input["phone"]).and_then(|p| Phone::parse(&p, env.region).map_err(|why| warnings.push(format!("phone ignored: {why}"))).ok());
+            if email.is_none() && phone.is_none() {
+                let why = if warnings.is_empty() { "email and phone are both empty".to_string() } else { warnings.join("; ") };
+                return fail(&input, format!("find_contact has no email or phone to look up: {why}"));
+            }
+            let find = FindInput {
+                email,
+                phone,
+                first_name: text(&input["first_name"]),
+                last_name: text(&input["last_name"]),
+                source: Some(env.workflow.id.to_string()),
+            };
+            let found = lift(find_contact(&tx.contacts, &find, f.create, &change), &input)?;
+            warnings.extend(found.warnings.iter().cloned());
+            let id = found.contact.as_ref().map(|c| c.id.clone());
+            let output = json!({"contact_id": id, "created": found.created, "matched_by": found.matched_by, "warnings": warnings});
+            let mut out = outcome(StepStatus::Succeeded, input, output);
+            out.contact_id = Some(id);
+            Ok(out)
+        }
+        StepKind::UpdateContact(u) => {
+            let mut custom_in = Map::new();
+            for (k, arg) in &u.custom {
+                custom_in.insert(k.clone(), r.arg(arg)?);
+            }
+            let input = json!({
+                "first_name": r.opt(&u.first_name)?, "last_name": r.opt(&u.last_name)?,
+                "email": r.opt(&u.email)?, "phone": r.opt(&u.phone)?,
+                "timezone": r.opt(&u.timezone)?, "source": r.opt(&u.source)?,
+                "custom": custom_in,
+            });
+            let contact = need_contact(&contact, &input, "update_contact")?;
+            let mut warnings = Vec::new();
+            let email = match text(&input["email"]) {
+                Some(e) => match Email::parse(&e) {
+                    Ok(e) => Some(e),
+                    Err(why) => return fail(&input, format!("update_contact: email {e:?} is not valid: {why}")),
+                },
+                None => None,
+            };
+            let phone = text(&input["phone"]).and_then(|p| {
+                Phone::parse(&p, env.region).map_err(|why| warnings.push(format!("phone {p:?} not stored: {why}"))).ok()
+            });
+            let update = ContactUpdate {
+                first_name: text(&input["first_name"]),
+                last_name: text(&input["last_name"]),
+                email,
+                phone,
+                timezone: text(&input["timezone"]),
+                source: text(&input["source"]),
+                custom: custom_in.clone(),
+            };
+            let done = lift(apply_update(&tx.contacts, contact, &update, &change), &input)?;
+            let status = if done.changed { StepStatus::Succeeded } else { StepStatus::Noop };
+            Ok(outcome(status, input, json!({"changes": done.changes, "warnings": warnings})))
+        }
+        StepKind::AddTag(args) | StepKind::RemoveTag(args) => {
+            let adding = matches!(step.kind, StepKind::AddTag(_));
+            let (input, tags) = r.tags(args)?;
+            let contact = need_contact(&contact, &input, step.kind.name())?;
+            let (_, changed) = if adding {
+                lift(add_tags(&tx.contacts, contact, &tags, &change), &input)?
+            } else {
+                lift(remove_tags(&tx.contacts, contact, &tags, &change), &input)?
+            };
+            let status = if changed.is_empty() { StepStatus::Noop } else { StepStatus::Succeeded };
+            let names: Vec<&str> = changed.iter().map(|t| t.as_str()).collect();
+            let key = if adding { "added" } else { "removed" };
+            Ok(outcome(status, input, json!({ key: names })))
+        }
+        StepKind::SetDnd(on) => {
+            let input = json!({"dnd": on});
+            let contact = need_contact(&contact, &input, "set_dnd")?;
+            let (_, changed) = lift(set_dnd(&tx.contacts, contact, *on, &change), &input)?;
+            let status = if changed { StepStatus::Succeeded } else { StepStatus::Noop };
+            Ok(outcome(status, input, json!({"dnd": on})))
+        }
+        StepKind::If(cond) => {
+            let input = json!({"condition": cond.condition.source});
+            let value = env
+                .renderer
+                .eval_condition(&cond.condition, &ctx)
+                .or_else(|e| fail(&input, e.message))?;
+            let branch = if value { "then" } else { "else" };
+            let mut out = outcome(StepStatus::Succeeded, input, json!({"result": value, "branch": branch}));
+            out.next = Next::Branch(branch);
+            Ok(out)
+        }
+        StepKind::SendEmail(_) | StepKind::AddToSequence(_) | StepKind::RemoveFromSequence(_) | StepKind::Wait(_) => fail(
+            &Value::Null,
+            format!("`{}` is not available yet in this version of hookflow; the run stops here", step.kind.name()),
+        ),
+    }
+}
+
+fn need_contact<'c>(contact: &'c Option<Contact>, input: &Value, step: &str) -> StepResult<&'c Contact> {
+    match contact {
+        Some(c) => Ok(c),
+        None => fail(
+            input,
+            format!("{step} needs a contact, but the run has none: add a find_contact step before it (with create: true if the contact may be new)"),
+        ),
+    }
+}
+
+/// A rendered value as text: null and blank are `None`, numbers are written out.
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::String(s) if s.trim().is_empty() => None,
+        Value::String(s) => Some(s.trim().to_string()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// Templating with the step's context; a template error fails the step.
+struct Render<'a> {
+    renderer: &'a Renderer,
+    ctx: &'a Context,
+}
+
+impl Render<'_> {
+    fn arg(&self, arg: &Arg) -> StepResult<Value> {
+        self.renderer.render_arg(arg, self.ctx).or_else(|e| fail(&Value::Null, e.message))
+    }
+
+    fn opt(&self, arg: &Option<Arg>) -> StepResult<Value> {
+        match arg {
+            Some(a) => self.arg(a),
+            None => Ok(Value::Null),
+        }
+    }
+
+    /// Renders tag arguments (each a tag or a list of tags); blanks are dropped.
+    fn tags(&self, args: &[Arg]) -> StepResult<(Value, Vec<Tag>)> {
+        let mut names = Vec::new();
+        for a in args {
+            match self.arg(a)? {
+                Value::Array(items) => names.extend(items.iter().filter_map(text)),
+                v => names.extend(text(&v)),
+            }
+        }
+        let input = json!({"tags": names});
+        let mut tags = Vec::new();
+        for n in &names {
+            match Tag::parse(n) {
+                Ok(t) => tags.push(t),
+                Err(why) => return fail(&input, format!("tag {n:?} is not valid: {why}")),
+            }
+        }
+        Ok((input, tags))
+    }
+}

@@ -1,0 +1,59 @@
+//! The transaction a workflow step runs in: the contact trees, the run record and the active
+//! run index together, so a step's changes and the run's new position commit as one.
+
+use super::contacts::ContactTx;
+use super::runs::{save_run_tx, RunRecord};
+use super::{Store, StoreError};
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
+    UnabortableTransactionError,
+};
+
+/// What a step sees of the store inside its transaction.
+pub struct StepTx<'a> {
+    pub contacts: ContactTx<'a>,
+    runs: &'a TransactionalTree,
+    active: &'a TransactionalTree,
+}
+
+impl StepTx<'_> {
+    /// Writes the run's new state as part of the step.
+    pub fn save_run(&self, run: &RunRecord) -> Result<(), UnabortableTransactionError> {
+        save_run_tx(self.runs, self.active, run)
+    }
+}
+
+/// Why a step transaction did not commit.
+#[derive(Debug)]
+pub enum StepError<E> {
+    /// The step aborted with its own error; nothing was written.
+    Failed(E),
+    /// The store failed.
+    Store(StoreError),
+}
+
+impl Store {
+    /// Runs `f` in one transaction over the contact, run and active-run trees (retried by sled
+    /// on conflict, so `f` must only read and write through `tx`).
+    pub fn step_transaction<T, E>(
+        &self,
+        f: impl Fn(&StepTx<'_>) -> Result<T, ConflictableTransactionError<E>>,
+    ) -> Result<T, StepError<E>> {
+        let (contacts, by_email, by_phone, timeline) = self.contacts.trees();
+        let t = &self.trees;
+        let result = (contacts, by_email, by_phone, timeline, &t.runs, &t.runs_active).transaction(
+            |(c, e, p, tl, runs, active)| {
+                let tx = StepTx {
+                    contacts: ContactTx::new(c, e, p, tl),
+                    runs,
+                    active,
+                };
+                f(&tx)
+            },
+        );
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => StepError::Failed(e),
+            TransactionError::Storage(e) => StepError::Store(StoreError::Sled(e)),
+        })
+    }
+}
