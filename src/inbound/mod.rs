@@ -2,3 +2,9 @@
 //! browser, and authentication of the sender. Pure functions, no storage.
 
 pub mod auth;
+pub mod body;
+pub mod fields;
+pub mod strict_json;
+
+#[cfg(test)]
+mod tests;
