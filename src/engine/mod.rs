@@ -1,1 +1,2 @@
 //! Runs.
+pub mod template;
