@@ -1,7 +1,9 @@
-//! The workflow engine: template context, mapping, steps and runs.
+//! The workflow engine: template context and rendering, steps, run positions, the executor and
+//! the worker that feeds it from the queue.
 
 pub mod context;
-pub mod run;
 pub mod executor;
-pub mod worker;
+pub mod run;
 pub mod steps;
+pub mod template;
+pub mod worker;

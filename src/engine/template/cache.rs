@@ -1,0 +1,250 @@
+//! The shared minijinja environment: hookflow's settings and functions, and every template
+//! compiled so far, keyed by mode and source so each distinct source is compiled once.
+
+use super::error::{describe, Failure, Site};
+use super::{json, TemplateError};
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::Value as MjValue;
+use minijinja::{AutoEscape, Environment, ErrorKind, State, UndefinedBehavior};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use std::sync::{PoisonError, RwLock};
+
+/// The variable an expression's value is captured in.
+const RESULT: &str = "__hookflow_value";
+/// Wraps an expression so that a (cached) template can hand back its value, not its text.
+const EXPR_PREFIX: &str = "{% set __hookflow_value = (";
+const EXPR_SUFFIX: &str = ") %}";
+
+/// How a source is compiled; part of the cache key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    Text,
+    Html,
+    /// One expression whose value is captured.
+    Expr,
+}
+
+/// One source to compile and run, and how its errors map back to what the author wrote.
+pub(super) struct Job<'a> {
+    pub mode: Mode,
+    /// The expression (Expr mode) or the whole template text.
+    pub text: &'a str,
+    pub site: Site<'a>,
+}
+
+impl Job<'_> {
+    fn key(&self) -> String {
+        let tag = match self.mode {
+            Mode::Text => "text:",
+            Mode::Html => "html:",
+            Mode::Expr => "expr:",
+        };
+        format!("{tag}{}", self.text)
+    }
+
+    fn body(&self) -> String {
+        match self.mode {
+            Mode::Expr => format!("{EXPR_PREFIX}{}{EXPR_SUFFIX}", self.text),
+            Mode::Text | Mode::Html => self.text.to_owned(),
+        }
+    }
+}
+
+/// Compiled templates in one strict environment; safe to share between threads.
+pub(super) struct Templates {
+    env: RwLock<Environment<'static>>,
+    /// Names defined in every template (functions), so never "undefined".
+    globals: HashSet<String>,
+}
+
+impl Templates {
+    /// A strict environment with hookflow's formatter, escaping rules and functions.
+    pub fn new() -> Templates {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Spans in errors are what lets a message point at the failing `{{ … }}`.
+        env.set_debug(true);
+        // Escaping follows the caller's choice, never a file extension found in the source.
+        env.set_auto_escape_callback(|key| match key.starts_with("html:") {
+            true => AutoEscape::Html,
+            false => AutoEscape::None,
+        });
+        // Text must come out unchanged around its tags, final newline included.
+        let syntax = SyntaxConfig::builder().keep_trailing_newline(true).build();
+        env.set_syntax(syntax.expect("the default delimiters are valid"));
+        // Inside text, null prints as nothing (GHL shows an empty merge field, not "none").
+        env.set_formatter(|out, state, value| match value.is_none() {
+            true => Ok(()),
+            false => minijinja::escape_formatter(out, state, value),
+        });
+        env.add_function("has_tag", has_tag);
+        let globals = env.globals().map(|(name, _)| name.to_owned()).collect();
+        Templates {
+            env: RwLock::new(env),
+            globals,
+        }
+    }
+
+    /// Compiles `job` unless it already is; a syntax error says where.
+    pub fn compile(&self, job: &Job) -> Result<(), TemplateError> {
+        let key = job.key();
+        let env = self.env.read().unwrap_or_else(PoisonError::into_inner);
+        if env.get_template(&key).is_ok() {
+            return Ok(());
+        }
+        drop(env);
+        let mut env = self.env.write().unwrap_or_else(PoisonError::into_inner);
+        let Err(e) = env.add_template_owned(key, job.body()) else {
+            return Ok(());
+        };
+        // The wrapper's `)` would be blamed for an unfinished expression; ask the expression
+        // parser instead, whose positions are the author's own.
+        let e = match job.mode {
+            Mode::Expr => match env.compile_expression_owned(job.text.to_owned()) {
+                Err(direct) => return Err(self.failure(direct, job, unwrapped(job), &Map::new())),
+                Ok(_) => e,
+            },
+            _ => e,
+        };
+        Err(self.failure(e, job, None, &Map::new()))
+    }
+
+    /// Renders `job` against `vars`: the output, and for an expression its value.
+    pub fn run(
+        &self,
+        job: &Job,
+        vars: &Map<String, Value>,
+    ) -> Result<(String, Option<MjValue>), TemplateError> {
+        self.compile(job)?;
+        let env = self.env.read().unwrap_or_else(PoisonError::into_inner);
+        let tmpl = env
+            .get_template(&job.key())
+            .map_err(|e| self.failure(e, job, None, vars))?;
+        let captured = tmpl
+            .render_captured(json::context_value(vars))
+            .map_err(|e| self.failure(e, job, None, vars))?;
+        let value = match job.mode {
+            Mode::Expr => match captured.state().lookup(RESULT) {
+                // `set` stores an undefined value without complaint; strictness is ours.
+                Some(v) if !v.is_undefined() => Some(v),
+                _ => return Err(self.undefined(job, vars, self.paths(job, true))),
+            },
+            Mode::Text | Mode::Html => None,
+        };
+        Ok((captured.into_output(), value))
+    }
+
+    /// The first top-level name `job` reads that is neither in `known` nor a function.
+    pub fn check_names(&self, job: &Job, known: &[&str]) -> Result<(), TemplateError> {
+        self.compile(job)?;
+        let vars: Map<String, Value> = known.iter().map(|k| (k.to_string(), Value::Null)).collect();
+        let names = self.paths(job, false);
+        match names
+            .iter()
+            .any(|n| !vars.contains_key(n) && !self.globals.contains(n))
+        {
+            true => Err(self.undefined(job, &vars, names)),
+            false => Ok(()),
+        }
+    }
+
+    /// How many templates are compiled; tests use it to see the cache at work.
+    #[cfg(test)]
+    pub fn compiled_count(&self) -> usize {
+        let env = self.env.read().unwrap_or_else(PoisonError::into_inner);
+        env.templates().count()
+    }
+
+    /// Names (`nested`: and dotted paths) the compiled `job` reads without defining them.
+    fn paths(&self, job: &Job, nested: bool) -> HashSet<String> {
+        let env = self.env.read().unwrap_or_else(PoisonError::into_inner);
+        env.get_template(&job.key())
+            .map(|t| t.undeclared_variables(nested))
+            .unwrap_or_default()
+    }
+
+    /// The error for an undefined value among `paths` (names and dotted paths `job` reads).
+    fn undefined(
+        &self,
+        job: &Job,
+        vars: &Map<String, Value>,
+        paths: HashSet<String>,
+    ) -> TemplateError {
+        let failure = Failure {
+            kind: ErrorKind::UndefinedError,
+            detail: None,
+            range: None,
+            line: None,
+            paths,
+            vars,
+            globals: &self.globals,
+        };
+        describe(&job.site, &failure)
+    }
+
+    /// Describes `e`; `site` overrides the job's own when the error is about other text.
+    fn failure(
+        &self,
+        e: minijinja::Error,
+        job: &Job,
+        site: Option<Site>,
+        vars: &Map<String, Value>,
+    ) -> TemplateError {
+        let undefined = e.kind() == ErrorKind::UndefinedError;
+        let failure = Failure {
+            kind: e.kind(),
+            detail: e.detail().map(str::to_owned),
+            range: e.range(),
+            line: e.line(),
+            paths: if undefined {
+                self.paths(job, true)
+            } else {
+                HashSet::new()
+            },
+            vars,
+            globals: &self.globals,
+        };
+        describe(site.as_ref().unwrap_or(&job.site), &failure)
+    }
+}
+
+/// The job's site as seen by a parser given the bare expression (no wrapper before it).
+fn unwrapped<'a>(job: &Job<'a>) -> Option<Site<'a>> {
+    Some(Site {
+        wrapper: 0,
+        ..job.site
+    })
+}
+
+/// The bytes the expression wrapper puts before the author's text.
+pub(super) const fn wrapper_len(mode: Mode) -> usize {
+    match mode {
+        Mode::Expr => EXPR_PREFIX.len(),
+        Mode::Text | Mode::Html => 0,
+    }
+}
+
+/// `has_tag('x')`: does the contact carry tag `x`, compared case-insensitively as GHL does.
+fn has_tag(state: &State, tag: &str) -> Result<bool, minijinja::Error> {
+    let Some(contact) = state.lookup("contact") else {
+        return Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            "has_tag() needs `contact`, which does not exist here (a trigger filter runs before \
+             any find_contact)",
+        ));
+    };
+    if contact.is_none() || contact.is_undefined() {
+        return Ok(false);
+    }
+    let tags = contact.get_attr("tags")?;
+    if tags.is_none() || tags.is_undefined() {
+        return Ok(false);
+    }
+    let wanted = tag.trim().to_lowercase();
+    let found = tags.try_iter()?.any(|t| {
+        t.as_str()
+            .is_some_and(|s| s.trim().to_lowercase() == wanted)
+    });
+    Ok(found)
+}
