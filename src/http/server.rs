@@ -10,7 +10,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
-use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
 
 /// The peer address of a connection, put in each request's extensions for the handlers.
 #[derive(Debug, Clone, Copy)]
@@ -18,19 +19,13 @@ pub struct ClientAddr(pub SocketAddr);
 
 /// Serves `filter` on `listener` until `shutdown` resolves, then lets open requests finish
 /// (for at most `drain`).
-pub async fn serve<F>(
+pub async fn serve(
     listener: TcpListener,
-    filter: F,
+    filter: BoxedFilter<(Response,)>,
     header_timeout: Duration,
     drain: Duration,
     shutdown: impl Future<Output = ()>,
-) where
-    F: Filter + Clone + Send + Sync + 'static,
-    F::Extract: warp::Reply,
-    F::Error: warp::reject::IsReject,
-    <F::Future as futures_util::TryFuture>::Ok: warp::Reply,
-    <F::Future as futures_util::TryFuture>::Error: warp::reject::IsReject,
-{
+) {
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()

@@ -1,6 +1,7 @@
 //! The admin API under `/api`, guarded by `HOOKFLOW_ADMIN_TOKEN` when it is set.
 
 mod requests;
+mod runs;
 mod workflows;
 
 use super::error::{ApiError, Unauthorized};
@@ -18,7 +19,9 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
     let api = warp::path("api").and(admin_guard(state.clone()));
     api.and(
         workflows::routes(state.clone())
-            .or(requests::routes(state))
+            .or(requests::routes(state.clone()))
+            .unify()
+            .or(runs::routes(state))
             .unify(),
     )
     .boxed()
@@ -74,11 +77,11 @@ impl ListQuery {
 }
 
 /// Lets a handler return `Result<impl Reply, ApiError>`.
-pub async fn reply<T: Reply>(result: Result<T, ApiError>) -> Result<Response, Infallible> {
-    Ok(match result {
+pub async fn reply<T: Reply>(handler: impl std::future::Future<Output = Result<T, ApiError>>) -> Response {
+    match handler.await {
         Ok(r) => r.into_response(),
         Err(e) => e.into_response(),
-    })
+    }
 }
 
 /// Shares state with handlers.
