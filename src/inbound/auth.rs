@@ -207,13 +207,10 @@ fn verify_standard(
     let signatures = header(headers, "webhook-signature")?;
     let skew = now.saturating_sub(seconds);
     if skew.unsigned_abs() > tolerance.as_secs() {
-        let (amount, direction) = if skew > 0 {
-            (skew.unsigned_abs(), "old")
-        } else {
-            (skew.unsigned_abs(), "in the future")
-        };
+        let direction = if skew > 0 { "old" } else { "in the future" };
         return fail(format!(
-            "timestamp outside tolerance: {amount}s {direction}, tolerance {}s",
+            "timestamp outside tolerance: {}s {direction}, tolerance {}s",
+            skew.unsigned_abs(),
             tolerance.as_secs()
         ));
     }
