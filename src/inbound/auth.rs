@@ -207,13 +207,10 @@ fn verify_standard(
     let signatures = header(headers, "webhook-signature")?;
     let skew = now.saturating_sub(seconds);
     if skew.unsigned_abs() > tolerance.as_secs() {
-        let (amount, direction) = if skew > 0 {
-            (skew.unsigned_abs(), "old")
-        } else {
-            (skew.unsigned_abs(), "in the future")
-        };
+        let direction = if skew > 0 { "old" } else { "in the future" };
         return fail(format!(
-            "timestamp outside tolerance: {amount}s {direction}, tolerance {}s",
+            "timestamp outside tolerance: {}s {direction}, tolerance {}s",
+            skew.unsigned_abs(),
             tolerance.as_secs()
         ));
     }
@@ -317,7 +314,7 @@ pub(crate) fn hmac(algorithm: HmacAlgorithm, key: &[u8], parts: &[&[u8]]) -> Vec
 
 /// Hex digits (either case) to bytes; `None` when not an even number of hex digits.
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !text.len().is_multiple_of(2) || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..text.len())

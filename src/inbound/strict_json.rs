@@ -189,7 +189,7 @@ fn opening_quote(text: &str, close: usize) -> usize {
         i -= 1;
         if bytes[i] == b'"' {
             let backslashes = bytes[..i].iter().rev().take_while(|&&b| b == b'\\').count();
-            if backslashes % 2 == 0 {
+            if backslashes.is_multiple_of(2) {
                 return i;
             }
         }

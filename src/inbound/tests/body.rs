@@ -248,3 +248,37 @@ fn query_object_decodes_and_groups_repeats() {
     );
     assert_eq!(query_object("?q=a+b%20c"), json!({"q": "a b c"}));
 }
+
+proptest::proptest! {
+    /// Any form a sender writes reads back as the same names and values (distinct names).
+    #[test]
+    fn form_bodies_roundtrip(pairs in proptest::collection::btree_map(".{0,8}", ".{0,12}", 1..6)) {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&pairs)
+            .finish();
+        let parsed = parse_payload(
+            Some("application/x-www-form-urlencoded"),
+            body.as_bytes(),
+            "",
+        )
+        .unwrap();
+        let expected: serde_json::Map<String, serde_json::Value> =
+            pairs.into_iter().map(|(k, v)| (k, json!(v))).collect();
+        proptest::prop_assert_eq!(parsed, serde_json::Value::Object(expected));
+    }
+
+    /// Repeating any key of an object is always a 400 naming that key at its second place.
+    #[test]
+    fn any_repeated_key_is_refused(key in ".{0,8}", other in "[a-z]{1,4}") {
+        proptest::prop_assume!(key != other);
+        let quoted = serde_json::to_string(&key).unwrap();
+        let body = format!("{{\"x\": {{{quoted}: 1, \"{other}\": 2, {quoted}: 3}}}}");
+        let column = body.chars().count() - quoted.chars().count() - 4;
+        proptest::prop_assert_eq!(
+            bad_request(JSON, &body),
+            format!(
+                "duplicate key {quoted} at line 1, column {column} — each key may appear once per object"
+            )
+        );
+    }
+}
