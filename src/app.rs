@@ -1,7 +1,9 @@
 //! Startup: build the application from settings (open the store, load workflows, bind the
 //! listener, port 0 allowed) and run it until a shutdown signal. Tests start this very code.
 
+use crate::engine::executor::Executor;
 use crate::engine::template::Renderer;
+use crate::engine::worker::Worker;
 use crate::http::{self, HttpState};
 use crate::intake::Intake;
 use crate::settings::{MailMode, ServeArgs};
@@ -23,6 +25,7 @@ pub struct Application {
     addr: SocketAddr,
     state: Arc<HttpState>,
     header_timeout: Duration,
+    worker: Arc<Worker>,
     /// Kept for the email issue; parsed and validated at start.
     pub mail: MailMode,
 }
@@ -45,13 +48,28 @@ impl Application {
             .await
             .with_context(|| format!("could not listen on {}", args.listen))?;
         let addr = listener.local_addr()?;
+        let renderer = Arc::new(Renderer::new());
+        let queued = Arc::new(Notify::new());
         let intake = Arc::new(Intake::new(
             store.clone(),
             catalog.clone(),
-            clock,
-            Arc::new(Renderer::new()),
-            Arc::new(Notify::new()),
+            clock.clone(),
+            renderer.clone(),
+            queued.clone(),
         ));
+        let executor = Arc::new(Executor::new(
+            store.clone(),
+            catalog.clone(),
+            clock,
+            renderer,
+            args.default_region.clone(),
+        ));
+        let worker = Arc::new(Worker {
+            executor,
+            store: store.clone(),
+            queued,
+        });
+        save_versions(&store, &catalog.current())?;
         // Hook ids exist (and are on disk) before any URL is printed.
         for id in catalog.current().workflows.keys() {
             store.hook_id_for(id)?;
@@ -67,6 +85,7 @@ impl Application {
             listener,
             addr,
             state,
+            worker,
             header_timeout: Duration::from_secs(args.header_timeout),
             mail,
         })
@@ -119,6 +138,7 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let store = self.state.intake.store.clone();
         let routes = http::routes(self.state.clone());
+        let worker = tokio::spawn(self.worker.clone().run_forever());
         http::server::serve(
             self.listener,
             routes,
@@ -127,6 +147,7 @@ impl Application {
             shutdown,
         )
         .await;
+        worker.abort();
         store.flush_now()?;
         Ok(())
     }
@@ -152,4 +173,19 @@ pub async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = term => {},
     }
+}
+
+/// Stores the text of every loaded file under its version, so runs can finish on it later.
+fn save_versions(store: &Store, catalog: &crate::workflow::Catalog) -> anyhow::Result<()> {
+    for (id, entry) in &catalog.workflows {
+        if let Ok(wf) = &entry.workflow {
+            store.save_version(id.as_str(), &wf.version, &wf.source)?;
+        }
+    }
+    for (id, entry) in &catalog.sequences {
+        if let Ok(seq) = &entry.sequence {
+            store.save_version(id.as_str(), &seq.version, &seq.source)?;
+        }
+    }
+    Ok(())
 }

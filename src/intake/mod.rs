@@ -238,7 +238,7 @@ impl Intake {
             received_at: rfc3339(self.clock.now_ms()),
             method: req.method.clone(),
             remote_addr: req.remote.map(|a| a.to_string()),
-            headers: auth::masked_headers(&req.headers),
+            headers: auth::masked_headers_for(&req.headers, &target.workflow.trigger.auth),
             query: auth::masked_query(&req.query, &target.workflow.trigger.auth),
             content_type: header_str(&req.headers, http::header::CONTENT_TYPE),
             body: String::from_utf8_lossy(&req.body).into_owned(),
