@@ -22,7 +22,9 @@ pub struct WorkflowDef {
     pub name: Spanned<String>,
     #[serde(default)]
     pub status: Option<Spanned<StatusDef>>,
-    pub trigger: TriggerDef,
+    /// Optional: a workflow without one gets an inbound webhook with every default.
+    #[serde(default)]
+    pub trigger: Option<TriggerDef>,
     #[serde(default)]
     pub mapping: Ordered<Spanned<String>, Spanned<String>>,
     #[serde(default)]
@@ -44,6 +46,13 @@ pub struct SequenceDef {
 pub enum StatusDef {
     Published,
     Draft,
+}
+
+impl TriggerDef {
+    /// `trigger: {inbound_webhook: {}}`: no auth, default limits.
+    pub fn default_inbound() -> Self {
+        serde_saphyr::from_str("inbound_webhook: {}").expect("static YAML parses")
+    }
 }
 
 /// `trigger:` — only `inbound_webhook` exists today.

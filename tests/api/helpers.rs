@@ -221,15 +221,12 @@ impl TestApp {
     }
 
     /// Starts a new server process on the same data dir and workflows.
-    pub async fn restart(self) -> TestApp {
-        let TestApp {
-            mut child,
-            data,
-            opts,
-            ..
-        } = self;
-        let _ = child.kill();
-        let _ = child.wait();
+    pub async fn restart(mut self) -> TestApp {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let data = std::mem::replace(&mut self.data, tempfile::tempdir().unwrap());
+        let opts = self.opts.clone();
+        drop(self);
         start(opts, data).await
     }
 }

@@ -16,8 +16,7 @@ use warp::{Filter, Reply};
 
 /// All `/api/*` routes.
 pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
-    let api = warp::path("api").and(admin_guard(state.clone()));
-    api.and(
+    warp::path("api").and(
         workflows::routes(state.clone())
             .or(requests::routes(state.clone()))
             .unify()
@@ -27,9 +26,9 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
     .boxed()
 }
 
-/// Rejects requests without the admin token (when one is configured). Path filters run first,
-/// so an unknown path is a 404 and not a 401.
-fn admin_guard(
+/// Rejects requests without the admin token (when one is configured). Each route puts it after
+/// its path and method filters, so an unknown path is a 404 and not a 401.
+pub fn guard(
     state: Arc<HttpState>,
 ) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
     warp::header::optional::<String>("authorization")

@@ -12,11 +12,13 @@ use warp::{Filter, Reply};
 pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
     let list = warp::path!("requests")
         .and(warp::get())
+        .and(super::guard(state.clone()))
         .and(warp::query::<ListQuery>())
         .and(with(state.clone()))
         .then(|q: ListQuery, s: Arc<HttpState>| reply(list(s, q)));
     let one = warp::path!("requests" / String)
         .and(warp::get())
+        .and(super::guard(state.clone()))
         .and(with(state))
         .then(|id: String, s: Arc<HttpState>| reply(one(s, id)));
     list.or(one).unify().boxed()

@@ -22,11 +22,13 @@ struct RunsQuery {
 pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
     let list = warp::path!("runs")
         .and(warp::get())
+        .and(super::guard(state.clone()))
         .and(warp::query::<RunsQuery>())
         .and(with(state.clone()))
         .then(|q: RunsQuery, s: Arc<HttpState>| reply(list(s, q)));
     let one = warp::path!("runs" / String)
         .and(warp::get())
+        .and(super::guard(state.clone()))
         .and(with(state))
         .then(|id: String, s: Arc<HttpState>| reply(one(s, id)));
     list.or(one).unify().boxed()

@@ -30,14 +30,17 @@ pub struct WorkflowOut {
 pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
     let list = warp::path!("workflows")
         .and(warp::get())
+        .and(super::guard(state.clone()))
         .and(with(state.clone()))
         .then(|s: Arc<HttpState>| reply(list(s)));
     let one = warp::path!("workflows" / String)
         .and(warp::get())
+        .and(super::guard(state.clone()))
         .and(with(state.clone()))
         .then(|id: String, s: Arc<HttpState>| reply(one(s, id)));
     let set_ref = warp::path!("workflows" / String / "reference")
         .and(warp::put())
+        .and(super::guard(state.clone()))
         .and(warp::body::content_length_limit(64 * 1024))
         .and(warp::body::json())
         .and(with(state.clone()))
@@ -46,10 +49,12 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
         });
     let clear_ref = warp::path!("workflows" / String / "reference")
         .and(warp::delete())
+        .and(super::guard(state.clone()))
         .and(with(state.clone()))
         .then(|id: String, s: Arc<HttpState>| reply(clear_reference(s, id)));
     let rotate = warp::path!("workflows" / String / "rotate")
         .and(warp::post())
+        .and(super::guard(state.clone()))
         .and(with(state))
         .then(|id: String, s: Arc<HttpState>| reply(rotate(s, id)));
     list.or(one)
