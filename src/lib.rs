@@ -9,6 +9,7 @@ pub mod domain;
 pub mod engine;
 pub mod http;
 pub mod inbound;
+pub mod mail;
 pub mod settings;
 pub mod store;
 pub mod workflow;

@@ -1,1 +1,3 @@
 //! Store.
+
+pub mod outbox;
