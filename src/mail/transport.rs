@@ -74,7 +74,7 @@ impl MailConfig {
             .ok_or_else(|| bad("no host"))?
             .trim_matches(|c| c == '[' || c == ']')
             .to_string();
-        if url.path().trim_matches('/') != "" || url.query().is_some() {
+        if !url.path().trim_matches('/').is_empty() || url.query().is_some() {
             return Err(bad("a path or query string is not supported"));
         }
         let port = url.port().unwrap_or(if implicit_tls { 465 } else { 25 });
