@@ -8,8 +8,10 @@ use hookflow::mail::{new_token, MailConfig, Mailer, RetryPolicy, Transport};
 use hookflow::store::outbox::{OutboxRecord, OutboxState, OutboxTrees, Transition};
 use smtp::{free_port, Eml, Sink};
 use std::path::Path;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tempfile::TempDir;
+use tokio::sync::Notify;
 
 const T0: Millis = 1_700_000_000_000;
 const URL: &str = "http://127.0.0.1:8787/unsubscribe/";
@@ -360,4 +362,31 @@ async fn skipped_emails_are_left_alone_and_bad_addresses_fail_without_a_send() {
         "{failed:?}"
     );
     assert!(!outbox.exists() || std::fs::read_dir(&outbox).unwrap().next().is_none());
+}
+
+#[tokio::test]
+async fn the_background_loop_sends_what_is_queued_as_soon_as_it_is_woken() {
+    let fx = Fixture::new();
+    let outbox = fx.dir.path().join("outbox");
+    let transport =
+        Transport::from_config(&MailConfig::Outbox, &outbox, Duration::from_secs(1)).unwrap();
+    // A tick far longer than the deadline: only the wake can make the loop send in time.
+    let mailer = Mailer::new(fx.trees.clone(), transport).with_tick(Duration::from_secs(3_600));
+    let wake = Arc::new(Notify::new());
+    let worker = tokio::spawn(Arc::new(mailer).run_forever(wake.clone(), || T0));
+    // Let the loop make its first (empty) pass and go to sleep.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let record = fx.queue("jane@example.com");
+    wake.notify_one();
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while fx.get(&record.id).state != OutboxState::Sent {
+        assert!(
+            Instant::now() < deadline,
+            "the loop did not send the queued email"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    worker.abort();
+    assert!(outbox.join(format!("{}.eml", record.id)).exists());
 }

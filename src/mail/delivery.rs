@@ -10,7 +10,7 @@ use super::message::{build, message_id};
 use super::transport::{SendError, Transport};
 use super::MailError;
 use crate::domain::time::Millis;
-use crate::store::outbox::{OutboxError, OutboxRecord, OutboxTrees, Transition};
+use crate::store::outbox::{OutboxError, OutboxRecord, OutboxState, OutboxTrees, Transition};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -52,6 +52,7 @@ pub struct Mailer {
     trees: OutboxTrees,
     transport: Transport,
     policy: RetryPolicy,
+    tick: Duration,
 }
 
 impl Mailer {
@@ -66,7 +67,14 @@ impl Mailer {
             trees,
             transport,
             policy,
+            tick: Duration::from_secs(1),
         }
+    }
+
+    /// How often [`Mailer::run_forever`] looks for due retries without a wake (default 1s).
+    pub fn with_tick(mut self, tick: Duration) -> Self {
+        self.tick = tick;
+        self
     }
 
     /// The outbox trees this mailer works on.
@@ -79,7 +87,7 @@ impl Mailer {
     pub fn recover(&self) -> Result<usize, MailError> {
         let mut requeued = 0;
         for record in self.trees.pending_records()? {
-            if record.state == crate::store::outbox::OutboxState::Sending {
+            if record.state == OutboxState::Sending {
                 self.trees.mark(&record.id, &Transition::Recover)?;
                 tracing::warn!(email = %record.id, attempts = record.attempts,
                     "email delivery was unconfirmed at shutdown; it will be sent again with the same Message-ID");
@@ -107,7 +115,7 @@ impl Mailer {
             .trees
             .pending_records()?
             .iter()
-            .filter(|r| r.state == crate::store::outbox::OutboxState::Queued)
+            .filter(|r| r.state == OutboxState::Queued)
             .map(|r| r.next_attempt_at)
             .min())
     }
@@ -175,23 +183,25 @@ impl Mailer {
 
     /// Delivers due records until the task is aborted: after every `wake` (the engine notifies
     /// it after a commit that queued email; `notify_one` is not lost while a pass runs) and on a
-    /// short timer for retries. `now` is hookflow's clock (real or manual).
+    /// short timer for retries. `now` is hookflow's clock (real or manual). Call
+    /// [`Mailer::recover`] once before starting it.
     pub async fn run_forever(self: Arc<Self>, wake: Arc<Notify>, now: impl Fn() -> Millis) {
-        const TICK: Duration = Duration::from_secs(1);
         loop {
             let notified = wake.notified();
             tokio::pin!(notified);
             // Registered before the pass, so a `notify_waiters` during it still wakes us.
             notified.as_mut().enable();
-            let mut pause = TICK;
+            let mut pause = self.tick;
             match self.deliver_due(now()).await {
                 Ok(_) => {
                     if let Ok(Some(due)) = self.next_due_at() {
-                        let wait = (due - now()).clamp(0, TICK.as_millis() as Millis);
+                        let wait = (due - now()).clamp(0, self.tick.as_millis() as Millis);
                         pause = Duration::from_millis(wait as u64);
                     }
                 }
-                Err(e) => tracing::error!(error = %e, "email delivery pass failed; retrying in 1s"),
+                Err(e) => {
+                    tracing::error!(error = %e, "email delivery pass failed; retrying after the tick")
+                }
             }
             tokio::select! {
                 _ = notified => {}

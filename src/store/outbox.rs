@@ -542,6 +542,41 @@ mod tests {
     }
 
     #[test]
+    fn insert_tx_commits_or_aborts_together_with_the_callers_other_trees() {
+        #[derive(Debug)]
+        struct EngineError;
+        impl From<OutboxError> for EngineError {
+            fn from(_: OutboxError) -> Self {
+                EngineError
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let trees = OutboxTrees::open(&db).unwrap();
+        let contacts = db.open_tree("contacts").unwrap();
+        let all = (
+            &contacts,
+            trees.outbox(),
+            trees.pending(),
+            trees.unsubscribe(),
+        );
+        let aborted: Result<(), TransactionError<EngineError>> = all.transaction(|(c, o, p, u)| {
+            c.insert("c1", "changed")?;
+            insert_tx::<EngineError>(o, p, u, &record("01A", OutboxState::Queued), Some("c1"))?;
+            Err(ConflictableTransactionError::Abort(EngineError))
+        });
+        assert!(aborted.is_err());
+        assert!(trees.get("01A").unwrap().is_none() && contacts.get("c1").unwrap().is_none());
+        all.transaction(|(c, o, p, u)| {
+            c.insert("c1", "changed")?;
+            insert_tx::<EngineError>(o, p, u, &record("01A", OutboxState::Queued), Some("c1"))
+        })
+        .unwrap();
+        assert_eq!(trees.pending_due(1_000).unwrap().len(), 1);
+        assert!(contacts.get("c1").unwrap().is_some());
+    }
+
+    #[test]
     fn tokens_map_to_their_contact() {
         let (_dir, trees) = open();
         trees
