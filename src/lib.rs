@@ -10,6 +10,7 @@ pub mod engine;
 pub mod http;
 pub mod inbound;
 pub mod intake;
+pub mod mail;
 pub mod settings;
 pub mod store;
 pub mod workflow;

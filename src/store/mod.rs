@@ -9,6 +9,7 @@ pub mod commit;
 pub mod contacts;
 pub mod counts;
 pub mod hooks;
+pub mod outbox;
 pub mod queue;
 pub mod references;
 pub mod requests;

@@ -1,0 +1,228 @@
+//! Delivery: moving queued outbox records to `sent` or `failed`, with retries.
+//!
+//! Each attempt first marks the record `sending` and flushes that to disk, then sends. So after a
+//! crash a record is either still `queued` (never handed over: send it) or `sending` (handed over,
+//! outcome unknown). [`Mailer::recover`] puts the latter back in the queue. That is the one case
+//! where an email can go out twice, and the repeat carries the same `Message-ID`, which lets the
+//! receiving side drop it; the alternative (never retrying) could lose an email instead.
+
+use super::message::{build, message_id};
+use super::transport::{SendError, Transport};
+use super::MailError;
+use crate::domain::time::Millis;
+use crate::store::outbox::{OutboxError, OutboxRecord, OutboxState, OutboxTrees, Transition};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How transient failures are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// The wait after the first failed attempt; it doubles after each further one.
+    pub first_delay_ms: Millis,
+    /// The longest wait between two attempts.
+    pub max_delay_ms: Millis,
+    /// After this many attempts a transient failure becomes `failed`.
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    /// 1s, 2s, 4s … capped at 5 minutes; 10 attempts (about 10 minutes in all).
+    fn default() -> Self {
+        Self {
+            first_delay_ms: 1_000,
+            max_delay_ms: 5 * 60 * 1_000,
+            max_attempts: 10,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after the `attempts`-th failed attempt (1-based).
+    pub fn delay_after(&self, attempts: u32) -> Millis {
+        let doublings = attempts.saturating_sub(1).min(30);
+        self.first_delay_ms
+            .saturating_mul(1 << doublings)
+            .min(self.max_delay_ms)
+    }
+}
+
+/// Sends due outbox records through one transport.
+pub struct Mailer {
+    trees: OutboxTrees,
+    transport: Transport,
+    policy: RetryPolicy,
+    tick: Duration,
+}
+
+impl Mailer {
+    /// A mailer over the outbox trees with the default retry policy.
+    pub fn new(trees: OutboxTrees, transport: Transport) -> Self {
+        Self::with_policy(trees, transport, RetryPolicy::default())
+    }
+
+    /// A mailer with an explicit retry policy.
+    pub fn with_policy(trees: OutboxTrees, transport: Transport, policy: RetryPolicy) -> Self {
+        Self {
+            trees,
+            transport,
+            policy,
+            tick: Duration::from_secs(1),
+        }
+    }
+
+    /// How often [`Mailer::run_forever`] looks for due retries without a wake (default 1s).
+    pub fn with_tick(mut self, tick: Duration) -> Self {
+        self.tick = tick;
+        self
+    }
+
+    /// The outbox trees this mailer works on.
+    pub fn trees(&self) -> &OutboxTrees {
+        &self.trees
+    }
+
+    /// At startup: records left `sending` by a crash go back to `queued`, keeping their
+    /// Message-ID (see the module comment). Returns how many were requeued.
+    pub fn recover(&self) -> Result<usize, MailError> {
+        let mut requeued = 0;
+        for record in self.trees.pending_records()? {
+            if record.state == OutboxState::Sending {
+                self.trees.mark(&record.id, &Transition::Recover)?;
+                tracing::warn!(email = %record.id, attempts = record.attempts,
+                    "email delivery was unconfirmed at shutdown; it will be sent again with the same Message-ID");
+                requeued += 1;
+            }
+        }
+        Ok(requeued)
+    }
+
+    /// Attempts every queued record due at `now_ms`, one after another; returns how many
+    /// attempts were made. Store failures stop the pass; send failures are recorded.
+    pub async fn deliver_due(&self, now_ms: Millis) -> Result<usize, MailError> {
+        let mut attempted = 0;
+        for record in self.trees.pending_due(now_ms)? {
+            if self.deliver_one(&record.id, now_ms).await? {
+                attempted += 1;
+            }
+        }
+        Ok(attempted)
+    }
+
+    /// The earliest `next_attempt_at` of a queued record, if any.
+    pub fn next_due_at(&self) -> Result<Option<Millis>, MailError> {
+        Ok(self
+            .trees
+            .pending_records()?
+            .iter()
+            .filter(|r| r.state == OutboxState::Queued)
+            .map(|r| r.next_attempt_at)
+            .min())
+    }
+
+    /// One attempt; `false` when another worker already took the record.
+    async fn deliver_one(&self, id: &str, now_ms: Millis) -> Result<bool, MailError> {
+        let record = match self.trees.mark(id, &Transition::Sending) {
+            Ok(r) => r,
+            Err(OutboxError::WrongState { .. }) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        // On disk before the message leaves, so a crash cannot forget that it may have left.
+        self.trees.flush().await?;
+        let outcome = self.send(&record).await;
+        let change = self.outcome_to_transition(&record, outcome, now_ms);
+        match &change {
+            Transition::Sent { .. } => tracing::info!(email = %id, run = ?record.run_id,
+                attempts = record.attempts, "email sent"),
+            Transition::Retry {
+                error,
+                next_attempt_at,
+            } => tracing::warn!(email = %id,
+                attempts = record.attempts, error = %error, next_attempt_at, "email delivery failed; will retry"),
+            _ => {
+                tracing::error!(email = %id, attempts = record.attempts, "email delivery failed for good")
+            }
+        }
+        self.trees.mark(id, &change)?;
+        self.trees.flush().await?;
+        Ok(true)
+    }
+
+    async fn send(&self, record: &OutboxRecord) -> Result<Option<String>, SendError> {
+        // A message that cannot be built will not build on a retry either.
+        let message = build(record).map_err(|e| SendError {
+            permanent: true,
+            message: e.to_string(),
+        })?;
+        let sent = self.transport.send(&record.id, &message).await?;
+        Ok(sent.eml_path.map(|p| p.display().to_string()))
+    }
+
+    fn outcome_to_transition(
+        &self,
+        record: &OutboxRecord,
+        outcome: Result<Option<String>, SendError>,
+        now_ms: Millis,
+    ) -> Transition {
+        match outcome {
+            Ok(eml_path) => Transition::Sent {
+                message_id: message_id(record),
+                sent_at: now_ms,
+                eml_path,
+            },
+            Err(e) if e.permanent => Transition::Failed { error: e.message },
+            Err(e) if record.attempts >= self.policy.max_attempts => Transition::Failed {
+                error: format!("gave up after {} attempts: {}", record.attempts, e.message),
+            },
+            Err(e) => Transition::Retry {
+                error: e.message,
+                next_attempt_at: now_ms + self.policy.delay_after(record.attempts),
+            },
+        }
+    }
+
+    /// Delivers due records until the task is aborted: after every `wake` (the engine notifies
+    /// it after a commit that queued email; `notify_one` is not lost while a pass runs) and on a
+    /// short timer for retries. `now` is hookflow's clock (real or manual). Call
+    /// [`Mailer::recover`] once before starting it.
+    pub async fn run_forever(self: Arc<Self>, wake: Arc<Notify>, now: impl Fn() -> Millis) {
+        loop {
+            let notified = wake.notified();
+            tokio::pin!(notified);
+            // Registered before the pass, so a `notify_waiters` during it still wakes us.
+            notified.as_mut().enable();
+            let mut pause = self.tick;
+            match self.deliver_due(now()).await {
+                Ok(_) => {
+                    if let Ok(Some(due)) = self.next_due_at() {
+                        let wait = (due - now()).clamp(0, self.tick.as_millis() as Millis);
+                        pause = Duration::from_millis(wait as u64);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "email delivery pass failed; retrying after the tick")
+                }
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_one_second_and_caps_at_five_minutes() {
+        let p = RetryPolicy::default();
+        let delays: Vec<_> = (1..=10).map(|n| p.delay_after(n)).collect();
+        assert_eq!(
+            delays,
+            [1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 128_000, 256_000, 300_000]
+        );
+        assert_eq!(p.delay_after(1_000), 300_000);
+    }
+}

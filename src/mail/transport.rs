@@ -1,0 +1,319 @@
+//! Where messages go: the local outbox directory or an SMTP server.
+//!
+//! `--mail` is parsed once into a [`MailConfig`] (what the user typed, validated) and then
+//! turned into a [`Transport`] (ready to send). A failed send is classified so the mailer knows
+//! whether trying again can help: 5xx answers are permanent, everything else is transient.
+
+use super::MailError;
+use lettre::message::Message;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use std::error::Error as _;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+
+/// The parsed `--mail` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailConfig {
+    /// Nothing leaves the machine; each email becomes an `.eml` file.
+    Outbox,
+    /// Real delivery through an SMTP server.
+    Smtp {
+        /// The server and how to talk to it.
+        url: SmtpUrl,
+    },
+}
+
+/// An SMTP server from `smtp://` or `smtps://`; the password never shows in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpUrl {
+    /// `smtps://`: TLS from the first byte; `smtp://`: STARTTLS when the server offers it.
+    pub implicit_tls: bool,
+    /// The server's host name (also the name its certificate must carry).
+    pub host: String,
+    /// The port (default 25 for `smtp://`, 465 for `smtps://`).
+    pub port: u16,
+    /// User name and password for AUTH, percent-decoded.
+    pub credentials: Option<(String, String)>,
+}
+
+impl fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = if self.implicit_tls { "smtps" } else { "smtp" };
+        let user = match &self.credentials {
+            Some((user, _)) => format!("{user}:***@"),
+            None => String::new(),
+        };
+        write!(f, "{scheme}://{user}{}:{}", self.host, self.port)
+    }
+}
+
+impl MailConfig {
+    /// Parses `outbox`, `smtp://[user[:pass]@]host[:port]` or `smtps://…`.
+    pub fn parse(given: &str) -> Result<Self, MailError> {
+        let given = given.trim();
+        if given == "outbox" {
+            return Ok(Self::Outbox);
+        }
+        let bad = |reason: &str| MailError::BadMailUrl {
+            given: redact(given),
+            reason: reason.to_string(),
+        };
+        let url = url::Url::parse(given).map_err(|e| bad(&e.to_string()))?;
+        let implicit_tls = match url.scheme() {
+            "smtp" => false,
+            "smtps" => true,
+            other => return Err(bad(&format!("unknown scheme {other:?}"))),
+        };
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| bad("no host"))?
+            .trim_matches(|c| c == '[' || c == ']')
+            .to_string();
+        if !url.path().trim_matches('/').is_empty() || url.query().is_some() {
+            return Err(bad("a path or query string is not supported"));
+        }
+        let port = url.port().unwrap_or(if implicit_tls { 465 } else { 25 });
+        let credentials = match (url.username(), url.password()) {
+            ("", None) => None,
+            (user, pass) => Some((
+                percent_decode(user).ok_or_else(|| bad("the user name is not valid UTF-8"))?,
+                percent_decode(pass.unwrap_or(""))
+                    .ok_or_else(|| bad("the password is not valid UTF-8"))?,
+            )),
+        };
+        Ok(Self::Smtp {
+            url: SmtpUrl {
+                implicit_tls,
+                host,
+                port,
+                credentials,
+            },
+        })
+    }
+}
+
+/// The value with the password between `:` and `@` replaced by `***`, for error messages.
+fn redact(given: &str) -> String {
+    let Some(scheme_end) = given.find("://") else {
+        return given.to_string();
+    };
+    let rest = &given[scheme_end + 3..];
+    let Some(at) = rest.rfind('@') else {
+        return given.to_string();
+    };
+    match rest[..at].find(':') {
+        Some(colon) => format!(
+            "{}{}:***{}",
+            &given[..scheme_end + 3],
+            &rest[..colon],
+            &rest[at..]
+        ),
+        None => given.to_string(),
+    }
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// A configured way to send messages.
+#[derive(Clone)]
+pub enum Transport {
+    /// Writes `{dir}/{id}.eml` and counts that as sent.
+    Outbox {
+        /// The directory the `.eml` files go to (created when missing).
+        dir: PathBuf,
+    },
+    /// Hands messages to an SMTP server (pooled connections).
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+}
+
+/// A message the transport took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// Outbox mode: the file written.
+    pub eml_path: Option<PathBuf>,
+}
+
+/// A failed send: the server's answer or the transport's error, and whether to retry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct SendError {
+    /// A 5xx answer (or a message that can never be sent): do not retry.
+    pub permanent: bool,
+    /// The server's answer (`550 5.1.1 mailbox unavailable`) or what went wrong.
+    pub message: String,
+}
+
+impl Transport {
+    /// The transport for `config`; outbox files go to `outbox_dir`, SMTP commands time out
+    /// after `timeout`.
+    pub fn from_config(
+        config: &MailConfig,
+        outbox_dir: &Path,
+        timeout: Duration,
+    ) -> Result<Self, MailError> {
+        let url = match config {
+            MailConfig::Outbox => {
+                return Ok(Self::Outbox {
+                    dir: outbox_dir.to_path_buf(),
+                })
+            }
+            MailConfig::Smtp { url } => url,
+        };
+        let tls = TlsParameters::new(url.host.clone()).map_err(|e| MailError::BadMailUrl {
+            given: format!("{url:?}"),
+            reason: format!("cannot set up TLS: {e}"),
+        })?;
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&url.host)
+            .port(url.port)
+            .timeout(Some(timeout))
+            .tls(if url.implicit_tls {
+                Tls::Wrapper(tls)
+            } else {
+                Tls::Opportunistic(tls)
+            });
+        if let Some((user, pass)) = &url.credentials {
+            builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
+        }
+        Ok(Self::Smtp(builder.build()))
+    }
+
+    /// Sends one message; `id` names the `.eml` file in outbox mode.
+    pub async fn send(&self, id: &str, message: &Message) -> Result<Sent, SendError> {
+        match self {
+            Self::Outbox { dir } => {
+                write_eml(dir, id, &message.formatted())
+                    .await
+                    .map(|path| Sent {
+                        eml_path: Some(path),
+                    })
+            }
+            Self::Smtp(smtp) => {
+                let result = smtp
+                    .send_raw(message.envelope(), &message.formatted())
+                    .await;
+                result.map(|_| Sent { eml_path: None }).map_err(classify)
+            }
+        }
+    }
+}
+
+/// Writes to a temporary name and renames, so a crash never leaves a half-written `.eml`.
+async fn write_eml(dir: &Path, id: &str, bytes: &[u8]) -> Result<PathBuf, SendError> {
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(SendError {
+            permanent: true,
+            message: format!("email id {id:?} cannot be a file name (expected a ULID)"),
+        });
+    }
+    let path = dir.join(format!("{id}.eml"));
+    let tmp = dir.join(format!(".{id}.eml.tmp"));
+    let io = |what: &str, p: &Path, e: std::io::Error| SendError {
+        permanent: false,
+        message: format!("cannot {what} {}: {e}", p.display()),
+    };
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| io("create the outbox dir", dir, e))?;
+    let mut file = tokio::fs::File::create(&tmp)
+        .await
+        .map_err(|e| io("create", &tmp, e))?;
+    file.write_all(bytes)
+        .await
+        .map_err(|e| io("write", &tmp, e))?;
+    file.sync_all().await.map_err(|e| io("sync", &tmp, e))?;
+    tokio::fs::rename(&tmp, &path)
+        .await
+        .map_err(|e| io("rename to", &path, e))?;
+    Ok(path)
+}
+
+/// 5xx is permanent; 4xx, refused or reset connections, timeouts and TLS trouble may pass.
+fn classify(e: lettre::transport::smtp::Error) -> SendError {
+    match (e.status(), e.source()) {
+        (Some(code), Some(answer)) => SendError {
+            permanent: e.is_permanent(),
+            message: format!("{code} {answer}"),
+        },
+        _ => SendError {
+            permanent: false,
+            message: e.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn smtp(s: &str) -> SmtpUrl {
+        match MailConfig::parse(s).unwrap() {
+            MailConfig::Smtp { url } => url,
+            other => panic!("{s} parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn outbox_and_smtp_urls_parse_with_default_ports() {
+        assert_eq!(MailConfig::parse("outbox").unwrap(), MailConfig::Outbox);
+        let u = smtp("smtp://mail.example.com");
+        assert_eq!((u.implicit_tls, u.port, u.credentials), (false, 25, None));
+        let u = smtp("smtps://mail.example.com");
+        assert_eq!((u.implicit_tls, u.port), (true, 465));
+        assert_eq!(smtp("smtp://127.0.0.1:2525").port, 2525);
+    }
+
+    #[test]
+    fn credentials_are_percent_decoded_and_never_shown() {
+        let u = smtp("smtp://me%40clinic.example:p%3Ass%20w@mail.example.com:587");
+        assert_eq!(
+            u.credentials,
+            Some(("me@clinic.example".into(), "p:ss w".into()))
+        );
+        let shown = format!("{u:?}");
+        assert!(
+            !shown.contains("p:ss") && !shown.contains("p%3Ass"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn bad_urls_are_clear_errors_without_the_password() {
+        for bad in [
+            "http://u:secret@host",
+            "smtp://u:secret@",
+            "smtp://u:secret@host:99999",
+            "smtp://u:secret@host/path",
+            "sendmail",
+        ] {
+            let err = MailConfig::parse(bad).unwrap_err().to_string();
+            assert!(err.contains("--mail"), "{bad}: {err}");
+            assert!(!err.contains("secret"), "{bad} leaked the password: {err}");
+        }
+    }
+}

@@ -1,0 +1,591 @@
+//! The outbox: every email hookflow decided to send, with its delivery state.
+//!
+//! Three trees: `outbox` (id → record JSON), `pending` (ids of records not in a final state, so
+//! the mailer never scans sent mail) and `unsubscribe` (token → contact id). The engine writes a
+//! new record inside its own multi-tree transaction with [`insert_tx`], together with the step's
+//! contact changes and the run's position; the mailer then moves the record through its states
+//! with [`OutboxTrees::mark`], each move one small transaction over `outbox` + `pending`.
+
+use crate::domain::time::Millis;
+use serde::{Deserialize, Serialize};
+use sled::transaction::{
+    ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
+    TransactionalTree,
+};
+use sled::Transactional;
+use std::fmt;
+
+/// Where an email is in its life: `queued` → `sending` → `sent` | `failed` (or back to `queued`
+/// for a retry); `skipped` is written by the engine for emails it decided not to send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxState {
+    /// Waiting for its first attempt or a retry (`next_attempt_at`).
+    Queued,
+    /// Handed to the transport; a crash here leaves delivery unconfirmed.
+    Sending,
+    /// Accepted by the server (or written to the local outbox).
+    Sent,
+    /// Given up: a permanent rejection, a message that cannot be built, or too many attempts.
+    Failed,
+    /// Never sent on purpose (DND, no address); decided by the engine.
+    Skipped,
+}
+
+impl OutboxState {
+    /// Final states are never touched again by delivery.
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Sent | Self::Failed | Self::Skipped)
+    }
+
+    /// The lowercase name used in JSON and query strings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sending => "sending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+        }
+    }
+}
+
+impl fmt::Display for OutboxState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One email as stored: what to send, to whom, and how delivery went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutboxRecord {
+    /// ULID; also the local part of the fixed `Message-ID: <id@hookflow>`.
+    pub id: String,
+    /// The recipient (`addr` or `Name <addr>`).
+    pub to: String,
+    /// Carbon-copy recipients.
+    #[serde(default)]
+    pub cc: Vec<String>,
+    /// Blind-copy recipients (in the envelope only, never in the headers).
+    #[serde(default)]
+    pub bcc: Vec<String>,
+    /// The sender; `None` means the mailer's `--mail-from`.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// The subject, already rendered.
+    pub subject: String,
+    /// The plain-text body, already rendered.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// The HTML body, already rendered.
+    #[serde(default)]
+    pub html: Option<String>,
+    /// Delivery state.
+    pub state: OutboxState,
+    /// Delivery attempts started so far.
+    #[serde(default)]
+    pub attempts: u32,
+    /// The last failure: the server's answer or the transport's error.
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// The Message-ID the email carries once it was sent.
+    #[serde(default)]
+    pub message_id: Option<String>,
+    /// The run that created the email.
+    #[serde(default)]
+    pub run_id: Option<String>,
+    /// The contact it was sent to.
+    #[serde(default)]
+    pub contact_id: Option<String>,
+    /// The unsubscribe token (128 random bits, hex).
+    #[serde(default)]
+    pub unsubscribe_token: Option<String>,
+    /// `{public_url}/unsubscribe/{token}`, put in the body and in `List-Unsubscribe`.
+    #[serde(default)]
+    pub unsubscribe_url: Option<String>,
+    /// When the engine created the record (ms); also the email's `Date`.
+    pub created_at: Millis,
+    /// Not to be attempted before this time (ms).
+    #[serde(default)]
+    pub next_attempt_at: Millis,
+    /// When the server accepted it (ms).
+    #[serde(default)]
+    pub sent_at: Option<Millis>,
+    /// Outbox mode: the `.eml` file written for it.
+    #[serde(default)]
+    pub eml_path: Option<String>,
+    /// Why the engine skipped it (state `skipped`).
+    #[serde(default)]
+    pub skip_reason: Option<String>,
+}
+
+/// A state change made by the mailer; [`OutboxTrees::mark`] checks it starts from the right state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transition {
+    /// `queued` → `sending`, counting one more attempt.
+    Sending,
+    /// `sending` → `sent`.
+    Sent {
+        /// The Message-ID the email went out with.
+        message_id: String,
+        /// When the server accepted it.
+        sent_at: Millis,
+        /// Outbox mode: where the `.eml` was written.
+        eml_path: Option<String>,
+    },
+    /// `sending` → `queued` after a transient failure, to try again at `next_attempt_at`.
+    Retry {
+        /// The server's answer or the transport error.
+        error: String,
+        /// When to try again.
+        next_attempt_at: Millis,
+    },
+    /// `sending` → `failed`.
+    Failed {
+        /// The server's answer or why the email cannot be built.
+        error: String,
+    },
+    /// `sending` → `queued` at startup: a crash left delivery unconfirmed.
+    Recover,
+}
+
+impl Transition {
+    fn allowed_from(&self) -> OutboxState {
+        match self {
+            Self::Sending => OutboxState::Queued,
+            _ => OutboxState::Sending,
+        }
+    }
+
+    fn apply(&self, r: &mut OutboxRecord) {
+        match self.clone() {
+            Self::Sending => {
+                r.state = OutboxState::Sending;
+                r.attempts += 1;
+            }
+            Self::Sent {
+                message_id,
+                sent_at,
+                eml_path,
+            } => {
+                r.state = OutboxState::Sent;
+                r.message_id = Some(message_id);
+                r.sent_at = Some(sent_at);
+                r.eml_path = eml_path;
+                r.last_error = None;
+            }
+            Self::Retry {
+                error,
+                next_attempt_at,
+            } => {
+                r.state = OutboxState::Queued;
+                r.last_error = Some(error);
+                r.next_attempt_at = next_attempt_at;
+            }
+            Self::Failed { error } => {
+                r.state = OutboxState::Failed;
+                r.last_error = Some(error);
+            }
+            Self::Recover => r.state = OutboxState::Queued,
+        }
+    }
+}
+
+/// What can go wrong in the outbox store.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    /// sled failed (disk full, I/O error).
+    #[error("outbox store: {0}; check the data dir's disk and permissions")]
+    Sled(#[from] sled::Error),
+    /// A stored record does not parse: the data dir was written by an incompatible version.
+    #[error("outbox record {id} is unreadable ({source}); the data dir may come from another hookflow version")]
+    Corrupt {
+        /// The record's id.
+        id: String,
+        /// The JSON error.
+        source: serde_json::Error,
+    },
+    /// No record has this id.
+    #[error("outbox record {0} does not exist")]
+    NotFound(String),
+    /// The record is not in the state this change starts from (another worker took it).
+    #[error("outbox record {id} is {actual}, not {expected}; the change was not applied")]
+    WrongState {
+        /// The record's id.
+        id: String,
+        /// The state the change starts from.
+        expected: OutboxState,
+        /// The state the record is in.
+        actual: OutboxState,
+    },
+}
+
+/// One page of [`OutboxTrees::list`], newest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxPage {
+    /// The records of this page.
+    pub items: Vec<OutboxRecord>,
+    /// Pass as `cursor` for the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// The outbox's sled trees.
+#[derive(Clone)]
+pub struct OutboxTrees {
+    outbox: sled::Tree,
+    pending: sled::Tree,
+    unsubscribe: sled::Tree,
+}
+
+impl OutboxTrees {
+    /// Opens (or creates) the trees `outbox`, `outbox_pending` and `unsubscribe`.
+    pub fn open(db: &sled::Db) -> Result<Self, OutboxError> {
+        Ok(Self {
+            outbox: db.open_tree("outbox")?,
+            pending: db.open_tree("outbox_pending")?,
+            unsubscribe: db.open_tree("unsubscribe")?,
+        })
+    }
+
+    /// The id → record tree, for the engine's own transactions.
+    pub fn outbox(&self) -> &sled::Tree {
+        &self.outbox
+    }
+
+    /// The index of records not in a final state, for the engine's own transactions.
+    pub fn pending(&self) -> &sled::Tree {
+        &self.pending
+    }
+
+    /// The token → contact id tree, for the engine's own transactions.
+    pub fn unsubscribe(&self) -> &sled::Tree {
+        &self.unsubscribe
+    }
+
+    /// Inserts one record in its own transaction (when no other tree changes with it).
+    pub fn insert(
+        &self,
+        record: &OutboxRecord,
+        contact_id: Option<&str>,
+    ) -> Result<(), OutboxError> {
+        (&self.outbox, &self.pending, &self.unsubscribe)
+            .transaction(|(o, p, u)| insert_tx::<OutboxError>(o, p, u, record, contact_id))
+            .map_err(flatten)
+    }
+
+    /// The record with this id.
+    pub fn get(&self, id: &str) -> Result<Option<OutboxRecord>, OutboxError> {
+        self.outbox
+            .get(id.as_bytes())?
+            .map(|v| decode(id, &v))
+            .transpose()
+    }
+
+    /// Records newest first (ids are ULIDs), optionally only those in `state`, starting after
+    /// `cursor` (the last id of the previous page).
+    pub fn list(
+        &self,
+        state: Option<OutboxState>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<OutboxPage, OutboxError> {
+        let iter = match cursor {
+            Some(c) => self.outbox.range(..c.as_bytes()),
+            None => self.outbox.iter(),
+        };
+        let mut items = Vec::new();
+        let mut more = false;
+        for entry in iter.rev() {
+            let (k, v) = entry?;
+            let record = decode(&String::from_utf8_lossy(&k), &v)?;
+            if state.is_some_and(|s| s != record.state) {
+                continue;
+            }
+            if items.len() == limit {
+                more = true;
+                break;
+            }
+            items.push(record);
+        }
+        let next_cursor = if more {
+            items.last().map(|r| r.id.clone())
+        } else {
+            None
+        };
+        Ok(OutboxPage { items, next_cursor })
+    }
+
+    /// Applies a mailer state change atomically, refusing it when the record is not in the
+    /// state the change starts from; returns the updated record.
+    pub fn mark(&self, id: &str, change: &Transition) -> Result<OutboxRecord, OutboxError> {
+        (&self.outbox, &self.pending)
+            .transaction(|(o, p)| {
+                let raw = o
+                    .get(id.as_bytes())?
+                    .ok_or_else(|| abort(OutboxError::NotFound(id.to_string())))?;
+                let mut record = decode(id, &raw).map_err(abort)?;
+                let expected = change.allowed_from();
+                if record.state != expected {
+                    return Err(abort(OutboxError::WrongState {
+                        id: id.to_string(),
+                        expected,
+                        actual: record.state,
+                    }));
+                }
+                change.apply(&mut record);
+                o.insert(id.as_bytes(), encode(&record))?;
+                if record.state.is_final() {
+                    p.remove(id.as_bytes())?;
+                }
+                Ok(record)
+            })
+            .map_err(flatten)
+    }
+
+    /// Every record not in a final state, oldest first.
+    pub fn pending_records(&self) -> Result<Vec<OutboxRecord>, OutboxError> {
+        let mut out = Vec::new();
+        for key in self.pending.iter().keys() {
+            let key = key?;
+            let id = String::from_utf8_lossy(&key);
+            // The index and the record are written in one transaction, so a miss is not
+            // expected; skipping it keeps one odd row from stopping all mail.
+            if let Some(record) = self.get(&id)? {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Queued records whose `next_attempt_at` has come, oldest first.
+    pub fn pending_due(&self, now_ms: Millis) -> Result<Vec<OutboxRecord>, OutboxError> {
+        let mut due = self.pending_records()?;
+        due.retain(|r| r.state == OutboxState::Queued && r.next_attempt_at <= now_ms);
+        Ok(due)
+    }
+
+    /// The contact an unsubscribe token belongs to.
+    pub fn contact_for_token(&self, token: &str) -> Result<Option<String>, OutboxError> {
+        Ok(self
+            .unsubscribe
+            .get(token.as_bytes())?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Waits until everything written so far is on disk.
+    pub async fn flush(&self) -> Result<(), OutboxError> {
+        self.outbox.flush_async().await?;
+        Ok(())
+    }
+}
+
+/// Writes `record` inside the caller's transaction: the row, its `pending` index entry when the
+/// state is not final, and `unsubscribe_token → contact_id` when both are known. `E` is the
+/// caller's abort error, so this composes with the engine's own transaction closure.
+pub fn insert_tx<E: From<OutboxError>>(
+    outbox: &TransactionalTree,
+    pending: &TransactionalTree,
+    unsubscribe: &TransactionalTree,
+    record: &OutboxRecord,
+    contact_id: Option<&str>,
+) -> ConflictableTransactionResult<(), E> {
+    outbox.insert(record.id.as_bytes(), encode(record))?;
+    if !record.state.is_final() {
+        pending.insert(record.id.as_bytes(), &[][..])?;
+    }
+    if let (Some(token), Some(contact)) = (&record.unsubscribe_token, contact_id) {
+        unsubscribe.insert(token.as_bytes(), contact.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn encode(record: &OutboxRecord) -> Vec<u8> {
+    serde_json::to_vec(record).expect("a struct of strings, numbers and options always serializes")
+}
+
+fn decode(id: &str, raw: &[u8]) -> Result<OutboxRecord, OutboxError> {
+    serde_json::from_slice(raw).map_err(|source| OutboxError::Corrupt {
+        id: id.to_string(),
+        source,
+    })
+}
+
+fn abort(e: OutboxError) -> ConflictableTransactionError<OutboxError> {
+    ConflictableTransactionError::Abort(e)
+}
+
+fn flatten(e: TransactionError<OutboxError>) -> OutboxError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => OutboxError::Sled(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, state: OutboxState) -> OutboxRecord {
+        OutboxRecord {
+            id: id.to_string(),
+            to: "jane@example.com".into(),
+            cc: vec![],
+            bcc: vec![],
+            from: None,
+            subject: "Hi".into(),
+            text: Some("Hello".into()),
+            html: None,
+            state,
+            attempts: 0,
+            last_error: None,
+            message_id: None,
+            run_id: Some("run1".into()),
+            contact_id: Some("c1".into()),
+            unsubscribe_token: Some(format!("tok-{id}")),
+            unsubscribe_url: None,
+            created_at: 1_000,
+            next_attempt_at: 1_000,
+            sent_at: None,
+            eml_path: None,
+            skip_reason: None,
+        }
+    }
+
+    fn open() -> (tempfile::TempDir, OutboxTrees) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        (dir, OutboxTrees::open(&db).unwrap())
+    }
+
+    #[test]
+    fn records_serialize_with_the_documented_state_names() {
+        let json = serde_json::to_value(record("A", OutboxState::Skipped)).unwrap();
+        assert_eq!(json["state"], "skipped");
+        for key in [
+            "id",
+            "to",
+            "subject",
+            "attempts",
+            "last_error",
+            "message_id",
+            "run_id",
+        ] {
+            assert!(json.get(key).is_some(), "missing {key}");
+        }
+    }
+
+    #[test]
+    fn list_is_newest_first_with_a_cursor_and_a_state_filter() {
+        let (_dir, trees) = open();
+        for (id, state) in [
+            ("01A", OutboxState::Queued),
+            ("01B", OutboxState::Skipped),
+            ("01C", OutboxState::Queued),
+        ] {
+            trees.insert(&record(id, state), Some("c1")).unwrap();
+        }
+        let page = trees.list(None, None, 2).unwrap();
+        let ids: Vec<_> = page.items.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["01C", "01B"]);
+        assert_eq!(page.next_cursor.as_deref(), Some("01B"));
+        let rest = trees.list(None, page.next_cursor.as_deref(), 2).unwrap();
+        assert_eq!(rest.items.len(), 1);
+        assert_eq!(rest.next_cursor, None);
+        let queued = trees.list(Some(OutboxState::Queued), None, 10).unwrap();
+        assert_eq!(queued.items.len(), 2);
+    }
+
+    #[test]
+    fn skipped_records_are_never_due_and_queued_ones_wait_for_their_time() {
+        let (_dir, trees) = open();
+        trees
+            .insert(&record("01A", OutboxState::Skipped), None)
+            .unwrap();
+        let mut later = record("01B", OutboxState::Queued);
+        later.next_attempt_at = 5_000;
+        trees.insert(&later, None).unwrap();
+        assert!(trees.pending_due(4_999).unwrap().is_empty());
+        let due = trees.pending_due(5_000).unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].id, "01B");
+    }
+
+    #[test]
+    fn mark_moves_through_the_states_and_refuses_a_wrong_start() {
+        let (_dir, trees) = open();
+        trees
+            .insert(&record("01A", OutboxState::Queued), None)
+            .unwrap();
+        let r = trees.mark("01A", &Transition::Sending).unwrap();
+        assert_eq!((r.state, r.attempts), (OutboxState::Sending, 1));
+        let again = trees.mark("01A", &Transition::Sending);
+        assert!(
+            matches!(again, Err(OutboxError::WrongState { .. })),
+            "{again:?}"
+        );
+        let sent = Transition::Sent {
+            message_id: "<01A@hookflow>".into(),
+            sent_at: 7,
+            eml_path: None,
+        };
+        let r = trees.mark("01A", &sent).unwrap();
+        assert_eq!(r.state, OutboxState::Sent);
+        assert!(
+            trees.pending_records().unwrap().is_empty(),
+            "a sent record left the pending index"
+        );
+        assert_eq!(trees.get("01A").unwrap().unwrap().sent_at, Some(7));
+        assert!(matches!(
+            trees.mark("nope", &Transition::Sending),
+            Err(OutboxError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn insert_tx_commits_or_aborts_together_with_the_callers_other_trees() {
+        #[derive(Debug)]
+        struct EngineError;
+        impl From<OutboxError> for EngineError {
+            fn from(_: OutboxError) -> Self {
+                EngineError
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let db = sled::open(dir.path()).unwrap();
+        let trees = OutboxTrees::open(&db).unwrap();
+        let contacts = db.open_tree("contacts").unwrap();
+        let all = (
+            &contacts,
+            trees.outbox(),
+            trees.pending(),
+            trees.unsubscribe(),
+        );
+        let aborted: Result<(), TransactionError<EngineError>> = all.transaction(|(c, o, p, u)| {
+            c.insert("c1", "changed")?;
+            insert_tx::<EngineError>(o, p, u, &record("01A", OutboxState::Queued), Some("c1"))?;
+            Err(ConflictableTransactionError::Abort(EngineError))
+        });
+        assert!(aborted.is_err());
+        assert!(trees.get("01A").unwrap().is_none() && contacts.get("c1").unwrap().is_none());
+        all.transaction(|(c, o, p, u)| {
+            c.insert("c1", "changed")?;
+            insert_tx::<EngineError>(o, p, u, &record("01A", OutboxState::Queued), Some("c1"))
+        })
+        .unwrap();
+        assert_eq!(trees.pending_due(1_000).unwrap().len(), 1);
+        assert!(contacts.get("c1").unwrap().is_some());
+    }
+
+    #[test]
+    fn tokens_map_to_their_contact() {
+        let (_dir, trees) = open();
+        trees
+            .insert(&record("01A", OutboxState::Queued), Some("c42"))
+            .unwrap();
+        assert_eq!(
+            trees.contact_for_token("tok-01A").unwrap().as_deref(),
+            Some("c42")
+        );
+        assert_eq!(trees.contact_for_token("other").unwrap(), None);
+    }
+}
