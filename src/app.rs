@@ -80,6 +80,7 @@ impl Application {
             public_url: args.public_base(addr),
             admin_token: args.admin_token.clone(),
             body_timeout: Duration::from_secs(args.body_timeout),
+            region: args.default_region.clone(),
         });
         Ok(Self {
             listener,

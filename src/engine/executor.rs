@@ -2,7 +2,7 @@
 //! its step record are one transaction: a crash repeats no step and loses none. A step that
 //! fails changes nothing; the run is then marked failed in a second transaction.
 
-use super::run::{next_after, enter_branch, path_json, step_at};
+use super::run::{enter_branch, next_after, path_json, step_at};
 use super::steps::{self, Next, StepEnv, StepError, StepFailure};
 use super::template::Renderer;
 use crate::domain::time::rfc3339;
@@ -29,15 +29,33 @@ pub struct Executor {
 
 impl Executor {
     /// An executor over the given parts.
-    pub fn new(store: Store, catalog: Arc<LiveCatalog>, clock: Clock, renderer: Arc<Renderer>, region: String) -> Self {
-        Self { store, catalog, clock, renderer, region, versions: Mutex::new(HashMap::new()) }
+    pub fn new(
+        store: Store,
+        catalog: Arc<LiveCatalog>,
+        clock: Clock,
+        renderer: Arc<Renderer>,
+        region: String,
+    ) -> Self {
+        Self {
+            store,
+            catalog,
+            clock,
+            renderer,
+            region,
+            versions: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The workflow a run started on: the loaded one if the version matches, else the stored
     /// text of that version.
     pub fn workflow(&self, id: &str, version: &str) -> Result<Arc<Workflow>, String> {
         let catalog = self.catalog.current();
-        if let Some(Ok(wf)) = catalog.workflows.iter().find(|(k, _)| k.as_str() == id).map(|(_, e)| &e.workflow) {
+        if let Some(Ok(wf)) = catalog
+            .workflows
+            .iter()
+            .find(|(k, _)| k.as_str() == id)
+            .map(|(_, e)| &e.workflow)
+        {
             if wf.version == version {
                 return Ok(wf.clone());
             }
@@ -55,10 +73,25 @@ impl Executor {
         let known = catalog.sequences.keys().cloned().collect();
         let label = format!("{id}@{version}");
         let env = |name: &str| std::env::var(name).ok();
-        let wf = crate::workflow::load_workflow_source(&wid, &label, &source, &env, &known, self.catalog.dir())
-            .map_err(|d| format!("version {version} of workflow `{id}` no longer loads: {}", d.message))?;
+        let wf = crate::workflow::load_workflow_source(
+            &wid,
+            &label,
+            &source,
+            &env,
+            &known,
+            self.catalog.dir(),
+        )
+        .map_err(|d| {
+            format!(
+                "version {version} of workflow `{id}` no longer loads: {}",
+                d.message
+            )
+        })?;
         let wf = Arc::new(wf);
-        self.versions.lock().expect("versions lock").insert(key, wf.clone());
+        self.versions
+            .lock()
+            .expect("versions lock")
+            .insert(key, wf.clone());
         Ok(wf)
     }
 
@@ -73,7 +106,10 @@ impl Executor {
                 break;
             };
             let Some(step) = step_at(&wf.steps, &path) else {
-                let msg = format!("position {} does not exist in this workflow version", path_json(&path));
+                let msg = format!(
+                    "position {} does not exist in this workflow version",
+                    path_json(&path)
+                );
                 return self.fail(run, Some(path), "workflow", Value::Null, msg);
             };
             let started = rfc3339(self.clock.now_ms());
@@ -127,7 +163,14 @@ impl Executor {
     }
 
     /// Marks the run failed with a failed step record; the step's own changes were not applied.
-    fn fail(&self, mut run: RunRecord, path: Option<StepPath>, kind: &str, input: Value, message: String) -> StoreResult<RunRecord> {
+    fn fail(
+        &self,
+        mut run: RunRecord,
+        path: Option<StepPath>,
+        kind: &str,
+        input: Value,
+        message: String,
+    ) -> StoreResult<RunRecord> {
         let now = rfc3339(self.clock.now_ms());
         if let Some(path) = path {
             run.steps.push(StepRecord {

@@ -7,7 +7,7 @@ use super::run::path_json;
 use super::template::{Context, Renderer};
 use crate::domain::contact::{Actor, Contact, Email, Phone, Tag};
 use crate::store::contacts::{
-    add_tags, find_contact, remove_tags, set_dnd, apply_update, ChangeCtx, ContactError,
+    add_tags, apply_update, find_contact, remove_tags, set_dnd, ChangeCtx, ContactError,
     ContactUpdate, FindInput, TxResult,
 };
 use crate::store::runs::{RunRecord, StepPath, StepStatus};
@@ -54,7 +54,10 @@ pub struct StepFailure {
 type StepResult<T> = Result<T, Tx<StepFailure>>;
 
 fn fail<T>(input: &Value, message: impl Into<String>) -> StepResult<T> {
-    Err(Tx::Abort(StepFailure { input: input.clone(), message: message.into() }))
+    Err(Tx::Abort(StepFailure {
+        input: input.clone(),
+        message: message.into(),
+    }))
 }
 
 /// Turns a contact-store abort into a step failure, keeping conflicts and storage errors.
@@ -64,14 +67,23 @@ fn lift<T>(r: TxResult<T>, input: &Value) -> StepResult<T> {
             input: input.clone(),
             message: format!("email {email} already belongs to contact {contact_id}"),
         }),
-        Tx::Abort(other) => Tx::Abort(StepFailure { input: input.clone(), message: other.to_string() }),
+        Tx::Abort(other) => Tx::Abort(StepFailure {
+            input: input.clone(),
+            message: other.to_string(),
+        }),
         Tx::Conflict => Tx::Conflict,
         Tx::Storage(s) => Tx::Storage(s),
     })
 }
 
 fn outcome(status: StepStatus, input: Value, output: Value) -> StepOutcome {
-    StepOutcome { status, input, output, next: Next::Continue, contact_id: None }
+    StepOutcome {
+        status,
+        input,
+        output,
+        next: Next::Continue,
+        contact_id: None,
+    }
 }
 
 /// Executes one step inside `tx`.
@@ -80,15 +92,27 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
         Some(id) => lift(tx.contacts.get(id), &Value::Null)?,
         None => None,
     };
-    let contact_json = contact.as_ref().map(|c| serde_json::to_value(c).expect("contacts serialise")).unwrap_or(Value::Null);
-    let ctx = run_context(env.workflow, &env.run.item, &env.run.request, contact_json, env.now_ms);
+    let contact_json = contact
+        .as_ref()
+        .map(|c| serde_json::to_value(c).expect("contacts serialise"))
+        .unwrap_or(Value::Null);
+    let ctx = run_context(
+        env.workflow,
+        &env.run.item,
+        &env.run.request,
+        contact_json,
+        env.now_ms,
+    );
     let change = ChangeCtx {
         now: env.now_ms,
         run_id: Some(env.run.id.clone()),
         step: Some(path_json(env.path).to_string()),
         actor: Actor::Run,
     };
-    let r = Render { renderer: env.renderer, ctx: &ctx };
+    let r = Render {
+        renderer: env.renderer,
+        ctx: &ctx,
+    };
     match &step.kind {
         StepKind::FindContact(f) => {
             let input = json!({
@@ -97,11 +121,26 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
                 "create": f.create,
             });
             let mut warnings = Vec::new();
-            let email = text(&input["email"]).and_then(|e| Email::parse(&e).map_err(|why| warnings.push(format!("email ignored: {why}"))).ok());
-            let phone = text(&input["phone"]).and_then(|p| Phone::parse(&p, env.region).map_err(|why| warnings.push(format!("phone ignored: {why}"))).ok());
+            let email = text(&input["email"]).and_then(|e| {
+                Email::parse(&e)
+                    .map_err(|why| warnings.push(format!("email ignored: {why}")))
+                    .ok()
+            });
+            let phone = text(&input["phone"]).and_then(|p| {
+                Phone::parse(&p, env.region)
+                    .map_err(|why| warnings.push(format!("phone ignored: {why}")))
+                    .ok()
+            });
             if email.is_none() && phone.is_none() {
-                let why = if warnings.is_empty() { "email and phone are both empty".to_string() } else { warnings.join("; ") };
-                return fail(&input, format!("find_contact has no email or phone to look up: {why}"));
+                let why = if warnings.is_empty() {
+                    "email and phone are both empty".to_string()
+                } else {
+                    warnings.join("; ")
+                };
+                return fail(
+                    &input,
+                    format!("find_contact has no email or phone to look up: {why}"),
+                );
             }
             let find = FindInput {
                 email,
@@ -134,12 +173,19 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
             let email = match text(&input["email"]) {
                 Some(e) => match Email::parse(&e) {
                     Ok(e) => Some(e),
-                    Err(why) => return fail(&input, format!("update_contact: email {e:?} is not valid: {why}")),
+                    Err(why) => {
+                        return fail(
+                            &input,
+                            format!("update_contact: email {e:?} is not valid: {why}"),
+                        )
+                    }
                 },
                 None => None,
             };
             let phone = text(&input["phone"]).and_then(|p| {
-                Phone::parse(&p, env.region).map_err(|why| warnings.push(format!("phone {p:?} not stored: {why}"))).ok()
+                Phone::parse(&p, env.region)
+                    .map_err(|why| warnings.push(format!("phone {p:?} not stored: {why}")))
+                    .ok()
             });
             let update = ContactUpdate {
                 first_name: text(&input["first_name"]),
@@ -150,9 +196,20 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
                 source: text(&input["source"]),
                 custom: custom_in.clone(),
             };
-            let done = lift(apply_update(&tx.contacts, contact, &update, &change), &input)?;
-            let status = if done.changed { StepStatus::Succeeded } else { StepStatus::Noop };
-            Ok(outcome(status, input, json!({"changes": done.changes, "warnings": warnings})))
+            let done = lift(
+                apply_update(&tx.contacts, contact, &update, &change),
+                &input,
+            )?;
+            let status = if done.changed {
+                StepStatus::Succeeded
+            } else {
+                StepStatus::Noop
+            };
+            Ok(outcome(
+                status,
+                input,
+                json!({"changes": done.changes, "warnings": warnings}),
+            ))
         }
         StepKind::AddTag(args) | StepKind::RemoveTag(args) => {
             let adding = matches!(step.kind, StepKind::AddTag(_));
@@ -163,7 +220,11 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
             } else {
                 lift(remove_tags(&tx.contacts, contact, &tags, &change), &input)?
             };
-            let status = if changed.is_empty() { StepStatus::Noop } else { StepStatus::Succeeded };
+            let status = if changed.is_empty() {
+                StepStatus::Noop
+            } else {
+                StepStatus::Succeeded
+            };
             let names: Vec<&str> = changed.iter().map(|t| t.as_str()).collect();
             let key = if adding { "added" } else { "removed" };
             Ok(outcome(status, input, json!({ key: names })))
@@ -172,7 +233,11 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
             let input = json!({"dnd": on});
             let contact = need_contact(&contact, &input, "set_dnd")?;
             let (_, changed) = lift(set_dnd(&tx.contacts, contact, *on, &change), &input)?;
-            let status = if changed { StepStatus::Succeeded } else { StepStatus::Noop };
+            let status = if changed {
+                StepStatus::Succeeded
+            } else {
+                StepStatus::Noop
+            };
             Ok(outcome(status, input, json!({"dnd": on})))
         }
         StepKind::If(cond) => {
@@ -182,18 +247,32 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
                 .eval_condition(&cond.condition, &ctx)
                 .or_else(|e| fail(&input, e.message))?;
             let branch = if value { "then" } else { "else" };
-            let mut out = outcome(StepStatus::Succeeded, input, json!({"result": value, "branch": branch}));
+            let mut out = outcome(
+                StepStatus::Succeeded,
+                input,
+                json!({"result": value, "branch": branch}),
+            );
             out.next = Next::Branch(branch);
             Ok(out)
         }
-        StepKind::SendEmail(_) | StepKind::AddToSequence(_) | StepKind::RemoveFromSequence(_) | StepKind::Wait(_) => fail(
+        StepKind::SendEmail(_)
+        | StepKind::AddToSequence(_)
+        | StepKind::RemoveFromSequence(_)
+        | StepKind::Wait(_) => fail(
             &Value::Null,
-            format!("`{}` is not available yet in this version of hookflow; the run stops here", step.kind.name()),
+            format!(
+                "`{}` is not available yet in this version of hookflow; the run stops here",
+                step.kind.name()
+            ),
         ),
     }
 }
 
-fn need_contact<'c>(contact: &'c Option<Contact>, input: &Value, step: &str) -> StepResult<&'c Contact> {
+fn need_contact<'c>(
+    contact: &'c Option<Contact>,
+    input: &Value,
+    step: &str,
+) -> StepResult<&'c Contact> {
     match contact {
         Some(c) => Ok(c),
         None => fail(
@@ -221,7 +300,9 @@ struct Render<'a> {
 
 impl Render<'_> {
     fn arg(&self, arg: &Arg) -> StepResult<Value> {
-        self.renderer.render_arg(arg, self.ctx).or_else(|e| fail(&Value::Null, e.message))
+        self.renderer
+            .render_arg(arg, self.ctx)
+            .or_else(|e| fail(&Value::Null, e.message))
     }
 
     fn opt(&self, arg: &Option<Arg>) -> StepResult<Value> {

@@ -5,9 +5,9 @@
 //! and `clock advance` drain the queue with `run_one` instead of sleeping.
 
 use super::executor::Executor;
+use crate::domain::time::rfc3339;
 use crate::store::runs::{RunRecord, RunStatus};
 use crate::store::{Store, StoreResult};
-use crate::domain::time::rfc3339;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -84,7 +84,11 @@ impl Worker {
         let me = self.clone();
         if let Err(e) = tokio::task::spawn_blocking(move || me.resume_interrupted())
             .await
-            .unwrap_or_else(|e| Err(crate::store::StoreError::Io(std::io::Error::other(e.to_string()))))
+            .unwrap_or_else(|e| {
+                Err(crate::store::StoreError::Io(std::io::Error::other(
+                    e.to_string(),
+                )))
+            })
         {
             tracing::error!(error = %e, "could not resume interrupted runs");
         }

@@ -21,6 +21,8 @@ pub struct HttpState {
     /// Required on `/api/*` when set.
     pub admin_token: Option<String>,
     pub body_timeout: Duration,
+    /// Region for phone numbers without a country code.
+    pub region: String,
 }
 
 /// Every route, with errors rendered as `{"error": {"code", "message"}}`.

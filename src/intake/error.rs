@@ -11,7 +11,9 @@ pub enum IntakeErrorKind {
     MethodNotAllowed,
     PayloadTooLarge,
     UnsupportedMediaType,
-    RateLimited { retry_after: Duration },
+    RateLimited {
+        retry_after: Duration,
+    },
     StoreUnavailable,
     /// The workflow's file has an error: nothing can be checked or run until it is fixed.
     WorkflowUnavailable,

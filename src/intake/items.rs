@@ -53,7 +53,11 @@ pub fn prepare(
         };
         if wf.status == Status::Draft {
             rec.status = ItemStatus::Captured;
-            out.push(PendingItem { record: rec, queue: None, dedupe: None });
+            out.push(PendingItem {
+                record: rec,
+                queue: None,
+                dedupe: None,
+            });
             continue;
         }
         let ctx = run_context(wf, &item, request_ctx, Value::Null, now);
@@ -68,12 +72,22 @@ pub fn prepare(
             }
         }
         if rec.status == ItemStatus::Filtered {
-            out.push(PendingItem { record: rec, queue: None, dedupe: None });
+            out.push(PendingItem {
+                record: rec,
+                queue: None,
+                dedupe: None,
+            });
             continue;
         }
         let key = match &wf.trigger.dedupe {
             Some(arg) => Some(dedupe_key(intake, arg, &item, &ctx)?),
-            None => webhook_id.map(|id| if many { format!("{id}:{index}") } else { id.to_string() }),
+            None => webhook_id.map(|id| {
+                if many {
+                    format!("{id}:{index}")
+                } else {
+                    id.to_string()
+                }
+            }),
         };
         rec.dedupe_key = key.clone();
         let window = wf.trigger.dedupe_window.as_millis() as i64;

@@ -140,10 +140,18 @@ impl Intake {
             &req.body,
             wall / 1000,
         )
-        .map_err(|f| self.reject_with(target, &req, IntakeErrorKind::Unauthorized, "unauthorized", &f.reason))?;
+        .map_err(|f| {
+            self.reject_with(
+                target,
+                &req,
+                IntakeErrorKind::Unauthorized,
+                "unauthorized",
+                &f.reason,
+            )
+        })?;
         let content_type = header_str(&req.headers, http::header::CONTENT_TYPE);
-        let payload = body::parse_payload(content_type.as_deref(), &req.body, &req.query)
-            .map_err(|e| {
+        let payload =
+            body::parse_payload(content_type.as_deref(), &req.body, &req.query).map_err(|e| {
                 let kind = match e {
                     body::PayloadError::BadRequest(_) => IntakeErrorKind::BadRequest,
                     body::PayloadError::UnsupportedMediaType(_) => {
@@ -159,16 +167,25 @@ impl Intake {
         let mut record = self.base_record(target, &req, &request_id);
         record.payload = payload.clone();
         let request_ctx = items::request_context(&req, &record);
-        let pending = items::prepare(self, target, &payload, &request_ctx, &record, verified.webhook_id.as_deref(), now)
-            .map_err(|msg| self.reject_with(target, &req, IntakeErrorKind::BadRequest, &msg, &msg))?;
-        record.status = if pending.is_empty() { ItemStatus::Filtered } else { ItemStatus::Accepted };
-        let stored = self
-            .store
-            .accept(record, pending, now, true)
-            .map_err(|e| {
-                tracing::error!(workflow = %target.id, error = %e, "could not store request");
-                store_unavailable()
-            })?;
+        let pending = items::prepare(
+            self,
+            target,
+            &payload,
+            &request_ctx,
+            &record,
+            verified.webhook_id.as_deref(),
+            now,
+        )
+        .map_err(|msg| self.reject_with(target, &req, IntakeErrorKind::BadRequest, &msg, &msg))?;
+        record.status = if pending.is_empty() {
+            ItemStatus::Filtered
+        } else {
+            ItemStatus::Accepted
+        };
+        let stored = self.store.accept(record, pending, now, true).map_err(|e| {
+            tracing::error!(workflow = %target.id, error = %e, "could not store request");
+            store_unavailable()
+        })?;
         self.store.durable().await.map_err(|e| {
             tracing::error!(workflow = %target.id, error = %e, "flush failed");
             store_unavailable()

@@ -41,16 +41,22 @@ impl Store {
     ) -> Result<T, StepError<E>> {
         let (contacts, by_email, by_phone, timeline) = self.contacts.trees();
         let t = &self.trees;
-        let result = (contacts, by_email, by_phone, timeline, &t.runs, &t.runs_active).transaction(
-            |(c, e, p, tl, runs, active)| {
+        let result = (
+            contacts,
+            by_email,
+            by_phone,
+            timeline,
+            &t.runs,
+            &t.runs_active,
+        )
+            .transaction(|(c, e, p, tl, runs, active)| {
                 let tx = StepTx {
                     contacts: ContactTx::new(c, e, p, tl),
                     runs,
                     active,
                 };
                 f(&tx)
-            },
-        );
+            });
         result.map_err(|e| match e {
             TransactionError::Abort(e) => StepError::Failed(e),
             TransactionError::Storage(e) => StepError::Store(StoreError::Sled(e)),

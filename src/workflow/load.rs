@@ -80,7 +80,9 @@ pub fn load_workflow_source(
     let mapping = resolve_mapping(&ctx, &def)?;
     let names: Vec<String> = mapping.iter().map(|m| m.name.clone()).collect();
     ctx.scope = Scope::before_contact(&names);
-    let trigger_def = def.trigger.unwrap_or_else(super::def::TriggerDef::default_inbound);
+    let trigger_def = def
+        .trigger
+        .unwrap_or_else(super::def::TriggerDef::default_inbound);
     let trigger = resolve_trigger(&ctx, &trigger_def.inbound_webhook)?;
     ctx.scope = Scope::workflow(&names);
     let steps = resolve_steps(&ctx, &def.steps)?;

@@ -1,5 +1,6 @@
 //! The admin API under `/api`, guarded by `HOOKFLOW_ADMIN_TOKEN` when it is set.
 
+mod contacts;
 mod requests;
 mod runs;
 mod workflows;
@@ -16,21 +17,22 @@ use warp::{Filter, Reply};
 
 /// All `/api/*` routes.
 pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
-    warp::path("api").and(
-        workflows::routes(state.clone())
-            .or(requests::routes(state.clone()))
-            .unify()
-            .or(runs::routes(state))
-            .unify(),
-    )
-    .boxed()
+    warp::path("api")
+        .and(
+            workflows::routes(state.clone())
+                .or(requests::routes(state.clone()))
+                .unify()
+                .or(runs::routes(state.clone()))
+                .unify()
+                .or(contacts::routes(state))
+                .unify(),
+        )
+        .boxed()
 }
 
 /// Rejects requests without the admin token (when one is configured). Each route puts it after
 /// its path and method filters, so an unknown path is a 404 and not a 401.
-pub fn guard(
-    state: Arc<HttpState>,
-) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
+pub fn guard(state: Arc<HttpState>) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone {
     warp::header::optional::<String>("authorization")
         .and_then(move |auth: Option<String>| {
             let expected = state.admin_token.clone();
@@ -76,7 +78,9 @@ impl ListQuery {
 }
 
 /// Lets a handler return `Result<impl Reply, ApiError>`.
-pub async fn reply<T: Reply>(handler: impl std::future::Future<Output = Result<T, ApiError>>) -> Response {
+pub async fn reply<T: Reply>(
+    handler: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Response {
     match handler.await {
         Ok(r) => r.into_response(),
         Err(e) => e.into_response(),

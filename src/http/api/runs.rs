@@ -37,16 +37,28 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
 const STATUSES: [&str; 5] = ["queued", "running", "waiting", "succeeded", "failed"];
 
 async fn list(s: Arc<HttpState>, q: RunsQuery) -> Result<Response, ApiError> {
-    let limit = super::ListQuery { limit: q.limit, cursor: None, workflow: None, status: None }.limit()?;
+    let limit = super::ListQuery {
+        limit: q.limit,
+        cursor: None,
+        workflow: None,
+        status: None,
+    }
+    .limit()?;
     if let Some(st) = q.filter.status.as_deref() {
         if !STATUSES.contains(&st) {
-            return Err(ApiError::bad_request(format!("unknown status `{st}`; use one of {}", STATUSES.join(", "))));
+            return Err(ApiError::bad_request(format!(
+                "unknown status `{st}`; use one of {}",
+                STATUSES.join(", ")
+            )));
         }
     }
     let store = &s.intake.store;
     let mut items: Vec<Value> = Vec::new();
     // Queued runs have no record yet: they are listed (oldest first) before any recorded run.
-    if q.cursor.is_none() && q.filter.contact.is_none() && q.filter.status.as_deref().is_none_or(|st| st == "queued") {
+    if q.cursor.is_none()
+        && q.filter.contact.is_none()
+        && q.filter.status.as_deref().is_none_or(|st| st == "queued")
+    {
         for e in store.queued(None, limit).map_err(ApiError::store)? {
             if q.filter.workflow.as_deref().is_none_or(|w| w == e.workflow) {
                 items.push(queued_json(&e));
@@ -54,14 +66,26 @@ async fn list(s: Arc<HttpState>, q: RunsQuery) -> Result<Response, ApiError> {
         }
     }
     let page = if q.filter.status.as_deref() == Some("queued") {
-        crate::store::codec::Page { items: Vec::new(), next_cursor: None }
+        crate::store::codec::Page {
+            items: Vec::new(),
+            next_cursor: None,
+        }
     } else {
-        store.runs(&q.filter, q.cursor.as_deref(), limit.saturating_sub(items.len()).max(1)).map_err(ApiError::store)?
+        store
+            .runs(
+                &q.filter,
+                q.cursor.as_deref(),
+                limit.saturating_sub(items.len()).max(1),
+            )
+            .map_err(ApiError::store)?
     };
     for r in page.items {
         items.push(serde_json::to_value(r).expect("runs serialise"));
     }
-    Ok(warp::reply::json(&json!({"items": items, "next_cursor": page.next_cursor})).into_response())
+    Ok(
+        warp::reply::json(&json!({"items": items, "next_cursor": page.next_cursor}))
+            .into_response(),
+    )
 }
 
 async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
