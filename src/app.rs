@@ -63,12 +63,9 @@ impl Application {
             clock,
             renderer,
             args.default_region.clone(),
+            args.timezone.clone(),
         ));
-        let worker = Arc::new(Worker {
-            executor,
-            store: store.clone(),
-            queued,
-        });
+        let worker = Arc::new(Worker::new(executor, queued));
         save_versions(&store, &catalog.current())?;
         // Hook ids exist (and are on disk) before any URL is printed.
         for id in catalog.current().workflows.keys() {

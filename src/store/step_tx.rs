@@ -2,7 +2,9 @@
 //! run index together, so a step's changes and the run's new position commit as one.
 
 use super::contacts::ContactTx;
+use super::enrolments::EnrolmentTx;
 use super::runs::{save_run_tx, RunRecord};
+use super::timers::TimerTx;
 use super::{Store, StoreError};
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
@@ -14,12 +16,23 @@ pub struct StepTx<'a> {
     pub contacts: ContactTx<'a>,
     runs: &'a TransactionalTree,
     active: &'a TransactionalTree,
+    // Sequences and time.
+    pub timers: TimerTx<'a>,
+    pub enrolments: EnrolmentTx<'a>,
 }
 
 impl StepTx<'_> {
     /// Writes the run's new state as part of the step.
     pub fn save_run(&self, run: &RunRecord) -> Result<(), UnabortableTransactionError> {
         save_run_tx(self.runs, self.active, run)
+    }
+
+    /// Reads a run inside the transaction (a timer resuming it).
+    pub fn run(&self, id: &str) -> Result<Option<RunRecord>, UnabortableTransactionError> {
+        Ok(self
+            .runs
+            .get(id.as_bytes())?
+            .and_then(|v| serde_json::from_slice(&v).ok()))
     }
 }
 
@@ -33,7 +46,7 @@ pub enum StepError<E> {
 }
 
 impl Store {
-    /// Runs `f` in one transaction over the contact, run and active-run trees (retried by sled
+    /// Runs `f` in one transaction over the contact, run, active-run, timer and enrolment trees (retried by sled
     /// on conflict, so `f` must only read and write through `tx`).
     pub fn step_transaction<T, E>(
         &self,
@@ -48,15 +61,24 @@ impl Store {
             timeline,
             &t.runs,
             &t.runs_active,
+            // Sequences and time.
+            &t.timers,
+            &t.timers_by_owner,
+            &t.enrolments,
         )
-            .transaction(|(c, e, p, tl, runs, active)| {
-                let tx = StepTx {
-                    contacts: ContactTx::new(c, e, p, tl),
-                    runs,
-                    active,
-                };
-                f(&tx)
-            });
+            .transaction(
+                |(c, e, p, tl, runs, active, timers, by_owner, enrolments)| {
+                    let tx = StepTx {
+                        contacts: ContactTx::new(c, e, p, tl),
+                        runs,
+                        active,
+                        // Sequences and time.
+                        timers: TimerTx::new(timers, by_owner),
+                        enrolments: EnrolmentTx::new(enrolments),
+                    };
+                    f(&tx)
+                },
+            );
         result.map_err(|e| match e {
             TransactionError::Abort(e) => StepError::Failed(e),
             TransactionError::Storage(e) => StepError::Store(StoreError::Sled(e)),
