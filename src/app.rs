@@ -42,6 +42,9 @@ impl Application {
             other => anyhow::Error::new(other)
                 .context(format!("could not open data dir {}", args.data.display())),
         })?;
+        crate::engine::wait::zone_named(&args.timezone).map_err(|e| {
+            anyhow::anyhow!("--timezone: {e}; use an IANA name such as America/Toronto, or UTC")
+        })?;
         let catalog = Arc::new(LiveCatalog::load(&args.workflows));
         let clock = Clock::new(args.clock, store.clone())?;
         let listener = TcpListener::bind(args.listen)
@@ -78,6 +81,7 @@ impl Application {
             admin_token: args.admin_token.clone(),
             body_timeout: Duration::from_secs(args.body_timeout),
             region: args.default_region.clone(),
+            worker: worker.clone(),
         });
         Ok(Self {
             listener,

@@ -3,6 +3,7 @@
 
 mod check;
 mod client;
+mod clock;
 mod send;
 mod urls;
 
@@ -56,6 +57,8 @@ pub enum Command {
     Urls(Offline),
     /// Post a sample file to a workflow's URL as its sender would.
     Send(send::SendArgs),
+    /// Show the server's clock, or `advance DURATION` a manual one.
+    Clock(clock::ClockArgs),
 }
 
 /// Runs the command and returns the process exit code.
@@ -78,6 +81,7 @@ pub fn main() -> ExitCode {
             Command::Check(o) => check::run(&cli.server, cli.json, &o).await,
             Command::Urls(o) => urls::run(&cli.server, cli.json, &o).await,
             Command::Send(a) => send::run(&cli.server, cli.json, &a).await,
+            Command::Clock(a) => clock::run(&cli.server, cli.json, &a).await,
         }
     });
     match result {

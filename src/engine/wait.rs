@@ -90,23 +90,23 @@ mod tests {
     fn until_is_later_today_or_tomorrow_in_the_contacts_zone() {
         let now = at("2026-03-02T12:00:00Z"); // 07:00 in Toronto (EST, UTC-5)
         let (due, note) = due_at(&until(9, 0), now, Some("America/Toronto"), "UTC").unwrap();
-        assert_eq!(rfc3339(due), "2026-03-02T14:00:00.000Z");
+        assert_eq!(rfc3339(due), "2026-03-02T14:00:00Z");
         assert!(note.is_none());
         // Already past 09:00 in UTC: tomorrow.
         let (due, _) = due_at(&until(9, 0), now, None, "UTC").unwrap();
-        assert_eq!(rfc3339(due), "2026-03-03T09:00:00.000Z");
+        assert_eq!(rfc3339(due), "2026-03-03T09:00:00Z");
         // Exactly 09:00 now: the next one, not now.
         let (due, _) = due_at(&until(9, 0), at("2026-03-03T09:00:00Z"), None, "UTC").unwrap();
-        assert_eq!(rfc3339(due), "2026-03-04T09:00:00.000Z");
+        assert_eq!(rfc3339(due), "2026-03-04T09:00:00Z");
     }
 
     #[test]
     fn until_uses_the_configured_zone_when_the_contact_has_none_or_a_bad_one() {
         let now = at("2026-07-01T00:00:00Z");
         let (due, _) = due_at(&until(9, 30), now, None, "Europe/Paris").unwrap();
-        assert_eq!(rfc3339(due), "2026-07-01T07:30:00.000Z", "CEST is UTC+2");
+        assert_eq!(rfc3339(due), "2026-07-01T07:30:00Z", "CEST is UTC+2");
         let (due, note) = due_at(&until(9, 30), now, Some("Mars/Olympus"), "Europe/Paris").unwrap();
-        assert_eq!(rfc3339(due), "2026-07-01T07:30:00.000Z");
+        assert_eq!(rfc3339(due), "2026-07-01T07:30:00Z");
         assert!(note.unwrap().contains("Mars/Olympus"));
     }
 
@@ -115,6 +115,6 @@ mod tests {
         // DST starts in Toronto on 2026-03-08: 09:00 is then UTC-4.
         let now = at("2026-03-07T20:00:00Z");
         let (due, _) = due_at(&until(9, 0), now, Some("America/Toronto"), "UTC").unwrap();
-        assert_eq!(rfc3339(due), "2026-03-08T13:00:00.000Z");
+        assert_eq!(rfc3339(due), "2026-03-08T13:00:00Z");
     }
 }

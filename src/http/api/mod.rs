@@ -1,8 +1,11 @@
 //! The admin API under `/api`, guarded by `HOOKFLOW_ADMIN_TOKEN` when it is set.
 
+mod clock;
 mod contacts;
 mod requests;
 mod runs;
+mod sequences;
+mod timers;
 mod workflows;
 
 use super::error::{ApiError, Unauthorized};
@@ -24,7 +27,13 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
                 .unify()
                 .or(runs::routes(state.clone()))
                 .unify()
-                .or(contacts::routes(state))
+                .or(contacts::routes(state.clone()))
+                .unify()
+                .or(sequences::routes(state.clone()))
+                .unify()
+                .or(timers::routes(state.clone()))
+                .unify()
+                .or(clock::routes(state))
                 .unify(),
         )
         .boxed()
