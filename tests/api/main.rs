@@ -6,3 +6,4 @@ mod helpers;
 mod admin;
 mod capture;
 mod durability;
+mod sequences;
