@@ -2,6 +2,7 @@
 //! its step record are one transaction: a crash repeats no step and loses none. A step that
 //! fails changes nothing; the run is then marked failed in a second transaction.
 
+use super::email::MailSettings;
 use super::run::{enter_branch, next_after, path_json, step_at};
 use super::steps::{self, Next, StepEnv, StepError, StepFailure};
 use super::template::Renderer;
@@ -14,6 +15,7 @@ use crate::workflow::Workflow;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
 
 /// Runs steps against the store.
 pub struct Executor {
@@ -23,6 +25,10 @@ pub struct Executor {
     pub renderer: Arc<Renderer>,
     /// Region for phone numbers without a country code.
     pub region: String,
+    /// Sender and link base of emails.
+    pub mail: MailSettings,
+    /// Woken after a step queued an email, so delivery starts at once.
+    pub mail_wake: Arc<Notify>,
     /// Old workflow versions re-parsed from the store, by (id, version).
     versions: Mutex<HashMap<(String, String), Arc<Workflow>>>,
 }
@@ -35,6 +41,7 @@ impl Executor {
         clock: Clock,
         renderer: Arc<Renderer>,
         region: String,
+        mail: MailSettings,
     ) -> Self {
         Self {
             store,
@@ -42,6 +49,8 @@ impl Executor {
             clock,
             renderer,
             region,
+            mail,
+            mail_wake: Arc::new(Notify::new()),
             versions: Mutex::new(HashMap::new()),
         }
     }
@@ -120,6 +129,7 @@ impl Executor {
                 path: &path,
                 now_ms: self.clock.now_ms(),
                 region: &self.region,
+                mail: &self.mail,
             };
             let committed = self.store.step_transaction(|tx| {
                 let outcome = steps::execute(&env, step, tx)?;
@@ -149,7 +159,12 @@ impl Executor {
                 Ok(next)
             });
             match committed {
-                Ok(next) => run = next,
+                Ok(next) => {
+                    if matches!(step.kind, crate::workflow::StepKind::SendEmail(_)) {
+                        self.mail_wake.notify_one();
+                    }
+                    run = next
+                }
                 Err(StepError::Failed(StepFailure { input, message })) => {
                     return self.fail(run, Some(path), step.kind.name(), input, message);
                 }

@@ -2,6 +2,7 @@
 //! the worker that feeds it from the queue.
 
 pub mod context;
+pub mod email;
 pub mod executor;
 pub mod run;
 pub mod steps;

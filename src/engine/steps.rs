@@ -3,6 +3,7 @@
 //! as it was before the step.
 
 use super::context::run_context;
+use super::email::{send_email, EmailCtx, MailSettings};
 use super::run::path_json;
 use super::template::{Context, Renderer};
 use crate::domain::contact::{Actor, Contact, Email, Phone, Tag};
@@ -26,6 +27,7 @@ pub struct StepEnv<'a> {
     pub path: &'a StepPath,
     pub now_ms: i64,
     pub region: &'a str,
+    pub mail: &'a MailSettings,
 }
 
 /// Where the run goes after a step.
@@ -255,10 +257,19 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
             out.next = Next::Branch(branch);
             Ok(out)
         }
-        StepKind::SendEmail(_)
-        | StepKind::AddToSequence(_)
-        | StepKind::RemoveFromSequence(_)
-        | StepKind::Wait(_) => fail(
+        StepKind::SendEmail(spec) => {
+            let email = EmailCtx {
+                renderer: env.renderer,
+                ctx: &ctx,
+                contact: contact.as_ref(),
+                settings: env.mail,
+                run_id: Some(&env.run.id),
+                now_ms: env.now_ms,
+            };
+            let (status, input, output) = send_email(&email, spec, tx)?;
+            Ok(outcome(status, input, output))
+        }
+        StepKind::AddToSequence(_) | StepKind::RemoveFromSequence(_) | StepKind::Wait(_) => fail(
             &Value::Null,
             format!(
                 "`{}` is not available yet in this version of hookflow; the run stops here",

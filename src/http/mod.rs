@@ -5,6 +5,7 @@ pub mod api;
 pub mod error;
 pub mod hooks;
 pub mod server;
+pub mod unsubscribe;
 
 use crate::intake::Intake;
 use std::sync::Arc;
@@ -33,6 +34,8 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
     let hooks = hooks::route(state.intake.clone(), state.body_timeout);
     health
         .or(hooks)
+        .unify()
+        .or(unsubscribe::routes(state.clone()))
         .unify()
         .or(api::routes(state))
         .unify()

@@ -46,6 +46,8 @@ pub struct Store {
     pub(crate) commit: commit::GroupCommit,
     /// The contact trees (their own module owns the layout).
     pub contacts: Arc<contacts::ContactTrees>,
+    /// The outbox trees (email rows, pending index, unsubscribe tokens).
+    pub outbox: outbox::OutboxTrees,
 }
 
 /// The trees of the store (contacts and runs add their own).
@@ -93,8 +95,13 @@ impl Store {
         };
         let commit = commit::GroupCommit::start(db.clone(), dir.join("sled"));
         let contacts = Arc::new(contacts::ContactTrees::open(&db)?);
+        let outbox = outbox::OutboxTrees::open(&db).map_err(|e| StoreError::Corrupt {
+            tree: "outbox",
+            message: e.to_string(),
+        })?;
         Ok(Self {
             contacts,
+            outbox,
             db,
             dir: dir.to_path_buf(),
             trees: Arc::new(trees),

@@ -2,6 +2,7 @@
 //! run index together, so a step's changes and the run's new position commit as one.
 
 use super::contacts::ContactTx;
+use super::outbox::{insert_tx, OutboxError, OutboxRecord};
 use super::runs::{save_run_tx, RunRecord};
 use super::{Store, StoreError};
 use sled::transaction::{
@@ -14,12 +15,31 @@ pub struct StepTx<'a> {
     pub contacts: ContactTx<'a>,
     runs: &'a TransactionalTree,
     active: &'a TransactionalTree,
+    // Email: an outbox row commits with the step that sends it.
+    outbox: &'a TransactionalTree,
+    outbox_pending: &'a TransactionalTree,
+    unsubscribe: &'a TransactionalTree,
 }
 
 impl StepTx<'_> {
     /// Writes the run's new state as part of the step.
     pub fn save_run(&self, run: &RunRecord) -> Result<(), UnabortableTransactionError> {
         save_run_tx(self.runs, self.active, run)
+    }
+
+    /// Queues an email (or records a skipped one) as part of the step.
+    pub fn insert_email<E: From<OutboxError>>(
+        &self,
+        record: &OutboxRecord,
+        contact_id: Option<&str>,
+    ) -> Result<(), ConflictableTransactionError<E>> {
+        insert_tx(
+            self.outbox,
+            self.outbox_pending,
+            self.unsubscribe,
+            record,
+            contact_id,
+        )
     }
 }
 
@@ -41,6 +61,7 @@ impl Store {
     ) -> Result<T, StepError<E>> {
         let (contacts, by_email, by_phone, timeline) = self.contacts.trees();
         let t = &self.trees;
+        let o = &self.outbox;
         let result = (
             contacts,
             by_email,
@@ -48,12 +69,18 @@ impl Store {
             timeline,
             &t.runs,
             &t.runs_active,
+            o.outbox(),
+            o.pending(),
+            o.unsubscribe(),
         )
-            .transaction(|(c, e, p, tl, runs, active)| {
+            .transaction(|(c, e, p, tl, runs, active, outbox, pending, unsub)| {
                 let tx = StepTx {
                     contacts: ContactTx::new(c, e, p, tl),
                     runs,
                     active,
+                    outbox,
+                    outbox_pending: pending,
+                    unsubscribe: unsub,
                 };
                 f(&tx)
             });

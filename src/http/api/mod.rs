@@ -1,6 +1,7 @@
 //! The admin API under `/api`, guarded by `HOOKFLOW_ADMIN_TOKEN` when it is set.
 
 mod contacts;
+mod outbox;
 mod requests;
 mod runs;
 mod workflows;
@@ -24,7 +25,9 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
                 .unify()
                 .or(runs::routes(state.clone()))
                 .unify()
-                .or(contacts::routes(state))
+                .or(contacts::routes(state.clone()))
+                .unify()
+                .or(outbox::routes(state))
                 .unify(),
         )
         .boxed()
