@@ -18,7 +18,6 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
         .map(move |token: String| confirm_page(&s1, &token));
     let confirm = warp::path!("unsubscribe" / String)
         .and(warp::post())
-        .and(warp::body::content_length_limit(4096))
         .map(move |token: String| unsubscribe(&state, &token));
     show.or(confirm).unify().boxed()
 }

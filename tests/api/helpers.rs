@@ -196,6 +196,20 @@ impl TestApp {
         self.get_ok(&format!("/api/requests/{id}")).await
     }
 
+    /// Polls a run until it is `succeeded` or `failed` and returns it.
+    pub async fn wait_run_done(&self, id: &str) -> Value {
+        eventually(
+            &format!("run {id} to finish"),
+            Duration::from_secs(30),
+            || async {
+                let (status, run) = self.get(&format!("/api/runs/{id}")).await;
+                (status == 200 && (run["status"] == "succeeded" || run["status"] == "failed"))
+                    .then_some(run)
+            },
+        )
+        .await
+    }
+
     /// One workflow's JSON.
     pub async fn workflow(&self, id: &str) -> Value {
         self.get_ok(&format!("/api/workflows/{id}")).await

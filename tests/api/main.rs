@@ -2,7 +2,10 @@
 //! driven over HTTP. One test binary for all of them.
 
 mod helpers;
+#[path = "../smtp/mod.rs"]
+mod smtp;
 
 mod admin;
 mod capture;
 mod durability;
+mod email;
