@@ -217,7 +217,7 @@ impl TestApp {
 
     /// Stops the server with SIGTERM and waits for it.
     pub fn stop(&mut self) {
-        unsafe_kill(self.child.id(), "TERM");
+        send_signal(self.child.id(), "TERM");
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -252,7 +252,7 @@ impl Drop for TestApp {
     }
 }
 
-fn unsafe_kill(pid: u32, signal: &str) {
+fn send_signal(pid: u32, signal: &str) {
     let _ = Command::new("kill")
         .arg(format!("-{signal}"))
         .arg(pid.to_string())

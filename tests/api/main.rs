@@ -7,5 +7,6 @@ mod smtp;
 
 mod admin;
 mod capture;
+mod capture_samples;
 mod durability;
 mod email;
