@@ -10,3 +10,4 @@ mod capture;
 mod capture_samples;
 mod durability;
 mod email;
+mod reload;

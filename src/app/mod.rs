@@ -1,6 +1,8 @@
 //! Startup: build the application from settings (open the store, load workflows, bind the
 //! listener, port 0 allowed) and run it until a shutdown signal. Tests start this very code.
 
+mod reload;
+
 use crate::engine::email::MailSettings;
 use crate::engine::executor::Executor;
 use crate::engine::template::Renderer;
@@ -30,6 +32,7 @@ pub struct Application {
     header_timeout: Duration,
     worker: Arc<Worker>,
     mailer: Arc<Mailer>,
+    _reloader: Option<reload::Reloader>,
 }
 
 impl Application {
@@ -89,6 +92,11 @@ impl Application {
             store.hook_id_for(id)?;
         }
         store.flush_now()?;
+        let reloader = reload::watch(catalog.clone(), store.clone())
+            .map_err(
+                |e| tracing::warn!(error = %e, "workflow files will not be reloaded on change"),
+            )
+            .ok();
         let state = Arc::new(HttpState {
             intake,
             public_url,
@@ -102,6 +110,7 @@ impl Application {
             state,
             worker,
             mailer,
+            _reloader: reloader,
             header_timeout: Duration::from_secs(args.header_timeout),
         })
     }
