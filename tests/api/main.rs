@@ -5,4 +5,8 @@ mod helpers;
 
 mod admin;
 mod capture;
+mod crash;
 mod durability;
+mod matching;
+mod runs;
+mod samples;
