@@ -137,3 +137,20 @@ async fn every_accepted_item_runs_exactly_once_across_a_sigkill_mid_run() {
         assert_eq!(contact["tags"].as_array().unwrap().len(), STEPS - 2);
     }
 }
+
+#[tokio::test]
+async fn finished_runs_and_their_contacts_are_unchanged_after_a_graceful_restart() {
+    let mut app = spawn_app().await;
+    let answer = app
+        .post_sample("embodia-consults", "embodia/consult-scheduled.json")
+        .await;
+    let before = app.wait_runs_of(&answer).await;
+    let emily = app.contact_by_email("emily.chen@example.com").await;
+    app.stop();
+    let app = app.restart().await;
+    for run in &before {
+        assert_eq!(&app.run(run["id"].as_str().unwrap()).await, run);
+    }
+    assert_eq!(app.contact_by_email("emily.chen@example.com").await, emily);
+    assert_eq!(app.runs("").await.len(), 2, "nothing ran again");
+}
