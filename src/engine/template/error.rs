@@ -50,7 +50,7 @@ pub(super) struct Failure<'a> {
 
 impl Site<'_> {
     /// Maps a byte offset of the compiled text back into `source`.
-    fn source_offset(&self, compiled: usize) -> usize {
+    fn to_source(self, compiled: usize) -> usize {
         let at = (compiled + self.offset).saturating_sub(self.wrapper);
         floor_char_boundary(self.source, at.min(self.source.len()))
     }
@@ -96,12 +96,12 @@ impl Site<'_> {
 /// Builds the author-facing error for a failure at `site`.
 pub(super) fn describe(site: &Site, f: &Failure) -> TemplateError {
     let at = match (&f.range, f.line) {
-        (Some(r), _) => site.source_offset(r.start),
+        (Some(r), _) => site.to_source(r.start),
         (None, Some(line)) => line_start(site.source, line),
         (None, None) => first_path_offset(site.source, &f.paths).unwrap_or(0),
     };
     let span = f.range.as_ref().map(|r| {
-        let (a, b) = (site.source_offset(r.start), site.source_offset(r.end));
+        let (a, b) = (site.to_source(r.start), site.to_source(r.end));
         &site.source[a..b.max(a)]
     });
     let (message, at) = match f.kind {
