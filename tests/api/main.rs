@@ -8,6 +8,7 @@ mod smtp;
 mod admin;
 mod capture;
 mod capture_samples;
+mod cli;
 mod crash;
 mod durability;
 mod email;
