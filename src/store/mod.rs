@@ -88,7 +88,11 @@ impl Store {
             queue: db.open_tree("queue")?,
             references: db.open_tree("references")?,
             dedupe: db.open_tree("dedupe")?,
-            counts: db.open_tree("counts")?,
+            counts: {
+                let t = db.open_tree("counts")?;
+                t.set_merge_operator(counts::add);
+                t
+            },
             runs: db.open_tree("runs")?,
             runs_active: db.open_tree("runs_active")?,
             versions: db.open_tree("workflow_versions")?,
