@@ -182,10 +182,16 @@ impl Intake {
         } else {
             ItemStatus::Accepted
         };
-        let stored = self.store.accept(record, pending, now, true).map_err(|e| {
-            tracing::error!(workflow = %target.id, error = %e, "could not store request");
-            store_unavailable()
-        })?;
+        // sled may block on its log writes: keep that off the async worker threads.
+        let store = self.store.clone();
+        let stored = tokio::task::spawn_blocking(move || store.accept(record, pending, now, true))
+            .await
+            .map_err(|e| crate::store::StoreError::Io(std::io::Error::other(e.to_string())))
+            .and_then(|r| r)
+            .map_err(|e| {
+                tracing::error!(workflow = %target.id, error = %e, "could not store request");
+                store_unavailable()
+            })?;
         self.store.durable().await.map_err(|e| {
             tracing::error!(workflow = %target.id, error = %e, "flush failed");
             store_unavailable()
