@@ -38,7 +38,17 @@ impl ApiClient {
 
     /// `GET /api/...`, failing with the server's error message.
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        let mut req = self.http.get(format!("{}{path}", self.base));
+        self.call(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    /// `POST /api/...` without a body, failing with the server's error message.
+    pub async fn post(&self, path: &str) -> anyhow::Result<Value> {
+        self.call(self.http.post(format!("{}{path}", self.base)))
+            .await
+    }
+
+    async fn call(&self, mut req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }

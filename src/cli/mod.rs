@@ -3,6 +3,7 @@
 
 mod check;
 mod client;
+mod replay;
 mod send;
 mod urls;
 
@@ -56,6 +57,11 @@ pub enum Command {
     Urls(Offline),
     /// Post a sample file to a workflow's URL as its sender would.
     Send(send::SendArgs),
+    /// Run a logged request again.
+    Replay {
+        /// The request's id (see `GET /api/requests`).
+        request_id: String,
+    },
 }
 
 /// Runs the command and returns the process exit code.
@@ -78,6 +84,7 @@ pub fn main() -> ExitCode {
             Command::Check(o) => check::run(&cli.server, cli.json, &o).await,
             Command::Urls(o) => urls::run(&cli.server, cli.json, &o).await,
             Command::Send(a) => send::run(&cli.server, cli.json, &a).await,
+            Command::Replay { request_id } => replay::run(&cli.server, cli.json, &request_id).await,
         }
     });
     match result {

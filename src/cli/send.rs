@@ -106,7 +106,10 @@ pub async fn run(server: &str, json: bool, args: &SendArgs) -> anyhow::Result<Ex
 }
 
 /// The runs the answer queued, once each has finished (or after a few seconds, as they are).
-async fn finished_runs(client: &ApiClient, answer: &serde_json::Value) -> Vec<serde_json::Value> {
+pub async fn finished_runs(
+    client: &ApiClient,
+    answer: &serde_json::Value,
+) -> Vec<serde_json::Value> {
     let ids: Vec<String> = answer["items"]
         .as_array()
         .into_iter()
@@ -136,7 +139,7 @@ async fn finished_runs(client: &ApiClient, answer: &serde_json::Value) -> Vec<se
 }
 
 /// `run ID status` then one line per step: path, kind, status, and the error if any.
-fn print_run(run: &serde_json::Value) {
+pub fn print_run(run: &serde_json::Value) {
     println!(
         "run {} {}",
         run["id"].as_str().unwrap_or("?"),

@@ -1,7 +1,7 @@
 //! Split a payload into items and decide each item's fate: captured (draft), filtered,
 //! duplicate (decided in the store transaction) or queued for a run.
 
-use super::{InboundRequest, Intake, Target};
+use super::{Intake, Target};
 use crate::domain::ids::new_ulid;
 use crate::engine::context::run_context;
 use crate::inbound::body;
@@ -11,7 +11,7 @@ use crate::workflow::{paths, Arg, Status};
 use serde_json::{json, Value};
 
 /// `request` as templates see it: masked headers as an object, query as an object, time.
-pub fn request_context(req: &InboundRequest, record: &RequestRecord) -> Value {
+pub fn request_context(query: &str, record: &RequestRecord) -> Value {
     let headers: serde_json::Map<String, Value> = record
         .headers
         .iter()
@@ -19,7 +19,7 @@ pub fn request_context(req: &InboundRequest, record: &RequestRecord) -> Value {
         .collect();
     json!({
         "headers": headers,
-        "query": body::query_object(&req.query),
+        "query": body::query_object(query),
         "received_at": record.received_at,
         "method": record.method,
     })

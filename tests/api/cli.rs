@@ -193,3 +193,64 @@ async fn logs_never_carry_bodies_auth_headers_or_hook_ids() {
         assert!(!log.contains(secret), "the log contains {secret:?}:\n{log}");
     }
 }
+
+#[tokio::test]
+async fn replay_runs_a_logged_request_again_as_a_new_one() {
+    let dir = workflows_dir(&[(
+        "tagger.yaml",
+        "name: Tagger\ntrigger:\n  inbound_webhook:\n    dedupe: $.id\nsteps:\n  - find_contact: {email: \"{{ trigger.email }}\", create: true}\n  - add_tag: \"{{ trigger.tag }}\"\n",
+    )]);
+    let app = spawn_with(Options {
+        workflows: dir.path().to_path_buf(),
+        ..Options::default()
+    })
+    .await;
+    let (_, first) = app
+        .post_hook(
+            "tagger",
+            "application/json",
+            r#"{"id": 1, "email": "r@example.com", "tag": "Replayed"}"#,
+        )
+        .await;
+    let first_run = app
+        .wait_run_done(first["items"][0]["run_id"].as_str().unwrap())
+        .await;
+    let contact_id = first_run["contact_id"].as_str().unwrap().to_string();
+    let out = hookflow()
+        .args([
+            "replay",
+            first["request_id"].as_str().unwrap(),
+            "--json",
+            "--server",
+            &app.base,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let answer = &printed["answer"];
+    assert_eq!(
+        answer["status"], "accepted",
+        "a replay is not deduplicated: {answer}"
+    );
+    assert_ne!(answer["request_id"], first["request_id"]);
+    assert_eq!(printed["runs"][0]["status"], "succeeded");
+    assert_eq!(
+        printed["runs"][0]["steps"][1]["status"], "noop",
+        "the tag is already there"
+    );
+    let logged = app.request(answer["request_id"].as_str().unwrap()).await;
+    assert_eq!(logged["replay_of"], first["request_id"]);
+    assert_eq!(printed["runs"][0]["contact_id"], contact_id.as_str());
+    let (s, _) = app
+        .send(
+            app.client
+                .post(format!("{}/api/requests/nope/replay", app.base)),
+        )
+        .await;
+    assert_eq!(s, 404);
+}
