@@ -82,7 +82,7 @@ impl Application {
             mail,
         ));
         let worker = Arc::new(Worker {
-            executor,
+            executor: executor.clone(),
             store: store.clone(),
             queued,
         });
@@ -99,6 +99,7 @@ impl Application {
             .ok();
         let state = Arc::new(HttpState {
             intake,
+            executor,
             public_url,
             admin_token: args.admin_token.clone(),
             body_timeout: Duration::from_secs(args.body_timeout),

@@ -48,6 +48,20 @@ impl ApiClient {
             .await
     }
 
+    /// `POST /api/...` with a body.
+    pub async fn post_body(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<Value> {
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type);
+        self.call(req.body(body)).await
+    }
+
     async fn call(&self, mut req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);

@@ -5,6 +5,7 @@ mod check;
 mod client;
 mod replay;
 mod send;
+mod simulate;
 mod urls;
 
 use crate::settings::ServeArgs;
@@ -57,6 +58,13 @@ pub enum Command {
     Urls(Offline),
     /// Post a sample file to a workflow's URL as its sender would.
     Send(send::SendArgs),
+    /// Dry run of a payload: mapping and each step's outcome; writes and sends nothing.
+    Simulate {
+        /// Workflow id.
+        workflow: String,
+        /// Payload file (JSON; form when it ends in `.form`).
+        file: PathBuf,
+    },
     /// Run a logged request again.
     Replay {
         /// The request's id (see `GET /api/requests`).
@@ -84,6 +92,9 @@ pub fn main() -> ExitCode {
             Command::Check(o) => check::run(&cli.server, cli.json, &o).await,
             Command::Urls(o) => urls::run(&cli.server, cli.json, &o).await,
             Command::Send(a) => send::run(&cli.server, cli.json, &a).await,
+            Command::Simulate { workflow, file } => {
+                simulate::run(&cli.server, cli.json, &workflow, &file).await
+            }
             Command::Replay { request_id } => replay::run(&cli.server, cli.json, &request_id).await,
         }
     });

@@ -5,6 +5,7 @@ pub mod context;
 pub mod email;
 pub mod executor;
 pub mod run;
+pub mod simulate;
 pub mod steps;
 pub mod template;
 pub mod worker;

@@ -17,6 +17,8 @@ use warp::{Filter, Reply};
 /// What the HTTP handlers share.
 pub struct HttpState {
     pub intake: Arc<Intake>,
+    /// Runs dry runs for `simulate`.
+    pub executor: Arc<crate::engine::executor::Executor>,
     /// Base of printed URLs (`--public-url`).
     pub public_url: String,
     /// Required on `/api/*` when set.

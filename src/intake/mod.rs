@@ -7,7 +7,7 @@
 //! flush.
 
 pub mod error;
-mod items;
+pub mod items;
 mod limits;
 
 pub use error::{IntakeError, IntakeErrorKind};

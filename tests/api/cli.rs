@@ -254,3 +254,61 @@ async fn replay_runs_a_logged_request_again_as_a_new_one() {
         .await;
     assert_eq!(s, 404);
 }
+
+#[tokio::test]
+async fn simulate_shows_what_a_run_would_do_and_changes_nothing() {
+    let dir = workflows_dir(&[(
+        "welcome.yaml",
+        "name: Welcome\nmapping:\n  email: $.email\nsteps:\n  - find_contact: {email: \"{{ email }}\", create: true}\n  - add_tag: Welcomed\n  - send_email: {subject: \"Hi\", body: \"Hello\"}\n  - update_contact: {first_name: \"{{ trigger.nope }}\"}\n",
+    )]);
+    let app = spawn_with(Options {
+        workflows: dir.path().to_path_buf(),
+        ..Options::default()
+    })
+    .await;
+    let payload = dir.path().join("p.json");
+    std::fs::write(&payload, r#"{"email": "dry@example.com"}"#).unwrap();
+    let out = hookflow()
+        .args(["simulate", "welcome", "--json", "--server", &app.base])
+        .arg(&payload)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trace: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let item = &trace["items"][0];
+    assert_eq!(item["mapping"]["email"], "dry@example.com");
+    let steps = item["run"]["steps"].as_array().unwrap();
+    let statuses: Vec<&str> = steps
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["succeeded", "succeeded", "succeeded", "failed"],
+        "{trace}"
+    );
+    assert_eq!(steps[0]["output"]["created"], true);
+    assert!(steps[3]["error"].as_str().unwrap().contains("nope"));
+    assert_eq!(item["run"]["status"], "failed");
+    // Nothing was written, queued or sent.
+    assert!(app.get_ok("/api/contacts").await["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(app.get_ok("/api/outbox").await["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(app.get_ok("/api/requests").await["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(app.get_ok("/api/runs").await["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}

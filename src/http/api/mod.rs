@@ -4,6 +4,7 @@ mod contacts;
 mod outbox;
 mod requests;
 mod runs;
+mod simulate;
 mod workflows;
 
 use super::error::{ApiError, Unauthorized};
@@ -27,7 +28,9 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
                 .unify()
                 .or(contacts::routes(state.clone()))
                 .unify()
-                .or(outbox::routes(state))
+                .or(outbox::routes(state.clone()))
+                .unify()
+                .or(simulate::routes(state))
                 .unify(),
         )
         .boxed()
