@@ -1,18 +1,10 @@
 //! Settings of `hookflow serve`: what the user typed (flags or `HOOKFLOW_*` variables),
 //! validated into values the application can use.
 
+use crate::mail::transport::MailConfig;
 use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-
-/// How emails leave (or do not leave) the machine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MailMode {
-    /// Stored and written as `.eml` files under the data dir; nothing is sent.
-    Outbox,
-    /// Real delivery to an SMTP server (`smtp://` with STARTTLS when offered, or `smtps://`).
-    Smtp(String),
-}
 
 /// Which clock drives `now`, waits and dedupe windows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -68,7 +60,7 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     /// Validates flag combinations; the error says what to change.
-    pub fn validate(&mut self) -> Result<MailMode, String> {
+    pub fn validate(&mut self) -> Result<MailConfig, String> {
         if self.admin_token.is_none() {
             self.admin_token = std::env::var("HOOKFLOW_ADMIN_TOKEN")
                 .ok()
@@ -81,16 +73,7 @@ impl ServeArgs {
                 self.listen
             ));
         }
-        if self.mail == "outbox" {
-            Ok(MailMode::Outbox)
-        } else if self.mail.starts_with("smtp://") || self.mail.starts_with("smtps://") {
-            Ok(MailMode::Smtp(self.mail.clone()))
-        } else {
-            Err(format!(
-                "--mail {:?} is not understood: use `outbox`, `smtp://user:pass@host:port` or `smtps://…`",
-                self.mail
-            ))
-        }
+        MailConfig::parse(&self.mail).map_err(|e| e.to_string())
     }
 
     /// The base URL printed for hooks and used in email links.

@@ -38,7 +38,31 @@ impl ApiClient {
 
     /// `GET /api/...`, failing with the server's error message.
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        let mut req = self.http.get(format!("{}{path}", self.base));
+        self.call(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    /// `POST /api/...` without a body, failing with the server's error message.
+    pub async fn post(&self, path: &str) -> anyhow::Result<Value> {
+        self.call(self.http.post(format!("{}{path}", self.base)))
+            .await
+    }
+
+    /// `POST /api/...` with a body.
+    pub async fn post_body(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<Value> {
+        let req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type);
+        self.call(req.body(body)).await
+    }
+
+    async fn call(&self, mut req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }

@@ -4,7 +4,9 @@
 mod check;
 mod client;
 mod clock;
+mod replay;
 mod send;
+mod simulate;
 mod urls;
 
 use crate::settings::ServeArgs;
@@ -59,6 +61,18 @@ pub enum Command {
     Send(send::SendArgs),
     /// Show the server's clock, or `advance DURATION` a manual one.
     Clock(clock::ClockArgs),
+    /// Dry run of a payload: mapping and each step's outcome; writes and sends nothing.
+    Simulate {
+        /// Workflow id.
+        workflow: String,
+        /// Payload file (JSON; form when it ends in `.form`).
+        file: PathBuf,
+    },
+    /// Run a logged request again.
+    Replay {
+        /// The request's id (see `GET /api/requests`).
+        request_id: String,
+    },
 }
 
 /// Runs the command and returns the process exit code.
@@ -82,6 +96,10 @@ pub fn main() -> ExitCode {
             Command::Urls(o) => urls::run(&cli.server, cli.json, &o).await,
             Command::Send(a) => send::run(&cli.server, cli.json, &a).await,
             Command::Clock(a) => clock::run(&cli.server, cli.json, &a).await,
+            Command::Simulate { workflow, file } => {
+                simulate::run(&cli.server, cli.json, &workflow, &file).await
+            }
+            Command::Replay { request_id } => replay::run(&cli.server, cli.json, &request_id).await,
         }
     });
     match result {

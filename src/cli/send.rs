@@ -83,21 +83,78 @@ pub async fn run(server: &str, json: bool, args: &SendArgs) -> anyhow::Result<Ex
         .with_context(|| format!("could not post to {server}"))?;
     let status = resp.status();
     let answer: serde_json::Value = resp.json().await.unwrap_or(serde_json::Value::Null);
+    let runs = finished_runs(&client, &answer).await;
     if json {
-        println!(
-            "{}",
-            serde_json::json!({"http_status": status.as_u16(), "answer": answer})
-        );
+        let out =
+            serde_json::json!({"http_status": status.as_u16(), "answer": answer, "runs": runs});
+        println!("{out}");
     } else {
         println!(
             "{} {}",
             status.as_u16(),
             serde_json::to_string_pretty(&answer)?
         );
+        for run in &runs {
+            print_run(run);
+        }
     }
     Ok(if status.is_success() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The runs the answer queued, once each has finished (or after a few seconds, as they are).
+pub async fn finished_runs(
+    client: &ApiClient,
+    answer: &serde_json::Value,
+) -> Vec<serde_json::Value> {
+    let ids: Vec<String> = answer["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i["run_id"].as_str().map(str::to_string))
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut out = Vec::new();
+    for id in ids {
+        loop {
+            let run = client
+                .get(&format!("/api/runs/{id}"))
+                .await
+                .unwrap_or_default();
+            let done = matches!(
+                run["status"].as_str(),
+                Some("succeeded" | "failed" | "waiting")
+            );
+            if done || std::time::Instant::now() > deadline {
+                out.push(run);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    out
+}
+
+/// `run ID status` then one line per step: path, kind, status, and the error if any.
+pub fn print_run(run: &serde_json::Value) {
+    println!(
+        "run {} {}",
+        run["id"].as_str().unwrap_or("?"),
+        run["status"].as_str().unwrap_or("?")
+    );
+    for step in run["steps"].as_array().into_iter().flatten() {
+        let error = step["error"]
+            .as_str()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        println!(
+            "  {} {} {}{error}",
+            step["path"],
+            step["kind"].as_str().unwrap_or("?"),
+            step["status"].as_str().unwrap_or("?")
+        );
+    }
 }

@@ -2,6 +2,7 @@
 //! its step record are one transaction: a crash repeats no step and loses none. A step that
 //! fails changes nothing; the run is then marked failed in a second transaction.
 
+use super::email::MailSettings;
 use super::run::{enter_branch, next_after, path_json, step_at};
 use super::steps::{self, Next, StepEnv, StepError, StepFailure};
 use super::template::Renderer;
@@ -15,6 +16,7 @@ use crate::workflow::{Sequence, Workflow};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
 
 /// Runs steps against the store.
 pub struct Executor {
@@ -26,6 +28,10 @@ pub struct Executor {
     pub region: String,
     /// Timezone of `wait: {until}` for contacts without one (`--timezone`).
     pub timezone: String,
+    /// Sender and link base of emails.
+    pub mail: MailSettings,
+    /// Woken after a step queued an email, so delivery starts at once.
+    pub mail_wake: Arc<Notify>,
     /// Old workflow versions re-parsed from the store, by (id, version).
     versions: Mutex<HashMap<(String, String), Arc<Workflow>>>,
     /// Old sequence versions likewise.
@@ -41,6 +47,7 @@ impl Executor {
         renderer: Arc<Renderer>,
         region: String,
         timezone: String,
+        mail: MailSettings,
     ) -> Self {
         Self {
             store,
@@ -49,6 +56,8 @@ impl Executor {
             renderer,
             region,
             timezone,
+            mail,
+            mail_wake: Arc::new(Notify::new()),
             versions: Mutex::new(HashMap::new()),
             sequence_versions: Mutex::new(HashMap::new()),
         }
@@ -183,6 +192,7 @@ impl Executor {
                 region: &self.region,
                 timezone: &self.timezone,
                 current_sequence: &|id| self.current_sequence(id),
+                mail: &self.mail,
             };
             let committed = self.store.step_transaction(|tx| {
                 let outcome = steps::execute(&env, step, tx)?;
@@ -216,7 +226,12 @@ impl Executor {
                 Ok(next)
             });
             match committed {
-                Ok(next) => run = next,
+                Ok(next) => {
+                    if matches!(step.kind, crate::workflow::StepKind::SendEmail(_)) {
+                        self.mail_wake.notify_one();
+                    }
+                    run = next
+                }
                 Err(StepError::Failed(StepFailure { input, message })) => {
                     return self.fail(run, Some(path), step.kind.name(), input, message);
                 }

@@ -2,11 +2,13 @@
 //! worker that feeds it from the queue, enrolments, waits and the timers that resume them.
 
 pub mod context;
+pub mod email;
 pub mod enrol;
 pub mod executor;
 pub mod run;
 pub mod scheduler;
 pub mod sequence_runner;
+pub mod simulate;
 pub mod steps;
 pub mod template;
 pub mod wait;

@@ -51,9 +51,7 @@ pub fn next_after(steps: &[Step], path: &[Seg]) -> Option<StepPath> {
         }
         // Past the end of this list: leave the branch and continue after its `if`.
         p.pop();
-        if p.pop().is_none() {
-            return None;
-        }
+        p.pop()?;
     }
 }
 

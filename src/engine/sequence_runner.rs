@@ -3,6 +3,7 @@
 //! that fails does not stop the sequence: the enrolment records the error and goes on with the
 //! next step, as GHL skips a failed action.
 
+use super::email::{send_email, EmailCtx};
 use super::enrol::{apply_plan, plan_from, store_enrolment};
 use super::executor::Executor;
 use super::steps::{self, lift, lift_msg, outcome, Render, StepFailure, StepOutcome, StepResult};
@@ -14,7 +15,7 @@ use crate::store::runs::StepStatus;
 use crate::store::step_tx::{StepError, StepTx};
 use crate::store::timers::Timer;
 use crate::store::StoreResult;
-use crate::workflow::{SendEmail, Sequence, StepKind};
+use crate::workflow::{Sequence, StepKind};
 use serde_json::{json, Map, Value};
 use sled::transaction::ConflictableTransactionError as Tx;
 use std::sync::Arc;
@@ -98,7 +99,12 @@ impl Executor {
             }))
         });
         let detail = match done {
-            Ok(v) => v,
+            Ok(v) => {
+                if v["kind"] == "send_email" {
+                    self.mail_wake.notify_one();
+                }
+                v
+            }
             Err(StepError::Store(e)) => return Err(e),
             Err(StepError::Failed(f)) => {
                 self.skip_failed_step(timer, contact_id, sequence, seq, f, now)?
@@ -188,7 +194,19 @@ impl Executor {
             ctx: &ctx,
         };
         match kind {
-            StepKind::SendEmail(spec) => send_email(&r, spec, contact, tx),
+            StepKind::SendEmail(spec) => {
+                // DND contacts get `skipped` (unless transactional) from the email subsystem.
+                let email = EmailCtx {
+                    renderer: &self.renderer,
+                    ctx: &ctx,
+                    contact: Some(contact),
+                    settings: &self.mail,
+                    run_id: None,
+                    now_ms: now,
+                };
+                let (status, input, output) = send_email(&email, spec, tx)?;
+                Ok(outcome(status, input, output))
+            }
             StepKind::Wait(_) => Ok(outcome(StepStatus::Succeeded, Value::Null, Value::Null)),
             other => steps::contact_step(&r, other, contact, change, tx),
         }
@@ -223,29 +241,4 @@ fn steps_fail<T>(message: impl Into<String>) -> StepResult<T> {
         input: Value::Null,
         message: message.into(),
     }))
-}
-
-/// Stand-in for the email subsystem's `send_email` (queues nothing yet): DND contacts are
-/// `skipped` unless the email is transactional; otherwise the rendered subject is recorded.
-fn send_email(
-    r: &Render,
-    spec: &SendEmail,
-    contact: &Contact,
-    _tx: &StepTx<'_>,
-) -> StepResult<StepOutcome> {
-    let subject = r.arg(&spec.subject)?;
-    let input =
-        json!({"to": contact.email, "subject": subject, "transactional": spec.transactional});
-    if contact.dnd && !spec.transactional {
-        return Ok(outcome(
-            StepStatus::Skipped,
-            input,
-            json!({"reason": "contact is do-not-disturb"}),
-        ));
-    }
-    Ok(outcome(
-        StepStatus::Succeeded,
-        input,
-        json!({"queued": false, "note": "email delivery is not wired in this build"}),
-    ))
 }

@@ -3,6 +3,7 @@
 //! as it was before the step.
 
 use super::context::run_context;
+use super::email::{send_email, EmailCtx, MailSettings};
 use super::run::path_json;
 use super::template::{Context, Renderer};
 use crate::domain::contact::{Actor, Contact, Email, Phone, Tag};
@@ -32,6 +33,7 @@ pub struct StepEnv<'a> {
     pub timezone: &'a str,
     /// The sequence a new enrolment starts on (its current version).
     pub current_sequence: &'a dyn Fn(&str) -> Result<Arc<Sequence>, String>,
+    pub mail: &'a MailSettings,
 }
 
 /// Where the run goes after a step.
@@ -296,13 +298,18 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
             out.next = Next::Branch(branch);
             Ok(out)
         }
-        StepKind::SendEmail(_) => fail(
-            &Value::Null,
-            format!(
-                "`{}` is not available yet in this version of hookflow; the run stops here",
-                step.kind.name()
-            ),
-        ),
+        StepKind::SendEmail(spec) => {
+            let email = EmailCtx {
+                renderer: env.renderer,
+                ctx: &ctx,
+                contact: contact.as_ref(),
+                settings: env.mail,
+                run_id: Some(&env.run.id),
+                now_ms: env.now_ms,
+            };
+            let (status, input, output) = send_email(&email, spec, tx)?;
+            Ok(outcome(status, input, output))
+        }
     }
 }
 

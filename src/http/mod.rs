@@ -5,6 +5,7 @@ pub mod api;
 pub mod error;
 pub mod hooks;
 pub mod server;
+pub mod unsubscribe;
 
 use crate::intake::Intake;
 use std::sync::Arc;
@@ -16,6 +17,8 @@ use warp::{Filter, Reply};
 /// What the HTTP handlers share.
 pub struct HttpState {
     pub intake: Arc<Intake>,
+    /// Runs dry runs for `simulate`.
+    pub executor: Arc<crate::engine::executor::Executor>,
     /// Base of printed URLs (`--public-url`).
     pub public_url: String,
     /// Required on `/api/*` when set.
@@ -35,6 +38,8 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
     let hooks = hooks::route(state.intake.clone(), state.body_timeout);
     health
         .or(hooks)
+        .unify()
+        .or(unsubscribe::routes(state.clone()))
         .unify()
         .or(api::routes(state))
         .unify()

@@ -1,17 +1,18 @@
 //! Split a payload into items and decide each item's fate: captured (draft), filtered,
 //! duplicate (decided in the store transaction) or queued for a run.
 
-use super::{InboundRequest, Intake, Target};
+use super::{Intake, Target};
 use crate::domain::ids::new_ulid;
 use crate::engine::context::run_context;
+use crate::engine::template::Context;
 use crate::inbound::body;
 use crate::store::queue::QueueEntry;
 use crate::store::requests::{ItemRecord, ItemStatus, PendingItem, RequestRecord};
-use crate::workflow::{paths, Arg, Status};
+use crate::workflow::{paths, Arg, Status, Workflow};
 use serde_json::{json, Value};
 
 /// `request` as templates see it: masked headers as an object, query as an object, time.
-pub fn request_context(req: &InboundRequest, record: &RequestRecord) -> Value {
+pub fn request_context(query: &str, record: &RequestRecord) -> Value {
     let headers: serde_json::Map<String, Value> = record
         .headers
         .iter()
@@ -19,7 +20,7 @@ pub fn request_context(req: &InboundRequest, record: &RequestRecord) -> Value {
         .collect();
     json!({
         "headers": headers,
-        "query": body::query_object(&req.query),
+        "query": body::query_object(query),
         "received_at": record.received_at,
         "method": record.method,
     })
@@ -36,11 +37,7 @@ pub fn prepare(
     now: i64,
 ) -> Result<Vec<PendingItem>, String> {
     let wf = &target.workflow;
-    let items = match &wf.trigger.split {
-        Some(path) => paths::select(path, payload)
-            .map_err(|e| format!("split `{path}` failed on this payload: {e}"))?,
-        None => body::default_split(payload.clone()),
-    };
+    let items = split(wf, payload)?;
     let many = items.len() > 1;
     let mut out = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
@@ -61,15 +58,10 @@ pub fn prepare(
             continue;
         }
         let ctx = run_context(wf, &item, request_ctx, Value::Null, now);
-        if let Some(filter) = &wf.trigger.filter {
-            match intake.renderer.eval_condition(filter, &ctx) {
-                Ok(true) => {}
-                Ok(false) => rec.status = ItemStatus::Filtered,
-                Err(e) => {
-                    rec.status = ItemStatus::Filtered;
-                    rec.error = Some(format!("filter error: {}", e.message));
-                }
-            }
+        let (pass, error) = filter(intake, wf, &ctx);
+        if !pass {
+            rec.status = ItemStatus::Filtered;
+            rec.error = error;
         }
         if rec.status == ItemStatus::Filtered {
             out.push(PendingItem {
@@ -114,12 +106,7 @@ pub fn prepare(
 }
 
 /// The dedupe key of an item: a JSONPath (starting with `$`) or a template.
-fn dedupe_key(
-    intake: &Intake,
-    arg: &Arg,
-    item: &Value,
-    ctx: &crate::engine::template::Context,
-) -> Result<String, String> {
+fn dedupe_key(intake: &Intake, arg: &Arg, item: &Value, ctx: &Context) -> Result<String, String> {
     if let Arg::Template { source, .. } = arg {
         if source.trim_start().starts_with('$') {
             let found = paths::select(source.trim(), item)
@@ -139,4 +126,25 @@ fn dedupe_key(
         Value::String(s) => s,
         other => other.to_string(),
     })
+}
+
+/// The items of a payload: the workflow's `split` path, or a top-level array's elements.
+pub fn split(wf: &Workflow, payload: &Value) -> Result<Vec<Value>, String> {
+    match &wf.trigger.split {
+        Some(path) => paths::select(path, payload)
+            .map_err(|e| format!("split `{path}` failed on this payload: {e}")),
+        None => Ok(body::default_split(payload.clone())),
+    }
+}
+
+/// Whether an item passes the workflow's filter; a filter that errors does not pass, and the
+/// error is returned for the request log.
+pub fn filter(intake: &Intake, wf: &Workflow, ctx: &Context) -> (bool, Option<String>) {
+    match &wf.trigger.filter {
+        None => (true, None),
+        Some(f) => match intake.renderer.eval_condition(f, ctx) {
+            Ok(pass) => (pass, None),
+            Err(e) => (false, Some(format!("filter error: {}", e.message))),
+        },
+    }
 }

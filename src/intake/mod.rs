@@ -7,7 +7,7 @@
 //! flush.
 
 pub mod error;
-mod items;
+pub mod items;
 mod limits;
 
 pub use error::{IntakeError, IntakeErrorKind};
@@ -162,34 +162,70 @@ impl Intake {
                 self.reject_with(target, &req, kind, &msg, &msg)
             })?;
 
+        let mut record = self.base_record(target, &req, &new_ulid());
+        record.payload = payload;
+        let request_ctx = items::request_context(&req.query, &record);
+        self.commit(
+            target,
+            record,
+            request_ctx,
+            verified.webhook_id.as_deref(),
+            true,
+        )
+        .await
+        .map_err(|(kind, msg)| self.reject_with(target, &req, kind, &msg, &msg))
+    }
+
+    /// Splits, filters and dedupes the record's payload, stores it with its queue entries and
+    /// waits until that is durable. `Err` is a refusal to log (a split that fails) or a store
+    /// failure (already an answer).
+    async fn commit(
+        &self,
+        target: &Target,
+        mut record: RequestRecord,
+        request_ctx: serde_json::Value,
+        webhook_id: Option<&str>,
+        dedupe: bool,
+    ) -> Result<Answer, (IntakeErrorKind, String)> {
         let now = self.clock.now_ms();
-        let request_id = new_ulid();
-        let mut record = self.base_record(target, &req, &request_id);
-        record.payload = payload.clone();
-        let request_ctx = items::request_context(&req, &record);
-        let pending = items::prepare(
+        let payload = record.payload.clone();
+        let mut pending = items::prepare(
             self,
             target,
             &payload,
             &request_ctx,
             &record,
-            verified.webhook_id.as_deref(),
+            webhook_id,
             now,
         )
-        .map_err(|msg| self.reject_with(target, &req, IntakeErrorKind::BadRequest, &msg, &msg))?;
+        .map_err(|msg| (IntakeErrorKind::BadRequest, msg))?;
+        if !dedupe {
+            for item in &mut pending {
+                item.dedupe = None;
+            }
+        }
         record.status = if pending.is_empty() {
             ItemStatus::Filtered
         } else {
             ItemStatus::Accepted
         };
-        let stored = self.store.accept(record, pending, now, true).map_err(|e| {
-            tracing::error!(workflow = %target.id, error = %e, "could not store request");
-            store_unavailable()
-        })?;
-        self.store.durable().await.map_err(|e| {
-            tracing::error!(workflow = %target.id, error = %e, "flush failed");
-            store_unavailable()
-        })?;
+        let unavailable = |e: &dyn std::fmt::Display, what: &str| {
+            tracing::error!(workflow = %target.id, error = %e, "{what}");
+            (
+                IntakeErrorKind::StoreUnavailable,
+                store_unavailable().message,
+            )
+        };
+        // sled may block on its log writes: keep that off the async worker threads.
+        let store = self.store.clone();
+        let stored = tokio::task::spawn_blocking(move || store.accept(record, pending, now, true))
+            .await
+            .map_err(|e| unavailable(&e, "could not store request"))?
+            .map_err(|e| unavailable(&e, "could not store request"))?;
+        self.store
+            .durable()
+            .await
+            .map_err(|e| unavailable(&e, "flush failed"))?;
         if stored.status == ItemStatus::Accepted {
             self.queued.notify_one();
         }
@@ -214,6 +250,46 @@ impl Intake {
                 })
                 .collect(),
         })
+    }
+
+    /// Runs a logged request again as a new request (`replay_of` points at the original). Auth
+    /// was checked when it first arrived and dedupe is skipped: a tester asked for it.
+    pub async fn replay(&self, original: &RequestRecord) -> Result<Answer, IntakeError> {
+        if original.payload.is_null() {
+            return Err(IntakeError::new(
+                IntakeErrorKind::BadRequest,
+                format!(
+                    "request {} has no payload to replay (it was {})",
+                    original.id,
+                    original.status.as_str()
+                ),
+            ));
+        }
+        let catalog = self.catalog.current();
+        let workflow = catalog
+            .workflows
+            .iter()
+            .find(|(id, _)| id.as_str() == original.workflow)
+            .and_then(|(_, e)| e.workflow.as_ref().ok())
+            .ok_or_else(|| {
+                IntakeError::new(
+                    IntakeErrorKind::WorkflowUnavailable,
+                    format!("workflow `{}` is not loaded", original.workflow),
+                )
+            })?;
+        let target = Target {
+            id: workflow.id.clone(),
+            workflow: workflow.clone(),
+        };
+        let mut record = original.clone();
+        record.id = new_ulid();
+        record.received_at = rfc3339(self.clock.now_ms());
+        record.replay_of = Some(original.id.clone());
+        record.items = Vec::new();
+        let request_ctx = items::request_context(&original.query, &record);
+        self.commit(&target, record, request_ctx, None, false)
+            .await
+            .map_err(|(kind, msg)| IntakeError::new(kind, msg))
     }
 
     /// Logs a refused request to a known hook (best effort, no flush) and returns the error.

@@ -1,39 +1,31 @@
-//! Per-workflow request counters by status, kept with the writes so listing workflows never
-//! has to scan the request log.
+//! Per-workflow request counters by status, so listing workflows never scans the request log.
+//!
+//! Counters use sled's merge operator: every request adds one without a read-modify-write, so
+//! concurrent acceptances never conflict on a hot key. They are bumped right after the request
+//! commits, in the same flush, so a counter can only lag a crash by the requests in flight.
 
 use super::{Store, StoreResult};
-use sled::transaction::{TransactionalTree, UnabortableTransactionError};
 
 fn key(workflow: &str, status: &str) -> Vec<u8> {
     format!("{workflow}\0{status}").into_bytes()
 }
 
-fn add_one(old: Option<&[u8]>) -> u64 {
-    old.and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
+fn read(v: Option<&[u8]>) -> u64 {
+    v.and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
         .unwrap_or(0)
-        + 1
 }
 
-/// Counts one more request of `status` inside a transaction.
-pub fn bump_tx(
-    tree: &TransactionalTree,
-    workflow: &str,
-    status: &str,
-) -> Result<(), UnabortableTransactionError> {
-    let k = key(workflow, status);
-    let next = add_one(tree.get(&k)?.as_deref());
-    tree.insert(k, &next.to_be_bytes())?;
-    Ok(())
+/// The merge operator of the `counts` tree: adds the operand to the stored number.
+pub fn add(_key: &[u8], old: Option<&[u8]>, operand: &[u8]) -> Option<Vec<u8>> {
+    Some((read(old) + read(Some(operand))).to_be_bytes().to_vec())
 }
 
 impl Store {
-    /// Counts one more request of `status` outside a transaction.
+    /// Counts one more request of `status`.
     pub fn bump_count(&self, workflow: &str, status: &str) -> StoreResult<()> {
         self.trees
             .counts
-            .fetch_and_update(key(workflow, status), |old| {
-                Some(add_one(old).to_be_bytes().to_vec())
-            })?;
+            .merge(key(workflow, status), 1u64.to_be_bytes())?;
         Ok(())
     }
 
@@ -44,7 +36,7 @@ impl Store {
         for kv in self.trees.counts.scan_prefix(format!("{workflow}\0")) {
             let (k, v) = kv?;
             let status = String::from_utf8_lossy(&k[workflow.len() + 1..]).into_owned();
-            let n = add_one(Some(&v)) - 1;
+            let n = read(Some(&v));
             total += n;
             out.insert(status, n.into());
         }

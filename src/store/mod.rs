@@ -48,6 +48,8 @@ pub struct Store {
     pub(crate) commit: commit::GroupCommit,
     /// The contact trees (their own module owns the layout).
     pub contacts: Arc<contacts::ContactTrees>,
+    /// The outbox trees (email rows, pending index, unsubscribe tokens).
+    pub outbox: outbox::OutboxTrees,
 }
 
 /// The trees of the store (contacts and runs add their own).
@@ -91,7 +93,11 @@ impl Store {
             queue: db.open_tree("queue")?,
             references: db.open_tree("references")?,
             dedupe: db.open_tree("dedupe")?,
-            counts: db.open_tree("counts")?,
+            counts: {
+                let t = db.open_tree("counts")?;
+                t.set_merge_operator(counts::add);
+                t
+            },
             runs: db.open_tree("runs")?,
             runs_active: db.open_tree("runs_active")?,
             versions: db.open_tree("workflow_versions")?,
@@ -101,8 +107,13 @@ impl Store {
         };
         let commit = commit::GroupCommit::start(db.clone(), dir.join("sled"));
         let contacts = Arc::new(contacts::ContactTrees::open(&db)?);
+        let outbox = outbox::OutboxTrees::open(&db).map_err(|e| StoreError::Corrupt {
+            tree: "outbox",
+            message: e.to_string(),
+        })?;
         Ok(Self {
             contacts,
+            outbox,
             db,
             dir: dir.to_path_buf(),
             trees: Arc::new(trees),

@@ -96,8 +96,8 @@ impl Store {
         reference: bool,
     ) -> StoreResult<RequestRecord> {
         let t = &self.trees;
-        let result = (&t.requests, &t.queue, &t.references, &t.dedupe, &t.counts).transaction(
-            |(requests, queue, references, dedupe, counts)| {
+        let result = (&t.requests, &t.queue, &t.references, &t.dedupe).transaction(
+            |(requests, queue, references, dedupe)| {
                 let mut out = Vec::with_capacity(items.len());
                 for item in &items {
                     let mut rec = item.record.clone();
@@ -131,7 +131,6 @@ impl Store {
                     references.insert(record.workflow.as_bytes(), encode(&r))?;
                 }
                 requests.insert(record.id.as_bytes(), encode(&final_record))?;
-                super::counts::bump_tx(counts, &record.workflow, final_record.status.as_str())?;
                 Ok::<_, ConflictableTransactionError<StoreError>>(final_record)
             },
         );
@@ -139,6 +138,7 @@ impl Store {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Sled(e),
         })?;
+        self.bump_count(&record.workflow, record.status.as_str())?;
         Ok(record)
     }
 

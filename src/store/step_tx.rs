@@ -3,6 +3,7 @@
 
 use super::contacts::ContactTx;
 use super::enrolments::EnrolmentTx;
+use super::outbox::{insert_tx, OutboxError, OutboxRecord};
 use super::runs::{save_run_tx, RunRecord};
 use super::timers::TimerTx;
 use super::{Store, StoreError};
@@ -16,6 +17,10 @@ pub struct StepTx<'a> {
     pub contacts: ContactTx<'a>,
     runs: &'a TransactionalTree,
     active: &'a TransactionalTree,
+    // Email: an outbox row commits with the step that sends it.
+    outbox: &'a TransactionalTree,
+    outbox_pending: &'a TransactionalTree,
+    unsubscribe: &'a TransactionalTree,
     // Sequences and time.
     pub timers: TimerTx<'a>,
     pub enrolments: EnrolmentTx<'a>,
@@ -34,6 +39,21 @@ impl StepTx<'_> {
             .get(id.as_bytes())?
             .and_then(|v| serde_json::from_slice(&v).ok()))
     }
+
+    /// Queues an email (or records a skipped one) as part of the step.
+    pub fn insert_email<E: From<OutboxError>>(
+        &self,
+        record: &OutboxRecord,
+        contact_id: Option<&str>,
+    ) -> Result<(), ConflictableTransactionError<E>> {
+        insert_tx(
+            self.outbox,
+            self.outbox_pending,
+            self.unsubscribe,
+            record,
+            contact_id,
+        )
+    }
 }
 
 /// Why a step transaction did not commit.
@@ -46,14 +66,15 @@ pub enum StepError<E> {
 }
 
 impl Store {
-    /// Runs `f` in one transaction over the contact, run, active-run, timer and enrolment trees (retried by sled
-    /// on conflict, so `f` must only read and write through `tx`).
+    /// Runs `f` in one transaction over the contact, run, active-run, outbox, timer and enrolment
+    /// trees (retried by sled on conflict, so `f` must only read and write through `tx`).
     pub fn step_transaction<T, E>(
         &self,
         f: impl Fn(&StepTx<'_>) -> Result<T, ConflictableTransactionError<E>>,
     ) -> Result<T, StepError<E>> {
         let (contacts, by_email, by_phone, timeline) = self.contacts.trees();
         let t = &self.trees;
+        let o = &self.outbox;
         let result = (
             contacts,
             by_email,
@@ -61,17 +82,36 @@ impl Store {
             timeline,
             &t.runs,
             &t.runs_active,
+            o.outbox(),
+            o.pending(),
+            o.unsubscribe(),
             // Sequences and time.
             &t.timers,
             &t.timers_by_owner,
             &t.enrolments,
         )
             .transaction(
-                |(c, e, p, tl, runs, active, timers, by_owner, enrolments)| {
+                |(
+                    c,
+                    e,
+                    p,
+                    tl,
+                    runs,
+                    active,
+                    outbox,
+                    pending,
+                    unsub,
+                    timers,
+                    by_owner,
+                    enrolments,
+                )| {
                     let tx = StepTx {
                         contacts: ContactTx::new(c, e, p, tl),
                         runs,
                         active,
+                        outbox,
+                        outbox_pending: pending,
+                        unsubscribe: unsub,
                         // Sequences and time.
                         timers: TimerTx::new(timers, by_owner),
                         enrolments: EnrolmentTx::new(enrolments),

@@ -214,3 +214,25 @@ async fn request_lists_page_newest_first_with_a_cursor() {
     assert_eq!(counts["accepted"], 5);
     assert_eq!(counts["requests"], 5);
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_server_gracefully_and_keeps_what_it_accepted() {
+    let dir = workflows_dir(&[("open.yaml", OPEN)]);
+    let mut app = spawn_with(Options {
+        workflows: dir.path().to_path_buf(),
+        ..Options::default()
+    })
+    .await;
+    let (_, a) = app
+        .post_hook("open", "application/json", "{\"n\": 1}")
+        .await;
+    app.stop();
+    let status = app.child.try_wait().unwrap().expect("exited");
+    assert!(status.success(), "exit status {status:?}");
+    assert!(server_log(app.data.path()).contains("shutting down"));
+    let app = app.restart().await;
+    assert_eq!(
+        app.request(a["request_id"].as_str().unwrap()).await["status"],
+        "accepted"
+    );
+}

@@ -201,9 +201,101 @@ impl TestApp {
         self.get_ok(&format!("/api/workflows/{id}")).await
     }
 
+    /// POSTs a JSON value to a workflow's URL, asserting 200; returns the answer.
+    pub async fn post_json(&self, workflow: &str, body: &Value) -> Value {
+        let (status, answer) = self
+            .post_hook(workflow, "application/json", body.to_string())
+            .await;
+        assert_eq!(status, 200, "POST {workflow} → {status} {answer}");
+        answer
+    }
+
+    /// POSTs a sample file as its sender would (a form when it ends in `.form`), asserting 200.
+    pub async fn post_sample(&self, workflow: &str, file: &str) -> Value {
+        let content_type = if file.ends_with(".form") {
+            "application/x-www-form-urlencoded"
+        } else {
+            "application/json"
+        };
+        let (status, answer) = self.post_hook(workflow, content_type, sample(file)).await;
+        assert_eq!(status, 200, "POST {file} to {workflow} → {status} {answer}");
+        answer
+    }
+
+    /// One run (queued or recorded).
+    pub async fn run(&self, id: &str) -> Value {
+        self.get_ok(&format!("/api/runs/{id}")).await
+    }
+
+    /// Polls a run until it no longer is `queued` or `running`; returns it.
+    pub async fn wait_run_done(&self, id: &str) -> Value {
+        eventually(
+            &format!("run {id} to finish"),
+            Duration::from_secs(20),
+            || async {
+                let run = self.run(id).await;
+                (!matches!(run["status"].as_str(), Some("queued" | "running"))).then_some(run)
+            },
+        )
+        .await
+    }
+
+    /// The finished runs of every accepted item of an inbound answer, in item order.
+    pub async fn wait_runs_of(&self, answer: &Value) -> Vec<Value> {
+        let mut runs = Vec::new();
+        for id in accepted_run_ids(answer) {
+            runs.push(self.wait_run_done(&id).await);
+        }
+        runs
+    }
+
+    /// Every run matching a query string such as `workflow=x&status=failed` (all pages).
+    pub async fn runs(&self, query: &str) -> Vec<Value> {
+        self.list_all("/api/runs", query).await
+    }
+
+    /// Every contact matching a query string such as `q=jane&tag=Booked` (all pages).
+    pub async fn contacts(&self, query: &str) -> Vec<Value> {
+        self.list_all("/api/contacts", query).await
+    }
+
+    /// One contact with its `timeline`.
+    pub async fn contact(&self, id: &str) -> Value {
+        self.get_ok(&format!("/api/contacts/{id}")).await
+    }
+
+    /// The one contact whose email is exactly `email`, with its timeline.
+    pub async fn contact_by_email(&self, email: &str) -> Value {
+        let found: Vec<Value> = self
+            .contacts(&format!("q={email}"))
+            .await
+            .into_iter()
+            .filter(|c| c["email"] == email)
+            .collect();
+        assert_eq!(found.len(), 1, "contacts with email {email}: {found:?}");
+        self.contact(found[0]["id"].as_str().unwrap()).await
+    }
+
+    async fn list_all(&self, path: &str, query: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut url = format!("{path}?limit=1000&{query}");
+            if let Some(c) = &cursor {
+                url.push_str(&format!("&cursor={c}"));
+            }
+            let page = self.get_ok(&url).await;
+            items.extend(page["items"].as_array().unwrap().iter().cloned());
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return items,
+            }
+        }
+    }
+
     /// Stops the server with SIGTERM and waits for it.
     pub fn stop(&mut self) {
-        unsafe_kill(self.child.id(), "TERM");
+        send_signal(self.child.id(), "TERM");
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -238,7 +330,7 @@ impl Drop for TestApp {
     }
 }
 
-fn unsafe_kill(pid: u32, signal: &str) {
+fn send_signal(pid: u32, signal: &str) {
     let _ = Command::new("kill")
         .arg(format!("-{signal}"))
         .arg(pid.to_string())
@@ -259,6 +351,63 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// The run ids of an inbound answer's accepted items, in item order.
+pub fn accepted_run_ids(answer: &Value) -> Vec<String> {
+    answer["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no items in {answer}"))
+        .iter()
+        .filter(|i| i["status"] == "accepted")
+        .map(|i| i["run_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The item statuses of an inbound answer, in item order.
+pub fn item_statuses(answer: &Value) -> Vec<String> {
+    answer["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no items in {answer}"))
+        .iter()
+        .map(|i| i["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Starts a server on a workflows dir holding these files; keep the dir as long as the app.
+pub async fn spawn_workflows(files: &[(&str, &str)]) -> (TestApp, tempfile::TempDir) {
+    let dir = workflows_dir(files);
+    let app = spawn_with(Options {
+        workflows: dir.path().to_path_buf(),
+        ..Options::default()
+    })
+    .await;
+    (app, dir)
+}
+
+/// `(kind, status)` of each step of a run.
+pub fn step_kinds(run: &Value) -> Vec<(String, String)> {
+    run["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["kind"].as_str().unwrap().to_string(),
+                s["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The timeline entries a contact got from one step of one run.
+pub fn entries_of<'a>(contact: &'a Value, run_id: &str, step: &str) -> Vec<&'a Value> {
+    contact["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["run_id"] == run_id && e["step"] == step)
+        .collect()
 }
 
 /// Writes a workflows dir with the given files (path → text) into a temp dir.

@@ -2,8 +2,18 @@
 //! driven over HTTP. One test binary for all of them.
 
 mod helpers;
+#[path = "../smtp/mod.rs"]
+mod smtp;
 
 mod admin;
 mod capture;
+mod capture_samples;
+mod cli;
+mod crash;
 mod durability;
+mod email;
+mod matching;
+mod reload;
+mod runs;
+mod samples;
 mod sequences;

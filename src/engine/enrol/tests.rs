@@ -37,6 +37,10 @@ impl Engine {
             Arc::new(Renderer::new()),
             "US".into(),
             "UTC".into(),
+            crate::engine::email::MailSettings {
+                from: "hookflow <noreply@localhost>".into(),
+                public_url: "http://127.0.0.1:8787".into(),
+            },
         ));
         let worker = Arc::new(Worker::new(executor, Arc::new(tokio::sync::Notify::new())));
         Self {

@@ -50,7 +50,7 @@ pub(super) struct Failure<'a> {
 
 impl Site<'_> {
     /// Maps a byte offset of the compiled text back into `source`.
-    fn to_source(&self, compiled: usize) -> usize {
+    fn to_source(self, compiled: usize) -> usize {
         let at = (compiled + self.offset).saturating_sub(self.wrapper);
         floor_char_boundary(self.source, at.min(self.source.len()))
     }

@@ -2,9 +2,11 @@
 
 mod clock;
 mod contacts;
+mod outbox;
 mod requests;
 mod runs;
 mod sequences;
+mod simulate;
 mod timers;
 mod workflows;
 
@@ -33,7 +35,11 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
                 .unify()
                 .or(timers::routes(state.clone()))
                 .unify()
-                .or(clock::routes(state))
+                .or(clock::routes(state.clone()))
+                .unify()
+                .or(outbox::routes(state.clone()))
+                .unify()
+                .or(simulate::routes(state))
                 .unify(),
         )
         .boxed()

@@ -8,7 +8,7 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
-/// `GET /api/requests?workflow=&status=`, `GET /api/requests/{id}`.
+/// `GET /api/requests?workflow=&status=`, `GET /api/requests/{id}`, `POST …/{id}/replay`.
 pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
     let list = warp::path!("requests")
         .and(warp::get())
@@ -19,9 +19,25 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
     let one = warp::path!("requests" / String)
         .and(warp::get())
         .and(super::guard(state.clone()))
-        .and(with(state))
+        .and(with(state.clone()))
         .then(|id: String, s: Arc<HttpState>| reply(one(s, id)));
-    list.or(one).unify().boxed()
+    let replay = warp::path!("requests" / String / "replay")
+        .and(warp::post())
+        .and(super::guard(state.clone()))
+        .and(with(state))
+        .then(|id: String, s: Arc<HttpState>| reply(replay(s, id)));
+    list.or(one).unify().or(replay).unify().boxed()
+}
+
+async fn replay(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
+    let original = s
+        .intake
+        .store
+        .request(&id)
+        .map_err(ApiError::store)?
+        .ok_or_else(|| ApiError::not_found(format!("no request `{id}`")))?;
+    let answer = s.intake.replay(&original).await?;
+    Ok(warp::reply::json(&answer).into_response())
 }
 
 const STATUSES: [&str; 5] = ["accepted", "captured", "filtered", "duplicate", "rejected"];

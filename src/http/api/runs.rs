@@ -80,7 +80,12 @@ async fn list(s: Arc<HttpState>, q: RunsQuery) -> Result<Response, ApiError> {
             .map_err(ApiError::store)?
     };
     for r in page.items {
-        items.push(serde_json::to_value(r).expect("runs serialise"));
+        let record = serde_json::to_value(r).expect("runs serialise");
+        // A run that started between the two reads is listed once, as recorded.
+        match items.iter_mut().find(|i| i["id"] == record["id"]) {
+            Some(queued) => *queued = record,
+            None => items.push(record),
+        }
     }
     Ok(
         warp::reply::json(&json!({"items": items, "next_cursor": page.next_cursor}))
@@ -93,8 +98,12 @@ async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
     if let Some(run) = store.run(&id).map_err(ApiError::store)? {
         return Ok(warp::reply::json(&run).into_response());
     }
-    match store.queued_run(&id).map_err(ApiError::store)? {
-        Some(e) => Ok(warp::reply::json(&queued_json(&e)).into_response()),
+    if let Some(e) = store.queued_run(&id).map_err(ApiError::store)? {
+        return Ok(warp::reply::json(&queued_json(&e)).into_response());
+    }
+    // The worker may have moved it from the queue to the runs between the two reads.
+    match store.run(&id).map_err(ApiError::store)? {
+        Some(run) => Ok(warp::reply::json(&run).into_response()),
         None => Err(ApiError::not_found(format!("no run `{id}`"))),
     }
 }

@@ -1,12 +1,17 @@
 //! Startup: build the application from settings (open the store, load workflows, bind the
 //! listener, port 0 allowed) and run it until a shutdown signal. Tests start this very code.
 
+mod reload;
+
+use crate::engine::email::MailSettings;
 use crate::engine::executor::Executor;
 use crate::engine::template::Renderer;
 use crate::engine::worker::Worker;
 use crate::http::{self, HttpState};
 use crate::intake::Intake;
-use crate::settings::{MailMode, ServeArgs};
+use crate::mail::delivery::Mailer;
+use crate::mail::transport::Transport;
+use crate::settings::ServeArgs;
 use crate::store::clock::Clock;
 use crate::store::{Store, StoreError};
 use crate::workflow::live::LiveCatalog;
@@ -26,22 +31,15 @@ pub struct Application {
     state: Arc<HttpState>,
     header_timeout: Duration,
     worker: Arc<Worker>,
-    /// Kept for the email issue; parsed and validated at start.
-    pub mail: MailMode,
+    mailer: Arc<Mailer>,
+    _reloader: Option<reload::Reloader>,
 }
 
 impl Application {
     /// Opens everything `serve` needs; errors say what to fix.
     pub async fn build(mut args: ServeArgs) -> anyhow::Result<Self> {
-        let mail = args.validate().map_err(anyhow::Error::msg)?;
-        let store = Store::open(&args.data).map_err(|e| match e {
-            StoreError::Locked => anyhow::anyhow!(
-                "data dir {} is in use by another hookflow process",
-                args.data.display()
-            ),
-            other => anyhow::Error::new(other)
-                .context(format!("could not open data dir {}", args.data.display())),
-        })?;
+        let mail_config = args.validate().map_err(anyhow::Error::msg)?;
+        let store = open_store(&args)?;
         crate::engine::wait::zone_named(&args.timezone).map_err(|e| {
             anyhow::anyhow!("--timezone: {e}; use an IANA name such as America/Toronto, or UTC")
         })?;
@@ -51,6 +49,20 @@ impl Application {
             .await
             .with_context(|| format!("could not listen on {}", args.listen))?;
         let addr = listener.local_addr()?;
+        let public_url = args.public_base(addr);
+        let transport = Transport::from_config(
+            &mail_config,
+            &args.data.join("outbox"),
+            Duration::from_secs(30),
+        )?;
+        let mailer = Arc::new(Mailer::new(store.outbox.clone(), transport));
+        let recovered = mailer.recover()?;
+        if recovered > 0 {
+            tracing::warn!(
+                emails = recovered,
+                "emails whose delivery was not confirmed before a crash will be retried"
+            );
+        }
         let renderer = Arc::new(Renderer::new());
         let queued = Arc::new(Notify::new());
         let intake = Arc::new(Intake::new(
@@ -60,6 +72,10 @@ impl Application {
             renderer.clone(),
             queued.clone(),
         ));
+        let mail = MailSettings {
+            from: args.mail_from.clone(),
+            public_url: public_url.clone(),
+        };
         let executor = Arc::new(Executor::new(
             store.clone(),
             catalog.clone(),
@@ -67,17 +83,24 @@ impl Application {
             renderer,
             args.default_region.clone(),
             args.timezone.clone(),
+            mail,
         ));
-        let worker = Arc::new(Worker::new(executor, queued));
+        let worker = Arc::new(Worker::new(executor.clone(), queued));
         save_versions(&store, &catalog.current())?;
         // Hook ids exist (and are on disk) before any URL is printed.
         for id in catalog.current().workflows.keys() {
             store.hook_id_for(id)?;
         }
         store.flush_now()?;
+        let reloader = reload::watch(catalog.clone(), store.clone())
+            .map_err(
+                |e| tracing::warn!(error = %e, "workflow files will not be reloaded on change"),
+            )
+            .ok();
         let state = Arc::new(HttpState {
             intake,
-            public_url: args.public_base(addr),
+            executor,
+            public_url,
             admin_token: args.admin_token.clone(),
             body_timeout: Duration::from_secs(args.body_timeout),
             region: args.default_region.clone(),
@@ -88,8 +111,9 @@ impl Application {
             addr,
             state,
             worker,
+            mailer,
+            _reloader: reloader,
             header_timeout: Duration::from_secs(args.header_timeout),
-            mail,
         })
     }
 
@@ -141,6 +165,12 @@ impl Application {
         let store = self.state.intake.store.clone();
         let routes = http::routes(self.state.clone());
         let worker = tokio::spawn(self.worker.clone().run_forever());
+        let wake = self.worker.executor.mail_wake.clone();
+        let mailer = tokio::spawn(
+            self.mailer
+                .clone()
+                .run_forever(wake, crate::domain::time::wall_now_ms),
+        );
         http::server::serve(
             self.listener,
             routes,
@@ -150,9 +180,21 @@ impl Application {
         )
         .await;
         worker.abort();
+        mailer.abort();
         store.flush_now()?;
         Ok(())
     }
+}
+
+fn open_store(args: &ServeArgs) -> anyhow::Result<Store> {
+    Store::open(&args.data).map_err(|e| match e {
+        StoreError::Locked => anyhow::anyhow!(
+            "data dir {} is in use by another hookflow process",
+            args.data.display()
+        ),
+        other => anyhow::Error::new(other)
+            .context(format!("could not open data dir {}", args.data.display())),
+    })
 }
 
 /// Resolves on ctrl-c or SIGTERM.

@@ -1,0 +1,23 @@
+//! `hookflow replay REQUEST_ID`: runs a logged request again through the server.
+
+use super::client::ApiClient;
+use super::send::{finished_runs, print_run};
+use std::process::ExitCode;
+
+/// Asks the server to replay the request and prints the answer and its runs.
+pub async fn run(server: &str, json: bool, request_id: &str) -> anyhow::Result<ExitCode> {
+    let client = ApiClient::new(server);
+    let answer = client
+        .post(&format!("/api/requests/{request_id}/replay"))
+        .await?;
+    let runs = finished_runs(&client, &answer).await;
+    if json {
+        println!("{}", serde_json::json!({"answer": answer, "runs": runs}));
+    } else {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+        for run in &runs {
+            print_run(run);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

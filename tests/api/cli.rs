@@ -1,0 +1,314 @@
+//! The command line as a user runs it: `check`, `urls`, `send`, and what the logs never say.
+
+use crate::helpers::*;
+use std::process::Command;
+
+fn hookflow() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookflow"));
+    cmd.env_remove("HOOKFLOW_ADMIN_TOKEN");
+    cmd
+}
+
+#[test]
+fn check_passes_the_shipped_workflows() {
+    let out = hookflow()
+        .args([
+            "check",
+            "--server",
+            "http://127.0.0.1:9",
+            "--data",
+            "/nonexistent/hookflow",
+        ])
+        .arg("--workflows")
+        .arg(repo().join("workflows"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!stdout.contains("error:"), "{stdout}");
+}
+
+#[test]
+fn check_points_at_the_line_and_column_of_each_error_and_exits_1() {
+    let dir = workflows_dir(&[
+        ("good.yaml", "name: Good\nsteps:\n  - set_dnd: true\n"),
+        (
+            "bad.yaml",
+            "name: Bad\nsteps:\n  - find_contact: {email: \"{{ emial }}\", create: true}\n",
+        ),
+        ("sequences/seq.yaml", "name: Seq\nsteps:\n  - wait: 3x\n"),
+    ]);
+    let out = hookflow()
+        .args([
+            "check",
+            "--server",
+            "http://127.0.0.1:9",
+            "--data",
+            "/nonexistent/hookflow",
+        ])
+        .arg("--workflows")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    let bad = lines.iter().find(|l| l.contains("bad.yaml")).unwrap();
+    assert!(
+        bad.contains("bad.yaml:3:") && bad.contains(": error: ") && bad.contains("emial"),
+        "{bad}"
+    );
+    let seq = lines.iter().find(|l| l.contains("seq.yaml")).unwrap();
+    assert!(seq.contains("seq.yaml:3:") && seq.contains("3x"), "{seq}");
+}
+
+#[tokio::test]
+async fn check_warns_where_a_mapping_path_matches_nothing_in_the_reference() {
+    let dir = workflows_dir(&[(
+        "opti.yaml",
+        "name: Opti\nmapping:\n  email: $.email\n  phone: $.phoneNumber\nsteps:\n  - set_dnd: false\n",
+    )]);
+    let app = spawn_with(Options {
+        workflows: dir.path().to_path_buf(),
+        ..Options::default()
+    })
+    .await;
+    app.post_hook(
+        "opti",
+        "application/json",
+        r#"{"email": "a@example.com", "phone": "555"}"#,
+    )
+    .await;
+    let out = hookflow()
+        .args(["check", "--server", &app.base])
+        .arg("--workflows")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "warnings alone do not fail: {stdout}");
+    let warnings: Vec<&str> = stdout.lines().filter(|l| l.contains("warning:")).collect();
+    assert_eq!(warnings.len(), 1, "{stdout}");
+    assert!(
+        warnings[0].contains("opti.yaml:4:") && warnings[0].contains("$.phoneNumber"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn send_signs_with_the_workflows_auth_and_prints_the_run() {
+    let dir = workflows_dir(&[(
+        "signed.yaml",
+        "name: Signed\ntrigger:\n  inbound_webhook:\n    auth: {type: hmac, header: X-Signature, secret: \"${SIGN_SECRET}\", prefix: \"sha256=\"}\nsteps:\n  - find_contact: {email: \"{{ trigger.email }}\", create: true}\n  - add_tag: Signed\n",
+    )]);
+    let app = spawn_with(Options {
+        workflows: dir.path().to_path_buf(),
+        env: vec![("SIGN_SECRET".into(), "shh".into())],
+        ..Options::default()
+    })
+    .await;
+    let payload = dir.path().join("p.json");
+    std::fs::write(&payload, r#"{"email": "signed@example.com"}"#).unwrap();
+    let run = |extra: &[&str]| {
+        hookflow()
+            .args(["send", "signed"])
+            .arg(&payload)
+            .args(["--server", &app.base])
+            .arg("--workflows")
+            .arg(dir.path())
+            .args(extra)
+            .env("SIGN_SECRET", "shh")
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.starts_with("200 "), "{stdout}");
+    assert!(
+        stdout.contains("succeeded") && stdout.contains("add_tag"),
+        "{stdout}"
+    );
+    let out = run(&["--no-auth"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("401 "));
+}
+
+#[tokio::test]
+async fn logs_never_carry_bodies_auth_headers_or_hook_ids() {
+    let dir = workflows_dir(&[(
+        "secret.yaml",
+        "name: Secret\ntrigger:\n  inbound_webhook:\n    auth: {type: bearer, token: \"${TOK}\"}\nsteps:\n  - find_contact: {email: \"{{ trigger.email }}\", create: true}\n",
+    )]);
+    let app = spawn_with(Options {
+        workflows: dir.path().to_path_buf(),
+        env: vec![
+            ("TOK".into(), "tok-XYZZY".into()),
+            ("HOOKFLOW_LOG".into(), "debug".into()),
+        ],
+        ..Options::default()
+    })
+    .await;
+    let hook = app.url("secret").rsplit('/').next().unwrap().to_string();
+    let send = |token: &'static str, body: &'static str| {
+        app.client
+            .post(app.url("secret"))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body)
+    };
+    let (_, a) = app
+        .send(send(
+            "tok-XYZZY",
+            r#"{"email": "patient.zeta@example.com"}"#,
+        ))
+        .await;
+    app.wait_run_done(a["items"][0]["run_id"].as_str().unwrap())
+        .await;
+    app.send(send(
+        "wrong-PLUGH",
+        r#"{"email": "patient.eta@example.com"}"#,
+    ))
+    .await;
+    app.send(send(
+        "tok-XYZZY",
+        r#"{"email": "patient.theta@example.com" // broken"#,
+    ))
+    .await;
+    let log = server_log(app.data.path());
+    assert!(log.contains("request stored"), "the log has entries: {log}");
+    for secret in [
+        hook.as_str(),
+        "tok-XYZZY",
+        "wrong-PLUGH",
+        "patient.zeta",
+        "patient.eta",
+        "patient.theta",
+    ] {
+        assert!(!log.contains(secret), "the log contains {secret:?}:\n{log}");
+    }
+}
+
+#[tokio::test]
+async fn replay_runs_a_logged_request_again_as_a_new_one() {
+    let dir = workflows_dir(&[(
+        "tagger.yaml",
+        "name: Tagger\ntrigger:\n  inbound_webhook:\n    dedupe: $.id\nsteps:\n  - find_contact: {email: \"{{ trigger.email }}\", create: true}\n  - add_tag: \"{{ trigger.tag }}\"\n",
+    )]);
+    let app = spawn_with(Options {
+        workflows: dir.path().to_path_buf(),
+        ..Options::default()
+    })
+    .await;
+    let (_, first) = app
+        .post_hook(
+            "tagger",
+            "application/json",
+            r#"{"id": 1, "email": "r@example.com", "tag": "Replayed"}"#,
+        )
+        .await;
+    let first_run = app
+        .wait_run_done(first["items"][0]["run_id"].as_str().unwrap())
+        .await;
+    let contact_id = first_run["contact_id"].as_str().unwrap().to_string();
+    let out = hookflow()
+        .args([
+            "replay",
+            first["request_id"].as_str().unwrap(),
+            "--json",
+            "--server",
+            &app.base,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let answer = &printed["answer"];
+    assert_eq!(
+        answer["status"], "accepted",
+        "a replay is not deduplicated: {answer}"
+    );
+    assert_ne!(answer["request_id"], first["request_id"]);
+    assert_eq!(printed["runs"][0]["status"], "succeeded");
+    assert_eq!(
+        printed["runs"][0]["steps"][1]["status"], "noop",
+        "the tag is already there"
+    );
+    let logged = app.request(answer["request_id"].as_str().unwrap()).await;
+    assert_eq!(logged["replay_of"], first["request_id"]);
+    assert_eq!(printed["runs"][0]["contact_id"], contact_id.as_str());
+    let (s, _) = app
+        .send(
+            app.client
+                .post(format!("{}/api/requests/nope/replay", app.base)),
+        )
+        .await;
+    assert_eq!(s, 404);
+}
+
+#[tokio::test]
+async fn simulate_shows_what_a_run_would_do_and_changes_nothing() {
+    let dir = workflows_dir(&[(
+        "welcome.yaml",
+        "name: Welcome\nmapping:\n  email: $.email\nsteps:\n  - find_contact: {email: \"{{ email }}\", create: true}\n  - add_tag: Welcomed\n  - send_email: {subject: \"Hi\", body: \"Hello\"}\n  - update_contact: {first_name: \"{{ trigger.nope }}\"}\n",
+    )]);
+    let app = spawn_with(Options {
+        workflows: dir.path().to_path_buf(),
+        ..Options::default()
+    })
+    .await;
+    let payload = dir.path().join("p.json");
+    std::fs::write(&payload, r#"{"email": "dry@example.com"}"#).unwrap();
+    let out = hookflow()
+        .args(["simulate", "welcome", "--json", "--server", &app.base])
+        .arg(&payload)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let trace: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let item = &trace["items"][0];
+    assert_eq!(item["mapping"]["email"], "dry@example.com");
+    let steps = item["run"]["steps"].as_array().unwrap();
+    let statuses: Vec<&str> = steps
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["succeeded", "succeeded", "succeeded", "failed"],
+        "{trace}"
+    );
+    assert_eq!(steps[0]["output"]["created"], true);
+    assert!(steps[3]["error"].as_str().unwrap().contains("nope"));
+    assert_eq!(item["run"]["status"], "failed");
+    // Nothing was written, queued or sent.
+    assert!(app.get_ok("/api/contacts").await["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(app.get_ok("/api/outbox").await["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(app.get_ok("/api/requests").await["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(app.get_ok("/api/runs").await["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
