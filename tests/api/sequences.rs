@@ -263,7 +263,7 @@ async fn what_became_due_while_the_server_was_stopped_fires_late_once() {
         ("waiter.yaml", &WAITER.replace("2h", "2s")),
         (
             "sequences/late.yaml",
-            "name: Late\nsteps:\n  - wait: 2s\n  - add_tag: late\n",
+            "name: Late\nsteps:\n  - wait: 2s\n  - send_email: {subject: \"Hi {{ contact.email }}\", body: \"late\"}\n  - add_tag: late\n",
         ),
     ]);
     let mut app = spawn_with(Options {
@@ -310,6 +310,50 @@ async fn what_became_due_while_the_server_was_stopped_fires_late_once() {
         .as_array()
         .unwrap()
         .is_empty());
+    let outbox = app.get_ok("/api/outbox").await;
+    let to_di: Vec<_> = outbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["to"] == "di@example.com")
+        .collect();
+    assert_eq!(to_di.len(), 1, "the email went out once: {outbox}");
+    assert_eq!(to_di[0]["subject"], "Hi di@example.com");
+}
+
+#[tokio::test]
+async fn a_dnd_contact_gets_no_sequence_email_but_the_sequence_goes_on() {
+    let enrol = ENROL.replace(
+        "  - if:",
+        "  - if:\n      condition: \"email == 'dnd@example.com'\"\n      then: [ {set_dnd: true} ]\n      else: []\n  - if:",
+    );
+    let (_dir, app) = manual_app(&[
+        ("enrol.yaml", &enrol),
+        (
+            "sequences/s.yaml",
+            "name: Mail\nsteps:\n  - send_email: {subject: Welcome, body: hi}\n  - add_tag: mailed\n",
+        ),
+    ])
+    .await;
+    post(&app, "enrol", json!({"email": "dnd@example.com"})).await;
+    post(&app, "enrol", json!({"email": "ok@example.com"})).await;
+    let (_, answer) = advance(&app, "1m").await;
+    assert!(answer["now"].is_string());
+    tags_become(&app, "dnd@example.com", &["mailed"]).await;
+    tags_become(&app, "ok@example.com", &["mailed"]).await;
+    let outbox = app.get_ok("/api/outbox").await;
+    let state_of = |to: &str| {
+        outbox["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["to"] == to)
+            .map(|e| e["state"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(state_of("dnd@example.com"), ["skipped"], "{outbox}");
+    assert_eq!(state_of("ok@example.com").len(), 1, "{outbox}");
+    assert_ne!(state_of("ok@example.com")[0], "skipped");
 }
 
 #[tokio::test]
