@@ -367,3 +367,37 @@ fn time_ms(s: &str) -> i64 {
     let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap();
     (t.unix_timestamp_nanos() / 1_000_000) as i64
 }
+
+#[tokio::test]
+async fn hookflow_clock_shows_and_advances_the_servers_manual_clock() {
+    let (_dir, app) = manual_app(&[("enrol.yaml", ENROL), ("sequences/s.yaml", SEQ)]).await;
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hookflow"))
+            .args(args)
+            .args(["--server", &app.base])
+            .env_remove("HOOKFLOW_ADMIN_TOKEN")
+            .output()
+            .unwrap()
+    };
+    let shown = cli(&["clock"]);
+    assert!(shown.status.success());
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.starts_with("manual\t"), "{text}");
+
+    post(&app, "enrol", json!({"email": "fi@example.com"})).await;
+    tags_become(&app, "fi@example.com", &["first"]).await;
+    let out = cli(&["clock", "advance", "3d", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["fired"][0]["kind"], "sequence_step", "{answer}");
+    assert_eq!(answer["fired"][0]["detail"]["kind"], "add_tag");
+    tags_become(&app, "fi@example.com", &["first", "second"]).await;
+
+    let bad = cli(&["clock", "advance", "3x"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown unit"));
+}
