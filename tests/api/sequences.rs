@@ -401,3 +401,38 @@ async fn hookflow_clock_shows_and_advances_the_servers_manual_clock() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown unit"));
 }
+
+#[tokio::test]
+async fn wait_until_is_the_next_such_time_in_the_contacts_timezone() {
+    let (_dir, app) = manual_app(&[(
+        "morning.yaml",
+        "name: Morning\nmapping:\n  email: $.email\nsteps:\n  - find_contact: {email: \"{{ email }}\", create: true}\n  - update_contact: {timezone: America/Toronto}\n  - wait: {until: \"09:00\"}\n  - add_tag: morning\n",
+    )])
+    .await;
+    let now = app.get_ok("/api/clock").await["now"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let answer = post(&app, "morning", json!({"email": "gu@example.com"})).await;
+    let run_id = answer["items"][0]["run_id"].as_str().unwrap().to_string();
+    let run = eventually("run waiting", Duration::from_secs(15), || async {
+        let r = app.get_ok(&format!("/api/runs/{run_id}")).await;
+        (r["status"] == "waiting").then_some(r)
+    })
+    .await;
+    let due = run["steps"][2]["output"]["due_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tz = jiff::tz::TimeZone::get("America/Toronto").unwrap();
+    let local = due.parse::<jiff::Timestamp>().unwrap().to_zoned(tz);
+    assert_eq!((local.hour(), local.minute()), (9, 0), "{due}");
+    let (due_ms, now_ms) = (time_ms(&due), time_ms(&now));
+    assert!(
+        due_ms > now_ms && due_ms - now_ms <= 86_400_000,
+        "{now} → {due}"
+    );
+    let (_, answer) = advance(&app, "1d").await;
+    assert_eq!(answer["fired"][0]["due_at"], due.as_str(), "{answer}");
+    tags_become(&app, "gu@example.com", &["morning"]).await;
+}
