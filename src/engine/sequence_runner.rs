@@ -208,7 +208,7 @@ impl Executor {
                 Ok(outcome(status, input, output))
             }
             StepKind::Wait(_) => Ok(outcome(StepStatus::Succeeded, Value::Null, Value::Null)),
-            other => steps::contact_step(&r, other, contact, change, tx),
+            other => steps::contact_step(&r, other, &Some(contact.clone()), change, tx),
         }
     }
 }

@@ -234,8 +234,7 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
             ))
         }
         StepKind::AddTag(_) | StepKind::RemoveTag(_) | StepKind::SetDnd(_) => {
-            let contact = need_contact(&contact, &Value::Null, step.kind.name())?;
-            contact_step(&r, &step.kind, contact, &change, tx)
+            contact_step(&r, &step.kind, &contact, &change, tx)
         }
         StepKind::AddToSequence(id) => {
             let input = json!({"sequence": id.as_str()});
@@ -318,7 +317,7 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
 pub(crate) fn contact_step(
     r: &Render,
     kind: &StepKind,
-    contact: &Contact,
+    contact: &Option<Contact>,
     change: &ChangeCtx,
     tx: &StepTx<'_>,
 ) -> StepResult<StepOutcome> {
@@ -326,6 +325,7 @@ pub(crate) fn contact_step(
         StepKind::AddTag(args) | StepKind::RemoveTag(args) => {
             let adding = matches!(kind, StepKind::AddTag(_));
             let (input, tags) = r.tags(args)?;
+            let contact = need_contact(contact, &input, kind.name())?;
             let (_, changed) = if adding {
                 lift(add_tags(&tx.contacts, contact, &tags, change), &input)?
             } else {
@@ -342,6 +342,7 @@ pub(crate) fn contact_step(
         }
         StepKind::SetDnd(on) => {
             let input = json!({"dnd": on});
+            let contact = need_contact(contact, &input, "set_dnd")?;
             let (_, changed) = lift(set_dnd(&tx.contacts, contact, *on, change), &input)?;
             let status = if changed {
                 StepStatus::Succeeded
