@@ -42,12 +42,6 @@ pub fn route(
                         Ok(t) => t,
                         Err(e) => return intake_response(e),
                     };
-                    let limit = target.max_body();
-                    let declared = content_length(&headers);
-                    let read = match declared {
-                        Some(n) if n > limit => Err(ReadError::TooLarge(Bytes::new(), n)),
-                        _ => read_limited(body, limit, body_timeout).await,
-                    };
                     let mut req = InboundRequest {
                         method: method.to_string(),
                         headers,
@@ -56,6 +50,15 @@ pub fn route(
                         truncated: false,
                         body_size: 0,
                         remote: addr.map(|a| a.0),
+                    };
+                    if let Err(e) = intake.admit(&target, &req) {
+                        return intake_response(e);
+                    }
+                    let limit = target.max_body();
+                    let declared = content_length(&req.headers);
+                    let read = match declared {
+                        Some(n) if n > limit => Err(ReadError::TooLarge(Bytes::new(), n)),
+                        _ => read_limited(body, limit, body_timeout).await,
                     };
                     match read {
                         Ok(bytes) => {

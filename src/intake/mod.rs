@@ -99,7 +99,7 @@ impl Intake {
         }
     }
 
-    /// Finds the workflow of a hook id and applies its rate limit.
+    /// Finds the workflow of a hook id.
     pub fn resolve(&self, hook: &str) -> Result<Target, IntakeError> {
         let not_found = || IntakeError::new(IntakeErrorKind::NotFound, "no such hook");
         let id = self
@@ -118,11 +118,17 @@ impl Intake {
                 ),
             )
         })?;
-        self.limiters.check(&id, workflow)?;
         Ok(Target {
             id,
             workflow: workflow.clone(),
         })
+    }
+
+    /// Applies the workflow's rate limit (wall clock); a refusal is logged like any other.
+    pub fn admit(&self, target: &Target, req: &InboundRequest) -> Result<(), IntakeError> {
+        self.limiters
+            .check(&target.id, &target.workflow)
+            .map_err(|e| self.reject(target, req, e))
     }
 
     /// Authenticates, parses and stores a request, and answers once it is durable.

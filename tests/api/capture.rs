@@ -432,6 +432,13 @@ async fn a_flood_beyond_the_rate_limit_gets_429_with_retry_after() {
     assert_eq!(&statuses[..2], &[200, 200], "{statuses:?}");
     assert!(statuses[2..].contains(&429), "{statuses:?}");
     assert!(retry_after.unwrap().parse::<u64>().unwrap() >= 1);
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    let rejected = app
+        .get_ok("/api/requests?workflow=limited&status=rejected")
+        .await;
+    let logged = rejected["items"].as_array().unwrap();
+    assert_eq!(logged.len(), limited, "every 429 is logged as rejected");
+    assert!(logged.iter().all(|r| r["http_status"] == 429));
 }
 
 #[tokio::test]
