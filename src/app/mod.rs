@@ -40,6 +40,9 @@ impl Application {
     pub async fn build(mut args: ServeArgs) -> anyhow::Result<Self> {
         let mail_config = args.validate().map_err(anyhow::Error::msg)?;
         let store = open_store(&args)?;
+        crate::engine::wait::zone_named(&args.timezone).map_err(|e| {
+            anyhow::anyhow!("--timezone: {e}; use an IANA name such as America/Toronto, or UTC")
+        })?;
         let catalog = Arc::new(LiveCatalog::load(&args.workflows));
         let clock = Clock::new(args.clock, store.clone())?;
         let listener = TcpListener::bind(args.listen)
@@ -79,13 +82,10 @@ impl Application {
             clock,
             renderer,
             args.default_region.clone(),
+            args.timezone.clone(),
             mail,
         ));
-        let worker = Arc::new(Worker {
-            executor: executor.clone(),
-            store: store.clone(),
-            queued,
-        });
+        let worker = Arc::new(Worker::new(executor.clone(), queued));
         save_versions(&store, &catalog.current())?;
         // Hook ids exist (and are on disk) before any URL is printed.
         for id in catalog.current().workflows.keys() {
@@ -104,6 +104,7 @@ impl Application {
             admin_token: args.admin_token.clone(),
             body_timeout: Duration::from_secs(args.body_timeout),
             region: args.default_region.clone(),
+            worker: worker.clone(),
         });
         Ok(Self {
             listener,

@@ -81,6 +81,27 @@ impl ApiClient {
         Ok(body)
     }
 
+    /// `POST /api/...` with a JSON body, failing with the server's error message.
+    pub async fn post_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let mut req = self.http.post(format!("{}{path}", self.base)).json(body);
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("could not reach {}", self.base))?;
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            let msg = body["error"]["message"]
+                .as_str()
+                .unwrap_or("request failed");
+            anyhow::bail!("{status}: {msg}");
+        }
+        Ok(body)
+    }
+
     /// The underlying HTTP client (for posting to hooks).
     pub fn http(&self) -> &reqwest::Client {
         &self.http

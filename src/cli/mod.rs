@@ -3,6 +3,7 @@
 
 mod check;
 mod client;
+mod clock;
 mod replay;
 mod send;
 mod simulate;
@@ -58,6 +59,8 @@ pub enum Command {
     Urls(Offline),
     /// Post a sample file to a workflow's URL as its sender would.
     Send(send::SendArgs),
+    /// Show the server's clock, or `advance DURATION` a manual one.
+    Clock(clock::ClockArgs),
     /// Dry run of a payload: mapping and each step's outcome; writes and sends nothing.
     Simulate {
         /// Workflow id.
@@ -92,6 +95,7 @@ pub fn main() -> ExitCode {
             Command::Check(o) => check::run(&cli.server, cli.json, &o).await,
             Command::Urls(o) => urls::run(&cli.server, cli.json, &o).await,
             Command::Send(a) => send::run(&cli.server, cli.json, &a).await,
+            Command::Clock(a) => clock::run(&cli.server, cli.json, &a).await,
             Command::Simulate { workflow, file } => {
                 simulate::run(&cli.server, cli.json, &workflow, &file).await
             }

@@ -9,9 +9,10 @@ use super::template::Renderer;
 use crate::domain::time::rfc3339;
 use crate::store::clock::Clock;
 use crate::store::runs::{RunRecord, RunStatus, StepPath, StepRecord, StepStatus};
+use crate::store::timers::Timer;
 use crate::store::{Store, StoreResult};
 use crate::workflow::live::LiveCatalog;
-use crate::workflow::Workflow;
+use crate::workflow::{Sequence, Workflow};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,12 +26,16 @@ pub struct Executor {
     pub renderer: Arc<Renderer>,
     /// Region for phone numbers without a country code.
     pub region: String,
+    /// Timezone of `wait: {until}` for contacts without one (`--timezone`).
+    pub timezone: String,
     /// Sender and link base of emails.
     pub mail: MailSettings,
     /// Woken after a step queued an email, so delivery starts at once.
     pub mail_wake: Arc<Notify>,
     /// Old workflow versions re-parsed from the store, by (id, version).
     versions: Mutex<HashMap<(String, String), Arc<Workflow>>>,
+    /// Old sequence versions likewise.
+    sequence_versions: Mutex<HashMap<(String, String), Arc<Sequence>>>,
 }
 
 impl Executor {
@@ -41,6 +46,7 @@ impl Executor {
         clock: Clock,
         renderer: Arc<Renderer>,
         region: String,
+        timezone: String,
         mail: MailSettings,
     ) -> Self {
         Self {
@@ -49,10 +55,65 @@ impl Executor {
             clock,
             renderer,
             region,
+            timezone,
             mail,
             mail_wake: Arc::new(Notify::new()),
             versions: Mutex::new(HashMap::new()),
+            sequence_versions: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The loaded version of a sequence: what a new enrolment starts on.
+    pub fn current_sequence(&self, id: &str) -> Result<Arc<Sequence>, String> {
+        let catalog = self.catalog.current();
+        match catalog.sequences.iter().find(|(k, _)| k.as_str() == id) {
+            Some((_, entry)) => entry.sequence.clone().map_err(|d| {
+                format!(
+                    "sequence `{id}` has errors ({}:{}:{}: {}); fix it before enrolling contacts",
+                    d.file, d.line, d.column, d.message
+                )
+            }),
+            None => Err(format!("sequence `{id}` is not loaded")),
+        }
+    }
+
+    /// The sequence an enrolment started on: the loaded one if the version matches, else the
+    /// stored text of that version.
+    pub fn sequence(&self, id: &str, version: &str) -> Result<Arc<Sequence>, String> {
+        if let Ok(seq) = self.current_sequence(id) {
+            if seq.version == version {
+                return Ok(seq);
+            }
+        }
+        let key = (id.to_string(), version.to_string());
+        if let Some(seq) = self
+            .sequence_versions
+            .lock()
+            .expect("versions lock")
+            .get(&key)
+        {
+            return Ok(seq.clone());
+        }
+        let source = self
+            .store
+            .version_source(id, version)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("version {version} of sequence `{id}` is not stored"))?;
+        let sid = crate::domain::ids::WorkflowId::parse(id)?;
+        let label = format!("sequences/{id}@{version}");
+        let seq = crate::workflow::load_sequence_source(&sid, &label, &source, self.catalog.dir())
+            .map_err(|d| {
+                format!(
+                    "version {version} of sequence `{id}` no longer loads: {}",
+                    d.message
+                )
+            })?;
+        let seq = Arc::new(seq);
+        self.sequence_versions
+            .lock()
+            .expect("versions lock")
+            .insert(key, seq.clone());
+        Ok(seq)
     }
 
     /// The workflow a run started on: the loaded one if the version matches, else the stored
@@ -129,6 +190,8 @@ impl Executor {
                 path: &path,
                 now_ms: self.clock.now_ms(),
                 region: &self.region,
+                timezone: &self.timezone,
+                current_sequence: &|id| self.current_sequence(id),
                 mail: &self.mail,
             };
             let committed = self.store.step_transaction(|tx| {
@@ -150,6 +213,10 @@ impl Executor {
                 next.position = match outcome.next {
                     Next::Continue => next_after(&wf.steps, &path),
                     Next::Branch(b) => enter_branch(&wf.steps, &path, b),
+                    Next::Wait => {
+                        next.status = RunStatus::Waiting;
+                        Some(path.clone())
+                    }
                 };
                 if next.position.is_none() {
                     next.status = RunStatus::Succeeded;
@@ -175,6 +242,77 @@ impl Executor {
             tracing::info!(run_id = %run.id, workflow = %run.workflow, status = run.status.as_str(), steps = run.steps.len(), "run finished");
         }
         Ok(run)
+    }
+
+    /// Fires a run's wait timer: in one transaction the timer goes, the wait step is marked
+    /// `succeeded` and the run moves past it; then the run goes on. `None` when the timer was
+    /// already gone or the run no longer waits (nothing is done twice).
+    pub fn resume_wait(&self, timer: &Timer, run_id: &str) -> StoreResult<Option<RunRecord>> {
+        let Some(run) = self.store.run(run_id)? else {
+            self.drop_timer(timer)?;
+            return Ok(None);
+        };
+        let wf = match self.workflow(&run.workflow, &run.version) {
+            Ok(wf) => wf,
+            Err(msg) => {
+                self.drop_timer(timer)?;
+                return self.fail(run, None, "workflow", Value::Null, msg).map(Some);
+            }
+        };
+        let now = self.clock.now_ms();
+        let resumed = self.store.step_transaction(|tx| {
+            if !tx.timers.take(timer)? {
+                return Ok(None);
+            }
+            let Some(mut run) = tx.run(run_id)? else {
+                return Ok(None);
+            };
+            let Some(path) = run
+                .position
+                .clone()
+                .filter(|_| run.status == RunStatus::Waiting)
+            else {
+                return Ok(None);
+            };
+            if let Some(rec) = run
+                .steps
+                .iter_mut()
+                .rev()
+                .find(|s| s.path == path && s.status == StepStatus::Waiting)
+            {
+                rec.status = StepStatus::Succeeded;
+                rec.finished_at = rfc3339(now);
+                if let Value::Object(o) = &mut rec.output {
+                    o.insert("resumed_at".into(), Value::String(rfc3339(now)));
+                }
+            }
+            run.position = next_after(&wf.steps, &path);
+            run.status = RunStatus::Running;
+            if run.position.is_none() {
+                run.status = RunStatus::Succeeded;
+                run.finished_at = Some(rfc3339(now));
+            }
+            tx.save_run(&run)?;
+            Ok::<_, sled::transaction::ConflictableTransactionError<()>>(Some(run))
+        });
+        match resumed {
+            Ok(Some(run)) => self.advance(run).map(Some),
+            Ok(None) => Ok(None),
+            Err(StepError::Failed(())) => Ok(None),
+            Err(StepError::Store(e)) => Err(e),
+        }
+    }
+
+    /// Deletes a timer that has nothing left to resume.
+    pub(crate) fn drop_timer(&self, timer: &Timer) -> StoreResult<()> {
+        let r = self.store.step_transaction(|tx| {
+            tx.timers.take(timer)?;
+            Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
+        });
+        match r {
+            Ok(()) | Err(StepError::Failed(())) => Ok(()),
+            Err(StepError::Store(e)) => Err(e),
+        }
     }
 
     /// Marks the run failed with a failed step record; the step's own changes were not applied.

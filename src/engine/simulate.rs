@@ -54,6 +54,8 @@ impl Executor {
                     path: &path,
                     now_ms: now,
                     region: &self.region,
+                    timezone: &self.timezone,
+                    current_sequence: &|id| self.current_sequence(id),
                     mail: &self.mail,
                 };
                 let record = |status, input, output, error| StepRecord {
@@ -82,6 +84,10 @@ impl Executor {
                         run.position = match out.next {
                             Next::Continue => next_after(&wf.steps, &path),
                             Next::Branch(b) => enter_branch(&wf.steps, &path, b),
+                            Next::Wait => {
+                                run.status = RunStatus::Waiting;
+                                None
+                            }
                         };
                     }
                     Err(Tx::Abort(StepFailure { input, message })) => {

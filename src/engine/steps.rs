@@ -13,9 +13,11 @@ use crate::store::contacts::{
 };
 use crate::store::runs::{RunRecord, StepPath, StepStatus};
 use crate::store::step_tx::StepTx;
-use crate::workflow::{Arg, Step, StepKind, Workflow};
+use crate::store::timers::{Timer, TimerKind};
+use crate::workflow::{Arg, Sequence, Step, StepKind, Workflow};
 use serde_json::{json, Map, Value};
 use sled::transaction::ConflictableTransactionError as Tx;
+use std::sync::Arc;
 
 pub use crate::store::step_tx::StepError;
 
@@ -27,6 +29,10 @@ pub struct StepEnv<'a> {
     pub path: &'a StepPath,
     pub now_ms: i64,
     pub region: &'a str,
+    /// The `--timezone` for `wait: {until}` when the contact has none.
+    pub timezone: &'a str,
+    /// The sequence a new enrolment starts on (its current version).
+    pub current_sequence: &'a dyn Fn(&str) -> Result<Arc<Sequence>, String>,
     pub mail: &'a MailSettings,
 }
 
@@ -34,6 +40,8 @@ pub struct StepEnv<'a> {
 pub enum Next {
     Continue,
     Branch(&'static str),
+    /// Stay at this step until its timer fires.
+    Wait,
 }
 
 /// What a step did.
@@ -53,7 +61,7 @@ pub struct StepFailure {
     pub message: String,
 }
 
-type StepResult<T> = Result<T, Tx<StepFailure>>;
+pub(crate) type StepResult<T> = Result<T, Tx<StepFailure>>;
 
 fn fail<T>(input: &Value, message: impl Into<String>) -> StepResult<T> {
     Err(Tx::Abort(StepFailure {
@@ -62,8 +70,20 @@ fn fail<T>(input: &Value, message: impl Into<String>) -> StepResult<T> {
     }))
 }
 
+/// Turns an abort with a message (enrolment code) into a step failure.
+pub(crate) fn lift_msg<T>(r: Result<T, Tx<String>>, input: &Value) -> StepResult<T> {
+    r.map_err(|e| match e {
+        Tx::Abort(message) => Tx::Abort(StepFailure {
+            input: input.clone(),
+            message,
+        }),
+        Tx::Conflict => Tx::Conflict,
+        Tx::Storage(s) => Tx::Storage(s),
+    })
+}
+
 /// Turns a contact-store abort into a step failure, keeping conflicts and storage errors.
-fn lift<T>(r: TxResult<T>, input: &Value) -> StepResult<T> {
+pub(crate) fn lift<T>(r: TxResult<T>, input: &Value) -> StepResult<T> {
     r.map_err(|e| match e {
         Tx::Abort(ContactError::EmailTaken { email, contact_id }) => Tx::Abort(StepFailure {
             input: input.clone(),
@@ -78,7 +98,7 @@ fn lift<T>(r: TxResult<T>, input: &Value) -> StepResult<T> {
     })
 }
 
-fn outcome(status: StepStatus, input: Value, output: Value) -> StepOutcome {
+pub(crate) fn outcome(status: StepStatus, input: Value, output: Value) -> StepOutcome {
     StepOutcome {
         status,
         input,
@@ -213,34 +233,54 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
                 json!({"changes": done.changes, "warnings": warnings}),
             ))
         }
-        StepKind::AddTag(args) | StepKind::RemoveTag(args) => {
-            let adding = matches!(step.kind, StepKind::AddTag(_));
-            let (input, tags) = r.tags(args)?;
-            let contact = need_contact(&contact, &input, step.kind.name())?;
-            let (_, changed) = if adding {
-                lift(add_tags(&tx.contacts, contact, &tags, &change), &input)?
-            } else {
-                lift(remove_tags(&tx.contacts, contact, &tags, &change), &input)?
-            };
-            let status = if changed.is_empty() {
-                StepStatus::Noop
-            } else {
-                StepStatus::Succeeded
-            };
-            let names: Vec<&str> = changed.iter().map(|t| t.as_str()).collect();
-            let key = if adding { "added" } else { "removed" };
-            Ok(outcome(status, input, json!({ key: names })))
+        StepKind::AddTag(_) | StepKind::RemoveTag(_) | StepKind::SetDnd(_) => {
+            contact_step(&r, &step.kind, &contact, &change, tx)
         }
-        StepKind::SetDnd(on) => {
-            let input = json!({"dnd": on});
-            let contact = need_contact(&contact, &input, "set_dnd")?;
-            let (_, changed) = lift(set_dnd(&tx.contacts, contact, *on, &change), &input)?;
-            let status = if changed {
+        StepKind::AddToSequence(id) => {
+            let input = json!({"sequence": id.as_str()});
+            let contact = need_contact(&contact, &input, "add_to_sequence")?;
+            let seq = (env.current_sequence)(id.as_str()).or_else(|e| fail(&input, e))?;
+            let (enrolled, output) = lift_msg(
+                super::enrol::enrol(tx, contact, &seq, env.now_ms, env.timezone, &change),
+                &input,
+            )?;
+            let status = if enrolled {
                 StepStatus::Succeeded
             } else {
                 StepStatus::Noop
             };
-            Ok(outcome(status, input, json!({"dnd": on})))
+            Ok(outcome(status, input, output))
+        }
+        StepKind::RemoveFromSequence(id) => {
+            let input = json!({"sequence": id.as_str()});
+            let contact = need_contact(&contact, &input, "remove_from_sequence")?;
+            let cancelled = lift_msg(
+                super::enrol::unenrol(tx, contact, id.as_str(), env.now_ms, &change),
+                &input,
+            )?;
+            let (status, output) = if cancelled {
+                (StepStatus::Succeeded, json!({"state": "cancelled"}))
+            } else {
+                (StepStatus::Noop, json!({"state": "not_active"}))
+            };
+            Ok(outcome(status, input, output))
+        }
+        StepKind::Wait(w) => {
+            let input = super::enrol::wait_json(w);
+            let zone = contact.as_ref().and_then(|c| c.timezone.as_deref());
+            let (due, note) = super::wait::due_at(w, env.now_ms, zone, env.timezone)
+                .or_else(|e| fail(&input, e))?;
+            let kind = TimerKind::RunWait {
+                run_id: env.run.id.clone(),
+            };
+            tx.timers.schedule(&Timer::new(due, kind))?;
+            let mut out = outcome(
+                StepStatus::Waiting,
+                input,
+                json!({"due_at": crate::domain::time::rfc3339(due), "note": note}),
+            );
+            out.next = Next::Wait;
+            Ok(out)
         }
         StepKind::If(cond) => {
             let input = json!({"condition": cond.condition.source});
@@ -269,12 +309,51 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
             let (status, input, output) = send_email(&email, spec, tx)?;
             Ok(outcome(status, input, output))
         }
-        StepKind::AddToSequence(_) | StepKind::RemoveFromSequence(_) | StepKind::Wait(_) => fail(
+    }
+}
+
+/// The steps that only change the contact (`add_tag`, `remove_tag`, `set_dnd`), shared by
+/// workflows and sequences.
+pub(crate) fn contact_step(
+    r: &Render,
+    kind: &StepKind,
+    contact: &Option<Contact>,
+    change: &ChangeCtx,
+    tx: &StepTx<'_>,
+) -> StepResult<StepOutcome> {
+    match kind {
+        StepKind::AddTag(args) | StepKind::RemoveTag(args) => {
+            let adding = matches!(kind, StepKind::AddTag(_));
+            let (input, tags) = r.tags(args)?;
+            let contact = need_contact(contact, &input, kind.name())?;
+            let (_, changed) = if adding {
+                lift(add_tags(&tx.contacts, contact, &tags, change), &input)?
+            } else {
+                lift(remove_tags(&tx.contacts, contact, &tags, change), &input)?
+            };
+            let status = if changed.is_empty() {
+                StepStatus::Noop
+            } else {
+                StepStatus::Succeeded
+            };
+            let names: Vec<&str> = changed.iter().map(|t| t.as_str()).collect();
+            let key = if adding { "added" } else { "removed" };
+            Ok(outcome(status, input, json!({ key: names })))
+        }
+        StepKind::SetDnd(on) => {
+            let input = json!({"dnd": on});
+            let contact = need_contact(contact, &input, "set_dnd")?;
+            let (_, changed) = lift(set_dnd(&tx.contacts, contact, *on, change), &input)?;
+            let status = if changed {
+                StepStatus::Succeeded
+            } else {
+                StepStatus::Noop
+            };
+            Ok(outcome(status, input, json!({"dnd": on})))
+        }
+        other => fail(
             &Value::Null,
-            format!(
-                "`{}` is not available yet in this version of hookflow; the run stops here",
-                step.kind.name()
-            ),
+            format!("`{}` is not a contact step", other.name()),
         ),
     }
 }
@@ -304,13 +383,13 @@ fn text(v: &Value) -> Option<String> {
 }
 
 /// Templating with the step's context; a template error fails the step.
-struct Render<'a> {
-    renderer: &'a Renderer,
-    ctx: &'a Context,
+pub(crate) struct Render<'a> {
+    pub renderer: &'a Renderer,
+    pub ctx: &'a Context,
 }
 
 impl Render<'_> {
-    fn arg(&self, arg: &Arg) -> StepResult<Value> {
+    pub(crate) fn arg(&self, arg: &Arg) -> StepResult<Value> {
         self.renderer
             .render_arg(arg, self.ctx)
             .or_else(|e| fail(&Value::Null, e.message))

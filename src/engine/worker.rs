@@ -8,7 +8,7 @@ use super::executor::Executor;
 use crate::domain::time::rfc3339;
 use crate::store::runs::{RunRecord, RunStatus};
 use crate::store::{Store, StoreResult};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -19,16 +19,38 @@ pub enum Work {
     TaskCompleted,
 }
 
-/// The queue consumer.
+/// The queue consumer (and timer firer: see `scheduler`).
 pub struct Worker {
     pub executor: Arc<Executor>,
     pub store: Store,
     pub queued: Arc<Notify>,
+    /// Held while runs move or timers fire, so the loop and `clock advance` never interleave.
+    gate: Mutex<()>,
 }
 
 impl Worker {
+    /// A worker over the executor's store, woken by `queued`.
+    pub fn new(executor: Arc<Executor>, queued: Arc<Notify>) -> Self {
+        Self {
+            store: executor.store.clone(),
+            executor,
+            queued,
+            gate: Mutex::new(()),
+        }
+    }
+
+    /// Exclusive right to move runs and fire timers.
+    pub(crate) fn gate(&self) -> MutexGuard<'_, ()> {
+        self.gate.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Starts the next queued item's run and moves it as far as it goes.
     pub fn run_one(&self) -> StoreResult<Work> {
+        let _gate = self.gate();
+        self.run_one_locked()
+    }
+
+    fn run_one_locked(&self) -> StoreResult<Work> {
         let Some(entry) = self.store.queued(None, 1)?.into_iter().next() else {
             return Ok(Work::EmptyQueue);
         };
@@ -57,6 +79,7 @@ impl Worker {
 
     /// Finishes runs a crash or restart interrupted (they keep their ids), oldest first.
     pub fn resume_interrupted(&self) -> StoreResult<usize> {
+        let _gate = self.gate();
         let mut resumed = 0;
         for id in self.store.active_runs()? {
             if let Some(run) = self.store.run(&id)? {
@@ -72,14 +95,28 @@ impl Worker {
 
     /// Drains the queue until it is empty.
     pub fn drain(&self) -> StoreResult<usize> {
+        let _gate = self.gate();
+        self.drain_locked()
+    }
+
+    /// `drain` for a caller that holds the gate.
+    pub(crate) fn drain_locked(&self) -> StoreResult<usize> {
         let mut n = 0;
-        while self.run_one()? == Work::TaskCompleted {
+        while self.run_one_locked()? == Work::TaskCompleted {
             n += 1;
         }
         Ok(n)
     }
 
-    /// Runs forever: resume interrupted runs, then drain the queue whenever woken.
+    /// One pass of the loop: drain the queue, fire what is due; returns the next due time.
+    fn tick(&self) -> StoreResult<Option<i64>> {
+        self.drain()?;
+        self.fire_due(self.executor.clock.now_ms())?;
+        self.next_due()
+    }
+
+    /// Runs forever: resume interrupted runs, then drain the queue and fire due timers whenever
+    /// woken or a timer comes due.
     pub async fn run_forever(self: Arc<Self>) {
         let me = self.clone();
         if let Err(e) = tokio::task::spawn_blocking(move || me.resume_interrupted())
@@ -94,17 +131,23 @@ impl Worker {
         }
         loop {
             let me = self.clone();
-            let result = tokio::task::spawn_blocking(move || me.drain()).await;
+            let result = tokio::task::spawn_blocking(move || me.tick()).await;
+            let mut sleep = Duration::from_secs(1);
             match result {
-                Ok(Ok(_)) => {}
+                Ok(Ok(Some(due))) => {
+                    let until = (due - self.executor.clock.now_ms()).max(0) as u64;
+                    sleep = sleep.min(Duration::from_millis(until));
+                }
+                Ok(Ok(None)) => {}
                 Ok(Err(e)) => {
                     tracing::error!(error = %e, "worker error; retrying");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    sleep = Duration::from_millis(500);
                 }
                 Err(e) => tracing::error!(error = %e, "worker panicked; retrying"),
             }
-            // Woken by every acceptance; the timeout is a safety net, not the mechanism.
-            let _ = tokio::time::timeout(Duration::from_secs(1), self.queued.notified()).await;
+            // Woken by every acceptance or when the next timer is due; the 1 s cap is a safety
+            // net (a manual clock moved by `clock advance` fires its own timers).
+            let _ = tokio::time::timeout(sleep, self.queued.notified()).await;
         }
     }
 }

@@ -26,6 +26,8 @@ pub struct HttpState {
     pub body_timeout: Duration,
     /// Region for phone numbers without a country code.
     pub region: String,
+    /// The engine, for the clock and `clock advance`.
+    pub worker: Arc<crate::engine::worker::Worker>,
 }
 
 /// Every route, with errors rendered as `{"error": {"code", "message"}}`.

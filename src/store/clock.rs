@@ -48,6 +48,23 @@ impl Clock {
         }
     }
 
+    /// Sets a manual clock to `at` if that is later than now (never backwards); `durable`
+    /// flushes it to disk at once.
+    pub fn set_manual(&self, at: Millis, durable: bool) -> StoreResult<Millis> {
+        let now = self.now_ms();
+        if self.mode != ClockMode::Manual || at <= now {
+            return Ok(now);
+        }
+        self.store
+            .trees
+            .meta
+            .insert(MANUAL_NOW, &at.to_be_bytes())?;
+        if durable {
+            self.store.flush_now()?;
+        }
+        Ok(at)
+    }
+
     /// Moves a manual clock forward by `by_ms` and returns the new time.
     pub fn advance(&self, by_ms: i64) -> StoreResult<Millis> {
         let next = self.now_ms() + by_ms;

@@ -12,7 +12,9 @@ mod patch;
 mod query;
 mod tx;
 
-pub use change::{add_tags, apply_update, remove_tags, set_dnd, ContactUpdate, UpdateOutcome};
+pub use change::{
+    add_tags, apply_update, remove_tags, set_dnd, set_enrolment, ContactUpdate, UpdateOutcome,
+};
 pub use matching::{find_contact, FindInput, FindOutcome, MatchedBy};
 pub use query::ContactQuery;
 pub use tx::{ContactTx, TxResult};

@@ -8,6 +8,7 @@ pub mod codec;
 pub mod commit;
 pub mod contacts;
 pub mod counts;
+pub mod enrolments;
 pub mod hooks;
 pub mod outbox;
 pub mod queue;
@@ -15,6 +16,7 @@ pub mod references;
 pub mod requests;
 pub mod runs;
 pub mod step_tx;
+pub mod timers;
 pub mod versions;
 
 use std::path::{Path, PathBuf};
@@ -63,6 +65,9 @@ pub(crate) struct Trees {
     pub runs: sled::Tree,
     pub runs_active: sled::Tree,
     pub versions: sled::Tree,
+    pub timers: sled::Tree,
+    pub timers_by_owner: sled::Tree,
+    pub enrolments: sled::Tree,
 }
 
 impl Store {
@@ -96,6 +101,9 @@ impl Store {
             runs: db.open_tree("runs")?,
             runs_active: db.open_tree("runs_active")?,
             versions: db.open_tree("workflow_versions")?,
+            timers: db.open_tree("timers")?,
+            timers_by_owner: db.open_tree("timers_by_owner")?,
+            enrolments: db.open_tree("enrolments")?,
         };
         let commit = commit::GroupCommit::start(db.clone(), dir.join("sled"));
         let contacts = Arc::new(contacts::ContactTrees::open(&db)?);

@@ -2,8 +2,10 @@
 //! run index together, so a step's changes and the run's new position commit as one.
 
 use super::contacts::ContactTx;
+use super::enrolments::EnrolmentTx;
 use super::outbox::{insert_tx, OutboxError, OutboxRecord};
 use super::runs::{save_run_tx, RunRecord};
+use super::timers::TimerTx;
 use super::{Store, StoreError};
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
@@ -19,12 +21,23 @@ pub struct StepTx<'a> {
     outbox: &'a TransactionalTree,
     outbox_pending: &'a TransactionalTree,
     unsubscribe: &'a TransactionalTree,
+    // Sequences and time.
+    pub timers: TimerTx<'a>,
+    pub enrolments: EnrolmentTx<'a>,
 }
 
 impl StepTx<'_> {
     /// Writes the run's new state as part of the step.
     pub fn save_run(&self, run: &RunRecord) -> Result<(), UnabortableTransactionError> {
         save_run_tx(self.runs, self.active, run)
+    }
+
+    /// Reads a run inside the transaction (a timer resuming it).
+    pub fn run(&self, id: &str) -> Result<Option<RunRecord>, UnabortableTransactionError> {
+        Ok(self
+            .runs
+            .get(id.as_bytes())?
+            .and_then(|v| serde_json::from_slice(&v).ok()))
     }
 
     /// Queues an email (or records a skipped one) as part of the step.
@@ -53,8 +66,8 @@ pub enum StepError<E> {
 }
 
 impl Store {
-    /// Runs `f` in one transaction over the contact, run and active-run trees (retried by sled
-    /// on conflict, so `f` must only read and write through `tx`).
+    /// Runs `f` in one transaction over the contact, run, active-run, outbox, timer and enrolment
+    /// trees (retried by sled on conflict, so `f` must only read and write through `tx`).
     pub fn step_transaction<T, E>(
         &self,
         f: impl Fn(&StepTx<'_>) -> Result<T, ConflictableTransactionError<E>>,
@@ -72,18 +85,40 @@ impl Store {
             o.outbox(),
             o.pending(),
             o.unsubscribe(),
+            // Sequences and time.
+            &t.timers,
+            &t.timers_by_owner,
+            &t.enrolments,
         )
-            .transaction(|(c, e, p, tl, runs, active, outbox, pending, unsub)| {
-                let tx = StepTx {
-                    contacts: ContactTx::new(c, e, p, tl),
+            .transaction(
+                |(
+                    c,
+                    e,
+                    p,
+                    tl,
                     runs,
                     active,
                     outbox,
-                    outbox_pending: pending,
-                    unsubscribe: unsub,
-                };
-                f(&tx)
-            });
+                    pending,
+                    unsub,
+                    timers,
+                    by_owner,
+                    enrolments,
+                )| {
+                    let tx = StepTx {
+                        contacts: ContactTx::new(c, e, p, tl),
+                        runs,
+                        active,
+                        outbox,
+                        outbox_pending: pending,
+                        unsubscribe: unsub,
+                        // Sequences and time.
+                        timers: TimerTx::new(timers, by_owner),
+                        enrolments: EnrolmentTx::new(enrolments),
+                    };
+                    f(&tx)
+                },
+            );
         result.map_err(|e| match e {
             TransactionError::Abort(e) => StepError::Failed(e),
             TransactionError::Storage(e) => StepError::Store(StoreError::Sled(e)),

@@ -16,3 +16,4 @@ mod matching;
 mod reload;
 mod runs;
 mod samples;
+mod sequences;

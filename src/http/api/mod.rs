@@ -1,10 +1,13 @@
 //! The admin API under `/api`, guarded by `HOOKFLOW_ADMIN_TOKEN` when it is set.
 
+mod clock;
 mod contacts;
 mod outbox;
 mod requests;
 mod runs;
+mod sequences;
 mod simulate;
+mod timers;
 mod workflows;
 
 use super::error::{ApiError, Unauthorized};
@@ -27,6 +30,12 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
                 .or(runs::routes(state.clone()))
                 .unify()
                 .or(contacts::routes(state.clone()))
+                .unify()
+                .or(sequences::routes(state.clone()))
+                .unify()
+                .or(timers::routes(state.clone()))
+                .unify()
+                .or(clock::routes(state.clone()))
                 .unify()
                 .or(outbox::routes(state.clone()))
                 .unify()

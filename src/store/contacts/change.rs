@@ -4,7 +4,7 @@
 //! version: no difference means no write and no timeline entry (the step is a `noop`).
 
 use super::{ChangeCtx, ContactTx, TxResult};
-use crate::domain::contact::{Contact, Email, Phone, Tag};
+use crate::domain::contact::{Contact, Email, Enrolment, Phone, Tag};
 use serde_json::{json, Map, Value};
 
 /// Fields an `update_contact` step sets; `None` leaves a field as it is.
@@ -116,6 +116,26 @@ pub fn set_dnd(
     };
     let outcome = commit(tx, contact, after, ctx)?;
     Ok((outcome.contact, outcome.changed))
+}
+
+/// Puts `enrolment` into the contact's `sequences` (replacing the one of that sequence);
+/// returns the contact as stored.
+pub fn set_enrolment(
+    tx: &ContactTx<'_>,
+    contact: &Contact,
+    enrolment: Enrolment,
+    ctx: &ChangeCtx,
+) -> TxResult<Contact> {
+    let mut after = contact.clone();
+    match after
+        .sequences
+        .iter_mut()
+        .find(|e| e.sequence == enrolment.sequence)
+    {
+        Some(e) => *e = enrolment,
+        None => after.sequences.push(enrolment),
+    }
+    Ok(commit(tx, contact, after, ctx)?.contact)
 }
 
 /// Stores `after` with a timeline entry when it differs from `before`.
