@@ -73,7 +73,11 @@ pub fn route(
                                 IntakeErrorKind::PayloadTooLarge,
                                 format!("body larger than this workflow's limit of {limit} bytes"),
                             );
-                            return intake_response(intake.reject(&target, &req, err));
+                            // The rest of the body was not read: the connection cannot be reused.
+                            let mut resp = intake_response(intake.reject(&target, &req, err));
+                            resp.headers_mut()
+                                .insert(http::header::CONNECTION, "close".parse().expect("static"));
+                            return resp;
                         }
                         Err(ReadError::Timeout) => {
                             let err = IntakeError::new(

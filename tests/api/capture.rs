@@ -220,7 +220,9 @@ async fn a_body_over_the_limit_is_413_even_when_chunked() {
         .client
         .post(app.url("small"))
         .header("content-type", "application/json")
-        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks)))
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
         .send()
         .await;
     // The server answers 413 as soon as the stream passes the limit and stops reading; a client
@@ -229,7 +231,11 @@ async fn a_body_over_the_limit_is_413_even_when_chunked() {
         assert_eq!(resp.status(), 413);
     }
     let logged = app.get_ok("/api/requests?workflow=small").await;
-    assert_eq!(logged["items"].as_array().unwrap().len(), 2, "both refusals are logged");
+    assert_eq!(
+        logged["items"].as_array().unwrap().len(),
+        2,
+        "both refusals are logged"
+    );
     let first = &logged["items"][0];
     assert_eq!(first["http_status"], 413);
     let detail = app.request(first["id"].as_str().unwrap()).await;

@@ -87,7 +87,10 @@ async fn every_acknowledged_request_survives_a_sigkill_in_the_middle_of_a_burst(
     for (_, runs) in &acked {
         for run_id in runs.split(',') {
             let (status, run) = app.get(&format!("/api/runs/{run_id}")).await;
-            assert_eq!(status, 200, "run {run_id} of an acknowledged request is missing");
+            assert_eq!(
+                status, 200,
+                "run {run_id} of an acknowledged request is missing"
+            );
             assert!(run["status"].is_string());
         }
     }
