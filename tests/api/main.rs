@@ -17,3 +17,4 @@ mod reload;
 mod runs;
 mod samples;
 mod sequences;
+mod typical_flow;
