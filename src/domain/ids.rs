@@ -74,9 +74,16 @@ pub fn random_hex(n: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A new ULID as a string (request, run, contact, email ids).
+/// A new ULID as a string (request, run, contact, email ids). Monotonic within the process, so
+/// ids made in the same millisecond still sort in creation order ("newest first" lists).
 pub fn new_ulid() -> String {
-    ulid::Ulid::new().to_string()
+    static GENERATOR: std::sync::Mutex<Option<ulid::Generator>> = std::sync::Mutex::new(None);
+    let mut guard = GENERATOR.lock().unwrap_or_else(|p| p.into_inner());
+    let generator = guard.get_or_insert_with(ulid::Generator::new);
+    generator
+        .generate()
+        .unwrap_or_else(|_| ulid::Ulid::new())
+        .to_string()
 }
 
 #[cfg(test)]
@@ -91,6 +98,14 @@ mod tests {
         assert_ne!(a, b);
         assert!(HookId::parse(a.as_str()).is_some());
         assert!(HookId::parse("not-a-hook").is_none());
+    }
+
+    #[test]
+    fn ulids_made_in_a_burst_sort_in_creation_order() {
+        let ids: Vec<String> = (0..1000).map(|_| new_ulid()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
     }
 
     #[test]
