@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-20s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
-WORKFLOW=optimantra-booking
+WORKFLOW=${WORKFLOW:-optimantra-booking}
 
 note() { printf 'load.sh: %s\n' "$*" >&2; }
 

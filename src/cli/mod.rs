@@ -117,12 +117,19 @@ pub fn main() -> ExitCode {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let app = crate::app::Application::build(args).await?;
+    // A closed stdout (a supervisor that stopped reading) must not take the server down.
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
     for line in app.banner() {
-        println!("{line}");
+        let _ = writeln!(out, "{line}");
     }
+    let _ = out.flush();
+    drop(out);
+    let mut err = std::io::stderr().lock();
     for line in app.diagnostics() {
-        eprintln!("{line}");
+        let _ = writeln!(err, "{line}");
     }
+    drop(err);
     app.run_until(crate::app::shutdown_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }

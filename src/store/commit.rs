@@ -1,9 +1,10 @@
 //! Group commit: many request handlers share one flush.
 //!
-//! A handler writes its records, then calls `wait`, which takes a ticket and waits until the
-//! flusher has finished a flush that began after the ticket was taken. One flusher task runs
-//! flushes back to back while tickets are outstanding, so under load each flush covers many
-//! requests and the cost of `fsync` is shared.
+//! A handler writes its records, then calls `wait`, which takes a ticket and waits until a
+//! flush that began after the ticket was taken has finished. One flusher thread runs flushes
+//! back to back while tickets are outstanding, so under load each flush covers many requests
+//! and the cost of the disk sync is shared. It is an OS thread, not a tokio task: a flush
+//! blocks, and handing each one to the blocking pool costs context switches on every batch.
 //!
 //! sled's own `flush` writes its log with `sync_file_range`, which does not persist file
 //! metadata or the device cache; an `fdatasync` of the log file after it makes the flush a real
@@ -11,53 +12,69 @@
 
 use super::{StoreError, StoreResult};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use tokio::sync::{watch, Notify};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+use tokio::sync::watch;
 
-/// Handle to the flusher task.
+/// Handle to the flusher thread; the thread stops when the last handle is dropped.
 #[derive(Clone)]
 pub struct GroupCommit {
-    inner: Arc<Inner>,
+    inner: Arc<Handle>,
 }
 
-struct Inner {
+/// Dropped with the last `GroupCommit`: tells the thread to stop so the Db can close.
+struct Handle {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.wake.notify_one();
+    }
+}
+
+struct Shared {
     /// Tickets handed out (one per `wait`).
     issued: AtomicU64,
-    /// Highest ticket known durable, or the error of the last flush.
+    /// Highest ticket known durable, with the error of the last flush if it failed.
     done: watch::Sender<(u64, Option<String>)>,
-    wake: Notify,
+    lock: Mutex<()>,
+    wake: Condvar,
+    stop: AtomicBool,
 }
 
 impl GroupCommit {
-    /// Starts the flusher on the current tokio runtime (or a thread if there is none).
+    /// Starts the flusher thread.
     pub fn start(db: sled::Db, sled_dir: PathBuf) -> Self {
         let (done, _) = watch::channel((0, None));
-        let inner = Arc::new(Inner {
+        let shared = Arc::new(Shared {
             issued: AtomicU64::new(0),
             done,
-            wake: Notify::new(),
+            lock: Mutex::new(()),
+            wake: Condvar::new(),
+            stop: AtomicBool::new(false),
         });
-        let worker = inner.clone();
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move { flusher(worker, db, sled_dir).await });
-        } else {
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("flusher runtime");
-                rt.block_on(flusher(worker, db, sled_dir));
-            });
+        let worker = shared.clone();
+        std::thread::Builder::new()
+            .name("hookflow-flusher".into())
+            .spawn(move || flusher(&worker, &db, &sled_dir.join("db")))
+            .expect("start the flusher thread");
+        Self {
+            inner: Arc::new(Handle { shared }),
         }
-        Self { inner }
     }
 
     /// Returns once everything this task wrote before the call is durable.
     pub async fn wait(&self) -> StoreResult<()> {
-        let ticket = self.inner.issued.fetch_add(1, Ordering::SeqCst) + 1;
-        let mut rx = self.inner.done.subscribe();
-        self.inner.wake.notify_one();
+        let shared = &self.inner.shared;
+        let ticket = shared.issued.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut rx = shared.done.subscribe();
+        {
+            let _guard = shared.lock.lock().expect("flusher lock");
+            shared.wake.notify_one();
+        }
         loop {
             {
                 let (done, err) = &*rx.borrow_and_update();
@@ -75,32 +92,30 @@ impl GroupCommit {
     }
 }
 
-/// How often an idle flusher checks whether the store was closed.
-const IDLE_CHECK: std::time::Duration = std::time::Duration::from_millis(200);
-
-async fn flusher(inner: Arc<Inner>, db: sled::Db, sled_dir: PathBuf) {
-    let log_file = sled_dir.join("db");
+fn flusher(shared: &Shared, db: &sled::Db, log_file: &std::path::Path) {
     loop {
-        let target = inner.issued.load(Ordering::SeqCst);
-        let flushed_to = inner.done.borrow().0;
-        if target <= flushed_to {
-            // Stop when every handle is gone, so the Db (and its file lock) can be released.
-            if Arc::strong_count(&inner) == 1 {
-                return;
+        let target = {
+            let mut guard = shared.lock.lock().expect("flusher lock");
+            loop {
+                if shared.stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let target = shared.issued.load(Ordering::SeqCst);
+                if target > shared.done.borrow().0 {
+                    break target;
+                }
+                guard = shared
+                    .wake
+                    .wait_timeout(guard, Duration::from_millis(200))
+                    .expect("flusher lock")
+                    .0;
             }
-            let _ = tokio::time::timeout(IDLE_CHECK, inner.wake.notified()).await;
-            continue;
-        }
-        let db2 = db.clone();
-        let file = log_file.clone();
-        let result = tokio::task::spawn_blocking(move || -> Result<(), String> {
-            db2.flush().map_err(|e| e.to_string())?;
-            std::fs::File::open(&file)
+        };
+        let result = db.flush().map_err(|e| e.to_string()).and_then(|_| {
+            std::fs::File::open(log_file)
                 .and_then(|f| f.sync_data())
-                .map_err(|e| format!("fsync {}: {e}", file.display()))
-        })
-        .await
-        .unwrap_or_else(|e| Err(e.to_string()));
-        inner.done.send_replace((target, result.err()));
+                .map_err(|e| format!("fsync {}: {e}", log_file.display()))
+        });
+        shared.done.send_replace((target, result.err()));
     }
 }
