@@ -1,0 +1,167 @@
+//! Tests of the outbox store.
+
+use super::*;
+
+fn record(id: &str, state: OutboxState) -> OutboxRecord {
+    OutboxRecord {
+        id: id.to_string(),
+        to: "jane@example.com".into(),
+        cc: vec![],
+        bcc: vec![],
+        from: None,
+        subject: "Hi".into(),
+        text: Some("Hello".into()),
+        html: None,
+        state,
+        attempts: 0,
+        last_error: None,
+        message_id: None,
+        run_id: Some("run1".into()),
+        contact_id: Some("c1".into()),
+        unsubscribe_token: Some(format!("tok-{id}")),
+        unsubscribe_url: None,
+        created_at: 1_000,
+        next_attempt_at: 1_000,
+        sent_at: None,
+        eml_path: None,
+        skip_reason: None,
+    }
+}
+
+fn open() -> (tempfile::TempDir, OutboxTrees) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::open(dir.path()).unwrap();
+    (dir, OutboxTrees::open(&db).unwrap())
+}
+
+#[test]
+fn records_serialize_with_the_documented_state_names() {
+    let json = serde_json::to_value(record("A", OutboxState::Skipped)).unwrap();
+    assert_eq!(json["state"], "skipped");
+    for key in [
+        "id",
+        "to",
+        "subject",
+        "attempts",
+        "last_error",
+        "message_id",
+        "run_id",
+    ] {
+        assert!(json.get(key).is_some(), "missing {key}");
+    }
+}
+
+#[test]
+fn list_is_newest_first_with_a_cursor_and_a_state_filter() {
+    let (_dir, trees) = open();
+    for (id, state) in [
+        ("01A", OutboxState::Queued),
+        ("01B", OutboxState::Skipped),
+        ("01C", OutboxState::Queued),
+    ] {
+        trees.insert(&record(id, state), Some("c1")).unwrap();
+    }
+    let page = trees.list(None, None, 2).unwrap();
+    let ids: Vec<_> = page.items.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["01C", "01B"]);
+    assert_eq!(page.next_cursor.as_deref(), Some("01B"));
+    let rest = trees.list(None, page.next_cursor.as_deref(), 2).unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.next_cursor, None);
+    let queued = trees.list(Some(OutboxState::Queued), None, 10).unwrap();
+    assert_eq!(queued.items.len(), 2);
+}
+
+#[test]
+fn skipped_records_are_never_due_and_queued_ones_wait_for_their_time() {
+    let (_dir, trees) = open();
+    trees
+        .insert(&record("01A", OutboxState::Skipped), None)
+        .unwrap();
+    let mut later = record("01B", OutboxState::Queued);
+    later.next_attempt_at = 5_000;
+    trees.insert(&later, None).unwrap();
+    assert!(trees.pending_due(4_999).unwrap().is_empty());
+    let due = trees.pending_due(5_000).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].id, "01B");
+}
+
+#[test]
+fn mark_moves_through_the_states_and_refuses_a_wrong_start() {
+    let (_dir, trees) = open();
+    trees
+        .insert(&record("01A", OutboxState::Queued), None)
+        .unwrap();
+    let r = trees.mark("01A", &Transition::Sending).unwrap();
+    assert_eq!((r.state, r.attempts), (OutboxState::Sending, 1));
+    let again = trees.mark("01A", &Transition::Sending);
+    assert!(
+        matches!(again, Err(OutboxError::WrongState { .. })),
+        "{again:?}"
+    );
+    let sent = Transition::Sent {
+        message_id: "<01A@hookflow>".into(),
+        sent_at: 7,
+        eml_path: None,
+    };
+    let r = trees.mark("01A", &sent).unwrap();
+    assert_eq!(r.state, OutboxState::Sent);
+    assert!(
+        trees.pending_records().unwrap().is_empty(),
+        "a sent record left the pending index"
+    );
+    assert_eq!(trees.get("01A").unwrap().unwrap().sent_at, Some(7));
+    assert!(matches!(
+        trees.mark("nope", &Transition::Sending),
+        Err(OutboxError::NotFound(_))
+    ));
+}
+
+#[test]
+fn insert_tx_commits_or_aborts_together_with_the_callers_other_trees() {
+    #[derive(Debug)]
+    struct EngineError;
+    impl From<OutboxError> for EngineError {
+        fn from(_: OutboxError) -> Self {
+            EngineError
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::open(dir.path()).unwrap();
+    let trees = OutboxTrees::open(&db).unwrap();
+    let contacts = db.open_tree("contacts").unwrap();
+    let all = (
+        &contacts,
+        trees.outbox(),
+        trees.pending(),
+        trees.unsubscribe(),
+    );
+    let aborted: Result<(), TransactionError<EngineError>> = all.transaction(|(c, o, p, u)| {
+        c.insert("c1", "changed")?;
+        insert_tx::<EngineError>(o, p, u, &record("01A", OutboxState::Queued), Some("c1"))?;
+        Err(ConflictableTransactionError::Abort(EngineError))
+    });
+    assert!(aborted.is_err());
+    assert!(trees.get("01A").unwrap().is_none() && contacts.get("c1").unwrap().is_none());
+    all.transaction(|(c, o, p, u)| {
+        c.insert("c1", "changed")?;
+        insert_tx::<EngineError>(o, p, u, &record("01A", OutboxState::Queued), Some("c1"))
+    })
+    .unwrap();
+    assert_eq!(trees.pending_due(1_000).unwrap().len(), 1);
+    assert!(contacts.get("c1").unwrap().is_some());
+}
+
+#[test]
+fn tokens_map_to_their_contact() {
+    let (_dir, trees) = open();
+    trees
+        .insert(&record("01A", OutboxState::Queued), Some("c42"))
+        .unwrap();
+    assert_eq!(
+        trees.contact_for_token("tok-01A").unwrap().as_deref(),
+        Some("c42")
+    );
+    assert_eq!(trees.contact_for_token("other").unwrap(), None);
+}
