@@ -86,10 +86,8 @@ async fn references(
         let Ok(Some(r)) = store.reference(&id) else {
             continue;
         };
-        if let Ok(Some(req)) = store.request(&r.request_id) {
-            if let Some(item) = first_item(&req.payload) {
-                out.insert(id, item);
-            }
+        if let Some(item) = first_item(&r.payload) {
+            out.insert(id, item);
         }
     }
     out

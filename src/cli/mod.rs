@@ -5,6 +5,7 @@ mod check;
 mod client;
 mod clock;
 mod replay;
+mod reset;
 mod send;
 mod simulate;
 mod urls;
@@ -68,6 +69,8 @@ pub enum Command {
         /// Payload file (JSON; form when it ends in `.form`).
         file: PathBuf,
     },
+    /// Empty contacts, requests, runs, outbox and timers.
+    Reset(reset::ResetArgs),
     /// Run a logged request again.
     Replay {
         /// The request's id (see `GET /api/requests`).
@@ -99,6 +102,7 @@ pub fn main() -> ExitCode {
             Command::Simulate { workflow, file } => {
                 simulate::run(&cli.server, cli.json, &workflow, &file).await
             }
+            Command::Reset(a) => reset::run(&cli.server, &a).await,
             Command::Replay { request_id } => replay::run(&cli.server, cli.json, &request_id).await,
         }
     });

@@ -151,3 +151,16 @@ impl Worker {
         }
     }
 }
+
+impl Worker {
+    /// Empties the store's working data (see `Store::reset`) while no run moves.
+    pub fn reset(&self, all: bool) -> StoreResult<()> {
+        let _gate = self.gate();
+        self.store.reset(all)?;
+        // Every loaded workflow has a hook id again before anyone asks for its URL.
+        for id in self.executor.catalog.current().workflows.keys() {
+            self.store.hook_id_for(id)?;
+        }
+        self.store.flush_now()
+    }
+}

@@ -14,6 +14,7 @@ pub mod outbox;
 pub mod queue;
 pub mod references;
 pub mod requests;
+pub mod reset;
 pub mod runs;
 pub mod step_tx;
 pub mod timers;

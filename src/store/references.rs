@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 pub struct ReferenceRecord {
     pub request_id: String,
     pub captured_at: String,
+    /// A copy of the payload, so the reference outlives the request log (`hookflow reset`).
+    #[serde(default)]
+    pub payload: serde_json::Value,
 }
 
 impl Store {

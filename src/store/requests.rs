@@ -127,6 +127,7 @@ impl Store {
                     let r = ReferenceRecord {
                         request_id: record.id.clone(),
                         captured_at: record.received_at.clone(),
+                        payload: record.payload.clone(),
                     };
                     references.insert(record.workflow.as_bytes(), encode(&r))?;
                 }

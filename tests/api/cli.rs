@@ -312,3 +312,81 @@ async fn simulate_shows_what_a_run_would_do_and_changes_nothing() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn reset_empties_the_working_data_and_all_also_forgets_urls() {
+    let dir = workflows_dir(&[(
+        "tagger.yaml",
+        "name: Tagger\nsteps:\n  - find_contact: {email: \"{{ trigger.email }}\", create: true}\n  - send_email: {subject: Hi, body: Hello}\n",
+    )]);
+    let app = spawn_with(Options {
+        workflows: dir.path().to_path_buf(),
+        ..Options::default()
+    })
+    .await;
+    let url = app.url("tagger").to_string();
+    let (_, a) = app
+        .post_hook(
+            "tagger",
+            "application/json",
+            r#"{"email": "reset@example.com"}"#,
+        )
+        .await;
+    app.wait_run_done(a["items"][0]["run_id"].as_str().unwrap())
+        .await;
+    let reset = |extra: &[&str]| {
+        hookflow()
+            .args(["reset", "--server", &app.base])
+            .args(extra)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let refused = reset(&[]);
+    assert_eq!(
+        refused.status.code(),
+        Some(1),
+        "no confirmation, nothing changed"
+    );
+    assert_eq!(
+        app.get_ok("/api/contacts").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let out = reset(&["--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for path in ["/api/contacts", "/api/requests", "/api/runs", "/api/outbox"] {
+        assert!(
+            app.get_ok(path).await["items"]
+                .as_array()
+                .unwrap()
+                .is_empty(),
+            "{path} not empty"
+        );
+    }
+    assert_eq!(
+        app.workflow("tagger").await["url"],
+        url.as_str(),
+        "hook ids are kept"
+    );
+    assert_eq!(
+        app.workflow("tagger").await["reference"]["request_id"],
+        a["request_id"],
+        "the reference is kept"
+    );
+
+    let out = reset(&["--yes", "--all"]);
+    assert!(out.status.success());
+    let wf = app.workflow("tagger").await;
+    assert_ne!(wf["url"], url.as_str(), "a new URL");
+    assert!(wf["reference"].is_null());
+    let (s, _) = app.send(app.client.post(&url).body("{}")).await;
+    assert_eq!(s, 404, "the old URL is gone");
+}

@@ -4,6 +4,7 @@ mod clock;
 mod contacts;
 mod outbox;
 mod requests;
+mod reset;
 mod runs;
 mod sequences;
 mod simulate;
@@ -39,7 +40,9 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
                 .unify()
                 .or(outbox::routes(state.clone()))
                 .unify()
-                .or(simulate::routes(state))
+                .or(simulate::routes(state.clone()))
+                .unify()
+                .or(reset::routes(state))
                 .unify(),
         )
         .boxed()

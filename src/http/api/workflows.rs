@@ -92,10 +92,11 @@ pub fn view(s: &HttpState, id: &str) -> Result<Option<WorkflowOut>, ApiError> {
     if let Some(entry) = catalog.workflows.values().find(|e| e.id.as_str() == id) {
         let hook = store.hook_id_for(&entry.id).map_err(ApiError::store)?;
         let wf = entry.workflow.as_ref().ok();
-        let reference = match store.reference(id).map_err(ApiError::store)? {
-            Some(r) => reference_json(s, &r, wf.and_then(|w| w.trigger.split.as_deref()))?,
-            None => None,
-        };
+        let split = wf.and_then(|w| w.trigger.split.as_deref());
+        let reference = store
+            .reference(id)
+            .map_err(ApiError::store)?
+            .map(|r| reference_json(&r, split));
         return Ok(Some(WorkflowOut {
             id: id.to_string(),
             name: wf.map(|w| w.name.clone()),
@@ -127,32 +128,20 @@ pub fn view(s: &HttpState, id: &str) -> Result<Option<WorkflowOut>, ApiError> {
 
 /// `{"request_id", "captured_at", "payload", "fields"}`; fields are paths into one item (what
 /// `mapping` sees), so for a split array they are those of the first element.
-fn reference_json(
-    s: &HttpState,
-    r: &ReferenceRecord,
-    split: Option<&str>,
-) -> Result<Option<Value>, ApiError> {
-    let Some(req) = s
-        .intake
-        .store
-        .request(&r.request_id)
-        .map_err(ApiError::store)?
-    else {
-        return Ok(None);
-    };
+fn reference_json(r: &ReferenceRecord, split: Option<&str>) -> Value {
     let first_item = match split {
-        Some(p) => paths::select(p, &req.payload)
+        Some(p) => paths::select(p, &r.payload)
             .ok()
             .and_then(|v| v.into_iter().next()),
-        None => body::default_split(req.payload.clone()).into_iter().next(),
+        None => body::default_split(r.payload.clone()).into_iter().next(),
     }
     .unwrap_or(Value::Null);
-    Ok(Some(json!({
+    json!({
         "request_id": r.request_id,
         "captured_at": r.captured_at,
-        "payload": req.payload,
+        "payload": r.payload,
         "fields": fields::flatten(&first_item),
-    })))
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -187,6 +176,7 @@ async fn set_reference(
     let record = ReferenceRecord {
         request_id: req.id.clone(),
         captured_at: req.received_at.clone(),
+        payload: req.payload.clone(),
     };
     store.set_reference(&id, &record).map_err(ApiError::store)?;
     one(s, id).await
