@@ -6,7 +6,8 @@ use super::save_versions;
 use crate::store::Store;
 use crate::workflow::live::LiveCatalog;
 use crate::workflow::report::format_diagnostic;
-use notify_debouncer_full::notify::{RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::notify::event::ModifyKind;
+use notify_debouncer_full::notify::{EventKind, RecommendedWatcher, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +24,9 @@ pub fn watch(catalog: Arc<LiveCatalog>, store: Store) -> anyhow::Result<Reloader
     debouncer.watch(catalog.dir(), RecursiveMode::Recursive)?;
     std::thread::spawn(move || {
         for events in rx {
-            if events.is_ok() {
+            // Reading a file is an event too (inotify open/close): reloading on those would
+            // read the files again and loop. Only changes to the files count.
+            if events.is_ok_and(|events| events.iter().any(|e| is_change(&e.event.kind))) {
                 reload(&catalog, &store);
             }
         }
@@ -31,6 +34,16 @@ pub fn watch(catalog: Arc<LiveCatalog>, store: Store) -> anyhow::Result<Reloader
     Ok(Reloader {
         _debouncer: debouncer,
     })
+}
+
+/// A file was created, written, renamed or removed (not merely read or touched).
+fn is_change(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Create(_) | EventKind::Remove(_) => true,
+        EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        EventKind::Modify(_) => true,
+        EventKind::Access(_) | EventKind::Any | EventKind::Other => false,
+    }
 }
 
 fn reload(catalog: &LiveCatalog, store: &Store) {

@@ -77,3 +77,44 @@ async fn an_edited_workflow_file_applies_to_the_next_request_without_a_restart()
         .unwrap()
         .contains("add_tags"));
 }
+
+#[tokio::test]
+async fn reading_the_workflow_files_does_not_trigger_reloads() {
+    let dir = workflows_dir(&[("tagger.yaml", &tagger("Tagger", "First"))]);
+    let app = spawn_with(Options {
+        workflows: dir.path().to_path_buf(),
+        ..Options::default()
+    })
+    .await;
+    // Other programs (editors, `hookflow check`, other test servers) read the files all the time.
+    for _ in 0..20 {
+        let _ = std::fs::read_to_string(dir.path().join("tagger.yaml")).unwrap();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let reloads = server_log(app.data.path())
+        .matches("workflows reloaded")
+        .count();
+    assert_eq!(reloads, 0, "reads are not changes");
+    std::fs::write(
+        dir.path().join("tagger.yaml"),
+        tagger("Tagger v2", "Second"),
+    )
+    .unwrap();
+    eventually("one reload", Duration::from_secs(10), || async {
+        (server_log(app.data.path())
+            .matches("workflows reloaded")
+            .count()
+            >= 1)
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let reloads = server_log(app.data.path())
+        .matches("workflows reloaded")
+        .count();
+    assert!(
+        reloads <= 2,
+        "a write reloads once or twice, not forever: {reloads}"
+    );
+}
