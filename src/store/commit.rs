@@ -42,6 +42,8 @@ struct Shared {
     done: watch::Sender<(u64, Option<String>)>,
     lock: Mutex<()>,
     wake: Condvar,
+    /// Signalled after every flush, for `wait_blocking`.
+    flushed: Condvar,
     stop: AtomicBool,
 }
 
@@ -54,6 +56,7 @@ impl GroupCommit {
             done,
             lock: Mutex::new(()),
             wake: Condvar::new(),
+            flushed: Condvar::new(),
             stop: AtomicBool::new(false),
         });
         let worker = shared.clone();
@@ -66,15 +69,41 @@ impl GroupCommit {
         }
     }
 
+    /// Takes a ticket and wakes the flusher.
+    fn ticket(&self) -> u64 {
+        let shared = &self.inner.shared;
+        let ticket = shared.issued.fetch_add(1, Ordering::SeqCst) + 1;
+        let _guard = shared.lock.lock().expect("flusher lock");
+        shared.wake.notify_one();
+        ticket
+    }
+
+    /// The thread-blocking form of `wait`, for code outside async tasks.
+    pub fn wait_blocking(&self) -> StoreResult<()> {
+        let shared = &self.inner.shared;
+        let ticket = self.ticket();
+        let mut guard = shared.lock.lock().expect("flusher lock");
+        loop {
+            let (done, err) = shared.done.borrow().clone();
+            if done >= ticket {
+                return match err {
+                    None => Ok(()),
+                    Some(e) => Err(StoreError::Io(std::io::Error::other(e))),
+                };
+            }
+            guard = shared
+                .flushed
+                .wait_timeout(guard, Duration::from_millis(50))
+                .expect("flusher lock")
+                .0;
+        }
+    }
+
     /// Returns once everything this task wrote before the call is durable.
     pub async fn wait(&self) -> StoreResult<()> {
         let shared = &self.inner.shared;
-        let ticket = shared.issued.fetch_add(1, Ordering::SeqCst) + 1;
         let mut rx = shared.done.subscribe();
-        {
-            let _guard = shared.lock.lock().expect("flusher lock");
-            shared.wake.notify_one();
-        }
+        let ticket = self.ticket();
         loop {
             {
                 let (done, err) = &*rx.borrow_and_update();
@@ -117,5 +146,7 @@ fn flusher(shared: &Shared, db: &sled::Db, log_file: &std::path::Path) {
                 .map_err(|e| format!("fsync {}: {e}", log_file.display()))
         });
         shared.done.send_replace((target, result.err()));
+        let _guard = shared.lock.lock().expect("flusher lock");
+        shared.flushed.notify_all();
     }
 }

@@ -108,10 +108,12 @@ impl Store {
         };
         let commit = commit::GroupCommit::start(db.clone(), dir.join("sled"));
         let contacts = Arc::new(contacts::ContactTrees::open(&db)?);
-        let outbox = outbox::OutboxTrees::open(&db).map_err(|e| StoreError::Corrupt {
-            tree: "outbox",
-            message: e.to_string(),
-        })?;
+        let outbox = outbox::OutboxTrees::open(&db)
+            .map_err(|e| StoreError::Corrupt {
+                tree: "outbox",
+                message: e.to_string(),
+            })?
+            .with_commit(commit.clone());
         Ok(Self {
             contacts,
             outbox,
@@ -137,9 +139,9 @@ impl Store {
         self.commit.wait().await
     }
 
-    /// Flushes synchronously (used at shutdown and by tests).
+    /// Waits, blocking the thread, until everything written so far is on disk. Goes through
+    /// the group commit like every flush: sled is not reliable with concurrent flushes.
     pub fn flush_now(&self) -> StoreResult<()> {
-        self.db.flush()?;
-        Ok(())
+        self.commit.wait_blocking()
     }
 }

@@ -235,6 +235,8 @@ pub struct OutboxTrees {
     outbox: sled::Tree,
     pending: sled::Tree,
     unsubscribe: sled::Tree,
+    /// The store's shared flusher; without one (tests of this module alone) sled flushes.
+    commit: Option<super::commit::GroupCommit>,
 }
 
 impl OutboxTrees {
@@ -244,7 +246,14 @@ impl OutboxTrees {
             outbox: db.open_tree("outbox")?,
             pending: db.open_tree("outbox_pending")?,
             unsubscribe: db.open_tree("unsubscribe")?,
+            commit: None,
         })
+    }
+
+    /// Flushes through the store's group commit: sled misbehaves with concurrent flushes.
+    pub fn with_commit(mut self, commit: super::commit::GroupCommit) -> Self {
+        self.commit = Some(commit);
+        self
     }
 
     /// The id → record tree, for the engine's own transactions.
@@ -374,8 +383,15 @@ impl OutboxTrees {
 
     /// Waits until everything written so far is on disk.
     pub async fn flush(&self) -> Result<(), OutboxError> {
-        self.outbox.flush_async().await?;
-        Ok(())
+        match &self.commit {
+            Some(commit) => commit.wait().await.map_err(|e| {
+                OutboxError::Sled(sled::Error::Io(std::io::Error::other(e.to_string())))
+            }),
+            None => {
+                self.outbox.flush_async().await?;
+                Ok(())
+            }
+        }
     }
 }
 
