@@ -228,10 +228,16 @@ impl Intake {
             .store
             .accept(record, pending, now, true)
             .map_err(|e| unavailable(&e, "could not store request"))?;
-        self.store
-            .durable()
-            .await
-            .map_err(|e| unavailable(&e, "flush failed"))?;
+        // A sender is better served by a 503 it retries than by a request that never ends.
+        match tokio::time::timeout(FLUSH_DEADLINE, self.store.durable()).await {
+            Ok(result) => result.map_err(|e| unavailable(&e, "flush failed"))?,
+            Err(_) => {
+                return Err(unavailable(
+                    &"no flush within the deadline",
+                    "flush timed out",
+                ))
+            }
+        }
         if stored.status == ItemStatus::Accepted {
             self.queued.notify_one();
         }
@@ -352,6 +358,9 @@ impl Intake {
         }
     }
 }
+
+/// How long an answer may wait for the shared flush before it is a 503.
+const FLUSH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn store_unavailable() -> IntakeError {
     IntakeError::new(

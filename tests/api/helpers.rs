@@ -172,7 +172,26 @@ impl TestApp {
 
     /// Sends a prepared request; returns status and JSON body (Null if not JSON).
     pub async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
-        let resp = req.send().await.expect("request");
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                if let Ok(out) = std::env::var("HOOKFLOW_HANG_DUMP") {
+                    let bt = Command::new("gdb")
+                        .args([
+                            "-p",
+                            &self.child.id().to_string(),
+                            "-batch",
+                            "-ex",
+                            "thread apply all bt",
+                        ])
+                        .output();
+                    if let Ok(bt) = bt {
+                        let _ = std::fs::write(&out, bt.stdout);
+                    }
+                }
+                panic!("request: {e:?}");
+            }
+        };
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))

@@ -102,12 +102,14 @@ impl Templates {
         // parser instead, whose positions are the author's own.
         let e = match job.mode {
             Mode::Expr => match env.compile_expression_owned(job.text.to_owned()) {
-                Err(direct) => return Err(self.failure(direct, job, unwrapped(job), &Map::new())),
+                Err(direct) => {
+                    return Err(self.failure(&env, direct, job, unwrapped(job), &Map::new()))
+                }
                 Ok(_) => e,
             },
             _ => e,
         };
-        Err(self.failure(e, job, None, &Map::new()))
+        Err(self.failure(&env, e, job, None, &Map::new()))
     }
 
     /// Renders `job` against `vars`: the output, and for an expression its value.
@@ -120,15 +122,15 @@ impl Templates {
         let env = self.env.read().unwrap_or_else(PoisonError::into_inner);
         let tmpl = env
             .get_template(&job.key())
-            .map_err(|e| self.failure(e, job, None, vars))?;
+            .map_err(|e| self.failure(&env, e, job, None, vars))?;
         let captured = tmpl
             .render_captured(json::context_value(vars))
-            .map_err(|e| self.failure(e, job, None, vars))?;
+            .map_err(|e| self.failure(&env, e, job, None, vars))?;
         let value = match job.mode {
             Mode::Expr => match captured.state().lookup(RESULT) {
                 // `set` stores an undefined value without complaint; strictness is ours.
                 Some(v) if !v.is_undefined() => Some(v),
-                _ => return Err(self.undefined(job, vars, self.paths(job, true))),
+                _ => return Err(self.undefined(job, vars, Self::paths(&env, job, true))),
             },
             Mode::Text | Mode::Html => None,
         };
@@ -139,7 +141,10 @@ impl Templates {
     pub fn check_names(&self, job: &Job, known: &[&str]) -> Result<(), TemplateError> {
         self.compile(job)?;
         let vars: Map<String, Value> = known.iter().map(|k| (k.to_string(), Value::Null)).collect();
-        let names = self.paths(job, false);
+        let names = {
+            let env = self.env.read().unwrap_or_else(PoisonError::into_inner);
+            Self::paths(&env, job, false)
+        };
         match names
             .iter()
             .any(|n| !vars.contains_key(n) && !self.globals.contains(n))
@@ -157,8 +162,9 @@ impl Templates {
     }
 
     /// Names (`nested`: and dotted paths) the compiled `job` reads without defining them.
-    fn paths(&self, job: &Job, nested: bool) -> HashSet<String> {
-        let env = self.env.read().unwrap_or_else(PoisonError::into_inner);
+    /// Takes the environment the caller already holds: locking it again here would deadlock
+    /// against a waiting writer (std's RwLock is not re-entrant).
+    fn paths(env: &Environment<'static>, job: &Job, nested: bool) -> HashSet<String> {
         env.get_template(&job.key())
             .map(|t| t.undeclared_variables(nested))
             .unwrap_or_default()
@@ -186,6 +192,7 @@ impl Templates {
     /// Describes `e`; `site` overrides the job's own when the error is about other text.
     fn failure(
         &self,
+        env: &Environment<'static>,
         e: minijinja::Error,
         job: &Job,
         site: Option<Site>,
@@ -198,7 +205,7 @@ impl Templates {
             range: e.range(),
             line: e.line(),
             paths: if undefined {
-                self.paths(job, true)
+                Self::paths(env, job, true)
             } else {
                 HashSet::new()
             },

@@ -464,3 +464,36 @@ fn load_time_checks_find_unknown_names_on_any_path() {
         .unwrap_err();
     assert_eq!(err.pos, Pos { line: 2, column: 4 });
 }
+
+/// A failing render describes its error while other threads compile new templates. The error
+/// path once locked the template cache a second time and deadlocked against the waiting writer
+/// (seen as a 30 s stall of a webhook while the worker rendered a step).
+#[test]
+fn error_reports_and_compiles_on_other_threads_never_deadlock() {
+    let renderer = std::sync::Arc::new(Renderer::new());
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let failing = renderer.clone();
+    let tx1 = done_tx.clone();
+    std::thread::spawn(move || {
+        let ctx = ctx();
+        for _ in 0..3000 {
+            assert!(failing
+                .render_arg(&tpl("{{ missing_name }}"), &ctx)
+                .is_err());
+        }
+        tx1.send(()).unwrap();
+    });
+    let compiling = renderer.clone();
+    std::thread::spawn(move || {
+        let ctx = ctx();
+        for n in 0..3000 {
+            let _ = compiling.render_arg(&tpl(&format!("{{{{ {n} + 1 }}}}")), &ctx);
+        }
+        done_tx.send(()).unwrap();
+    });
+    for _ in 0..2 {
+        done_rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("a render and a compile deadlocked on the template cache");
+    }
+}
