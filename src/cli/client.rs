@@ -83,23 +83,8 @@ impl ApiClient {
 
     /// `POST /api/...` with a JSON body, failing with the server's error message.
     pub async fn post_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        let mut req = self.http.post(format!("{}{path}", self.base)).json(body);
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
-        }
-        let resp = req
-            .send()
+        self.call(self.http.post(format!("{}{path}", self.base)).json(body))
             .await
-            .with_context(|| format!("could not reach {}", self.base))?;
-        let status = resp.status();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            let msg = body["error"]["message"]
-                .as_str()
-                .unwrap_or("request failed");
-            anyhow::bail!("{status}: {msg}");
-        }
-        Ok(body)
     }
 
     /// The underlying HTTP client (for posting to hooks).

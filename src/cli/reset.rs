@@ -29,13 +29,7 @@ pub async fn run(server: &str, args: &ResetArgs) -> anyhow::Result<ExitCode> {
     let client = ApiClient::new(server);
     if client.is_up().await {
         client
-            .post_body(
-                "/api/reset",
-                "application/json",
-                serde_json::json!({"all": args.all})
-                    .to_string()
-                    .into_bytes(),
-            )
+            .post_json("/api/reset", &serde_json::json!({"all": args.all}))
             .await?;
     } else {
         Store::open(&args.offline.data)?.reset(args.all)?;
