@@ -86,12 +86,16 @@ pub struct ListQuery {
 impl ListQuery {
     /// The page size: default 50, at most 1000.
     pub fn limit(&self) -> Result<usize, ApiError> {
-        match self.limit {
-            None => Ok(50),
-            Some(0) => Err(ApiError::bad_request("limit must be between 1 and 1000")),
-            Some(n) if n > 1000 => Err(ApiError::bad_request("limit must be between 1 and 1000")),
-            Some(n) => Ok(n),
-        }
+        page_limit(self.limit)
+    }
+}
+
+/// A list route's `?limit=`: default 50, between 1 and 1000.
+pub fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(50),
+        Some(n @ 1..=1000) => Ok(n),
+        Some(_) => Err(ApiError::bad_request("limit must be between 1 and 1000")),
     }
 }
 

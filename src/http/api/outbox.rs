@@ -44,13 +44,7 @@ fn view(r: &OutboxRecord) -> Value {
 }
 
 async fn list(s: Arc<HttpState>, q: OutboxQuery) -> Result<Response, ApiError> {
-    let limit = super::ListQuery {
-        limit: q.limit,
-        cursor: None,
-        workflow: None,
-        status: None,
-    }
-    .limit()?;
+    let limit = super::page_limit(q.limit)?;
     let page = s
         .intake
         .store

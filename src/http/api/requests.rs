@@ -30,12 +30,7 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
 }
 
 async fn replay(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
-    let original = s
-        .intake
-        .store
-        .request(&id)
-        .map_err(ApiError::store)?
-        .ok_or_else(|| ApiError::not_found(format!("no request `{id}`")))?;
+    let original = find(&s, &id)?;
     let answer = s.intake.replay(&original).await?;
     Ok(warp::reply::json(&answer).into_response())
 }
@@ -82,11 +77,14 @@ async fn list(s: Arc<HttpState>, q: ListQuery) -> Result<Response, ApiError> {
 }
 
 async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
-    let r = s
-        .intake
+    Ok(warp::reply::json(&find(&s, &id)?).into_response())
+}
+
+/// The logged request `id`, or a 404 naming it.
+fn find(s: &HttpState, id: &str) -> Result<crate::store::requests::RequestRecord, ApiError> {
+    s.intake
         .store
-        .request(&id)
+        .request(id)
         .map_err(ApiError::store)?
-        .ok_or_else(|| ApiError::not_found(format!("no request `{id}`")))?;
-    Ok(warp::reply::json(&r).into_response())
+        .ok_or_else(|| ApiError::not_found(format!("no request `{id}`")))
 }

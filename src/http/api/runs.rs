@@ -37,13 +37,7 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
 const STATUSES: [&str; 5] = ["queued", "running", "waiting", "succeeded", "failed"];
 
 async fn list(s: Arc<HttpState>, q: RunsQuery) -> Result<Response, ApiError> {
-    let limit = super::ListQuery {
-        limit: q.limit,
-        cursor: None,
-        workflow: None,
-        status: None,
-    }
-    .limit()?;
+    let limit = super::page_limit(q.limit)?;
     if let Some(st) = q.filter.status.as_deref() {
         if !STATUSES.contains(&st) {
             return Err(ApiError::bad_request(format!(

@@ -29,13 +29,7 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
 }
 
 async fn list(s: Arc<HttpState>, q: TimersQuery) -> Result<Response, ApiError> {
-    let limit = super::ListQuery {
-        limit: q.limit,
-        cursor: None,
-        workflow: None,
-        status: None,
-    }
-    .limit()?;
+    let limit = super::page_limit(q.limit)?;
     let store = s.intake.store.clone();
     let page = tokio::task::spawn_blocking(move || store.timers(q.cursor.as_deref(), limit))
         .await
