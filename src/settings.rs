@@ -53,6 +53,13 @@ pub struct ServeArgs {
     /// Seconds a client may take to send a request body.
     #[arg(long, env = "HOOKFLOW_BODY_TIMEOUT", default_value_t = 30)]
     pub body_timeout: u64,
+    /// At most this many connections are open at once; past it new ones are closed at once.
+    #[arg(long, env = "HOOKFLOW_MAX_CONNECTIONS", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Size of sled's page cache (`64MiB`, `512KiB`): bounds memory whatever the data.
+    #[arg(long, env = "HOOKFLOW_CACHE", default_value = "32MiB", value_parser = parse_cache)]
+    pub cache: u64,
     /// Token required on `/api/*` and `/metrics` (read from the environment only).
     #[arg(skip)]
     pub admin_token: Option<String>,
@@ -62,11 +69,20 @@ impl ServeArgs {
     /// Validates flag combinations; the error says what to change.
     pub fn validate(&mut self) -> Result<MailConfig, String> {
         if self.admin_token.is_none() {
-            self.admin_token = std::env::var("HOOKFLOW_ADMIN_TOKEN")
-                .ok()
-                .filter(|t| !t.is_empty());
+            self.admin_token = std::env::var("HOOKFLOW_ADMIN_TOKEN").ok();
         }
-        if !self.listen.ip().is_loopback() && self.admin_token.is_none() {
+        // A blank token would make `Authorization: Bearer` with nothing after it the password.
+        if self
+            .admin_token
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            return Err("HOOKFLOW_ADMIN_TOKEN is set but blank: set it to a secret \
+                        (e.g. `openssl rand -hex 32`) or unset it"
+                .to_string());
+        }
+        // `::ffff:127.0.0.1` is the IPv4 loopback written as IPv6.
+        if !self.listen.ip().to_canonical().is_loopback() && self.admin_token.is_none() {
             return Err(format!(
                 "refusing to listen on non-loopback address {} without HOOKFLOW_ADMIN_TOKEN: \
                  set it to protect /api/* or listen on 127.0.0.1",
@@ -76,11 +92,24 @@ impl ServeArgs {
         MailConfig::parse(&self.mail).map_err(|e| e.to_string())
     }
 
+    /// `--cache` in bytes, as sled wants it.
+    pub fn cache_bytes(&self) -> u64 {
+        self.cache
+    }
+
     /// The base URL printed for hooks and used in email links.
     pub fn public_base(&self, bound: SocketAddr) -> String {
         match &self.public_url {
             Some(u) => u.trim_end_matches('/').to_string(),
             None => format!("http://{bound}"),
         }
+    }
+}
+
+/// `--cache SIZE`: a size such as `64MiB`; zero would leave sled no cache at all.
+fn parse_cache(text: &str) -> Result<u64, String> {
+    match crate::domain::size::parse_size(text)? {
+        0 => Err("the cache needs at least 1 byte; try 32MiB".to_string()),
+        n => Ok(n),
     }
 }

@@ -29,7 +29,7 @@ pub struct Application {
     listener: TcpListener,
     addr: SocketAddr,
     state: Arc<HttpState>,
-    header_timeout: Duration,
+    limits: http::server::ConnLimits,
     worker: Arc<Worker>,
     mailer: Arc<Mailer>,
     _reloader: Option<reload::Reloader>,
@@ -39,6 +39,7 @@ impl Application {
     /// Opens everything `serve` needs; errors say what to fix.
     pub async fn build(mut args: ServeArgs) -> anyhow::Result<Self> {
         let mail_config = args.validate().map_err(anyhow::Error::msg)?;
+        raise_open_file_limit(args.max_connections);
         let store = open_store(&args)?;
         crate::engine::wait::zone_named(&args.timezone).map_err(|e| {
             anyhow::anyhow!("--timezone: {e}; use an IANA name such as America/Toronto, or UTC")
@@ -91,6 +92,7 @@ impl Application {
         for id in catalog.current().workflows.keys() {
             store.hook_id_for(id)?;
         }
+        let cursors = crate::http::api::cursor::Cursors::new(store.signing_key()?);
         store.flush_now()?;
         let reloader = reload::watch(catalog.clone(), store.clone())
             .map_err(
@@ -105,6 +107,7 @@ impl Application {
             body_timeout: Duration::from_secs(args.body_timeout),
             region: args.default_region.clone(),
             worker: worker.clone(),
+            cursors,
         });
         Ok(Self {
             listener,
@@ -113,7 +116,10 @@ impl Application {
             worker,
             mailer,
             _reloader: reloader,
-            header_timeout: Duration::from_secs(args.header_timeout),
+            limits: http::server::ConnLimits {
+                header_timeout: Duration::from_secs(args.header_timeout),
+                max_connections: args.max_connections as usize,
+            },
         })
     }
 
@@ -174,7 +180,7 @@ impl Application {
         http::server::serve(
             self.listener,
             routes,
-            self.header_timeout,
+            self.limits,
             Duration::from_secs(10),
             shutdown,
         )
@@ -187,7 +193,7 @@ impl Application {
 }
 
 fn open_store(args: &ServeArgs) -> anyhow::Result<Store> {
-    Store::open(&args.data).map_err(|e| match e {
+    Store::open_with_cache(&args.data, args.cache_bytes()).map_err(|e| match e {
         StoreError::Locked => anyhow::anyhow!(
             "data dir {} is in use by another hookflow process",
             args.data.display()
@@ -195,6 +201,25 @@ fn open_store(args: &ServeArgs) -> anyhow::Result<Store> {
         other => anyhow::Error::new(other)
             .context(format!("could not open data dir {}", args.data.display())),
     })
+}
+
+/// Raises the soft limit on open files to the hard limit: each connection holds one, and the
+/// store and outbox need theirs too.
+fn raise_open_file_limit(max_connections: u32) {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => {
+            tracing::info!(limit, "open-file limit");
+            if limit < u64::from(max_connections) + 64 {
+                tracing::warn!(
+                    limit,
+                    max_connections,
+                    "the open-file limit is below --max-connections plus the store's needs; \
+                     lower --max-connections or raise the hard limit (ulimit -Hn)"
+                );
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+    }
 }
 
 /// Resolves on ctrl-c or SIGTERM.

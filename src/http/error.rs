@@ -83,14 +83,21 @@ pub fn intake_response(e: IntakeError) -> Response {
 
 /// Turns warp's own rejections (unknown path, wrong method, bad JSON body) into our shape.
 pub async fn recover(rejection: warp::Rejection) -> Result<Response, std::convert::Infallible> {
+    if let Some(e) = rejection.find::<Unauthorized>() {
+        let mut resp = error_response(StatusCode::UNAUTHORIZED, "unauthorized", e.0);
+        // RFC 9110 §11.6.1: a 401 names the scheme that would be accepted.
+        resp.headers_mut().insert(
+            http::header::WWW_AUTHENTICATE,
+            http::HeaderValue::from_static("Bearer"),
+        );
+        return Ok(resp);
+    }
     let (status, code, message) = if rejection.is_not_found() {
         (
             StatusCode::NOT_FOUND,
             "not_found",
             "no such route".to_string(),
         )
-    } else if let Some(e) = rejection.find::<Unauthorized>() {
-        (StatusCode::UNAUTHORIZED, "unauthorized", e.0.to_string())
     } else if let Some(e) = rejection.find::<warp::filters::body::BodyDeserializeError>() {
         (
             StatusCode::BAD_REQUEST,

@@ -28,6 +28,8 @@ pub struct HttpState {
     pub region: String,
     /// The engine, for the clock and `clock advance`.
     pub worker: Arc<crate::engine::worker::Worker>,
+    /// Seals and checks the `cursor` of list routes.
+    pub cursors: api::cursor::Cursors,
 }
 
 /// Every route, with errors rendered as `{"error": {"code", "message"}}`.

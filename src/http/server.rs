@@ -1,5 +1,12 @@
 //! The connection loop: hyper-util's server builder around the warp filter, with a header-read
-//! timeout (warp alone keeps a half-sent request open forever) and graceful shutdown.
+//! timeout (warp alone keeps a half-sent request open forever), a cap on open connections and
+//! graceful shutdown.
+//!
+//! hyper's own header timeout only starts once the auto builder has seen enough bytes to tell
+//! HTTP/1 from HTTP/2, so a connection that never sends a byte would stay open forever: each
+//! connection therefore also gets a deadline for its first request, counted from the accept.
+//! Past `max_connections` a new connection is closed at once, so a flood of idle sockets cannot
+//! use up the file descriptors the connections already open need.
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
@@ -7,8 +14,11 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower::ServiceExt;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
@@ -17,15 +27,27 @@ use warp::reply::Response;
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub SocketAddr);
 
+/// How long and how many connections may stay open.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLimits {
+    /// Time to send a complete request header, from the accept or the previous answer.
+    pub header_timeout: Duration,
+    /// Connections open at once; more are closed as soon as they are accepted.
+    pub max_connections: usize,
+}
+
 /// Serves `filter` on `listener` until `shutdown` resolves, then lets open requests finish
 /// (for at most `drain`).
 pub async fn serve(
     listener: TcpListener,
     filter: BoxedFilter<(Response,)>,
-    header_timeout: Duration,
+    limits: ConnLimits,
     drain: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
+    let header_timeout = limits.header_timeout;
+    let open = Arc::new(Semaphore::new(limits.max_connections));
+    let refused = AtomicU64::new(0);
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -48,9 +70,24 @@ pub async fn serve(
             },
             _ = &mut shutdown => break,
         };
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            // Dropping the stream closes it: the open connections keep their descriptors.
+            let n = refused.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(
+                    refused = n,
+                    max = limits.max_connections,
+                    "too many open connections: closing new ones (see --max-connections)"
+                );
+            }
+            continue;
+        };
         let _ = stream.set_nodelay(true);
+        let started = Arc::new(AtomicBool::new(false));
+        let seen = started.clone();
         let svc = warp::service(filter.clone()).map_request(
             move |mut req: http::Request<hyper::body::Incoming>| {
+                seen.store(true, Ordering::Relaxed);
                 req.extensions_mut().insert(ClientAddr(remote));
                 req
             },
@@ -59,7 +96,20 @@ pub async fn serve(
         let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
         let conn = graceful.watch(conn.into_owned());
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let _permit = permit;
+            let mut conn = std::pin::pin!(conn);
+            let ended = tokio::select! {
+                ended = &mut conn => ended,
+                _ = tokio::time::sleep(header_timeout) => {
+                    if !started.load(Ordering::Relaxed) {
+                        tracing::debug!("closing a connection that sent no request in time");
+                        return;
+                    }
+                    // After its first request, hyper's own timeout watches the connection.
+                    conn.await
+                }
+            };
+            if let Err(e) = ended {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
         });

@@ -37,6 +37,9 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
+/// sled's page cache when nothing else is asked (sled's own default is 1 GiB).
+pub const DEFAULT_CACHE: u64 = 32 * 1024 * 1024;
+
 /// Result alias for store calls.
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -72,12 +75,19 @@ pub(crate) struct Trees {
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir`; `Locked` when another process has it.
+    /// Opens (or creates) the store in `dir` with the default page cache; `Locked` when
+    /// another process has it.
     pub fn open(dir: &Path) -> StoreResult<Self> {
+        Self::open_with_cache(dir, DEFAULT_CACHE)
+    }
+
+    /// Opens the store with sled's page cache bounded to `cache_bytes` (`serve --cache`).
+    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> StoreResult<Self> {
         std::fs::create_dir_all(dir)?;
         let db = sled::Config::new()
             .path(dir.join("sled"))
             .mode(sled::Mode::HighThroughput)
+            .cache_capacity(cache_bytes)
             .open()
             .map_err(|e| match &e {
                 sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
@@ -132,6 +142,24 @@ impl Store {
     /// The underlying database, for modules that own their own trees (contacts, runs).
     pub fn db(&self) -> &sled::Db {
         &self.db
+    }
+
+    /// A random 256-bit key made on first use and kept, for what the server signs and later
+    /// checks (list cursors), so those stay valid across restarts.
+    pub fn signing_key(&self) -> StoreResult<[u8; 32]> {
+        const KEY: &[u8] = b"signing_key";
+        let mut fresh = [0u8; 32];
+        getrandom::getrandom(&mut fresh).expect("the OS random source is unavailable");
+        // Keeps whichever key was stored first.
+        let _ = self
+            .trees
+            .meta
+            .compare_and_swap(KEY, None as Option<&[u8]>, Some(&fresh[..]))?;
+        let stored = self.trees.meta.get(KEY)?.unwrap_or_default();
+        stored.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+            tree: "meta",
+            message: format!("signing key has {} bytes, not 32", stored.len()),
+        })
     }
 
     /// Waits until everything written before this call is on disk (shared with other callers).

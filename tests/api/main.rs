@@ -11,6 +11,7 @@ mod capture_samples;
 mod cli;
 mod crash;
 mod durability;
+mod edges;
 mod email;
 mod matching;
 mod reload;

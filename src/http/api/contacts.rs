@@ -25,10 +25,15 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
     let patch = warp::path!("contacts" / String)
         .and(warp::patch())
         .and(super::guard(state.clone()))
+        .and(warp::header::optional::<String>("content-type"))
         .and(warp::body::content_length_limit(256 * 1024))
-        .and(warp::body::json())
+        .and(warp::body::bytes())
         .and(with(state.clone()))
-        .then(|id: String, body: Value, s: Arc<HttpState>| reply(patch(s, id, body)));
+        .then(
+            |id: String, ct: Option<String>, body: bytes::Bytes, s: Arc<HttpState>| {
+                reply(patch(s, id, ct, body))
+            },
+        );
     let delete = warp::path!("contacts" / String)
         .and(warp::delete())
         .and(super::guard(state.clone()))
@@ -63,7 +68,7 @@ async fn list(s: Arc<HttpState>, raw: String) -> Result<Response, ApiError> {
         match k.as_ref() {
             "q" => query.q = Some(v.into_owned()).filter(|q| !q.trim().is_empty()),
             "tag" => query.tags.push(v.into_owned()),
-            "cursor" => query.cursor = Some(v.into_owned()),
+            "cursor" => query.cursor = s.cursors.open("contacts", Some(&v))?,
             "limit" => {
                 query.limit = v
                     .parse()
@@ -84,7 +89,12 @@ async fn list(s: Arc<HttpState>, raw: String) -> Result<Response, ApiError> {
         .contacts
         .list(&query, &s.region)
         .map_err(|e| contact_error(e, ""))?;
-    Ok(warp::reply::json(&json!({"items": items, "next_cursor": next})).into_response())
+    Ok(
+        warp::reply::json(
+            &json!({"items": items, "next_cursor": s.cursors.seal("contacts", next)}),
+        )
+        .into_response(),
+    )
 }
 
 async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
@@ -99,7 +109,32 @@ async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
     Ok(warp::reply::json(&out).into_response())
 }
 
-async fn patch(s: Arc<HttpState>, id: String, body: Value) -> Result<Response, ApiError> {
+/// The body of a merge patch (RFC 7396): sent as `application/merge-patch+json` or, as most
+/// clients do, `application/json`; any other type is 415.
+fn merge_patch_body(content_type: Option<&str>, body: &[u8]) -> Result<Value, ApiError> {
+    if let Some(ct) = content_type {
+        let essence = ct.split(';').next().unwrap_or("").trim();
+        let known = ["application/merge-patch+json", "application/json"];
+        if !known.iter().any(|k| essence.eq_ignore_ascii_case(k)) {
+            return Err(ApiError::new(
+                warp::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("cannot merge-patch with `{essence}`: send application/merge-patch+json"),
+            ));
+        }
+    }
+    // serde_json's message ends with "at line L column C".
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+async fn patch(
+    s: Arc<HttpState>,
+    id: String,
+    content_type: Option<String>,
+    body: bytes::Bytes,
+) -> Result<Response, ApiError> {
+    let body = merge_patch_body(content_type.as_deref(), &body)?;
     let ctx = ChangeCtx::api(s.intake.clock.now_ms());
     let contact = s
         .intake

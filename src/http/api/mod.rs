@@ -2,6 +2,7 @@
 
 mod clock;
 mod contacts;
+pub mod cursor;
 mod outbox;
 mod requests;
 mod reset;
@@ -58,10 +59,7 @@ pub fn guard(state: Arc<HttpState>) -> impl Filter<Extract = (), Error = warp::R
                 let Some(expected) = expected else {
                     return Ok(());
                 };
-                let given = auth
-                    .as_deref()
-                    .and_then(|a| a.strip_prefix("Bearer ").or_else(|| a.strip_prefix("bearer ")))
-                    .unwrap_or("");
+                let given = auth.as_deref().and_then(bearer_token).unwrap_or("");
                 if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
                     Ok(())
                 } else {
@@ -72,6 +70,15 @@ pub fn guard(state: Arc<HttpState>) -> impl Filter<Extract = (), Error = warp::R
             }
         })
         .untuple_one()
+}
+
+/// The token of an `Authorization: Bearer TOKEN` header; the scheme is case-insensitive
+/// (RFC 9110 §11.1) and may be followed by several spaces.
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once([' ', '\t'])?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim_start())
 }
 
 /// `?limit=&cursor=` of list routes.
@@ -88,6 +95,12 @@ impl ListQuery {
     pub fn limit(&self) -> Result<usize, ApiError> {
         page_limit(self.limit)
     }
+}
+
+/// The query of a list that fits on one page (workflows, sequences): a `cursor` is refused.
+#[derive(Debug, Deserialize)]
+pub struct OnePage {
+    pub cursor: Option<String>,
 }
 
 /// A list route's `?limit=`: default 50, between 1 and 1000.

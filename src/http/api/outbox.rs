@@ -45,17 +45,18 @@ fn view(r: &OutboxRecord) -> Value {
 
 async fn list(s: Arc<HttpState>, q: OutboxQuery) -> Result<Response, ApiError> {
     let limit = super::page_limit(q.limit)?;
+    let cursor = s.cursors.open("outbox", q.cursor.as_deref())?;
     let page = s
         .intake
         .store
         .outbox
-        .list(q.state, q.cursor.as_deref(), limit)
+        .list(q.state, cursor.as_deref(), limit)
         .map_err(ApiError::store)?;
     let items: Vec<Value> = page.items.iter().map(view).collect();
-    Ok(
-        warp::reply::json(&json!({"items": items, "next_cursor": page.next_cursor}))
-            .into_response(),
+    Ok(warp::reply::json(
+        &json!({"items": items, "next_cursor": s.cursors.seal("outbox", page.next_cursor)}),
     )
+    .into_response())
 }
 
 async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {

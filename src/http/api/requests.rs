@@ -39,6 +39,7 @@ const STATUSES: [&str; 5] = ["accepted", "captured", "filtered", "duplicate", "r
 
 async fn list(s: Arc<HttpState>, q: ListQuery) -> Result<Response, ApiError> {
     let limit = q.limit()?;
+    let cursor = s.cursors.open("requests", q.cursor.as_deref())?;
     if let Some(st) = q.status.as_deref() {
         if !STATUSES.contains(&st) {
             return Err(ApiError::bad_request(format!(
@@ -53,7 +54,7 @@ async fn list(s: Arc<HttpState>, q: ListQuery) -> Result<Response, ApiError> {
         .requests(
             q.workflow.as_deref(),
             q.status.as_deref(),
-            q.cursor.as_deref(),
+            cursor.as_deref(),
             limit,
         )
         .map_err(ApiError::store)?;
@@ -70,10 +71,10 @@ async fn list(s: Arc<HttpState>, q: ListQuery) -> Result<Response, ApiError> {
             })
         })
         .collect();
-    Ok(
-        warp::reply::json(&json!({"items": items, "next_cursor": page.next_cursor}))
-            .into_response(),
+    Ok(warp::reply::json(
+        &json!({"items": items, "next_cursor": s.cursors.seal("requests", page.next_cursor)}),
     )
+    .into_response())
 }
 
 async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {

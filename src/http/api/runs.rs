@@ -38,6 +38,7 @@ const STATUSES: [&str; 5] = ["queued", "running", "waiting", "succeeded", "faile
 
 async fn list(s: Arc<HttpState>, q: RunsQuery) -> Result<Response, ApiError> {
     let limit = super::page_limit(q.limit)?;
+    let cursor = s.cursors.open("runs", q.cursor.as_deref())?;
     if let Some(st) = q.filter.status.as_deref() {
         if !STATUSES.contains(&st) {
             return Err(ApiError::bad_request(format!(
@@ -49,7 +50,7 @@ async fn list(s: Arc<HttpState>, q: RunsQuery) -> Result<Response, ApiError> {
     let store = &s.intake.store;
     let mut items: Vec<Value> = Vec::new();
     // Queued runs have no record yet: they are listed (oldest first) before any recorded run.
-    if q.cursor.is_none()
+    if cursor.is_none()
         && q.filter.contact.is_none()
         && q.filter.status.as_deref().is_none_or(|st| st == "queued")
     {
@@ -68,7 +69,7 @@ async fn list(s: Arc<HttpState>, q: RunsQuery) -> Result<Response, ApiError> {
         store
             .runs(
                 &q.filter,
-                q.cursor.as_deref(),
+                cursor.as_deref(),
                 limit.saturating_sub(items.len()).max(1),
             )
             .map_err(ApiError::store)?
@@ -81,10 +82,10 @@ async fn list(s: Arc<HttpState>, q: RunsQuery) -> Result<Response, ApiError> {
             None => items.push(record),
         }
     }
-    Ok(
-        warp::reply::json(&json!({"items": items, "next_cursor": page.next_cursor}))
-            .into_response(),
+    Ok(warp::reply::json(
+        &json!({"items": items, "next_cursor": s.cursors.seal("runs", page.next_cursor)}),
     )
+    .into_response())
 }
 
 async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {

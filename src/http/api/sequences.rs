@@ -17,8 +17,9 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
     let list = warp::path!("sequences")
         .and(warp::get())
         .and(super::guard(state.clone()))
+        .and(warp::query::<super::OnePage>())
         .and(with(state.clone()))
-        .then(|s: Arc<HttpState>| reply(list(s)));
+        .then(|q: super::OnePage, s: Arc<HttpState>| reply(list(s, q)));
     let one = warp::path!("sequences" / String)
         .and(warp::get())
         .and(super::guard(state.clone()))
@@ -27,7 +28,9 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
     list.or(one).unify().boxed()
 }
 
-async fn list(s: Arc<HttpState>) -> Result<Response, ApiError> {
+async fn list(s: Arc<HttpState>, q: super::OnePage) -> Result<Response, ApiError> {
+    // One page only: no cursor was ever handed out for this list.
+    s.cursors.open("sequences", q.cursor.as_deref())?;
     let counts = s.intake.store.enrolment_counts().map_err(ApiError::store)?;
     let catalog = s.intake.catalog.current();
     let items: Vec<Value> = catalog

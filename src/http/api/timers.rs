@@ -30,8 +30,9 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
 
 async fn list(s: Arc<HttpState>, q: TimersQuery) -> Result<Response, ApiError> {
     let limit = super::page_limit(q.limit)?;
+    let cursor = s.cursors.open("timers", q.cursor.as_deref())?;
     let store = s.intake.store.clone();
-    let page = tokio::task::spawn_blocking(move || store.timers(q.cursor.as_deref(), limit))
+    let page = tokio::task::spawn_blocking(move || store.timers(cursor.as_deref(), limit))
         .await
         .map_err(ApiError::store)?
         .map_err(|e| match e {
@@ -56,8 +57,8 @@ async fn list(s: Arc<HttpState>, q: TimersQuery) -> Result<Response, ApiError> {
             v
         })
         .collect();
-    Ok(
-        warp::reply::json(&json!({"items": items, "next_cursor": page.next_cursor}))
-            .into_response(),
+    Ok(warp::reply::json(
+        &json!({"items": items, "next_cursor": s.cursors.seal("timers", page.next_cursor)}),
     )
+    .into_response())
 }

@@ -31,8 +31,9 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
     let list = warp::path!("workflows")
         .and(warp::get())
         .and(super::guard(state.clone()))
+        .and(warp::query::<super::OnePage>())
         .and(with(state.clone()))
-        .then(|s: Arc<HttpState>| reply(list(s)));
+        .then(|q: super::OnePage, s: Arc<HttpState>| reply(list(s, q)));
     let one = warp::path!("workflows" / String)
         .and(warp::get())
         .and(super::guard(state.clone()))
@@ -68,7 +69,9 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-async fn list(s: Arc<HttpState>) -> Result<Response, ApiError> {
+async fn list(s: Arc<HttpState>, q: super::OnePage) -> Result<Response, ApiError> {
+    // One page only: no cursor was ever handed out for this list.
+    s.cursors.open("workflows", q.cursor.as_deref())?;
     let catalog = s.intake.catalog.current();
     let mut items = Vec::new();
     for id in catalog.workflows.keys() {

@@ -1,0 +1,465 @@
+//! Hostile and careless clients at the edges: idle sockets, connection floods, the open-file
+//! limit, the cache flag, and the admin API's cursor, content-type and token rules.
+
+use crate::helpers::*;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const OPEN: &str = "name: Open hook\nsteps: []\n";
+const CREATE: &str = "name: Create\nmapping: {email: $.email}\n\
+                      steps:\n  - find_contact: {email: \"{{ email }}\", create: true}\n";
+
+/// A server started by hand (no harness connection left open in a pool), killed on drop.
+struct Raw {
+    child: Child,
+    addr: String,
+    data: tempfile::TempDir,
+    _workflows: tempfile::TempDir,
+}
+
+impl Drop for Raw {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `hookflow serve ARGS` on a fresh data dir; `shell` runs first in `sh` (e.g. a `ulimit`).
+fn serve_raw(args: &[&str], shell: &str) -> Raw {
+    let workflows = workflows_dir(&[("open.yaml", OPEN)]);
+    let data = tempfile::tempdir().unwrap();
+    let log = std::fs::File::create(data.path().join("server.log")).unwrap();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{shell}\nexec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_hookflow"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        .arg("--workflows")
+        .arg(workflows.path())
+        .args(args)
+        .env_remove("HOOKFLOW_ADMIN_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("first line {first:?}; log: {}", server_log(data.path())))
+        .to_string();
+    Raw {
+        child,
+        addr,
+        data,
+        _workflows: workflows,
+    }
+}
+
+/// `hookflow serve ARGS` expected to refuse to start: its exit status and stderr.
+fn serve_refused(args: &[&str], env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookflow"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        .arg("--workflows")
+        .arg(repo().join("workflows"))
+        .args(args)
+        .env_remove("HOOKFLOW_ADMIN_TOKEN")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("serve {args:?} started instead of refusing");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Sends one keep-alive `GET path` on `s` and returns the status line (None if closed).
+async fn get_on(s: &mut TcpStream, path: &str) -> Option<String> {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n");
+    s.write_all(req.as_bytes()).await.ok()?;
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+    text.lines()
+        .next()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+}
+
+/// Waits (at most `limit`) until the server closes `s`; returns how long that took.
+async fn closed_within(s: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let start = Instant::now();
+    let mut buf = [0u8; 64];
+    loop {
+        match tokio::time::timeout(limit.saturating_sub(start.elapsed()), s.read(&mut buf)).await {
+            Err(_) => return None,
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(start.elapsed()),
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_connection_that_never_sends_a_byte_is_closed_after_the_header_timeout() {
+    let server = serve_raw(&[], "");
+    let mut silent = TcpStream::connect(&server.addr).await.unwrap();
+    // A partial HTTP/2 preface keeps hyper guessing the protocol: it must be closed too.
+    let mut guessing = TcpStream::connect(&server.addr).await.unwrap();
+    guessing.write_all(b"PRI * HT").await.unwrap();
+    let (a, b) = tokio::join!(
+        closed_within(&mut silent, Duration::from_secs(20)),
+        closed_within(&mut guessing, Duration::from_secs(20)),
+    );
+    for (what, took) in [("silent", a), ("half a preface", b)] {
+        let took = took.unwrap_or_else(|| panic!("{what} socket still open after 20 s"));
+        assert!(
+            took >= Duration::from_secs(9) && took <= Duration::from_secs(12),
+            "{what} socket closed after {took:?}, expected about 10 s"
+        );
+    }
+    let mut fresh = TcpStream::connect(&server.addr).await.unwrap();
+    assert_eq!(
+        get_on(&mut fresh, "/healthz").await.as_deref(),
+        Some("HTTP/1.1 200 OK")
+    );
+}
+
+#[tokio::test]
+async fn past_max_connections_new_ones_are_closed_at_once_and_open_ones_keep_being_served() {
+    let server = serve_raw(&["--max-connections", "5"], "");
+    let mut kept = TcpStream::connect(&server.addr).await.unwrap();
+    assert_eq!(
+        get_on(&mut kept, "/healthz").await.as_deref(),
+        Some("HTTP/1.1 200 OK")
+    );
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        idle.push(TcpStream::connect(&server.addr).await.unwrap());
+    }
+    for n in 0..3 {
+        let mut extra = TcpStream::connect(&server.addr).await.unwrap();
+        let took = closed_within(&mut extra, Duration::from_secs(3)).await;
+        assert!(
+            took.is_some_and(|t| t < Duration::from_secs(2)),
+            "extra connection {n} was not closed at once ({took:?})"
+        );
+        assert_eq!(
+            get_on(&mut kept, "/healthz").await.as_deref(),
+            Some("HTTP/1.1 200 OK"),
+            "the connection opened first is still served"
+        );
+    }
+    // The four idle ones were let in (the cap is 5, not less): each still gets an answer.
+    for s in &mut idle {
+        assert_eq!(
+            get_on(s, "/healthz").await.as_deref(),
+            Some("HTTP/1.1 200 OK")
+        );
+    }
+    assert!(server_log(server.data.path()).contains("--max-connections"));
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_open_file_soft_limit_is_raised_to_the_hard_limit_at_start() {
+    let server = serve_raw(&[], "ulimit -S -n 64");
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.child.id())).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let nums: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(nums[0], nums[1], "soft limit equals hard limit: {line}");
+    assert_ne!(nums[0], "64", "{line}");
+    let log = server_log(server.data.path());
+    assert!(
+        log.lines()
+            .any(|l| l.contains("open-file limit") && l.contains(nums[0])),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_cache_size_is_refused_at_start_with_the_units_to_use() {
+    let (status, err) = serve_refused(&["--cache", "64MB"], &[]);
+    assert!(!status.success());
+    assert!(err.contains("--cache") && err.contains("MiB"), "{err}");
+    let (status, err) = serve_refused(&[], &[("HOOKFLOW_CACHE", "lots")]);
+    assert!(!status.success());
+    assert!(err.contains("lots") && err.contains("KiB"), "{err}");
+    let (status, err) = serve_refused(&["--cache", "0"], &[]);
+    assert!(!status.success());
+    assert!(err.contains("32MiB"), "{err}");
+}
+
+#[tokio::test]
+async fn a_server_with_a_small_cache_keeps_and_serves_its_data() {
+    let server = serve_raw(&["--cache", "512KiB"], "");
+    let base = format!("http://{}", server.addr);
+    let client = reqwest::Client::new();
+    let list: Value = client
+        .get(format!("{base}/api/workflows"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = list["items"][0]["url"].as_str().unwrap();
+    for n in 0..20 {
+        let r = client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(json!({"n": n, "pad": "x".repeat(20_000)}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let page: Value = client
+        .get(format!("{base}/api/requests?limit=1000"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 20);
+}
+
+#[tokio::test]
+async fn a_contact_is_patched_with_the_merge_patch_content_type() {
+    let (app, _dir) = spawn_workflows(&[("create.yaml", CREATE)]).await;
+    let answer = app
+        .post_json("create", &json!({"email": "ann@example.com"}))
+        .await;
+    app.wait_runs_of(&answer).await;
+    let id = app.contact_by_email("ann@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url = format!("{}/api/contacts/{id}", app.base);
+    let patch = |ct: &'static str, body: &'static str| {
+        app.client.patch(&url).header("content-type", ct).body(body)
+    };
+    let (s, body) = app
+        .send(patch(
+            "application/merge-patch+json",
+            r#"{"first_name": "Ann"}"#,
+        ))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["first_name"], "Ann");
+    let (s, _) = app
+        .send(patch(
+            "application/merge-patch+json; charset=utf-8",
+            r#"{"last_name": "Lee"}"#,
+        ))
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(app.contact(&id).await["last_name"], "Lee");
+    let (s, body) = app
+        .send(patch("text/plain", r#"{"first_name": "X"}"#))
+        .await;
+    assert_eq!(s, 415, "{body}");
+    assert_eq!(body["error"]["code"], "unsupported_media_type");
+    let (s, body) = app
+        .send(patch("application/merge-patch+json", "{\"first_name\": "))
+        .await;
+    assert_eq!(s, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 1"),
+        "{body}"
+    );
+    assert_eq!(app.contact(&id).await["first_name"], "Ann");
+}
+
+#[tokio::test]
+async fn a_cursor_the_server_did_not_hand_out_is_a_bad_request_on_every_list() {
+    let (app, _dir) = spawn_workflows(&[("open.yaml", OPEN)]).await;
+    for n in 0..3 {
+        app.post_json("open", &json!({ "n": n })).await;
+    }
+    let lists = [
+        "requests",
+        "runs",
+        "contacts",
+        "outbox",
+        "timers",
+        "workflows",
+        "sequences",
+    ];
+    for list in lists {
+        for bad in ["garbage", "01J0000000000000000000000A", "zzzz"] {
+            let (s, body) = app.get(&format!("/api/{list}?cursor={bad}")).await;
+            assert_eq!(s, 400, "/api/{list}?cursor={bad} → {body}");
+            assert_eq!(body["error"]["code"], "bad_request");
+            assert!(
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("next_cursor"),
+                "{body}"
+            );
+        }
+    }
+    // A cursor that was handed out works; the same one altered, or used on another list, does not.
+    let p1 = app.get_ok("/api/requests?limit=1").await;
+    let cursor = p1["next_cursor"].as_str().unwrap();
+    let p2 = app
+        .get_ok(&format!("/api/requests?limit=1&cursor={cursor}"))
+        .await;
+    assert_ne!(p1["items"][0]["id"], p2["items"][0]["id"]);
+    let last = cursor.chars().last().unwrap();
+    let altered = format!(
+        "{}{}",
+        &cursor[..cursor.len() - 1],
+        if last == '0' { '1' } else { '0' }
+    );
+    assert_eq!(
+        app.get(&format!("/api/requests?cursor={altered}")).await.0,
+        400
+    );
+    assert_eq!(app.get(&format!("/api/runs?cursor={cursor}")).await.0, 400);
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive_and_a_401_names_it() {
+    let server = {
+        let workflows = workflows_dir(&[("open.yaml", OPEN)]);
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hookflow"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(data.path())
+            .arg("--workflows")
+            .arg(workflows.path())
+            .env("HOOKFLOW_ADMIN_TOKEN", "s3cret")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let addr = first.trim().strip_prefix("listening on http://").unwrap();
+        Raw {
+            addr: addr.to_string(),
+            child,
+            data,
+            _workflows: workflows,
+        }
+    };
+    let client = reqwest::Client::new();
+    let url = format!("http://{}/api/workflows", server.addr);
+    for header in [
+        "Bearer s3cret",
+        "bearer s3cret",
+        "BEARER s3cret",
+        "Bearer  s3cret",
+    ] {
+        let r = client
+            .get(&url)
+            .header("authorization", header)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{header}");
+    }
+    for header in [
+        None,
+        Some("Bearer wrong"),
+        Some("Basic s3cret"),
+        Some("s3cret"),
+    ] {
+        let mut req = client.get(&url);
+        if let Some(h) = header {
+            req = req.header("authorization", h);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 401, "{header:?}");
+        assert_eq!(
+            r.headers()
+                .get("www-authenticate")
+                .map(|v| v.to_str().unwrap()),
+            Some("Bearer"),
+            "{header:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_blank_admin_token_is_refused_at_start() {
+    for token in ["   ", "\t", ""] {
+        let (status, err) = serve_refused(&[], &[("HOOKFLOW_ADMIN_TOKEN", token)]);
+        assert!(!status.success(), "{token:?}");
+        assert!(
+            err.contains("HOOKFLOW_ADMIN_TOKEN") && err.contains("blank"),
+            "{token:?}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_ipv4_mapped_loopback_address_counts_as_loopback() {
+    let workflows = workflows_dir(&[("open.yaml", OPEN)]);
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookflow"))
+        .args(["serve", "--listen", "[::ffff:127.0.0.1]:0", "--data"])
+        .arg(data.path())
+        .arg("--workflows")
+        .arg(workflows.path())
+        .env_remove("HOOKFLOW_ADMIN_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let server = Raw {
+        addr: first
+            .trim()
+            .trim_start_matches("listening on http://")
+            .into(),
+        child,
+        data,
+        _workflows: workflows,
+    };
+    assert!(
+        first.starts_with("listening on http://[::ffff:127.0.0.1]:"),
+        "{first:?}"
+    );
+    let r = reqwest::get(format!("http://{}/healthz", server.addr))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
