@@ -4,7 +4,7 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     default: 600 seconds per target, every target
 #
 # Each target's corpus (fuzz/corpus/TARGET) is seeded from samples/ and workflows/ at the start
-# of the run; corpora and crash files stay out of git. Prints, per target, the executions, the
+# of the run, plus fuzz/regressions/TARGET (inputs that once found a bug); corpora and crash files stay out of git. Prints, per target, the executions, the
 # time and the findings (files under fuzz/artifacts/TARGET). Exit 1 when anything was found.
 # Not part of the default test run. FUZZ_SANITIZER=address turns AddressSanitizer on (slower;
 # hookflow itself has no unsafe code, so the default is none).
@@ -52,9 +52,13 @@ seed() {
       jsonpath) { printf '%s\n' "${paths[n % ${#paths[@]}]}"; cat "$f"; } >"$dir/seed-$n" ;;
       signature) { printf '%b' "\\x0$((n % 8))"; printf 'sha256=00ff\n'; cat "$f"; } >"$dir/seed-$n" ;;
     esac
-  done < <(find samples -type f ! -name '*.md' -print0 | sort -z)
+  done < <(find "$root/samples" -type f ! -name '*.md' -print0 | sort -z)
+  # Inputs that once found a bug: each run checks them first.
+  if [ -d "$root/fuzz/regressions/$target" ]; then
+    cp "$root/fuzz/regressions/$target"/* "$dir/"
+  fi
   if [ "$target" = workflow_yaml ]; then
-    find workflows -name '*.yaml' -print0 | while IFS= read -r -d '' f; do
+    find "$root/workflows" -name '*.yaml' -print0 | while IFS= read -r -d '' f; do
       cp "$f" "$dir/seed-$(basename "$(dirname "$f")")-$(basename "$f")"
     done
   fi
