@@ -136,10 +136,14 @@ pub(crate) fn lookup(
 
 /// The copy rule: a phone must not go onto a contact with `email` while a contact other than
 /// `except` holds it with a different email.
-pub(crate) fn phone_taken(holders: &[Contact], email: Option<&Email>, except: Option<&str>) -> bool {
-    holders.iter().any(|h| {
-        Some(h.id.as_str()) != except && h.email.is_some() && h.email.as_ref() != email
-    })
+pub(crate) fn phone_taken(
+    holders: &[Contact],
+    email: Option<&Email>,
+    except: Option<&str>,
+) -> bool {
+    holders
+        .iter()
+        .any(|h| Some(h.id.as_str()) != except && h.email.is_some() && h.email.as_ref() != email)
 }
 
 /// The warning given when the copy rule keeps a phone off a contact.

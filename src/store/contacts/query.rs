@@ -86,7 +86,10 @@ impl ContactTrees {
         }
         if key.contains('@') {
             let email = Email::parse(key).map_err(ContactError::Invalid)?;
-            return Ok(self.transaction(|tx| tx.by_email(&email))?.into_iter().collect());
+            return Ok(self
+                .transaction(|tx| tx.by_email(&email))?
+                .into_iter()
+                .collect());
         }
         match Phone::parse(key, default_region) {
             Ok(phone) => self.transaction(|tx| tx.by_phone(&phone)),

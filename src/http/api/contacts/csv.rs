@@ -81,8 +81,7 @@ fn check_csv_type(content_type: Option<&str>) -> Result<(), ApiError> {
     for param in parts {
         if let Some((name, value)) = param.split_once('=') {
             let value = value.trim().trim_matches('"');
-            if name.trim().eq_ignore_ascii_case("charset") && !value.eq_ignore_ascii_case("utf-8")
-            {
+            if name.trim().eq_ignore_ascii_case("charset") && !value.eq_ignore_ascii_case("utf-8") {
                 return Err(refuse(format!("charset `{value}` is not UTF-8")));
             }
         }
@@ -134,7 +133,9 @@ async fn export(s: Arc<HttpState>, raw: String) -> Result<Response, ApiError> {
     );
     headers.insert(
         "content-disposition",
-        "attachment; filename=\"contacts.csv\"".parse().expect("valid"),
+        "attachment; filename=\"contacts.csv\""
+            .parse()
+            .expect("valid"),
     );
     Ok(resp)
 }

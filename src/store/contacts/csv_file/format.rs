@@ -258,9 +258,11 @@ pub fn check_file(data: &[u8]) -> Result<&str, String> {
         )
     })?;
     if text.trim().is_empty() {
-        return Err("the file is empty; the first line must be a header such as \
+        return Err(
+            "the file is empty; the first line must be a header such as \
                     `First Name,Last Name,Email,Phone,Tags`"
-            .into());
+                .into(),
+        );
     }
     if let Some(at) = open_quote(text.as_bytes()) {
         return Err(format!(

@@ -140,7 +140,10 @@ fn apply_row(tx: &ContactTx<'_>, row: &Row, ctx: &ChangeCtx) -> TxResult<Applied
         Lookup::Found(before, _) => {
             let mut after = before.clone();
             let mut warning = None;
-            if let Some(phone) = row.phone.as_ref().filter(|p| Some(*p) != before.phone.as_ref())
+            if let Some(phone) = row
+                .phone
+                .as_ref()
+                .filter(|p| Some(*p) != before.phone.as_ref())
             {
                 let email = row.email.as_ref().or(before.email.as_ref());
                 if phone_taken(&tx.by_phone(phone)?, email, Some(&before.id)) {

@@ -1,0 +1,508 @@
+//! `hookflow contacts list|show|export|import`: contacts from the terminal, through a running
+//! server's API or, when none answers, the data dir itself. Tables for people; `--json` prints
+//! the API's own document (for a list, `{"items", "next_cursor"}`).
+
+use super::client::ApiClient;
+use crate::domain::time::wall_now_ms;
+use crate::store::contacts::{ChangeCtx, ContactQuery, ExportError};
+use crate::store::Store;
+use anyhow::Context as _;
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Uploads and downloads of a whole contact base take longer than the client's usual 30 s.
+const TRANSFER_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// `hookflow contacts …`.
+#[derive(Debug, clap::Args)]
+pub struct ContactsArgs {
+    #[command(subcommand)]
+    pub command: ContactsCommand,
+}
+
+/// Where contacts come from when no server answers.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// Data directory (used only when no server answers).
+    #[arg(long, env = "HOOKFLOW_DATA", default_value = "./data")]
+    pub data: PathBuf,
+    /// Region of phones without a +country prefix (without a server; a server uses its own).
+    #[arg(long, env = "HOOKFLOW_DEFAULT_REGION", default_value = "US")]
+    pub default_region: String,
+}
+
+/// The `contacts` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum ContactsCommand {
+    /// List contacts, newest first: a name or email substring, an exact email or phone, tags.
+    List {
+        /// Search text (`q`).
+        #[arg(long)]
+        q: Option<String>,
+        /// A tag the contacts must have (repeat for several; all must match).
+        #[arg(long)]
+        tag: Vec<String>,
+        /// Page size (1..=1000).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// The cursor a previous page printed.
+        #[arg(long)]
+        cursor: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// One contact with its tags, custom fields, sequences and timeline.
+    Show {
+        /// A contact id, an email or a phone.
+        key: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Write contacts as CSV (GHL's columns) to FILE, or to stdout.
+    Export {
+        /// Output file (stdout when absent).
+        file: Option<PathBuf>,
+        /// Only contacts matching this search.
+        #[arg(long)]
+        q: Option<String>,
+        /// Only contacts with this tag (repeatable).
+        #[arg(long)]
+        tag: Vec<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Create or update contacts from a CSV file; prints created / updated / skipped.
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Where the command reads and writes.
+enum Backend {
+    Server(ApiClient),
+    Local(Store, String),
+}
+
+impl Backend {
+    async fn pick(server: &str, store: &StoreArgs) -> anyhow::Result<Self> {
+        let client = ApiClient::new(server);
+        if client.is_up().await {
+            return Ok(Self::Server(client));
+        }
+        Ok(Self::Local(
+            Store::open(&store.data)?,
+            store.default_region.clone(),
+        ))
+    }
+}
+
+/// Runs a `contacts` subcommand.
+pub async fn run(server: &str, json: bool, args: &ContactsArgs) -> anyhow::Result<ExitCode> {
+    match &args.command {
+        ContactsCommand::List {
+            q,
+            tag,
+            limit,
+            cursor,
+            store,
+        } => {
+            let query = ContactQuery {
+                q: q.clone(),
+                tags: tag.clone(),
+                limit: *limit,
+                cursor: cursor.clone(),
+            };
+            let page = list(Backend::pick(server, store).await?, &query).await?;
+            print(&if json {
+                pretty(&page)
+            } else {
+                list_table(&page)
+            })
+        }
+        ContactsCommand::Show { key, store } => {
+            let contact = show(Backend::pick(server, store).await?, key).await?;
+            print(&if json {
+                pretty(&contact)
+            } else {
+                contact_text(&contact)
+            })
+        }
+        ContactsCommand::Export {
+            file,
+            q,
+            tag,
+            store,
+        } => {
+            let query = ContactQuery {
+                q: q.clone(),
+                tags: tag.clone(),
+                ..ContactQuery::default()
+            };
+            export(Backend::pick(server, store).await?, &query, file.as_deref()).await
+        }
+        ContactsCommand::Import { file, store } => {
+            let data =
+                std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+            let report = import(Backend::pick(server, store).await?, data).await?;
+            print(&if json {
+                pretty(&report)
+            } else {
+                report_text(&report)
+            })
+        }
+    }
+}
+
+async fn list(backend: Backend, query: &ContactQuery) -> anyhow::Result<Value> {
+    match backend {
+        Backend::Server(client) => {
+            let mut qs = url::form_urlencoded::Serializer::new(String::new());
+            if let Some(q) = &query.q {
+                qs.append_pair("q", q);
+            }
+            for t in &query.tags {
+                qs.append_pair("tag", t);
+            }
+            qs.append_pair("limit", &query.limit.to_string());
+            if let Some(c) = &query.cursor {
+                qs.append_pair("cursor", c);
+            }
+            client.get(&format!("/api/contacts?{}", qs.finish())).await
+        }
+        Backend::Local(store, region) => {
+            anyhow::ensure!(
+                (1..=1000).contains(&query.limit),
+                "--limit must be between 1 and 1000"
+            );
+            let (items, next) = store.contacts.list(query, &region)?;
+            Ok(json!({"items": items, "next_cursor": next}))
+        }
+    }
+}
+
+async fn show(backend: Backend, key: &str) -> anyhow::Result<Value> {
+    let key = key.trim();
+    let found: Vec<Value> = match &backend {
+        Backend::Server(client) if ulid::Ulid::from_string(key).is_ok() => {
+            return client.get(&format!("/api/contacts/{key}")).await;
+        }
+        Backend::Server(client) => {
+            if !key.contains('@') && !looks_like_phone(key) {
+                anyhow::bail!("`{key}` is not a contact id, an email or a phone; search names with `hookflow contacts list --q`");
+            }
+            let qs = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("q", key)
+                .append_pair("limit", "1000")
+                .finish();
+            let page = client.get(&format!("/api/contacts?{qs}")).await?;
+            let email = key.to_lowercase();
+            // `q` with an email is a substring search too: keep the exact address only.
+            page["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|c| !key.contains('@') || c["email"] == email.as_str())
+                .cloned()
+                .collect()
+        }
+        Backend::Local(store, region) => store
+            .contacts
+            .resolve(key, region)?
+            .into_iter()
+            .map(|c| serde_json::to_value(c).expect("contacts serialise"))
+            .collect(),
+    };
+    let id = match found.as_slice() {
+        [] => anyhow::bail!("no contact matches `{key}`"),
+        [one] => one["id"].as_str().unwrap_or_default().to_string(),
+        many => {
+            let ids: Vec<String> = many
+                .iter()
+                .map(|c| format!("{} ({})", c["id"], c["email"]))
+                .collect();
+            anyhow::bail!(
+                "{} contacts match `{key}`: {}; show one by id",
+                many.len(),
+                ids.join(", ")
+            )
+        }
+    };
+    match backend {
+        Backend::Server(client) => client.get(&format!("/api/contacts/{id}")).await,
+        Backend::Local(store, _) => {
+            let mut doc = found.into_iter().next().unwrap_or_default();
+            doc["timeline"] = serde_json::to_value(store.contacts.timeline(&id)?)?;
+            Ok(doc)
+        }
+    }
+}
+
+/// The same rule as the API's `q`: only phone characters make a phone.
+fn looks_like_phone(s: &str) -> bool {
+    s.chars().any(|c| c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+}
+
+async fn import(backend: Backend, data: Vec<u8>) -> anyhow::Result<Value> {
+    match backend {
+        Backend::Server(client) => {
+            let req = client
+                .request(reqwest::Method::POST, "/api/contacts/import")
+                .header("content-type", "text/csv; charset=utf-8")
+                .timeout(TRANSFER_TIMEOUT)
+                .body(data);
+            Ok(client.send_ok(req).await?.json().await?)
+        }
+        Backend::Local(store, region) => {
+            let ctx = ChangeCtx::import(wall_now_ms());
+            let report = store.contacts.import_csv(&data, &region, &ctx)?;
+            store.flush_now()?;
+            Ok(serde_json::to_value(report)?)
+        }
+    }
+}
+
+async fn export(
+    backend: Backend,
+    query: &ContactQuery,
+    file: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    // A file is written beside its name and renamed when complete: a failed export never
+    // leaves a file that looks whole.
+    let partial = file.map(|f| f.with_extension("csv.part"));
+    let mut out: Box<dyn Write> = match &partial {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let result: anyhow::Result<()> = match backend {
+        Backend::Server(client) => {
+            let mut qs = url::form_urlencoded::Serializer::new(String::new());
+            if let Some(q) = &query.q {
+                qs.append_pair("q", q);
+            }
+            for t in &query.tags {
+                qs.append_pair("tag", t);
+            }
+            let req = client
+                .request(
+                    reqwest::Method::GET,
+                    &format!("/api/contacts/export?{}", qs.finish()),
+                )
+                .timeout(TRANSFER_TIMEOUT);
+            let mut resp = client.send_ok(req).await?;
+            loop {
+                match resp.chunk().await {
+                    Ok(Some(chunk)) => out.write_all(&chunk).map_err(quiet_pipe)?,
+                    Ok(None) => break Ok(()),
+                    Err(e) => break Err(anyhow::anyhow!("the export was cut short: {e}")),
+                }
+            }
+        }
+        Backend::Local(store, region) => {
+            let columns = store.contacts.export_columns(query, &region)?;
+            match store
+                .contacts
+                .export_csv(query, &region, &columns, &mut out)
+            {
+                Ok(_) => Ok(()),
+                Err(ExportError::Write(e)) => Err(quiet_pipe(e).into()),
+                Err(e) => Err(e.into()),
+            }
+        }
+    };
+    let result = result.and_then(|()| out.flush().map_err(|e| quiet_pipe(e).into()));
+    drop(out);
+    if let (Some(part), Some(file)) = (&partial, file) {
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(part);
+            return Err(e);
+        }
+        std::fs::rename(part, file).with_context(|| format!("cannot write {}", file.display()))?;
+        eprintln!("exported contacts to {}", file.display());
+    }
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+/// A reader that closed stdout (`| head`) ends the command quietly, as Unix tools do.
+fn quiet_pipe(e: std::io::Error) -> std::io::Error {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    e
+}
+
+/// Writes `text` to stdout; a closed pipe exits 0.
+fn print(text: &str) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(quiet_pipe)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pretty(v: &Value) -> String {
+    format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default())
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn name(c: &Value) -> String {
+    format!("{} {}", s(&c["first_name"]), s(&c["last_name"]))
+        .trim()
+        .to_string()
+}
+
+fn tags(c: &Value) -> String {
+    c["tags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(s)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A page as aligned columns, and how to get the next page.
+fn list_table(page: &Value) -> String {
+    let items = page["items"].as_array().cloned().unwrap_or_default();
+    if items.is_empty() {
+        return "no contacts\n".into();
+    }
+    let mut rows = vec![["ID", "NAME", "EMAIL", "PHONE", "TAGS", "DND"].map(String::from)];
+    for c in &items {
+        rows.push([
+            s(&c["id"]),
+            name(c),
+            s(&c["email"]),
+            s(&c["phone"]),
+            tags(c),
+            if c["dnd"] == true { "dnd" } else { "" }.to_string(),
+        ]);
+    }
+    let mut out = table(&rows);
+    if let Some(next) = page["next_cursor"].as_str() {
+        out.push_str(&format!("more: --cursor {next}\n"));
+    }
+    out
+}
+
+fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// One contact for people: fields, custom fields, sequences, then the timeline.
+fn contact_text(c: &Value) -> String {
+    let mut rows: Vec<[String; 2]> = [
+        ("id", s(&c["id"])),
+        ("name", name(c)),
+        ("email", s(&c["email"])),
+        ("phone", s(&c["phone"])),
+        ("tags", tags(c)),
+        ("dnd", s(&c["dnd"])),
+        ("timezone", s(&c["timezone"])),
+        ("source", s(&c["source"])),
+        ("created", s(&c["created_at"])),
+        ("updated", s(&c["updated_at"])),
+    ]
+    .into_iter()
+    .map(|(k, v)| [k.to_string(), v])
+    .collect();
+    for (k, v) in c["custom"].as_object().into_iter().flatten() {
+        rows.push([format!("custom.{k}"), s(v)]);
+    }
+    for e in c["sequences"].as_array().into_iter().flatten() {
+        let due = e["next_due_at"].as_str().map(|d| format!(", next due {d}"));
+        rows.push([
+            format!("sequence.{}", s(&e["sequence"])),
+            format!(
+                "{}, step {}{}",
+                s(&e["state"]),
+                e["step"],
+                due.unwrap_or_default()
+            ),
+        ]);
+    }
+    let mut out = table(&rows);
+    let timeline = c["timeline"].as_array().cloned().unwrap_or_default();
+    if !timeline.is_empty() {
+        out.push_str("\ntimeline\n");
+        let rows: Vec<[String; 3]> = timeline
+            .iter()
+            .map(|t| {
+                let by = match t["run_id"].as_str() {
+                    Some(run) => format!("run {run} {}", s(&t["step"])),
+                    None => s(&t["actor"]),
+                };
+                [s(&t["at"]), by, changes_text(&t["changes"])]
+            })
+            .collect();
+        out.push_str(&table(&rows));
+    }
+    out
+}
+
+fn changes_text(changes: &Value) -> String {
+    let parts: Vec<String> = changes
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| match (v.get("from"), v.get("to")) {
+            (Some(from), Some(to)) => format!("{k}: {from} → {to}"),
+            _ => format!("{k}: {v}"),
+        })
+        .collect();
+    parts.join("; ")
+}
+
+/// An import's counts, then each skipped row and each warning.
+fn report_text(r: &Value) -> String {
+    let skipped = r["skipped"].as_array().cloned().unwrap_or_default();
+    let mut out = format!(
+        "created {}, updated {}, skipped {}\n",
+        r["created"],
+        r["updated"],
+        skipped.len()
+    );
+    for n in &skipped {
+        out.push_str(&format!("line {}: {}\n", n["line"], s(&n["reason"])));
+    }
+    for n in r["warnings"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "line {}: warning: {}\n",
+            n["line"],
+            s(&n["reason"])
+        ));
+    }
+    out
+}
