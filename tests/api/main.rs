@@ -9,6 +9,7 @@ mod admin;
 mod capture;
 mod capture_samples;
 mod cli;
+mod contacts_csv;
 mod crash;
 mod durability;
 mod email;
