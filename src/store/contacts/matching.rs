@@ -61,7 +61,7 @@ pub fn find_contact(
         ));
     }
     let phone_taken = match lookup(tx, input.email.as_ref(), input.phone.as_ref())? {
-        Lookup::Found(contact, by) => return Ok(found(contact, by)),
+        Lookup::Found(contact, by) => return Ok(found(*contact, by)),
         Lookup::Missed { phone_taken } => phone_taken,
     };
     if !create {
@@ -98,7 +98,7 @@ pub fn find_contact(
 /// What the indexes say about an email and a phone, by `find_contact`'s rule.
 pub(crate) enum Lookup {
     /// A contact matched, by this key.
-    Found(Contact, MatchedBy),
+    Found(Box<Contact>, MatchedBy),
     /// None matched; `phone_taken` when the phone must not be copied onto a new contact.
     Missed {
         /// A contact with another email holds the phone.
@@ -115,7 +115,7 @@ pub(crate) fn lookup(
 ) -> TxResult<Lookup> {
     if let Some(email) = email {
         if let Some(contact) = tx.by_email(email)? {
-            return Ok(Lookup::Found(contact, MatchedBy::Email));
+            return Ok(Lookup::Found(Box::new(contact), MatchedBy::Email));
         }
     }
     let holders = match phone {
@@ -126,7 +126,7 @@ pub(crate) fn lookup(
     // (the email index missed, so a holder with one has a different one).
     if let [only] = holders.as_slice() {
         if email.is_none() || only.email.is_none() {
-            return Ok(Lookup::Found(only.clone(), MatchedBy::Phone));
+            return Ok(Lookup::Found(Box::new(only.clone()), MatchedBy::Phone));
         }
     }
     Ok(Lookup::Missed {

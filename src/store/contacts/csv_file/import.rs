@@ -138,6 +138,7 @@ fn count(report: &mut ImportReport, row: &Row, applied: Applied) {
 fn apply_row(tx: &ContactTx<'_>, row: &Row, ctx: &ChangeCtx) -> TxResult<Applied> {
     match lookup(tx, row.email.as_ref(), row.phone.as_ref())? {
         Lookup::Found(before, _) => {
+            let before = *before;
             let mut after = before.clone();
             let mut warning = None;
             if let Some(phone) = row
