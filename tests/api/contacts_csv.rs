@@ -4,7 +4,8 @@
 
 use crate::helpers::*;
 use serde_json::{json, Value};
-use std::process::{Command, Output};
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
 
 fn hookflow(app: &TestApp, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hookflow"))
@@ -401,4 +402,31 @@ async fn without_a_server_the_cli_uses_the_data_dir_and_refuses_a_locked_one() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("data dir in use; pass --server"));
+}
+
+#[tokio::test]
+async fn an_export_to_a_reader_that_stops_early_ends_quietly_with_status_0() {
+    let app = spawn_app().await;
+    let mut csv = String::from("Email,Notes\n");
+    for i in 0..3000 {
+        csv.push_str(&format!("p{i}@x.com,{}\n", "x".repeat(100)));
+    }
+    let (status, report) = post_csv(&app, "text/csv", &csv).await;
+    assert_eq!((status, report["created"].as_u64()), (200, Some(3000)));
+    // ~330 KB: far more than a pipe holds, so the CLI is still writing when the reader leaves.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookflow"))
+        .args(["contacts", "export", "--server", &app.base])
+        .env_remove("HOOKFLOW_ADMIN_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut head = [0u8; 10];
+    stdout.read_exact(&mut head).unwrap();
+    assert_eq!(&head, b"Contact Id");
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }

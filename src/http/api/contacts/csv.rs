@@ -9,7 +9,7 @@
 use super::contact_error;
 use crate::http::api::{guard, reply, with, HttpState};
 use crate::http::error::ApiError;
-use crate::store::contacts::{ChangeCtx, ContactQuery};
+use crate::store::contacts::{ChangeCtx, ContactQuery, ExportError};
 use bytes::Bytes;
 use std::io::Write;
 use std::pin::Pin;
@@ -119,7 +119,10 @@ async fn export(s: Arc<HttpState>, raw: String) -> Result<Response, ApiError> {
             tx: tx.clone(),
         };
         if let Err(e) = trees.export_csv(&query, &region, &columns, out) {
-            tracing::warn!(error = %e, "contacts export stopped");
+            match &e {
+                ExportError::Write(_) => tracing::debug!("contacts export: the client went away"),
+                ExportError::Store(e) => tracing::warn!(error = %e, "contacts export stopped"),
+            }
             // An error after the 200 went out can only cut the body short: the client sees a
             // broken transfer, never a file that looks complete.
             let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
