@@ -149,6 +149,31 @@ async fn a_malformed_or_mistyped_upload_is_refused_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_chunked_upload_without_a_content_length_is_imported() {
+    let app = spawn_app().await;
+    let parts: Vec<Result<&'static str, std::io::Error>> = vec![
+        Ok("Email,First Name\nann@x.com,A"),
+        Ok("nn\nbob@x.com,Bob\n"),
+    ];
+    let (status, report) = app
+        .send(
+            app.client
+                .post(format!("{}/api/contacts/import", app.base))
+                .header("content-type", "text/csv")
+                .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+                    parts,
+                ))),
+        )
+        .await;
+    assert_eq!(
+        (status, report["created"].as_u64()),
+        (200, Some(2)),
+        "{report}"
+    );
+    assert_eq!(app.contact_by_email("ann@x.com").await["first_name"], "Ann");
+}
+
+#[tokio::test]
 async fn an_export_streams_csv_narrowed_by_tag_and_refuses_parameters_it_does_not_know() {
     let app = spawn_app().await;
     let (status, _) = post_csv(
