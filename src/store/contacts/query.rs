@@ -81,8 +81,8 @@ impl ContactTrees {
     /// share a phone). Empty when none matches.
     pub fn resolve(&self, key: &str, default_region: &str) -> Result<Vec<Contact>, ContactError> {
         let key = key.trim();
-        if let Some(contact) = self.get(key)? {
-            return Ok(vec![contact]);
+        if ulid::Ulid::from_string(key).is_ok() {
+            return Ok(self.get(key)?.into_iter().collect());
         }
         if key.contains('@') {
             let email = Email::parse(key).map_err(ContactError::Invalid)?;

@@ -237,3 +237,27 @@ fn an_export_narrowed_by_tag_lists_only_those_contacts_and_their_fields() {
     assert!(lines[0].ends_with(",Created,Plan"), "{csv}");
     assert!(lines[1].contains(",a@x.com,,vip,false,,import,") && lines[1].ends_with(",gold"));
 }
+
+#[test]
+fn a_row_refused_inside_its_batch_is_skipped_alone_and_the_others_are_applied() {
+    let (_dir, trees) = store();
+    // An email index entry whose contact is gone: the lookup misses, the insert then finds the
+    // email claimed, and the batch's transaction aborts on that row.
+    let (_, by_email, _, _) = trees.trees();
+    by_email
+        .insert("ghost@x.com", "01ARZ3NDEKTSV4RRFFQ69G5FAV")
+        .unwrap();
+    let report = import(&trees, "Email\nann@x.com\nghost@x.com\nbob@x.com\n");
+    assert_eq!(report.created, 2, "{report:?}");
+    assert_eq!(report.skipped.len(), 1, "{report:?}");
+    assert_eq!(report.skipped[0].line, 3);
+    assert!(
+        report.skipped[0].reason.contains("already belongs"),
+        "{report:?}"
+    );
+    let emails: Vec<String> = all(&trees)
+        .iter()
+        .map(|c| c.email.clone().unwrap().to_string())
+        .collect();
+    assert_eq!(emails, ["ann@x.com", "bob@x.com"]);
+}
