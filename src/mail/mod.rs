@@ -10,6 +10,7 @@
 
 pub mod delivery;
 pub mod message;
+pub mod tls;
 pub mod transport;
 
 pub use delivery::{Mailer, RetryPolicy};
@@ -55,6 +56,14 @@ pub enum MailError {
         /// The value with any password replaced by `***`.
         given: String,
         /// What is wrong with it.
+        reason: String,
+    },
+    /// `--mail-ca` cannot be used.
+    #[error("--mail-ca {}: {reason}", path.display())]
+    BadCa {
+        /// The file as given.
+        path: std::path::PathBuf,
+        /// What is wrong with it and how to fix it.
         reason: String,
     },
     /// The outbox store failed.
