@@ -12,6 +12,7 @@ mod cli;
 mod crash;
 mod durability;
 mod email;
+mod mail_tls;
 mod matching;
 mod reload;
 mod runs;
