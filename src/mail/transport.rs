@@ -348,6 +348,28 @@ mod tests {
     }
 
     #[test]
+    fn credentials_make_tls_required_and_the_start_up_line_names_the_mode_but_no_password() {
+        let described = |s: &str| MailConfig::parse(s).unwrap().describe();
+        assert_eq!(
+            described("smtp://clinic:pa%24%24@relay.example:587"),
+            "mail: smtp://clinic@relay.example:587, STARTTLS required"
+        );
+        assert_eq!(
+            described("smtps://clinic:pa%24%24@relay.example"),
+            "mail: smtps://clinic@relay.example:465, TLS from the first byte"
+        );
+        assert_eq!(
+            described("smtp://:only-a-password@relay.example:25"),
+            "mail: smtp://relay.example:25, STARTTLS required"
+        );
+        assert_eq!(
+            described("smtp://127.0.0.1:1025"),
+            "mail: smtp://127.0.0.1:1025, STARTTLS when offered, plain otherwise"
+        );
+        assert!(described("outbox").starts_with("mail: outbox, nothing leaves"));
+    }
+
+    #[test]
     fn bad_urls_are_clear_errors_without_the_password() {
         for bad in [
             "http://u:secret@host",
