@@ -79,6 +79,11 @@ async fn book_and_settle(app: &TestApp) -> Value {
     let body = json!({"email": "jane@example.com"}).to_string();
     let (status, answer) = app.post_hook("book", "application/json", body).await;
     assert_eq!(status, 200, "{answer}");
+    email_settled(app).await
+}
+
+/// Waits until the (only) email is `sent` or `failed`; returns its outbox record.
+async fn email_settled(app: &TestApp) -> Value {
     eventually(
         "the email sent or failed",
         Duration::from_secs(40),
@@ -343,4 +348,47 @@ async fn under_the_manual_clock_an_emails_times_all_come_from_that_clock() {
         assert_eq!(at, manual_now, "{field} is not on the manual clock");
     }
     assert_eq!(parse_time(&email["next_attempt_at"]), manual_now);
+}
+
+#[tokio::test]
+async fn under_the_manual_clock_a_retry_is_due_on_that_clock_and_goes_out_after_an_advance() {
+    let sink_dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let sink = Sink::start(port, sink_dir.path(), &["--fail-first", "1"]);
+    let mut args = mail_args(format!("smtp://127.0.0.1:{port}"), None);
+    args.extend(["--clock".to_string(), "manual".to_string()]);
+    let (app, _dir) = app_with(&args).await;
+    let body = json!({"email": "jane@example.com"}).to_string();
+    let (status, _) = app.post_hook("book", "application/json", body).await;
+    assert_eq!(status, 200);
+    let queued = eventually(
+        "a failed first attempt",
+        Duration::from_secs(30),
+        || async {
+            let email = app.get_ok("/api/outbox").await["items"][0].clone();
+            (email["state"] == "queued" && email["attempts"] == 1).then_some(email)
+        },
+    )
+    .await;
+    let created = parse_time(&queued["created_at"]);
+    assert_eq!(
+        parse_time(&queued["next_attempt_at"]),
+        created + time::Duration::seconds(1),
+        "the backoff is counted on the manual clock"
+    );
+    let (status, answer) = app
+        .send(
+            app.client
+                .post(format!("{}/api/clock/advance", app.base))
+                .json(&json!({"by": "1s"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let email = email_settled(&app).await;
+    assert_eq!(email["state"], "sent", "{email}");
+    assert_eq!(
+        parse_time(&email["sent_at"]),
+        created + time::Duration::seconds(1)
+    );
+    assert_eq!(sink.messages().len(), 1);
 }
