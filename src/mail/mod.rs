@@ -3,8 +3,9 @@
 //! The engine decides *what* to send and writes an [`OutboxRecord`] in the same transaction as
 //! the step that sent it; this module only turns queued records into sent or failed ones:
 //! [`message::render`] builds the RFC 5322 message (fixed `Message-ID`, unsubscribe headers and
-//! link), [`transport::Transport`] writes it to the local outbox or hands it to an SMTP server, and
-//! [`delivery::Mailer`] drives the states with backoff.
+//! link), [`transport::Transport`] writes it to the local outbox or hands it to an SMTP server
+//! (over TLS as [`tls`] decides: required whenever a password is set), and
+//! [`delivery::Mailer`] drives the states with backoff on hookflow's clock.
 //!
 //! [`OutboxRecord`]: crate::store::outbox::OutboxRecord
 
