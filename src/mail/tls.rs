@@ -125,8 +125,12 @@ pub fn explain(e: &lettre::transport::smtp::Error) -> Option<SendError> {
         })
     };
     if let Some(cert) = certificate_error(e) {
+        // The variant's name only (`UnknownIssuer`), for a search; the words say the rest.
+        let detail = format!("{cert:?}");
+        let detail = detail.split([' ', '{', '(']).next().unwrap_or_default();
+        let detail = detail.trim_end_matches("Context");
         return permanent(format!(
-            "{}; the email was not sent (technical detail: {cert:?})",
+            "{}; the email was not sent (TLS error: {detail})",
             certificate_words(cert)
         ));
     }
@@ -194,7 +198,11 @@ fn certificate_words(c: &CertificateError) -> String {
             "{what} is for another name: hookflow connected to {} but the certificate is for \
              {}; use a host name the certificate names in --mail",
             expected.to_str(),
-            presented.join(", ")
+            presented
+                .iter()
+                .map(|p| unquote(p))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         C::Expired => format!("{what} has expired; the server's admin must renew it"),
         C::ExpiredContext { not_after, .. } => format!(
@@ -206,5 +214,13 @@ fn certificate_words(c: &CertificateError) -> String {
         }
         C::Revoked => format!("{what} has been revoked"),
         other => format!("{what} was rejected ({other:?})"),
+    }
+}
+
+/// `DnsName("relay.example")` → `relay.example`: rustls shows a certificate's names as Debug.
+fn unquote(presented: &str) -> &str {
+    match (presented.find('"'), presented.rfind('"')) {
+        (Some(start), Some(end)) if end > start => &presented[start + 1..end],
+        _ => presented,
     }
 }
