@@ -2,13 +2,14 @@
 //! compiled so far, keyed by mode and source so each distinct source is compiled once.
 
 use super::error::{describe, Failure, Site};
-use super::{json, TemplateError};
+use super::json::{self, ExactNumbers};
+use super::TemplateError;
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Value as MjValue;
 use minijinja::{AutoEscape, Environment, ErrorKind, State, UndefinedBehavior};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// The variable an expression's value is captured in.
 const RESULT: &str = "__hookflow_value";
@@ -73,10 +74,18 @@ impl Templates {
         // Text must come out unchanged around its tags, final newline included.
         let syntax = SyntaxConfig::builder().keep_trailing_newline(true).build();
         env.set_syntax(syntax.expect("the default delimiters are valid"));
-        // Inside text, null prints as nothing (GHL shows an empty merge field, not "none").
-        env.set_formatter(|out, state, value| match value.is_none() {
-            true => Ok(()),
-            false => minijinja::escape_formatter(out, state, value),
+        // Inside text, null prints as nothing (GHL shows an empty merge field, not "none"), and
+        // a number of the payload prints as sent (`12.50`, not `12.5`).
+        env.set_formatter(|out, state, value| {
+            if value.is_none() {
+                return Ok(());
+            }
+            if value.is_number() && !value.is_integer() {
+                if let Some(text) = ExactNumbers::of(state).text(value) {
+                    return Ok(out.write_str(text)?);
+                }
+            }
+            minijinja::escape_formatter(out, state, value)
         });
         env.add_function("has_tag", has_tag);
         let globals = env.globals().map(|(name, _)| name.to_owned()).collect();
@@ -112,12 +121,13 @@ impl Templates {
         Err(self.failure(&env, e, job, None, &Map::new()))
     }
 
-    /// Renders `job` against `vars`: the output, and for an expression its value.
+    /// Renders `job` against `vars`: the output, and for an expression its value with the
+    /// texts of the context's numbers (to turn it back into JSON).
     pub fn run(
         &self,
         job: &Job,
         vars: &Map<String, Value>,
-    ) -> Result<(String, Option<MjValue>), TemplateError> {
+    ) -> Result<(String, Option<(MjValue, Arc<ExactNumbers>)>), TemplateError> {
         self.compile(job)?;
         let env = self.env.read().unwrap_or_else(PoisonError::into_inner);
         let tmpl = env
@@ -129,7 +139,7 @@ impl Templates {
         let value = match job.mode {
             Mode::Expr => match captured.state().lookup(RESULT) {
                 // `set` stores an undefined value without complaint; strictness is ours.
-                Some(v) if !v.is_undefined() => Some(v),
+                Some(v) if !v.is_undefined() => Some((v, ExactNumbers::of(captured.state()))),
                 _ => return Err(self.undefined(job, vars, Self::paths(&env, job, true))),
             },
             Mode::Text | Mode::Html => None,
