@@ -13,6 +13,7 @@ mod crash;
 mod durability;
 mod email;
 mod matching;
+mod numbers;
 mod reload;
 mod runs;
 mod samples;
