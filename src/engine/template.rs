@@ -14,6 +14,7 @@ mod error;
 mod json;
 #[cfg(test)]
 mod tests;
+mod tojson;
 
 pub use error::TemplateError;
 

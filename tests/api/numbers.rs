@@ -86,7 +86,12 @@ fn digits(v: &Value) -> String {
 #[tokio::test]
 async fn a_thirty_digit_id_is_stored_with_every_digit() {
     let (app, _dir) = app().await;
-    let answer = post(&app, "appointments", booking("ann@example.com", BIG, "12.50")).await;
+    let answer = post(
+        &app,
+        "appointments",
+        booking("ann@example.com", BIG, "12.50"),
+    )
+    .await;
     let request = app.request(answer["request_id"].as_str().unwrap()).await;
     assert_eq!(digits(&request["payload"]["appointment"]["id"]), BIG);
     assert_eq!(digits(&request["payload"]["total"]), "12.50");
@@ -115,7 +120,12 @@ async fn ids_that_differ_in_the_last_digit_are_two_bookings_not_a_duplicate() {
 #[tokio::test]
 async fn mappings_and_templates_carry_the_exact_digits_into_contacts_and_emails() {
     let (app, _dir) = app().await;
-    let answer = post(&app, "appointments", booking("ann@example.com", BIG, "12.50")).await;
+    let answer = post(
+        &app,
+        "appointments",
+        booking("ann@example.com", BIG, "12.50"),
+    )
+    .await;
     let run = app.wait_run_done(&accepted_run_ids(&answer)[0]).await;
     assert_eq!(run["status"], "succeeded", "{run}");
 
@@ -127,10 +137,14 @@ async fn mappings_and_templates_carry_the_exact_digits_into_contacts_and_emails(
     assert_eq!(custom["total_text"], "12.50 USD");
     assert_eq!(digits(&custom["precise"]), PRECISE);
 
-    let outbox = eventually("the email in the outbox", Duration::from_secs(20), || async {
-        let items = app.get_ok("/api/outbox").await["items"].clone();
-        items.as_array().unwrap().first().cloned()
-    })
+    let outbox = eventually(
+        "the email in the outbox",
+        Duration::from_secs(20),
+        || async {
+            let items = app.get_ok("/api/outbox").await["items"].clone();
+            items.as_array().unwrap().first().cloned()
+        },
+    )
     .await;
     assert_eq!(outbox["subject"], format!("Booking {BIG} for 12.50"));
     assert_eq!(outbox["text"], format!("Precise: {PRECISE}"));
@@ -139,8 +153,18 @@ async fn mappings_and_templates_carry_the_exact_digits_into_contacts_and_emails(
 #[tokio::test]
 async fn conditions_still_compare_numbers_by_value() {
     let (app, _dir) = app().await;
-    let over = post(&app, "appointments", booking("ann@example.com", BIG, "12.50")).await;
-    let under = post(&app, "appointments", booking("bob@example.com", NEXT, "9.990")).await;
+    let over = post(
+        &app,
+        "appointments",
+        booking("ann@example.com", BIG, "12.50"),
+    )
+    .await;
+    let under = post(
+        &app,
+        "appointments",
+        booking("bob@example.com", NEXT, "9.990"),
+    )
+    .await;
     for answer in [&over, &under] {
         app.wait_run_done(&accepted_run_ids(answer)[0]).await;
     }

@@ -17,6 +17,9 @@ const RESULT: &str = "__hookflow_value";
 const EXPR_PREFIX: &str = "{% set __hookflow_value = (";
 const EXPR_SUFFIX: &str = ") %}";
 
+/// An expression's value, with the texts of its context's numbers to turn it back into JSON.
+pub(super) type ExprValue = (MjValue, Arc<ExactNumbers>);
+
 /// How a source is compiled; part of the cache key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Mode {
@@ -88,6 +91,7 @@ impl Templates {
             minijinja::escape_formatter(out, state, value)
         });
         env.add_function("has_tag", has_tag);
+        env.add_filter("tojson", super::tojson::tojson);
         let globals = env.globals().map(|(name, _)| name.to_owned()).collect();
         Templates {
             env: RwLock::new(env),
@@ -121,13 +125,12 @@ impl Templates {
         Err(self.failure(&env, e, job, None, &Map::new()))
     }
 
-    /// Renders `job` against `vars`: the output, and for an expression its value with the
-    /// texts of the context's numbers (to turn it back into JSON).
+    /// Renders `job` against `vars`: the output, and for an expression its value.
     pub fn run(
         &self,
         job: &Job,
         vars: &Map<String, Value>,
-    ) -> Result<(String, Option<(MjValue, Arc<ExactNumbers>)>), TemplateError> {
+    ) -> Result<(String, Option<ExprValue>), TemplateError> {
         self.compile(job)?;
         let env = self.env.read().unwrap_or_else(PoisonError::into_inner);
         let tmpl = env

@@ -220,7 +220,11 @@ pub(super) fn to_json(v: &MjValue, exact: &ExactNumbers) -> Result<Value, String
         }
         ValueKind::Seq | ValueKind::Iterable => {
             let items = v.try_iter().map_err(|e| e.to_string())?;
-            Value::Array(items.map(|i| to_json(&i, exact)).collect::<Result<_, _>>()?)
+            Value::Array(
+                items
+                    .map(|i| to_json(&i, exact))
+                    .collect::<Result<_, _>>()?,
+            )
         }
         ValueKind::Map => {
             let mut out = Map::new();
@@ -355,12 +359,17 @@ mod tests {
             parse("123456789012345678901234567890")
         );
         assert_eq!(to_json(&MjValue::from(4.5), &none).unwrap(), json!(4.5));
-        assert_eq!(to_json(&MjValue::from(f64::NAN), &none).unwrap(), Value::Null);
+        assert_eq!(
+            to_json(&MjValue::from(f64::NAN), &none).unwrap(),
+            Value::Null
+        );
     }
 
     #[test]
     fn object_keys_keep_file_order_when_iterated() {
-        let o = context(json!({"z": 1, "a": 2, "m": 3})).get_attr("x").unwrap();
+        let o = context(json!({"z": 1, "a": 2, "m": 3}))
+            .get_attr("x")
+            .unwrap();
         let keys: Vec<String> = o.try_iter().unwrap().map(|k| k.to_string()).collect();
         assert_eq!(keys, ["z", "a", "m"]);
     }
