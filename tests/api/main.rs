@@ -14,6 +14,7 @@ mod durability;
 mod email;
 mod mail_tls;
 mod matching;
+mod numbers;
 mod reload;
 mod runs;
 mod samples;
