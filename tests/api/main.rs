@@ -12,6 +12,8 @@ mod cli;
 mod crash;
 mod durability;
 mod email;
+mod hostile;
+mod hostile_bodies;
 mod matching;
 mod reload;
 mod runs;
