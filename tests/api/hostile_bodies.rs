@@ -180,6 +180,38 @@ async fn a_signature_covers_the_body_as_sent_before_decoding() {
     assert_eq!(s, 401);
 }
 
+#[tokio::test]
+async fn the_hostile_samples_get_their_documented_answers_and_change_nothing() {
+    let app = spawn_app().await;
+    let wf = "optimantra-booking";
+    let (s, a) = app
+        .post_hook(
+            wf,
+            "application/x-www-form-urlencoded",
+            sample("broken/latin1-form.form"),
+        )
+        .await;
+    assert_eq!(s, 400, "{a}");
+    let (s, a) = app
+        .post_hook(wf, "application/json", sample("broken/too-many-items.json"))
+        .await;
+    assert_eq!(s, 413, "{a}");
+    assert!(
+        a["error"]["message"].as_str().unwrap().contains("1001"),
+        "{a}"
+    );
+    let bomb = app
+        .client
+        .post(app.url(wf))
+        .header("content-type", "application/json");
+    let bomb = bomb
+        .header("content-encoding", "gzip")
+        .body(sample("broken/gzip-bomb.json.gz"));
+    assert_eq!(app.send(bomb).await.0, 413);
+    assert!(app.contacts("").await.is_empty(), "no contact was made");
+    assert!(app.runs("").await.is_empty(), "no run started");
+}
+
 /// A small deterministic generator (xorshift): the same cases on every run.
 struct Cases(u64);
 
@@ -245,6 +277,12 @@ async fn arbitrary_bodies_are_answered_4xx_or_acknowledged_only_once_stored() {
         let case = format!("{ct:?} {coding:?} {raw:?} → {s} {a}");
         match s {
             200 => {
+                let refused =
+                    [";;;", "application/json; charset=latin1"].contains(&ct) || coding == "br";
+                assert!(
+                    !refused,
+                    "a type or coding that must be refused was taken: {case}"
+                );
                 let logged = app.request(a["request_id"].as_str().unwrap()).await;
                 assert_ne!(logged["status"], "rejected", "{case}");
                 assert!(
