@@ -238,7 +238,7 @@ impl Cases {
         for _ in 0..self.next() % 12 {
             out.push(self.next() as u8);
         }
-        if self.next() % 3 == 0 {
+        if self.next().is_multiple_of(3) {
             out.truncate((self.next() % 8) as usize);
         }
         out
