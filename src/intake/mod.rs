@@ -58,6 +58,7 @@ impl Target {
 /// A known hook whose workflow cannot run (its file is broken or a secret is unset): its
 /// requests are answered 503 but logged, so they can be replayed once it loads.
 pub struct Unavailable {
+    /// The workflow the hook belongs to.
     pub id: WorkflowId,
     /// The 503 answer.
     pub error: IntakeError,
