@@ -15,6 +15,7 @@ mod email;
 mod hostile;
 mod hostile_bodies;
 mod matching;
+mod numbers;
 mod reload;
 mod runs;
 mod samples;
