@@ -12,6 +12,8 @@ mod cli;
 mod crash;
 mod durability;
 mod email;
+mod hostile;
+mod hostile_bodies;
 mod mail_tls;
 mod matching;
 mod numbers;
