@@ -14,7 +14,9 @@ use super::resolve::{pos, Ctx, Resolved};
 use super::steps::resolve_steps;
 use super::trigger::resolve_trigger;
 use crate::domain::ids::WorkflowId;
+use crate::engine::template::Renderer;
 use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -68,14 +70,18 @@ pub fn load_workflow_source(
     workflows_dir: &Path,
 ) -> Result<Workflow, Diagnostic> {
     let def: WorkflowDef =
-        serde_saphyr::from_str(text).map_err(|e| yaml_diagnostic(file_label, &e))?;
+        serde_saphyr::from_str(text).map_err(|e| yaml_diagnostic(file_label, text, &e))?;
+    let renderer = Renderer::new();
     let mut ctx = Ctx {
         file: file_label,
+        text,
         env,
         sequences: sequences_known,
         dir: workflows_dir,
         scope: Scope::workflow(&[]),
         in_sequence: false,
+        renderer: &renderer,
+        reads: RefCell::default(),
     };
     let mapping = resolve_mapping(&ctx, &def)?;
     let names: Vec<String> = mapping.iter().map(|m| m.name.clone()).collect();
@@ -99,6 +105,7 @@ pub fn load_workflow_source(
         steps,
         version: version_of(text.as_bytes()),
         source: Arc::from(text),
+        reads: ctx.reads.into_inner(),
     })
 }
 
@@ -110,16 +117,20 @@ pub fn load_sequence_source(
     workflows_dir: &Path,
 ) -> Result<Sequence, Diagnostic> {
     let def: SequenceDef =
-        serde_saphyr::from_str(text).map_err(|e| yaml_diagnostic(file_label, &e))?;
+        serde_saphyr::from_str(text).map_err(|e| yaml_diagnostic(file_label, text, &e))?;
     let no_env = |_: &str| None;
     let no_sequences = BTreeSet::new();
+    let renderer = Renderer::new();
     let ctx = Ctx {
         file: file_label,
+        text,
         env: &no_env,
         sequences: &no_sequences,
         dir: workflows_dir,
         scope: Scope::sequence(),
         in_sequence: true,
+        renderer: &renderer,
+        reads: RefCell::default(),
     };
     Ok(Sequence {
         id: id.clone(),

@@ -14,6 +14,7 @@ pub mod paths;
 pub mod report;
 pub mod resolve;
 pub mod steps;
+pub mod suggest;
 pub mod trigger;
 
 pub use load::{load_dir, load_sequence_source, load_workflow_source};
