@@ -175,3 +175,58 @@ async fn the_api_gives_the_same_warnings_as_check() {
     assert_eq!(from_api.len(), 1, "{api}");
     assert_eq!(from_api, from_check);
 }
+
+/// The files a doc's examples make: every fenced block that starts with `# workflows/PATH` (or
+/// `<!-- workflows/PATH -->`) is that file.
+fn doc_examples(doc: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(repo().join(doc)).unwrap();
+    let mut out = Vec::new();
+    for block in text.split("```").skip(1).step_by(2) {
+        let body = block.split_once('\n').map_or("", |(_, b)| b);
+        let first = body.lines().next().unwrap_or("");
+        let path = first
+            .strip_prefix("# workflows/")
+            .or_else(|| first.strip_prefix("<!-- workflows/"))
+            .map(|p| p.trim_end_matches("-->").trim());
+        if let Some(path) = path {
+            out.push((path.to_string(), body.to_string()));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_example_in_the_docs_passes_check() {
+    for doc in ["docs/workflows.md", "docs/ghl.md"] {
+        let examples = doc_examples(doc);
+        assert!(examples.len() >= 5, "{doc} has examples");
+        let dir = tempfile::tempdir().unwrap();
+        for (path, body) in &examples {
+            let file = dir.path().join(path);
+            std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+            std::fs::write(file, body).unwrap();
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_hookflow"))
+            .env_remove("HOOKFLOW_ADMIN_TOKEN")
+            .args(["check", "--server", NO_SERVER, "--data", "/nonexistent/hookflow"])
+            .arg("--workflows")
+            .arg(dir.path())
+            .envs(
+                [
+                    "OPTI_HOOK_TOKEN",
+                    "KIVICARE_PASSWORD",
+                    "EMBODIA_KEY",
+                    "KIVICARE_API_KEY",
+                    "SIGNING_SECRET",
+                    "GHL_HOOK_TOKEN",
+                ]
+                .map(|k| (k, "example-secret")),
+            )
+            .env("WHSEC", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{doc}:\n{stdout}");
+        assert_eq!(stdout, "", "{doc}: no warnings either");
+    }
+}
