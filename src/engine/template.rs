@@ -57,7 +57,9 @@ impl Context {
 /// it is written, for load-time checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Read {
+    /// Dotted, as minijinja tracks it: attribute chains only (`a['b']` stops at `a`).
     pub path: String,
+    /// Where the path is first written.
     pub pos: Pos,
 }
 

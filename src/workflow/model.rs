@@ -55,6 +55,7 @@ pub struct Workflow {
 pub struct TriggerRead {
     /// The workflow file, or the email template file the path is written in.
     pub file: String,
+    /// Where in that file.
     pub pos: Pos,
     /// Dotted, as written: `trigger.appointment.start`.
     pub path: String,

@@ -197,9 +197,9 @@ fn doc_examples(doc: &str) -> Vec<(String, String)> {
 
 #[test]
 fn every_example_in_the_docs_passes_check() {
-    for doc in ["docs/workflows.md", "docs/ghl.md"] {
+    for (doc, at_least) in [("docs/workflows.md", 20), ("docs/ghl.md", 3)] {
         let examples = doc_examples(doc);
-        assert!(examples.len() >= 5, "{doc} has examples");
+        assert!(examples.len() >= at_least, "{doc} has {}", examples.len());
         let dir = tempfile::tempdir().unwrap();
         for (path, body) in &examples {
             let file = dir.path().join(path);
@@ -208,7 +208,13 @@ fn every_example_in_the_docs_passes_check() {
         }
         let out = Command::new(env!("CARGO_BIN_EXE_hookflow"))
             .env_remove("HOOKFLOW_ADMIN_TOKEN")
-            .args(["check", "--server", NO_SERVER, "--data", "/nonexistent/hookflow"])
+            .args([
+                "check",
+                "--server",
+                NO_SERVER,
+                "--data",
+                "/nonexistent/hookflow",
+            ])
             .arg("--workflows")
             .arg(dir.path())
             .envs(
