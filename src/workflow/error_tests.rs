@@ -195,3 +195,13 @@ fn a_sequence_rejects_steps_that_need_a_trigger() {
         d.message
     );
 }
+
+#[test]
+fn a_name_in_a_block_scalar_is_reported_at_its_line_and_column_in_the_file() {
+    let (l, c, m) = error_of(
+        "  - add_tag: Booked\n",
+        "  - send_email:\n      subject: Hi\n      body: |\n        Hello,\n        Hi {{ contact.frist_name }}\n",
+    );
+    assert_eq!((l, c), (13, 15));
+    assert!(m.contains("(did you mean `first_name`?)"), "{m}");
+}

@@ -58,17 +58,30 @@ impl Ctx<'_> {
 
     /// Checks what a template reads, as the engine compiled it from `source` written in
     /// `file`: an unknown name or field is an error; `trigger` paths are kept for the lint.
+    /// `block` is where a block scalar's text starts (`body: |`): YAML strips its indentation,
+    /// so columns on its later lines are shifted back to the file's.
     pub fn reads(
         &self,
         file: &str,
         source: &str,
         reads: Result<Vec<Read>, TemplateError>,
+        block: Option<Pos>,
     ) -> Resolved<()> {
-        let at = |pos: Pos, message: String| Diagnostic {
-            file: file.to_string(),
-            line: pos.line,
-            column: pos.column,
-            message,
+        let in_file = |pos: Pos| match block {
+            Some(b) if pos.line > b.line => Pos {
+                line: pos.line,
+                column: pos.column + b.column - 1,
+            },
+            _ => pos,
+        };
+        let at = |pos: Pos, message: String| {
+            let pos = in_file(pos);
+            Diagnostic {
+                file: file.to_string(),
+                line: pos.line,
+                column: pos.column,
+                message,
+            }
         };
         let reads = reads.map_err(|e| at(e.pos, e.message))?;
         if let Some((r, m)) = self.scope.first_problem(&reads, self.renderer) {
@@ -107,6 +120,7 @@ impl Ctx<'_> {
             self.file,
             &expr.source,
             self.renderer.condition_reads(&expr),
+            None,
         )?;
         Ok(expr)
     }
@@ -135,10 +149,18 @@ impl Ctx<'_> {
     /// A step argument: a string is a template; anything else a literal whose strings are
     /// templates too (they are rendered at run time), so they are checked here as well.
     pub fn arg_at(&self, value: &Value, p: Pos) -> Resolved<Arg> {
-        let p = match value {
+        let start = match value {
             Value::String(_) => self.content_pos(p),
             _ => p,
         };
+        // A multi-line text that is not quoted is a block scalar (`body: |`): its later lines
+        // lost their indentation in YAML.
+        let quoted = start.line == p.line && start.column != p.column;
+        let block = match value {
+            Value::String(s) if s.contains('\n') && !quoted => Some(start),
+            _ => None,
+        };
+        let p = start;
         let arg = match value {
             Value::String(s) => Arg::Template {
                 source: s.clone(),
@@ -153,7 +175,7 @@ impl Ctx<'_> {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        self.reads(self.file, &source, self.renderer.arg_reads(&arg))?;
+        self.reads(self.file, &source, self.renderer.arg_reads(&arg), block)?;
         Ok(arg)
     }
 

@@ -154,7 +154,7 @@ fn email_template(ctx: &Ctx, t: &Spanned<String>) -> Resolved<(String, Arc<str>)
     // Positions are the template file's own, so an editor jumps to the line in it.
     let reads = ctx.renderer.text_reads(&text, Pos::default());
     let label = full.display().to_string();
-    ctx.reads(&label, &text, reads).map_err(|mut d| {
+    ctx.reads(&label, &text, reads, None).map_err(|mut d| {
         let at = pos(&t.referenced);
         d.message = format!(
             "{} (in the template of the send_email at {}:{}:{})",
