@@ -32,6 +32,10 @@ pub struct Application {
     header_timeout: Duration,
     worker: Arc<Worker>,
     mailer: Arc<Mailer>,
+    /// Where mail goes and how (the start-up line; never the password).
+    mail_line: String,
+    /// hookflow's clock: every time the mailer records comes from it.
+    clock: Clock,
     _reloader: Option<reload::Reloader>,
 }
 
@@ -55,6 +59,7 @@ impl Application {
             &args.data.join("outbox"),
             Duration::from_secs(30),
         )?;
+        let mail_line = mail_config.describe();
         let mailer = Arc::new(Mailer::new(store.outbox.clone(), transport));
         let recovered = mailer.recover()?;
         if recovered > 0 {
@@ -79,7 +84,7 @@ impl Application {
         let executor = Arc::new(Executor::new(
             store.clone(),
             catalog.clone(),
-            clock,
+            clock.clone(),
             renderer,
             args.default_region.clone(),
             args.timezone.clone(),
@@ -112,6 +117,8 @@ impl Application {
             state,
             worker,
             mailer,
+            mail_line,
+            clock,
             _reloader: reloader,
             header_timeout: Duration::from_secs(args.header_timeout),
         })
@@ -122,7 +129,7 @@ impl Application {
         self.addr
     }
 
-    /// The start-up lines: `listening on …`, then each workflow's id and URL.
+    /// The start-up lines: `listening on …`, each workflow's id and URL, then where mail goes.
     pub fn banner(&self) -> Vec<String> {
         let mut lines = vec![format!("listening on http://{}", self.addr)];
         let catalog = self.state.intake.catalog.current();
@@ -140,6 +147,7 @@ impl Application {
                 ));
             }
         }
+        lines.push(self.mail_line.clone());
         lines
     }
 
@@ -166,10 +174,11 @@ impl Application {
         let routes = http::routes(self.state.clone());
         let worker = tokio::spawn(self.worker.clone().run_forever());
         let wake = self.worker.executor.mail_wake.clone();
+        let clock = self.clock.clone();
         let mailer = tokio::spawn(
             self.mailer
                 .clone()
-                .run_forever(wake, crate::domain::time::wall_now_ms),
+                .run_forever(wake, move || clock.now_ms()),
         );
         http::server::serve(
             self.listener,

@@ -205,3 +205,10 @@ fn a_name_in_a_block_scalar_is_reported_at_its_line_and_column_in_the_file() {
     assert_eq!((l, c), (13, 15));
     assert!(m.contains("(did you mean `first_name`?)"), "{m}");
 }
+
+#[test]
+fn max_items_must_be_at_least_one() {
+    let (l, _, m) = error_of("    auth: {", "    limits: {max_items: 0}\n    auth: {");
+    assert_eq!(l, 4);
+    assert_eq!(m, "limits.max_items must be at least 1");
+}
