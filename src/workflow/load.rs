@@ -12,6 +12,7 @@ use super::parse_error::yaml_diagnostic;
 use super::paths::{compile, is_single};
 use super::resolve::{pos, Ctx, Resolved};
 use super::steps::resolve_steps;
+use super::templates::check_unused;
 use super::trigger::resolve_trigger;
 use crate::domain::ids::WorkflowId;
 use crate::engine::template::Renderer;
@@ -31,9 +32,18 @@ pub fn load_dir(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Catalog {
         Vec::new()
     };
     let known: BTreeSet<WorkflowId> = seq_files.iter().map(|(id, _)| id.clone()).collect();
+    // Every text read, to tell which email templates a file names.
+    let mut sources: Vec<String> = Vec::new();
+    let mut read = |file: &Path, label: &str| {
+        let text = read_text(file, label);
+        if let Ok(t) = &text {
+            sources.push(t.clone());
+        }
+        text
+    };
     for (id, file) in seq_files {
         let label = file.display().to_string();
-        let sequence = read_text(&file, &label)
+        let sequence = read(&file, &label)
             .and_then(|text| load_sequence_source(&id, &label, &text, dir))
             .map(Arc::new);
         let entry = SequenceEntry {
@@ -46,7 +56,7 @@ pub fn load_dir(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Catalog {
     }
     for (id, file) in yaml_files(dir, &mut catalog.errors) {
         let label = file.display().to_string();
-        let workflow = read_text(&file, &label)
+        let workflow = read(&file, &label)
             .and_then(|text| load_workflow_source(&id, &label, &text, env, &known, dir))
             .map(Arc::new);
         let entry = WorkflowEntry {
@@ -57,6 +67,7 @@ pub fn load_dir(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Catalog {
         };
         catalog.workflows.insert(id, entry);
     }
+    catalog.errors.extend(check_unused(dir, &sources));
     catalog
 }
 

@@ -76,6 +76,7 @@ snapshot_without_reference! {
     check_prints_a_jsonpath_error_on_one_line: "jsonpath-syntax",
     check_covers_sequence_templates: "sequence-templates",
     check_points_into_the_email_template_file: "email-template-typo",
+    check_finds_a_syntax_error_in_a_template_no_step_uses_yet: "unused-template-syntax",
 }
 
 #[test]
