@@ -4,6 +4,7 @@
 mod check;
 mod client;
 mod clock;
+pub mod output;
 mod replay;
 mod reset;
 mod send;
@@ -80,6 +81,7 @@ pub enum Command {
 
 /// Runs the command and returns the process exit code.
 pub fn main() -> ExitCode {
+    output::install_broken_pipe_hook();
     let cli = Cli::parse();
     init_tracing();
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -107,7 +109,10 @@ pub fn main() -> ExitCode {
         }
     });
     match result {
-        Ok(code) => code,
+        Ok(code) => {
+            output::finish();
+            code
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             if e.to_string().contains("data dir in use") {
