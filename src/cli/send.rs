@@ -157,5 +157,9 @@ pub fn print_run(run: &serde_json::Value) {
             step["kind"].as_str().unwrap_or("?"),
             step["status"].as_str().unwrap_or("?")
         );
+        // A step can succeed and still drop a value (an invalid phone): say so.
+        for w in super::runs::warnings(step) {
+            outln!("    warning: {w}");
+        }
     }
 }
