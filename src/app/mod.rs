@@ -186,6 +186,12 @@ impl Application {
                 .clone()
                 .run_forever(wake, crate::domain::time::wall_now_ms),
         );
+        // Event streams never end by themselves: close them so the drain need not wait.
+        let events = self.state.events.clone();
+        let shutdown = async move {
+            shutdown.await;
+            events.close();
+        };
         http::server::serve(
             self.listener,
             routes,

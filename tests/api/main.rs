@@ -13,6 +13,7 @@ mod cli_views;
 mod crash;
 mod durability;
 mod email;
+mod events;
 mod matching;
 mod reload;
 mod runs;

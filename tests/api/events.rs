@@ -1,0 +1,372 @@
+//! `GET /api/events` read by a real HTTP client, and `hookflow tail` following it.
+
+use crate::helpers::*;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// An open `/api/events` stream.
+struct Stream {
+    resp: reqwest::Response,
+    buffer: String,
+}
+
+/// One SSE block.
+#[derive(Debug, Clone)]
+struct Sse {
+    id: Option<u64>,
+    event: String,
+    data: Value,
+    raw: String,
+}
+
+impl Stream {
+    async fn open(app: &TestApp, query: &str, last_id: Option<u64>) -> Stream {
+        let mut req = reqwest::Client::new().get(format!("{}/api/events{query}", app.base));
+        if let Some(id) = last_id {
+            req = req.header("last-event-id", id.to_string());
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["content-type"], "text/event-stream");
+        assert_eq!(resp.headers()["cache-control"], "no-cache");
+        Stream {
+            resp,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next block with data (comments and `retry:` skipped), within `timeout`.
+    async fn next(&mut self, timeout: Duration) -> Sse {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                if let Some(sse) = parse(&block) {
+                    return sse;
+                }
+                continue;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            let chunk = tokio::time::timeout(left, self.resp.chunk())
+                .await
+                .expect("no event within the deadline")
+                .unwrap()
+                .expect("stream ended");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// The next event of `kind` (skipping others).
+    async fn next_of(&mut self, kind: &str) -> Sse {
+        loop {
+            let e = self.next(Duration::from_secs(10)).await;
+            if e.event == kind {
+                return e;
+            }
+        }
+    }
+}
+
+fn parse(block: &str) -> Option<Sse> {
+    let mut sse = Sse {
+        id: None,
+        event: String::new(),
+        data: Value::Null,
+        raw: block.to_string(),
+    };
+    let mut data = None;
+    for line in block.lines() {
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "id" => sse.id = value.parse().ok(),
+            "event" => sse.event = value.to_string(),
+            "data" => data = Some(value.to_string()),
+            _ => {}
+        }
+    }
+    sse.data = serde_json::from_str(&data?).unwrap();
+    Some(sse)
+}
+
+#[tokio::test]
+async fn a_request_event_arrives_within_a_second_of_a_post_and_holds_no_payload_value() {
+    let app = spawn_app().await;
+    let mut stream = Stream::open(&app, "", None).await;
+    let posted = Instant::now();
+    let answer = app
+        .post_sample("optimantra-booking", "optimantra/booking.json")
+        .await;
+    let e = stream.next(Duration::from_secs(1)).await;
+    assert!(posted.elapsed() < Duration::from_secs(1));
+    assert_eq!(e.event, "request");
+    let d = &e.data;
+    assert_eq!(d["type"], "request");
+    assert_eq!(d["request_id"], answer["request_id"]);
+    assert_eq!(d["workflow"], "optimantra-booking");
+    assert_eq!(d["method"], "POST");
+    assert_eq!(d["status"], "accepted");
+    assert_eq!(d["http_status"], 200);
+    assert_eq!(d["reason"], Value::Null);
+    assert_eq!(d["items"][0]["run_id"], answer["items"][0]["run_id"]);
+    assert!(d["at"].as_str().unwrap().ends_with('Z'));
+    // Then the run: queued, and succeeded with its contact.
+    let queued = stream.next_of("run").await;
+    assert_eq!(queued.data["status"], "queued");
+    let done = stream.next_of("run").await;
+    assert_eq!(done.data["status"], "succeeded");
+    assert_eq!(done.data["run_id"], answer["items"][0]["run_id"]);
+    assert!(done.data["contact_id"].is_string());
+    assert!(done.id > queued.id && queued.id > e.id);
+    // What the sample holds never shows, nor the hook id.
+    let sample: Value = serde_json::from_slice(&sample("optimantra/booking.json")).unwrap();
+    let hook = app.url("optimantra-booking").rsplit('/').next().unwrap();
+    let email = stream.next_of("email").await;
+    assert_eq!(email.data["workflow"], "optimantra-booking");
+    for e in [&e, &queued, &done, &email] {
+        for field in ["email", "firstName", "lastName", "phone", "appointmentId"] {
+            let value = sample[field].as_str().unwrap();
+            assert!(!e.raw.contains(value), "{field} in {}", e.raw);
+        }
+        assert!(!e.raw.contains(hook));
+        assert!(!e.raw.contains("See you on"), "subject in {}", e.raw);
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_reconnects_with_last_event_id_gets_what_it_missed() {
+    let app = spawn_app().await;
+    let mut stream = Stream::open(&app, "?workflow=optimantra-booking", None).await;
+    app.post_sample("optimantra-booking", "optimantra/booking.json")
+        .await;
+    let first = stream.next_of("request").await;
+    drop(stream);
+    let mut missed = Vec::new();
+    for _ in 0..2 {
+        let a = app
+            .post_sample("optimantra-booking", "optimantra/booking.json")
+            .await;
+        missed.push(a["request_id"].clone());
+    }
+    let mut again = Stream::open(&app, "?workflow=optimantra-booking", first.id).await;
+    let mut got = Vec::new();
+    let mut last = first.id.unwrap();
+    while got.len() < 2 {
+        let e = again.next(Duration::from_secs(10)).await;
+        assert!(e.id.unwrap() > last, "ids only go up, none twice");
+        last = e.id.unwrap();
+        if e.event == "request" {
+            got.push(e.data["request_id"].clone());
+        }
+    }
+    assert_eq!(got, missed);
+    // `?last_event_id=` does the same for clients that cannot set headers.
+    let q = format!(
+        "?workflow=optimantra-booking&last_event_id={}",
+        first.id.unwrap()
+    );
+    let mut by_query = Stream::open(&app, &q, None).await;
+    assert_eq!(
+        by_query.next_of("request").await.data["request_id"],
+        missed[0]
+    );
+}
+
+#[tokio::test]
+async fn workflow_narrows_the_stream_and_a_refused_request_says_why() {
+    let (app, _dir) = spawn_workflows(&[
+        ("open.yaml", "name: Open\nsteps:\n  - set_dnd: false\n"),
+        (
+            "locked.yaml",
+            "name: Locked\ntrigger:\n  inbound_webhook:\n    auth: {type: bearer, token: s3cret}\nsteps:\n  - set_dnd: false\n",
+        ),
+    ])
+    .await;
+    let mut stream = Stream::open(&app, "?workflow=locked", None).await;
+    app.post_json("open", &serde_json::json!({"a": 1})).await;
+    let (status, _) = app
+        .post_hook("locked", "application/json", r#"{"secret":"x"}"#)
+        .await;
+    assert_eq!(status, 401);
+    let e = stream.next(Duration::from_secs(5)).await;
+    assert_eq!(e.data["workflow"], "locked");
+    assert_eq!(e.data["status"], "rejected");
+    assert_eq!(e.data["http_status"], 401);
+    assert_eq!(e.data["reason"], "unauthorized");
+}
+
+#[tokio::test]
+async fn a_failed_run_event_names_the_step_and_leaves_out_payload_values() {
+    let (app, _dir) = spawn_workflows(&[(
+        "bad.yaml",
+        "name: Bad\nsteps:\n  - find_contact: {email: \"{{ trigger.email }}\", create: true}\n  - update_contact: {email: \"{{ trigger.other }}\"}\n",
+    )])
+    .await;
+    let mut stream = Stream::open(&app, "", None).await;
+    let body = serde_json::json!({"email": "ok@example.com", "other": "zz-secret-zz"});
+    let answer = app.post_json("bad", &body).await;
+    let run = app.wait_run_done(&accepted_run_ids(&answer)[0]).await;
+    assert_eq!(run["status"], "failed");
+    assert!(run["steps"][1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("zz-secret-zz"));
+    let failed = loop {
+        let e = stream.next_of("run").await;
+        if e.data["status"] == "failed" {
+            break e;
+        }
+    };
+    assert_eq!(failed.data["step"]["kind"], "update_contact");
+    assert_eq!(failed.data["step"]["path"], serde_json::json!([1]));
+    assert_eq!(failed.data["step"]["status"], "failed");
+    let error = failed.data["step"]["error"].as_str().unwrap();
+    assert!(error.contains("not valid"), "{error}");
+    assert!(!failed.raw.contains("zz-secret-zz") && !failed.raw.contains("ok@example.com"));
+}
+
+/// Starts `hookflow serve` on a fixed port (so a restart keeps the URL); returns it and its
+/// base URL once it listens.
+fn serve_on(port: u16, data: &std::path::Path, env: &[(&str, &str)]) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookflow"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+        .arg(data)
+        .arg("--workflows")
+        .arg(repo().join("workflows"))
+        .env_remove("HOOKFLOW_ADMIN_TOKEN")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut child);
+    let first = lines
+        .recv_timeout(Duration::from_secs(20))
+        .expect("server started");
+    let base = first.strip_prefix("listening on ").unwrap().to_string();
+    (child, base)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn the_event_stream_wants_the_admin_token_when_one_is_set() {
+    let data = tempfile::tempdir().unwrap();
+    let (mut server, base) = serve_on(0, data.path(), &[("HOOKFLOW_ADMIN_TOKEN", "tok")]);
+    let url = format!("{base}/api/events");
+    let resp = reqwest::get(&url).await.unwrap();
+    assert_eq!(resp.status(), 401);
+    let mut resp = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth("tok")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let first = resp.chunk().await.unwrap().unwrap();
+    assert!(String::from_utf8_lossy(&first).starts_with("retry:2000"));
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+/// Reads a child's stdout lines on a thread.
+fn lines_of(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_line(rx: &std::sync::mpsc::Receiver<String>, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        if line.contains(needle) {
+            return line;
+        }
+    }
+    panic!("tail printed no line with {needle}");
+}
+
+/// POSTs the booking sample to `url`; returns the answer's request id.
+async fn post_booking(url: &str) -> String {
+    let resp = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(sample("optimantra/booking.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let answer: Value = resp.json().await.unwrap();
+    answer["request_id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn tail_prints_each_event_and_follows_the_server_through_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let (mut server, base) = serve_on(port, data.path(), &[]);
+    let workflows: Value = reqwest::get(format!("{base}/api/workflows/optimantra-booking"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hook = workflows["url"].as_str().unwrap().to_string();
+    let mut tail = Command::new(env!("CARGO_BIN_EXE_hookflow"))
+        .args(["tail", "--server", &base])
+        .env_remove("HOOKFLOW_ADMIN_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let lines = lines_of(&mut tail);
+    // tail follows from "now": post until it has seen one (it may still be connecting).
+    let mut first = None;
+    for _ in 0..50 {
+        post_booking(&hook).await;
+        if let Ok(line) = lines.recv_timeout(Duration::from_millis(300)) {
+            first = Some(line);
+            break;
+        }
+    }
+    let first = first.expect("tail printed nothing");
+    let line = if first.contains("request") {
+        first
+    } else {
+        wait_line(&lines, "request")
+    };
+    assert!(line.contains("  request   optimantra-booking"), "{line}");
+    assert!(line.contains("accepted") && line.contains("200"), "{line}");
+    let run = wait_line(&lines, "  run   ");
+    assert!(run.contains("optimantra-booking"), "{run}");
+
+    // The server goes away and comes back on the same address: tail carries on by itself.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let (mut server, _) = serve_on(port, data.path(), &[]);
+    let id = post_booking(&hook).await;
+    let line = wait_line(&lines, &id);
+    assert!(
+        line.contains("request") && line.contains("accepted"),
+        "{line}"
+    );
+    let _ = tail.kill();
+    let _ = tail.wait();
+    let _ = server.kill();
+    let _ = server.wait();
+}
