@@ -370,3 +370,76 @@ async fn tail_prints_each_event_and_follows_the_server_through_a_restart() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+#[tokio::test]
+async fn a_wait_announces_its_timer_and_the_timer_firing() {
+    let dir = workflows_dir(&[("waits.yaml", "name: Waits\nsteps:\n  - wait: 1d\n")]);
+    let app = spawn_with(Options {
+        workflows: dir.path().to_path_buf(),
+        args: vec!["--clock".into(), "manual".into()],
+        ..Options::default()
+    })
+    .await;
+    let mut stream = Stream::open(&app, "", None).await;
+    let answer = app.post_json("waits", &serde_json::json!({"a": 1})).await;
+    let run_id = accepted_run_ids(&answer)[0].clone();
+    let scheduled = stream.next_of("timer").await;
+    assert_eq!(scheduled.data["state"], "scheduled");
+    assert_eq!(scheduled.data["kind"], "run_wait");
+    assert_eq!(scheduled.data["run_id"], run_id.as_str());
+    let timers = app.get_ok("/api/timers").await;
+    assert_eq!(scheduled.data["timer_id"], timers["items"][0]["id"]);
+    let waiting = stream.next_of("run").await;
+    assert_eq!(waiting.data["status"], "waiting");
+    assert_eq!(waiting.data["step"]["kind"], "wait");
+
+    let (status, _) = app
+        .send(
+            app.client
+                .post(format!("{}/api/clock/advance", app.base))
+                .json(&serde_json::json!({"by": "2d"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let fired = stream.next_of("timer").await;
+    assert_eq!(fired.data["state"], "fired");
+    assert_eq!(fired.data["timer_id"], scheduled.data["timer_id"]);
+    assert_eq!(fired.data["due_at"], scheduled.data["due_at"]);
+    let done = stream.next_of("run").await;
+    assert_eq!(done.data["status"], "succeeded");
+    assert_eq!(done.data["run_id"], run_id.as_str());
+}
+
+#[tokio::test]
+async fn a_workflow_file_that_breaks_and_is_fixed_is_announced() {
+    let (app, dir) = spawn_workflows(&[("edited.yaml", "name: Edited\nsteps: []\n")]).await;
+    let mut stream = Stream::open(&app, "?workflow=edited", None).await;
+    std::fs::write(dir.path().join("edited.yaml"), "name: [unclosed\n").unwrap();
+    let broke = stream.next_of("workflow").await;
+    assert_eq!(broke.data["workflow"], "edited");
+    assert_eq!(broke.data["kind"], "workflow");
+    assert_eq!(broke.data["status"], "error");
+    assert_eq!(broke.data["change"], "error");
+    std::fs::write(
+        dir.path().join("edited.yaml"),
+        "name: Edited\nstatus: draft\nsteps: []\n",
+    )
+    .unwrap();
+    let fixed = stream.next_of("workflow").await;
+    assert_eq!(fixed.data["status"], "draft");
+    assert_eq!(fixed.data["change"], "loaded");
+}
+
+#[tokio::test]
+async fn an_open_event_stream_does_not_hold_up_a_shutdown() {
+    let mut app = spawn_app().await;
+    let _stream = Stream::open(&app, "", None).await;
+    let started = Instant::now();
+    app.stop();
+    // The drain would wait 10 s for a stream that never ends.
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
