@@ -239,7 +239,8 @@ impl Executor {
                     if matches!(step.kind, crate::workflow::StepKind::SendEmail(_)) {
                         self.mail_wake.notify_one();
                     }
-                    self.events.publish_all(super::events::of_last_step(&next));
+                    self.events
+                        .publish_all(super::events::of_last_step(&self.store, &next));
                     run = next
                 }
                 Err(StepError::Failed(StepFailure { input, message })) => {

@@ -443,3 +443,28 @@ async fn an_open_event_stream_does_not_hold_up_a_shutdown() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_sequence_enrolment_announces_each_step_timer() {
+    let app = spawn_with(Options {
+        args: vec!["--clock".into(), "manual".into()],
+        ..Options::default()
+    })
+    .await;
+    let mut stream = Stream::open(&app, "", None).await;
+    app.post_sample("optimantra-cancellation", "optimantra/cancellation.json")
+        .await;
+    let first = stream.next_of("timer").await;
+    assert_eq!(first.data["kind"], "sequence_step");
+    assert_eq!(first.data["state"], "scheduled");
+    assert_eq!(first.data["sequence"], "warming");
+    assert!(first.data["contact_id"].is_string());
+    assert_eq!(first.data["run_id"], Value::Null);
+    let fired = stream.next_of("timer").await;
+    assert_eq!(fired.data["state"], "fired");
+    assert_eq!(fired.data["timer_id"], first.data["timer_id"]);
+    let next = stream.next_of("timer").await;
+    assert_eq!(next.data["state"], "scheduled");
+    assert_eq!(next.data["contact_id"], first.data["contact_id"]);
+    assert!(next.data["due_at"].as_str() > first.data["due_at"].as_str());
+}
