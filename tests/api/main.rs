@@ -19,4 +19,5 @@ mod reload;
 mod runs;
 mod samples;
 mod sequences;
+mod tail;
 mod typical_flow;
