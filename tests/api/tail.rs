@@ -50,6 +50,20 @@ fn lines_of(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
     rx
 }
 
+/// Reads a child's stderr lines (tail's notes: connecting, reconnected) on a thread.
+fn notes_of(child: &mut Child) -> std::sync::mpsc::Receiver<String> {
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
 fn wait_line(rx: &std::sync::mpsc::Receiver<String>, needle: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(15);
     while let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
@@ -90,25 +104,27 @@ async fn tail_prints_each_event_and_follows_the_server_through_a_restart() {
         .args(["tail", "--server", &base])
         .env_remove("HOOKFLOW_ADMIN_TOKEN")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let lines = lines_of(&mut tail);
-    // tail follows from "now": post until it has seen one (it may still be connecting).
-    let mut first = None;
+    let notes = notes_of(&mut tail);
+    // tail follows from "now": post until it shows a request (it may still be connecting, or
+    // connect between a request and its run).
+    let mut line = None;
     for _ in 0..50 {
         post_booking(&hook).await;
-        if let Ok(line) = lines.recv_timeout(Duration::from_millis(300)) {
-            first = Some(line);
+        while let Ok(l) = lines.recv_timeout(Duration::from_millis(300)) {
+            if l.contains("  request   ") {
+                line = Some(l);
+                break;
+            }
+        }
+        if line.is_some() {
             break;
         }
     }
-    let first = first.expect("tail printed nothing");
-    let line = if first.contains("request") {
-        first
-    } else {
-        wait_line(&lines, "request")
-    };
+    let line = line.expect("tail printed no request");
     assert!(line.contains("  request   optimantra-booking"), "{line}");
     assert!(line.contains("accepted") && line.contains("200"), "{line}");
     let run = wait_line(&lines, "  run   ");
@@ -118,10 +134,13 @@ async fn tail_prints_each_event_and_follows_the_server_through_a_restart() {
     server.kill().unwrap();
     server.wait().unwrap();
     let (mut server, _) = serve_on(port, data.path(), &[]);
+    // Events published before tail is back are not replayed (a restarted server's ids start
+    // again), so post once it says it reconnected.
+    wait_line(&notes, "reconnected");
     let id = post_booking(&hook).await;
     let line = wait_line(&lines, &id);
     assert!(
-        line.contains("request") && line.contains("accepted"),
+        line.contains("  request   ") && line.contains("accepted"),
         "{line}"
     );
     let _ = tail.kill();
