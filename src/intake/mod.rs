@@ -239,6 +239,23 @@ impl Intake {
             .store
             .accept(record, pending, now, true)
             .map_err(|e| unavailable(&e, "could not store request"))?;
+        let answer = Answer {
+            status: stored.status,
+            request_id: stored.id.clone(),
+            workflow: target.id.to_string(),
+            items: stored
+                .items
+                .iter()
+                .map(|i| AnswerItem {
+                    index: i.index,
+                    status: i.status,
+                    run_id: i.run_id.clone(),
+                })
+                .collect(),
+        };
+        // Announced once stored, before the flush: the worker may start the runs meanwhile,
+        // and their events must follow the request's.
+        self.events.publish_all(events::stored(&method, &answer));
         // A sender is better served by a 503 it retries than by a request that never ends.
         match tokio::time::timeout(FLUSH_DEADLINE, self.store.durable()).await {
             Ok(result) => result.map_err(|e| unavailable(&e, "flush failed"))?,
@@ -259,21 +276,6 @@ impl Intake {
             items = stored.items.len(),
             "request stored"
         );
-        let answer = Answer {
-            status: stored.status,
-            request_id: stored.id.clone(),
-            workflow: target.id.to_string(),
-            items: stored
-                .items
-                .iter()
-                .map(|i| AnswerItem {
-                    index: i.index,
-                    status: i.status,
-                    run_id: i.run_id.clone(),
-                })
-                .collect(),
-        };
-        self.events.publish_all(events::stored(&method, &answer));
         Ok(answer)
     }
 

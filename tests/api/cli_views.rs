@@ -120,6 +120,21 @@ async fn every_cli_view_gives_the_apis_json_field_by_field() {
     let shown = json_of(&app, &["runs", "show", &run_id]);
     assert_eq!(shown, run);
 
+    // Delivery runs after the run: wait until the email went out.
+    eventually(
+        "the email to be sent",
+        std::time::Duration::from_secs(10),
+        || async {
+            let sent = app.get_ok("/api/outbox?state=sent").await;
+            sent["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["run_id"] == run_id.as_str())
+                .then_some(())
+        },
+    )
+    .await;
     let outbox = json_of(&app, &["outbox", "--state", "sent"]);
     let email = outbox["items"]
         .as_array()
