@@ -15,6 +15,7 @@ mod durability;
 mod email;
 mod events;
 mod matching;
+mod numbers;
 mod reload;
 mod runs;
 mod samples;
