@@ -110,7 +110,15 @@ impl EventBus {
             _ => {}
         }
         let kind = event.kind();
-        let workflow = event.workflow().map(str::to_string);
+        let workflow = match &event {
+            // A run's wait belongs to the run's workflow (for `?workflow=`); a sequence's
+            // timers belong to no workflow.
+            Event::Timer(t) => t
+                .run_id
+                .as_ref()
+                .and_then(|r| ring.run_workflows.get(r).cloned()),
+            other => other.workflow().map(str::to_string),
+        };
         let data = event.to_json(&at);
         let published = Arc::new(Published {
             id: ring.next_id,

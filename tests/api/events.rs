@@ -255,7 +255,7 @@ async fn a_wait_announces_its_timer_and_the_timer_firing() {
         ..Options::default()
     })
     .await;
-    let mut stream = Stream::open(&app, "", None).await;
+    let mut stream = Stream::open(&app, "?workflow=waits", None).await;
     let answer = app.post_json("waits", &serde_json::json!({"a": 1})).await;
     let run_id = accepted_run_ids(&answer)[0].clone();
     let scheduled = stream.next_of("timer").await;
