@@ -178,6 +178,15 @@ async fn every_cli_view_gives_the_apis_json_field_by_field() {
     );
 
     let old_url = app.url("optimantra-booking").to_string();
+    let urls = json_of(&app, &["urls"]);
+    let listed = urls["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["id"] == "optimantra-booking")
+        .unwrap();
+    assert_eq!(listed["url"], old_url.as_str());
+    assert_eq!(urls["next_cursor"], Value::Null);
     let rotated = json_of(&app, &["rotate", "optimantra-booking"]);
     assert_eq!(rotated["id"], "optimantra-booking");
     let new_url = rotated["url"].as_str().unwrap();
