@@ -229,7 +229,7 @@ async fn a_failed_run_event_names_the_step_and_leaves_out_payload_values() {
 #[tokio::test]
 async fn the_event_stream_wants_the_admin_token_when_one_is_set() {
     let data = tempfile::tempdir().unwrap();
-    let (mut server, base) = serve_on(0, data.path(), &[("HOOKFLOW_ADMIN_TOKEN", "tok")]);
+    let (server, base) = serve_on(0, data.path(), &[("HOOKFLOW_ADMIN_TOKEN", "tok")]);
     let url = format!("{base}/api/events");
     let resp = reqwest::get(&url).await.unwrap();
     assert_eq!(resp.status(), 401);
@@ -242,8 +242,7 @@ async fn the_event_stream_wants_the_admin_token_when_one_is_set() {
     assert_eq!(resp.status(), 200);
     let first = resp.chunk().await.unwrap().unwrap();
     assert!(String::from_utf8_lossy(&first).starts_with("retry:2000"));
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 }
 
 #[tokio::test]

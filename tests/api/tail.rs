@@ -8,19 +8,21 @@ use std::time::{Duration, Instant};
 
 /// Starts `hookflow serve` on a fixed port (so a restart keeps the URL); returns it and its
 /// base URL once it listens.
-pub fn serve_on(port: u16, data: &std::path::Path, env: &[(&str, &str)]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookflow"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-        .arg(data)
-        .arg("--workflows")
-        .arg(repo().join("workflows"))
-        .env_remove("HOOKFLOW_ADMIN_TOKEN")
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let lines = lines_of(&mut child);
+pub fn serve_on(port: u16, data: &std::path::Path, env: &[(&str, &str)]) -> (Killed, String) {
+    let mut child = Killed(
+        Command::new(env!("CARGO_BIN_EXE_hookflow"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+            .arg(data)
+            .arg("--workflows")
+            .arg(repo().join("workflows"))
+            .env_remove("HOOKFLOW_ADMIN_TOKEN")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let lines = lines_of(&mut child.0);
     let first = lines
         .recv_timeout(Duration::from_secs(20))
         .expect("server started");
@@ -34,6 +36,16 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// A child process that is killed when dropped, so a failing test leaves none behind.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Reads a child's stdout lines on a thread.
@@ -92,7 +104,7 @@ async fn post_booking(url: &str) -> String {
 async fn tail_prints_each_event_and_follows_the_server_through_a_restart() {
     let data = tempfile::tempdir().unwrap();
     let port = free_port();
-    let (mut server, base) = serve_on(port, data.path(), &[]);
+    let (server, base) = serve_on(port, data.path(), &[]);
     let workflows: Value = reqwest::get(format!("{base}/api/workflows/optimantra-booking"))
         .await
         .unwrap()
@@ -100,15 +112,17 @@ async fn tail_prints_each_event_and_follows_the_server_through_a_restart() {
         .await
         .unwrap();
     let hook = workflows["url"].as_str().unwrap().to_string();
-    let mut tail = Command::new(env!("CARGO_BIN_EXE_hookflow"))
-        .args(["tail", "--server", &base])
-        .env_remove("HOOKFLOW_ADMIN_TOKEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let lines = lines_of(&mut tail);
-    let notes = notes_of(&mut tail);
+    let mut tail = Killed(
+        Command::new(env!("CARGO_BIN_EXE_hookflow"))
+            .args(["tail", "--server", &base])
+            .env_remove("HOOKFLOW_ADMIN_TOKEN")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let lines = lines_of(&mut tail.0);
+    let notes = notes_of(&mut tail.0);
     // tail follows from "now": post until it shows a request (it may still be connecting, or
     // connect between a request and its run).
     let mut line = None;
@@ -131,9 +145,8 @@ async fn tail_prints_each_event_and_follows_the_server_through_a_restart() {
     assert!(run.contains("optimantra-booking"), "{run}");
 
     // The server goes away and comes back on the same address: tail carries on by itself.
-    server.kill().unwrap();
-    server.wait().unwrap();
-    let (mut server, _) = serve_on(port, data.path(), &[]);
+    drop(server);
+    let (_server, _) = serve_on(port, data.path(), &[]);
     // Events published before tail is back are not replayed (a restarted server's ids start
     // again), so post once it says it reconnected.
     wait_line(&notes, "reconnected");
@@ -143,8 +156,4 @@ async fn tail_prints_each_event_and_follows_the_server_through_a_restart() {
         line.contains("  request   ") && line.contains("accepted"),
         "{line}"
     );
-    let _ = tail.kill();
-    let _ = tail.wait();
-    let _ = server.kill();
-    let _ = server.wait();
 }
