@@ -5,6 +5,7 @@
 
 use super::client::ApiClient;
 use super::Offline;
+use crate::outln;
 use crate::store::Store;
 use crate::workflow::lint::workflow_warnings;
 use crate::workflow::live::LiveCatalog;
@@ -53,10 +54,10 @@ pub async fn run(server: &str, json: bool, offline: &Offline) -> anyhow::Result<
         let out = serde_json::json!({
             "files": files, "errors": errors, "warnings": warned, "diagnostics": findings,
         });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        crate::cli::output::json(&out);
     } else {
         for f in &findings {
-            println!("{}", format_diagnostic(&f.diagnostic, f.severity));
+            outln!("{}", format_diagnostic(&f.diagnostic, f.severity));
         }
         eprintln!("checked {files} files: {errors} errors, {warned} warnings");
     }
