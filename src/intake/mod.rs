@@ -8,6 +8,7 @@
 //! a broken workflow's included, are logged without a flush (see [`reject`]).
 
 pub mod error;
+mod events;
 pub mod items;
 mod limits;
 pub mod reject;
@@ -98,6 +99,8 @@ pub struct Intake {
     limiters: limits::Limiters,
     /// Woken after every acceptance so the worker starts without polling.
     pub queued: Arc<Notify>,
+    /// Where stored and refused requests are announced.
+    pub events: Arc<crate::events::EventBus>,
 }
 
 impl Intake {
@@ -116,7 +119,14 @@ impl Intake {
             renderer,
             limiters: limits::Limiters::default(),
             queued,
+            events: Arc::default(),
         }
+    }
+
+    /// The same intake, announcing on `events`.
+    pub fn with_events(mut self, events: Arc<crate::events::EventBus>) -> Self {
+        self.events = events;
+        self
     }
 
     /// Finds the workflow of a hook id; 404 for an unknown one.
@@ -277,10 +287,28 @@ impl Intake {
         };
         // A sled write takes microseconds (the flush is what waits, and it is shared): running
         // it inline costs less than a hop to the blocking pool.
+        let method = record.method.clone();
         let stored = self
             .store
             .accept(record, pending, now, true)
             .map_err(|e| unavailable(&e, "could not store request"))?;
+        let answer = Answer {
+            status: stored.status,
+            request_id: stored.id.clone(),
+            workflow: target.id.to_string(),
+            items: stored
+                .items
+                .iter()
+                .map(|i| AnswerItem {
+                    index: i.index,
+                    status: i.status,
+                    run_id: i.run_id.clone(),
+                })
+                .collect(),
+        };
+        // Announced once stored, before the flush: the worker may start the runs meanwhile,
+        // and their events must follow the request's.
+        self.events.publish_all(events::stored(&method, &answer));
         // A sender is better served by a 503 it retries than by a request that never ends.
         match tokio::time::timeout(FLUSH_DEADLINE, self.store.durable()).await {
             Ok(result) => result.map_err(|e| unavailable(&e, "flush failed"))?,
@@ -301,20 +329,7 @@ impl Intake {
             items = stored.items.len(),
             "request stored"
         );
-        Ok(Answer {
-            status: stored.status,
-            request_id: stored.id.clone(),
-            workflow: target.id.to_string(),
-            items: stored
-                .items
-                .iter()
-                .map(|i| AnswerItem {
-                    index: i.index,
-                    status: i.status,
-                    run_id: i.run_id.clone(),
-                })
-                .collect(),
-        })
+        Ok(answer)
     }
 
     /// Runs a logged request again as a new request (`replay_of` points at the original). Auth

@@ -60,6 +60,8 @@ impl Intake {
         if let Err(e) = self.store.log_rejected(record.clone()) {
             tracing::warn!(workflow = %record.workflow, error = %e, "could not log rejected request");
         }
+        self.events
+            .publish(super::events::rejected(&record, err.code()));
         tracing::info!(
             request_id = %record.id,
             workflow = %record.workflow,
