@@ -3,8 +3,10 @@
 //! the API's own document (for a list, `{"items", "next_cursor"}`).
 
 use super::client::ApiClient;
+use super::list::{self, Page};
+use super::output;
 use crate::domain::time::wall_now_ms;
-use crate::store::contacts::{ChangeCtx, ContactQuery, ExportError};
+use crate::store::contacts::{ChangeCtx, ContactQuery};
 use crate::store::Store;
 use anyhow::Context as _;
 use serde_json::{json, Value};
@@ -12,7 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-use view::{contact_text, list_table, pretty, report_text};
+use view::{print_contact, print_list, print_report};
 
 mod view;
 
@@ -48,12 +50,8 @@ pub enum ContactsCommand {
         /// A tag the contacts must have (repeat for several; all must match).
         #[arg(long)]
         tag: Vec<String>,
-        /// Page size (1..=1000).
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
-        /// The cursor a previous page printed.
-        #[arg(long)]
-        cursor: Option<String>,
+        #[command(flatten)]
+        page: Page,
         #[command(flatten)]
         store: StoreArgs,
     },
@@ -111,30 +109,31 @@ pub async fn run(server: &str, json: bool, args: &ContactsArgs) -> anyhow::Resul
         ContactsCommand::List {
             q,
             tag,
-            limit,
-            cursor,
+            page,
             store,
         } => {
             let query = ContactQuery {
                 q: q.clone(),
                 tags: tag.clone(),
-                limit: *limit,
-                cursor: cursor.clone(),
+                limit: page.limit,
+                cursor: page.cursor.clone(),
             };
-            let page = list(Backend::pick(server, store).await?, &query).await?;
-            print(&if json {
-                pretty(&page)
+            let found = list(Backend::pick(server, store).await?, &query, page).await?;
+            if json {
+                output::json(&found);
             } else {
-                list_table(&page)
-            })
+                let mut flags = vec![("q", q.as_deref())];
+                flags.extend(tag.iter().map(|t| ("tag", Some(t.as_str()))));
+                print_list(&found, &list::again("contacts list", &flags, page.limit));
+            }
         }
         ContactsCommand::Show { key, store } => {
             let contact = show(Backend::pick(server, store).await?, key).await?;
-            print(&if json {
-                pretty(&contact)
+            if json {
+                output::json(&contact);
             } else {
-                contact_text(&contact)
-            })
+                print_contact(&contact);
+            }
         }
         ContactsCommand::Export {
             file,
@@ -147,36 +146,29 @@ pub async fn run(server: &str, json: bool, args: &ContactsArgs) -> anyhow::Resul
                 tags: tag.clone(),
                 ..ContactQuery::default()
             };
-            export(Backend::pick(server, store).await?, &query, file.as_deref()).await
+            export(Backend::pick(server, store).await?, &query, file.as_deref()).await?;
         }
         ContactsCommand::Import { file, store } => {
             let data =
                 std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
             let report = import(Backend::pick(server, store).await?, data).await?;
-            print(&if json {
-                pretty(&report)
+            if json {
+                output::json(&report);
             } else {
-                report_text(&report)
-            })
+                print_report(&report);
+            }
         }
     }
+    output::finish();
+    Ok(ExitCode::SUCCESS)
 }
 
-async fn list(backend: Backend, query: &ContactQuery) -> anyhow::Result<Value> {
+async fn list(backend: Backend, query: &ContactQuery, page: &Page) -> anyhow::Result<Value> {
     match backend {
         Backend::Server(client) => {
-            let mut qs = url::form_urlencoded::Serializer::new(String::new());
-            if let Some(q) = &query.q {
-                qs.append_pair("q", q);
-            }
-            for t in &query.tags {
-                qs.append_pair("tag", t);
-            }
-            qs.append_pair("limit", &query.limit.to_string());
-            if let Some(c) = &query.cursor {
-                qs.append_pair("cursor", c);
-            }
-            client.get(&format!("/api/contacts?{}", qs.finish())).await
+            let mut filters = vec![("q", query.q.as_deref())];
+            filters.extend(query.tags.iter().map(|t| ("tag", Some(t.as_str()))));
+            list::fetch(&client, "/api/contacts", &filters, page).await
         }
         Backend::Local(store, region) => {
             anyhow::ensure!(
@@ -272,11 +264,7 @@ async fn import(backend: Backend, data: Vec<u8>) -> anyhow::Result<Value> {
     }
 }
 
-async fn export(
-    backend: Backend,
-    query: &ContactQuery,
-    file: Option<&Path>,
-) -> anyhow::Result<ExitCode> {
+async fn export(backend: Backend, query: &ContactQuery, file: Option<&Path>) -> anyhow::Result<()> {
     // A file is written beside its name and renamed when complete: a failed export never
     // leaves a file that looks whole.
     let partial = file.map(|f| f.with_extension("csv.part"));
@@ -284,7 +272,7 @@ async fn export(
         Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
         )),
-        None => Box::new(std::io::stdout().lock()),
+        None => Box::new(std::io::BufWriter::new(output::Stdout)),
     };
     let result: anyhow::Result<()> = match backend {
         Backend::Server(client) => {
@@ -304,7 +292,11 @@ async fn export(
             let mut resp = client.send_ok(req).await?;
             loop {
                 match resp.chunk().await {
-                    Ok(Some(chunk)) => out.write_all(&chunk).map_err(quiet_pipe)?,
+                    Ok(Some(chunk)) => {
+                        if let Err(e) = out.write_all(&chunk) {
+                            break Err(e.into());
+                        }
+                    }
                     Ok(None) => break Ok(()),
                     Err(e) => break Err(anyhow::anyhow!("the export was cut short: {e}")),
                 }
@@ -317,12 +309,11 @@ async fn export(
                 .export_csv(query, &region, &columns, &mut out)
             {
                 Ok(_) => Ok(()),
-                Err(ExportError::Write(e)) => Err(quiet_pipe(e).into()),
                 Err(e) => Err(e.into()),
             }
         }
     };
-    let result = result.and_then(|()| out.flush().map_err(|e| quiet_pipe(e).into()));
+    let result = result.and_then(|()| Ok(out.flush()?));
     drop(out);
     if let (Some(part), Some(file)) = (&partial, file) {
         if let Err(e) = result {
@@ -332,22 +323,5 @@ async fn export(
         std::fs::rename(part, file).with_context(|| format!("cannot write {}", file.display()))?;
         eprintln!("exported contacts to {}", file.display());
     }
-    result.map(|()| ExitCode::SUCCESS)
-}
-
-/// A reader that closed stdout (`| head`) ends the command quietly, as Unix tools do.
-fn quiet_pipe(e: std::io::Error) -> std::io::Error {
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        std::process::exit(0);
-    }
-    e
-}
-
-/// Writes `text` to stdout; a closed pipe exits 0.
-fn print(text: &str) -> anyhow::Result<ExitCode> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(quiet_pipe)?;
-    Ok(ExitCode::SUCCESS)
+    result
 }

@@ -366,7 +366,9 @@ async fn contacts_list_and_show_as_json_are_the_apis_documents() {
     );
     let text = stdout_ok(&hookflow(&app, &["contacts", "show", "b@x.com"]));
     assert!(
-        text.contains("+14155550132") && text.contains("timeline"),
+        text.contains("+14155550132")
+            && text.contains("TIMELINE")
+            && text.contains("first_name: \"Bob\" → \"Bobby\""),
         "{text}"
     );
 

@@ -1,132 +1,97 @@
-//! How contacts look in a terminal: aligned tables for people, pretty JSON for programs.
+//! How contacts look in a terminal: the shared aligned tables for people (`--json` prints the
+//! API's document instead, through `output::json`).
 
+use crate::cli::list;
+use crate::cli::table::{text, Table};
+use crate::outln;
 use serde_json::Value;
 
-/// Pretty JSON with a final newline.
-pub fn pretty(v: &Value) -> String {
-    format!("{}\n", serde_json::to_string_pretty(v).unwrap_or_default())
-}
-
-fn s(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 fn name(c: &Value) -> String {
-    format!("{} {}", s(&c["first_name"]), s(&c["last_name"]))
-        .trim()
-        .to_string()
+    let full = format!(
+        "{} {}",
+        c["first_name"].as_str().unwrap_or(""),
+        c["last_name"].as_str().unwrap_or("")
+    );
+    text(&Value::String(full.trim().to_string()))
 }
 
 fn tags(c: &Value) -> String {
-    c["tags"]
+    let tags: Vec<String> = c["tags"]
         .as_array()
         .into_iter()
         .flatten()
-        .map(s)
-        .collect::<Vec<_>>()
-        .join(", ")
+        .map(text)
+        .collect();
+    text(&Value::String(tags.join(", ")))
 }
 
-/// A page as aligned columns, and how to get the next page.
-pub fn list_table(page: &Value) -> String {
-    let items = page["items"].as_array().cloned().unwrap_or_default();
-    if items.is_empty() {
-        return "no contacts\n".into();
-    }
-    let mut rows = vec![["ID", "NAME", "EMAIL", "PHONE", "TAGS", "DND"].map(String::from)];
-    for c in &items {
-        rows.push([
-            s(&c["id"]),
+/// A page as a table, and how to get the next page.
+pub fn print_list(page: &Value, again: &str) {
+    let mut table = Table::new(&["ID", "NAME", "EMAIL", "PHONE", "DND", "TAGS"]);
+    for c in list::items(page) {
+        table.row(vec![
+            text(&c["id"]),
             name(c),
-            s(&c["email"]),
-            s(&c["phone"]),
+            text(&c["email"]),
+            text(&c["phone"]),
+            if c["dnd"] == true { "dnd" } else { "-" }.to_string(),
             tags(c),
-            if c["dnd"] == true { "dnd" } else { "" }.to_string(),
         ]);
     }
-    let mut out = table(&rows);
-    if let Some(next) = page["next_cursor"].as_str() {
-        out.push_str(&format!("more: --cursor {next}\n"));
-    }
-    out
-}
-
-fn table<const N: usize>(rows: &[[String; N]]) -> String {
-    let mut widths = [0; N];
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
+    table.print();
+    list::footer(page, again);
 }
 
 /// One contact for people: fields, custom fields, sequences, then the timeline.
-pub fn contact_text(c: &Value) -> String {
-    let mut rows: Vec<[String; 2]> = [
-        ("id", s(&c["id"])),
+pub fn print_contact(c: &Value) {
+    let mut fields = Table::new(&["FIELD", "VALUE"]);
+    for (label, value) in [
+        ("id", text(&c["id"])),
         ("name", name(c)),
-        ("email", s(&c["email"])),
-        ("phone", s(&c["phone"])),
+        ("email", text(&c["email"])),
+        ("phone", text(&c["phone"])),
         ("tags", tags(c)),
-        ("dnd", s(&c["dnd"])),
-        ("timezone", s(&c["timezone"])),
-        ("source", s(&c["source"])),
-        ("created", s(&c["created_at"])),
-        ("updated", s(&c["updated_at"])),
-    ]
-    .into_iter()
-    .map(|(k, v)| [k.to_string(), v])
-    .collect();
+        ("dnd", text(&c["dnd"])),
+        ("timezone", text(&c["timezone"])),
+        ("source", text(&c["source"])),
+        ("created", text(&c["created_at"])),
+        ("updated", text(&c["updated_at"])),
+    ] {
+        fields.row(vec![label.to_string(), value]);
+    }
     for (k, v) in c["custom"].as_object().into_iter().flatten() {
-        rows.push([format!("custom.{k}"), s(v)]);
+        fields.row(vec![format!("custom.{k}"), text(v)]);
     }
     for e in c["sequences"].as_array().into_iter().flatten() {
         let due = e["next_due_at"].as_str().map(|d| format!(", next due {d}"));
-        rows.push([
-            format!("sequence.{}", s(&e["sequence"])),
+        fields.row(vec![
+            format!("sequence.{}", text(&e["sequence"])),
             format!(
                 "{}, step {}{}",
-                s(&e["state"]),
+                text(&e["state"]),
                 e["step"],
                 due.unwrap_or_default()
             ),
         ]);
     }
-    let mut out = table(&rows);
+    fields.print();
     let timeline = c["timeline"].as_array().cloned().unwrap_or_default();
-    if !timeline.is_empty() {
-        out.push_str("\ntimeline\n");
-        let rows: Vec<[String; 3]> = timeline
-            .iter()
-            .map(|t| {
-                let by = match t["run_id"].as_str() {
-                    Some(run) => format!("run {run} {}", s(&t["step"])),
-                    None => s(&t["actor"]),
-                };
-                [s(&t["at"]), by, changes_text(&t["changes"])]
-            })
-            .collect();
-        out.push_str(&table(&rows));
+    if timeline.is_empty() {
+        return;
     }
-    out
+    outln!();
+    let mut table = Table::new(&["TIMELINE", "BY", "CHANGES"]);
+    for t in &timeline {
+        let by = match t["run_id"].as_str() {
+            Some(run) => format!("run {run} {}", text(&t["step"])),
+            None => text(&t["actor"]),
+        };
+        table.row(vec![text(&t["at"]), by, changes(&t["changes"])]);
+    }
+    table.print();
 }
 
-fn changes_text(changes: &Value) -> String {
+fn changes(changes: &Value) -> String {
     let parts: Vec<String> = changes
         .as_object()
         .into_iter()
@@ -139,24 +104,19 @@ fn changes_text(changes: &Value) -> String {
     parts.join("; ")
 }
 
-/// An import's counts, then each skipped row and each warning.
-pub fn report_text(r: &Value) -> String {
+/// An import's counts, then each skipped row and each warning, as `line N: reason`.
+pub fn print_report(r: &Value) {
     let skipped = r["skipped"].as_array().cloned().unwrap_or_default();
-    let mut out = format!(
-        "created {}, updated {}, skipped {}\n",
+    outln!(
+        "created {}, updated {}, skipped {}",
         r["created"],
         r["updated"],
         skipped.len()
     );
     for n in &skipped {
-        out.push_str(&format!("line {}: {}\n", n["line"], s(&n["reason"])));
+        outln!("line {}: {}", n["line"], text(&n["reason"]));
     }
     for n in r["warnings"].as_array().into_iter().flatten() {
-        out.push_str(&format!(
-            "line {}: warning: {}\n",
-            n["line"],
-            s(&n["reason"])
-        ));
+        outln!("line {}: warning: {}", n["line"], text(&n["reason"]));
     }
-    out
 }
