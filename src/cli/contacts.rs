@@ -196,13 +196,11 @@ async fn show(backend: Backend, key: &str) -> anyhow::Result<Value> {
                 .append_pair("limit", "1000")
                 .finish();
             let page = client.get(&format!("/api/contacts?{qs}")).await?;
-            let email = key.to_lowercase();
-            // `q` with an email is a substring search too: keep the exact address only.
             page["items"]
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter(|c| !key.contains('@') || c["email"] == email.as_str())
+                .filter(|c| is_exactly(c, key))
                 .cloned()
                 .collect()
         }
@@ -236,6 +234,20 @@ async fn show(backend: Backend, key: &str) -> anyhow::Result<Value> {
             Ok(doc)
         }
     }
+}
+
+/// Whether a contact the API's `q` found is the one `key` names: `q` is a substring search
+/// for an email (and for a phone the server cannot parse), so keep the exact matches only.
+fn is_exactly(c: &Value, key: &str) -> bool {
+    if key.contains('@') {
+        return c["email"].as_str() == Some(key.to_lowercase().as_str());
+    }
+    // A national number drops its trunk 0 in E.164 (`07700 900123` is `+447700900123`).
+    let digits: String = key.chars().filter(char::is_ascii_digit).collect();
+    let digits = digits.trim_start_matches('0');
+    c["phone"]
+        .as_str()
+        .is_some_and(|p| !digits.is_empty() && p.ends_with(digits))
 }
 
 /// The same rule as the API's `q`: only phone characters make a phone.
