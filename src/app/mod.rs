@@ -1,6 +1,7 @@
 //! Startup: build the application from settings (open the store, load workflows, bind the
 //! listener, port 0 allowed) and run it until a shutdown signal. Tests start this very code.
 
+mod events;
 mod reload;
 
 use crate::engine::email::MailSettings;
@@ -32,6 +33,10 @@ pub struct Application {
     limits: http::server::ConnLimits,
     worker: Arc<Worker>,
     mailer: Arc<Mailer>,
+    /// Where mail goes and how (the start-up line; never the password).
+    mail_line: String,
+    /// hookflow's clock: every time the mailer records comes from it.
+    clock: Clock,
     _reloader: Option<reload::Reloader>,
 }
 
@@ -56,7 +61,15 @@ impl Application {
             &args.data.join("outbox"),
             Duration::from_secs(30),
         )?;
-        let mailer = Arc::new(Mailer::new(store.outbox.clone(), transport));
+        let mail_line = mail_config.describe();
+        let events = {
+            let clock = clock.clone();
+            Arc::new(crate::events::EventBus::new(Arc::new(move || {
+                clock.now_ms()
+            })))
+        };
+        let mailer =
+            Arc::new(Mailer::new(store.outbox.clone(), transport).with_events(events.clone()));
         let recovered = mailer.recover()?;
         if recovered > 0 {
             tracing::warn!(
@@ -66,26 +79,32 @@ impl Application {
         }
         let renderer = Arc::new(Renderer::new());
         let queued = Arc::new(Notify::new());
-        let intake = Arc::new(Intake::new(
-            store.clone(),
-            catalog.clone(),
-            clock.clone(),
-            renderer.clone(),
-            queued.clone(),
-        ));
+        let intake = Arc::new(
+            Intake::new(
+                store.clone(),
+                catalog.clone(),
+                clock.clone(),
+                renderer.clone(),
+                queued.clone(),
+            )
+            .with_events(events.clone()),
+        );
         let mail = MailSettings {
             from: args.mail_from.clone(),
             public_url: public_url.clone(),
         };
-        let executor = Arc::new(Executor::new(
-            store.clone(),
-            catalog.clone(),
-            clock,
-            renderer,
-            args.default_region.clone(),
-            args.timezone.clone(),
-            mail,
-        ));
+        let executor = Arc::new(
+            Executor::new(
+                store.clone(),
+                catalog.clone(),
+                clock.clone(),
+                renderer,
+                args.default_region.clone(),
+                args.timezone.clone(),
+                mail,
+            )
+            .with_events(events.clone()),
+        );
         let worker = Arc::new(Worker::new(executor.clone(), queued));
         save_versions(&store, &catalog.current())?;
         // Hook ids exist (and are on disk) before any URL is printed.
@@ -94,7 +113,7 @@ impl Application {
         }
         let cursors = crate::http::api::cursor::Cursors::new(store.signing_key()?);
         store.flush_now()?;
-        let reloader = reload::watch(catalog.clone(), store.clone())
+        let reloader = reload::watch(catalog.clone(), store.clone(), events.clone())
             .map_err(
                 |e| tracing::warn!(error = %e, "workflow files will not be reloaded on change"),
             )
@@ -108,6 +127,7 @@ impl Application {
             region: args.default_region.clone(),
             worker: worker.clone(),
             cursors,
+            events,
         });
         Ok(Self {
             listener,
@@ -115,6 +135,8 @@ impl Application {
             state,
             worker,
             mailer,
+            mail_line,
+            clock,
             _reloader: reloader,
             limits: http::server::ConnLimits {
                 header_timeout: Duration::from_secs(args.header_timeout),
@@ -128,7 +150,7 @@ impl Application {
         self.addr
     }
 
-    /// The start-up lines: `listening on …`, then each workflow's id and URL.
+    /// The start-up lines: `listening on …`, each workflow's id and URL, then where mail goes.
     pub fn banner(&self) -> Vec<String> {
         let mut lines = vec![format!("listening on http://{}", self.addr)];
         let catalog = self.state.intake.catalog.current();
@@ -146,6 +168,7 @@ impl Application {
                 ));
             }
         }
+        lines.push(self.mail_line.clone());
         lines
     }
 
@@ -172,11 +195,18 @@ impl Application {
         let routes = http::routes(self.state.clone());
         let worker = tokio::spawn(self.worker.clone().run_forever());
         let wake = self.worker.executor.mail_wake.clone();
+        let clock = self.clock.clone();
         let mailer = tokio::spawn(
             self.mailer
                 .clone()
-                .run_forever(wake, crate::domain::time::wall_now_ms),
+                .run_forever(wake, move || clock.now_ms()),
         );
+        // Event streams never end by themselves: close them so the drain need not wait.
+        let events = self.state.events.clone();
+        let shutdown = async move {
+            shutdown.await;
+            events.close();
+        };
         http::server::serve(
             self.listener,
             routes,

@@ -14,13 +14,13 @@ mod error;
 mod json;
 #[cfg(test)]
 mod tests;
+mod tojson;
 
 pub use error::TemplateError;
 
 use crate::workflow::model::{Arg, Expr, Pos};
 use cache::{wrapper_len, Job, Mode, Templates};
 use error::Site;
-use minijinja::value::Value as MjValue;
 use serde_json::{Map, Value};
 
 /// The names a template can read and their values.
@@ -51,6 +51,16 @@ impl Context {
     pub fn set(&mut self, name: impl Into<String>, value: Value) {
         self.vars.insert(name.into(), value);
     }
+}
+
+/// A dotted path a template reads (`contact.first_name`, `trigger.appointment.start`) and where
+/// it is written, for load-time checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read {
+    /// Dotted, as minijinja tracks it: attribute chains only (`a['b']` stops at `a`).
+    pub path: String,
+    /// Where the path is first written.
+    pub pos: Pos,
 }
 
 /// Renders templates against a [`Context`]; compiles each distinct source once.
@@ -100,10 +110,10 @@ impl Renderer {
             return Ok(Value::String(source.to_owned()));
         };
         let (out, value) = self.templates.run(&job, &ctx.vars)?;
-        let Some(value) = value else {
+        let Some((value, exact)) = value else {
             return Ok(Value::String(out));
         };
-        json::to_json(&value).map_err(|kind| TemplateError {
+        json::to_json(&value, &exact).map_err(|kind| TemplateError {
             message: format!(
                 "`{}` gives a {kind} value, which has no JSON form",
                 source.trim()
@@ -115,7 +125,7 @@ impl Renderer {
     /// Evaluates a condition (minijinja expression syntax) and takes its truthiness.
     pub fn eval_condition(&self, expr: &Expr, ctx: &Context) -> Result<bool, TemplateError> {
         let (_, value) = self.templates.run(&condition_job(expr), &ctx.vars)?;
-        Ok(value.is_some_and(|v: MjValue| v.is_true()))
+        Ok(value.is_some_and(|(v, _)| v.is_true()))
     }
 
     /// Renders a whole text (email subject, body or template file) to a string; `html_escape`
@@ -148,6 +158,43 @@ impl Renderer {
             Arg::Literal { value, pos } => map_strings(value, &mut |s| check(s, *pos)),
         }
         .map(drop)
+    }
+
+    /// Load-time view of a step argument: compiled by the very environment that renders it (so
+    /// a syntax error is the one a run would hit) and every dotted path it reads, functions
+    /// included (see [`Self::is_function`]).
+    pub fn arg_reads(&self, arg: &Arg) -> Result<Vec<Read>, TemplateError> {
+        let mut out = Vec::new();
+        let mut read = |s: &str, pos| {
+            if let Some(job) = value_job(s, pos) {
+                out.extend(self.templates.reads(&job)?);
+            }
+            Ok(Value::Null)
+        };
+        match arg {
+            Arg::Template { source, pos } => read(source, *pos),
+            Arg::Literal { value, pos } => map_strings(value, &mut |s| read(s, *pos)),
+        }?;
+        Ok(out)
+    }
+
+    /// Load-time view of a condition, like [`Self::arg_reads`].
+    pub fn condition_reads(&self, expr: &Expr) -> Result<Vec<Read>, TemplateError> {
+        self.templates.reads(&condition_job(expr))
+    }
+
+    /// Load-time view of a whole text (an email body or template file), like
+    /// [`Self::arg_reads`]; `pos` is where the text starts (`Pos::default()`: in the text).
+    pub fn text_reads(&self, source: &str, pos: Pos) -> Result<Vec<Read>, TemplateError> {
+        match has_tags(source) {
+            true => self.templates.reads(&text_job(source, pos, false)),
+            false => Ok(Vec::new()),
+        }
+    }
+
+    /// True for a name every template has without a context: a function (`has_tag`, `range`).
+    pub fn is_function(&self, name: &str) -> bool {
+        self.templates.is_global(name)
     }
 
     /// Load-time check of a condition, like [`Self::check_arg`].

@@ -30,6 +30,8 @@ pub struct HttpState {
     pub worker: Arc<crate::engine::worker::Worker>,
     /// Seals and checks the `cursor` of list routes.
     pub cursors: api::cursor::Cursors,
+    /// What `/api/events` streams.
+    pub events: Arc<crate::events::EventBus>,
 }
 
 /// Every route, with errors rendered as `{"error": {"code", "message"}}`.

@@ -4,6 +4,7 @@
 use super::lint::lint_mapping;
 use super::load::{load_dir, load_sequence_source, load_workflow_source};
 use super::model::*;
+use super::trigger::DEFAULT_MAX_ITEMS;
 use crate::domain::ids::WorkflowId;
 use crate::inbound::auth::{AuthConfig, HmacAlgorithm, SignatureEncoding};
 use serde_json::json;
@@ -138,7 +139,7 @@ fn the_booking_example_resolves_trigger_and_mapping() {
     );
     assert_eq!(
         t.filter.as_ref().unwrap().pos,
-        pos_of(BOOKING, "\"trigger.event")
+        pos_of(BOOKING, "trigger.event ==")
     );
     assert!(
         matches!(&t.dedupe, Some(Arg::Template { source, .. }) if source.starts_with("{{ trigger.id"))
@@ -148,6 +149,7 @@ fn the_booking_example_resolves_trigger_and_mapping() {
         t.limits,
         Limits {
             max_body: 512 * 1024,
+            max_items: DEFAULT_MAX_ITEMS,
             rate: Some(Rate {
                 per_second: 10.0,
                 burst: 20
@@ -198,7 +200,7 @@ fn the_booking_example_resolves_every_step_kind() {
     };
     assert_eq!(
         f.email,
-        Some(template("{{ email }}", pos_of(BOOKING, "\"{{ email }}\"")))
+        Some(template("{{ email }}", pos_of(BOOKING, "{{ email }}\"")))
     );
     assert!(f.create && f.last_name.is_none());
     let StepKind::UpdateContact(u) = &wf.steps[1].kind else {
@@ -211,10 +213,7 @@ fn the_booking_example_resolves_every_step_kind() {
     };
     assert_eq!(
         tags[1],
-        template(
-            "{{ trigger.clinic }}",
-            pos_of(BOOKING, "\"{{ trigger.clinic")
-        )
+        template("{{ trigger.clinic }}", pos_of(BOOKING, "{{ trigger.clinic"))
     );
     assert!(
         matches!(&wf.steps[5].kind, StepKind::RemoveFromSequence(id) if id.as_str() == "warming")
@@ -383,7 +382,7 @@ fn lint_warns_about_mapping_paths_that_match_nothing_in_the_reference() {
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert_eq!(
         warnings[0].message,
-        "mapping `phone`: `$.phone` matches nothing in the captured reference payload"
+        "mapping `phone`: `$.phone` matches nothing in the captured reference"
     );
     let p = pos_of(BOOKING, "$.phone");
     assert_eq!((warnings[0].line, warnings[0].column), (p.line, p.column));

@@ -3,6 +3,7 @@
 mod clock;
 mod contacts;
 pub mod cursor;
+mod events;
 mod outbox;
 mod requests;
 mod reset;
@@ -43,7 +44,9 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
                 .unify()
                 .or(simulate::routes(state.clone()))
                 .unify()
-                .or(reset::routes(state))
+                .or(reset::routes(state.clone()))
+                .unify()
+                .or(events::routes(state))
                 .unify(),
         )
         .boxed()

@@ -4,6 +4,7 @@ use super::{reply, with, HttpState};
 use crate::http::error::ApiError;
 use crate::inbound::{body, fields};
 use crate::store::references::ReferenceRecord;
+use crate::workflow::lint::workflow_warnings;
 use crate::workflow::{paths, Diagnostic, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -96,10 +97,9 @@ pub fn view(s: &HttpState, id: &str) -> Result<Option<WorkflowOut>, ApiError> {
         let hook = store.hook_id_for(&entry.id).map_err(ApiError::store)?;
         let wf = entry.workflow.as_ref().ok();
         let split = wf.and_then(|w| w.trigger.split.as_deref());
-        let reference = store
-            .reference(id)
-            .map_err(ApiError::store)?
-            .map(|r| reference_json(&r, split));
+        let record = store.reference(id).map_err(ApiError::store)?;
+        let warnings = workflow_warnings(entry, record.as_ref().map(|r| &r.payload));
+        let reference = record.map(|r| reference_json(&r, split));
         return Ok(Some(WorkflowOut {
             id: id.to_string(),
             name: wf.map(|w| w.name.clone()),
@@ -107,7 +107,7 @@ pub fn view(s: &HttpState, id: &str) -> Result<Option<WorkflowOut>, ApiError> {
             url: Some(format!("{}/hooks/{}", s.public_url, hook.as_str())),
             kind: "workflow",
             error: entry.workflow.as_ref().err().cloned(),
-            warnings: entry.warnings.clone(),
+            warnings,
             reference,
             counts: store.counts(id).map_err(ApiError::store)?,
         }));
@@ -182,6 +182,7 @@ async fn set_reference(
         payload: req.payload.clone(),
     };
     store.set_reference(&id, &record).map_err(ApiError::store)?;
+    announce(&s, &id, "reference");
     one(s, id).await
 }
 
@@ -191,6 +192,7 @@ async fn clear_reference(s: Arc<HttpState>, id: String) -> Result<Response, ApiE
         .store
         .clear_reference(&id)
         .map_err(ApiError::store)?;
+    announce(&s, &id, "reference");
     one(s, id).await
 }
 
@@ -198,6 +200,7 @@ async fn rotate(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
     let wid = require_workflow(&s, &id)?;
     s.intake.store.rotate_hook(&wid).map_err(ApiError::store)?;
     tracing::info!(workflow = %id, "hook rotated");
+    announce(&s, &id, "rotated");
     one(s, id).await
 }
 
@@ -210,4 +213,15 @@ fn require_workflow(s: &HttpState, id: &str) -> Result<crate::domain::ids::Workf
         .find(|k| k.as_str() == id)
         .cloned()
         .ok_or_else(|| ApiError::not_found(format!("no workflow `{id}`")))
+}
+
+/// Publishes a `workflow` event for an API change of a workflow.
+fn announce(s: &HttpState, id: &str, change: &str) {
+    let status = match view(s, id) {
+        Ok(Some(w)) if w.error.is_some() => "error",
+        Ok(Some(w)) if w.status == Some(Status::Draft) => "draft",
+        _ => "published",
+    };
+    let event = crate::events::WorkflowEvent::event(id, "workflow", status, change);
+    s.events.publish(event);
 }
