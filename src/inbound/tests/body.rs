@@ -282,3 +282,18 @@ proptest::proptest! {
         );
     }
 }
+
+/// Found by `fuzz/` (body target): a number past f64's range of exact integers came back
+/// different after the payload was stored as JSON and read again.
+#[test]
+fn an_accepted_payload_reads_back_the_same_after_it_is_stored() {
+    let body = br#"{"start": 111111111111546950546, "f": 1.1111111111154696e+20}"#;
+    let payload = parse_payload(JSON, body, "").unwrap();
+    let stored = serde_json::to_string(&payload).unwrap();
+    assert_eq!(
+        stored,
+        r#"{"start":111111111111546950546,"f":1.1111111111154696e+20}"#
+    );
+    let back: serde_json::Value = serde_json::from_str(&stored).unwrap();
+    assert_eq!(back, payload);
+}
