@@ -29,7 +29,7 @@ fi
 
 # seed TARGET: fills fuzz/corpus/TARGET with inputs in the target's format (see its doc).
 seed() {
-  local target=$1 dir="$root/fuzz/corpus/$1" n=0 f
+  local target=$1 dir="$root/fuzz/corpus/$1" n=0 f ct
   mkdir -p "$dir"
   local paths=('$.email' '$.contact.email' '$[*]' '$..id' "\$['@type']" '$.items[0].name'
     '$.data[?@.amount > 10]' '$.appointment.id')
@@ -41,12 +41,15 @@ seed() {
     case "$target" in
       body)
         case "$f" in
-          *.form) { printf 'application/x-www-form-urlencoded\n'; cat "$f"; } ;;
-          *.query) { printf 'text/plain\n'; cat "$f"; } ;;
-          *.txt) { printf 'text/plain; charset=utf-8\n'; cat "$f"; } ;;
-          *.xml) { printf 'application/xml\n'; cat "$f"; } ;;
-          *) { printf 'application/json\n'; cat "$f"; } ;;
-        esac >"$dir/seed-$n"
+          *.form) ct='application/x-www-form-urlencoded' ;;
+          *.query) ct='text/plain' ;;
+          *.txt) ct='text/plain; charset=utf-8' ;;
+          *.xml) ct='application/xml' ;;
+          *) ct='application/json' ;;
+        esac
+        # CONTENT-TYPE, CONTENT-ENCODING (empty: none), body; and the same body gzipped.
+        { printf '%s\n\n' "$ct"; cat "$f"; } >"$dir/seed-$n"
+        { printf '%s\ngzip\n' "$ct"; gzip -c "$f"; } >"$dir/seed-$n-gzip"
         ;;
       template) { printf '%s\n' "${templates[n % ${#templates[@]}]}"; cat "$f"; } >"$dir/seed-$n" ;;
       jsonpath) { printf '%s\n' "${paths[n % ${#paths[@]}]}"; cat "$f"; } >"$dir/seed-$n" ;;
