@@ -9,6 +9,7 @@ use super::template::Renderer;
 use crate::domain::time::rfc3339;
 use crate::store::clock::Clock;
 use crate::store::runs::{RunRecord, RunStatus, StepPath, StepRecord, StepStatus};
+use crate::store::step_tx::Abort;
 use crate::store::timers::Timer;
 use crate::store::{Store, StoreResult};
 use crate::workflow::live::LiveCatalog;
@@ -308,7 +309,7 @@ impl Executor {
                 run.finished_at = Some(rfc3339(now));
             }
             tx.save_run(&run)?;
-            Ok::<_, sled::transaction::ConflictableTransactionError<()>>(Some(run))
+            Ok::<_, Abort<()>>(Some(run))
         });
         match resumed {
             Ok(Some(run)) => self.advance(run).map(Some),
@@ -322,7 +323,7 @@ impl Executor {
     pub(crate) fn drop_timer(&self, timer: &Timer) -> StoreResult<()> {
         let r = self.store.step_transaction(|tx| {
             tx.timers.take(timer)?;
-            Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
+            Ok::<_, Abort<()>>(())
         });
         match r {
             Ok(()) | Err(StepError::Failed(())) => Ok(()),

@@ -6,7 +6,9 @@
 use super::email::{send_email, EmailCtx};
 use super::enrol::{apply_plan, plan_from, store_enrolment};
 use super::executor::Executor;
-use super::steps::{self, lift, lift_msg, outcome, Render, StepFailure, StepOutcome, StepResult};
+use super::steps::{
+    self, fail, lift, lift_msg, outcome, Render, StepFailure, StepOutcome, StepResult,
+};
 use super::template::Context;
 use crate::domain::contact::{Actor, Contact, EnrolmentState};
 use crate::domain::time::{rfc3339, Millis};
@@ -17,7 +19,6 @@ use crate::store::timers::Timer;
 use crate::store::StoreResult;
 use crate::workflow::{Sequence, StepKind};
 use serde_json::{json, Map, Value};
-use sled::transaction::ConflictableTransactionError as Tx;
 use std::sync::Arc;
 
 impl Executor {
@@ -37,8 +38,7 @@ impl Executor {
             if !tx.timers.take(timer)? {
                 return Ok(json!({"outcome": "already_fired"}));
             }
-            let Some(mut record) = lift_msg(tx.enrolments.get(contact_id, sequence), &Value::Null)?
-            else {
+            let Some(mut record) = tx.enrolments.get(contact_id, sequence)? else {
                 return Ok(json!({"outcome": "not_enrolled"}));
             };
             if record.state != EnrolmentState::Active {
@@ -47,7 +47,7 @@ impl Executor {
             let Some(contact) = lift(tx.contacts.get(contact_id), &Value::Null)? else {
                 record.state = EnrolmentState::Cancelled;
                 record.next_due_at = None;
-                lift_msg(tx.enrolments.put(&record), &Value::Null)?;
+                tx.enrolments.put(&record)?;
                 return Ok(json!({"outcome": "contact_deleted"}));
             };
             let seq = match &seq {
@@ -74,12 +74,7 @@ impl Executor {
                 contact.timezone.as_deref(),
                 &self.timezone,
             )
-            .map_err(|m| {
-                Tx::Abort(StepFailure {
-                    input: Value::Null,
-                    message: m,
-                })
-            })?;
+            .or_else(|m| fail(&Value::Null, m))?;
             apply_plan(&mut record, plan, now);
             record.last_error = None;
             lift_msg(
@@ -133,8 +128,7 @@ impl Executor {
             if !tx.timers.take(timer)? {
                 return Ok(json!({"outcome": "already_fired"}));
             }
-            let Some(mut record) = lift_msg(tx.enrolments.get(contact_id, sequence), &Value::Null)?
-            else {
+            let Some(mut record) = tx.enrolments.get(contact_id, sequence)? else {
                 return Ok(json!({"outcome": "not_enrolled"}));
             };
             let Some(contact) = lift(tx.contacts.get(contact_id), &Value::Null)? else {
@@ -240,8 +234,5 @@ fn change_ctx(sequence: &str, index: usize, now: Millis) -> ChangeCtx {
 }
 
 fn steps_fail<T>(message: impl Into<String>) -> StepResult<T> {
-    Err(Tx::Abort(StepFailure {
-        input: Value::Null,
-        message: message.into(),
-    }))
+    fail(&Value::Null, message)
 }

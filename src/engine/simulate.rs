@@ -7,9 +7,9 @@ use super::run::{enter_branch, next_after, step_at};
 use super::steps::{self, Next, StepEnv, StepError, StepFailure};
 use crate::domain::time::rfc3339;
 use crate::store::runs::{RunRecord, RunStatus, Seg, StepRecord, StepStatus};
+use crate::store::step_tx::Abort;
 use crate::workflow::{StepKind, Workflow};
 use serde_json::Value;
-use sled::transaction::ConflictableTransactionError as Tx;
 
 /// What a dry run of one item would do.
 #[derive(Debug, serde::Serialize)]
@@ -90,7 +90,8 @@ impl Executor {
                             }
                         };
                     }
-                    Err(Tx::Abort(StepFailure { input, message })) => {
+                    Err(e) => {
+                        let StepFailure { input, message } = e.into_failure()?;
                         run.steps.push(record(
                             StepStatus::Failed,
                             input,
@@ -101,14 +102,13 @@ impl Executor {
                         run.error = Some(message);
                         break;
                     }
-                    Err(other) => return Err(other),
                 }
             }
             if run.status == RunStatus::Running {
                 run.status = RunStatus::Succeeded;
             }
             // Always abort: the trace leaves through the error, the changes stay unwritten.
-            Err(Tx::Abort(StepFailure {
+            Err(Abort::fail(StepFailure {
                 input: serde_json::to_value(&run).unwrap_or_default(),
                 message: String::new(),
             }))

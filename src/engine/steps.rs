@@ -12,11 +12,10 @@ use crate::store::contacts::{
     ContactUpdate, FindInput, TxResult,
 };
 use crate::store::runs::{RunRecord, StepPath, StepStatus};
-use crate::store::step_tx::StepTx;
+use crate::store::step_tx::{Abort, StepTx};
 use crate::store::timers::{Timer, TimerKind};
 use crate::workflow::{Arg, Sequence, Step, StepKind, Workflow};
 use serde_json::{json, Map, Value};
-use sled::transaction::ConflictableTransactionError as Tx;
 use std::sync::Arc;
 
 pub use crate::store::step_tx::StepError;
@@ -61,40 +60,37 @@ pub struct StepFailure {
     pub message: String,
 }
 
-pub(crate) type StepResult<T> = Result<T, Tx<StepFailure>>;
+pub(crate) type StepResult<T> = Result<T, Abort<StepFailure>>;
 
-fn fail<T>(input: &Value, message: impl Into<String>) -> StepResult<T> {
-    Err(Tx::Abort(StepFailure {
-        input: input.clone(),
-        message: message.into(),
-    }))
+impl StepFailure {
+    /// A failure with the input templated so far.
+    pub(crate) fn new(input: &Value, message: impl Into<String>) -> Self {
+        StepFailure {
+            input: input.clone(),
+            message: message.into(),
+        }
+    }
+}
+
+pub(crate) fn fail<T>(input: &Value, message: impl Into<String>) -> StepResult<T> {
+    Err(Abort::fail(StepFailure::new(input, message)))
 }
 
 /// Turns an abort with a message (enrolment code) into a step failure.
-pub(crate) fn lift_msg<T>(r: Result<T, Tx<String>>, input: &Value) -> StepResult<T> {
-    r.map_err(|e| match e {
-        Tx::Abort(message) => Tx::Abort(StepFailure {
-            input: input.clone(),
-            message,
-        }),
-        Tx::Conflict => Tx::Conflict,
-        Tx::Storage(s) => Tx::Storage(s),
-    })
+pub(crate) fn lift_msg<T>(r: Result<T, Abort<String>>, input: &Value) -> StepResult<T> {
+    r.map_err(|e| e.map(|message| StepFailure::new(input, message)))
 }
 
-/// Turns a contact-store abort into a step failure, keeping conflicts and storage errors.
+/// Turns a contact-store abort into a step failure, keeping conflicts and store errors.
 pub(crate) fn lift<T>(r: TxResult<T>, input: &Value) -> StepResult<T> {
-    r.map_err(|e| match e {
-        Tx::Abort(ContactError::EmailTaken { email, contact_id }) => Tx::Abort(StepFailure {
-            input: input.clone(),
-            message: format!("email {email} already belongs to contact {contact_id}"),
-        }),
-        Tx::Abort(other) => Tx::Abort(StepFailure {
-            input: input.clone(),
-            message: other.to_string(),
-        }),
-        Tx::Conflict => Tx::Conflict,
-        Tx::Storage(s) => Tx::Storage(s),
+    r.map_err(|e| {
+        Abort::from(e).map(|e| match e {
+            ContactError::EmailTaken { email, contact_id } => StepFailure::new(
+                input,
+                format!("email {email} already belongs to contact {contact_id}"),
+            ),
+            other => StepFailure::new(input, other.to_string()),
+        })
     })
 }
 

@@ -37,6 +37,15 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
 }
 
+impl From<sled::transaction::TransactionError<StoreError>> for StoreError {
+    fn from(e: sled::transaction::TransactionError<StoreError>) -> Self {
+        match e {
+            sled::transaction::TransactionError::Abort(e) => e,
+            sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
+        }
+    }
+}
+
 /// Result alias for store calls.
 pub type StoreResult<T> = Result<T, StoreError>;
 

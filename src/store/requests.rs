@@ -12,7 +12,7 @@ use super::queue::QueueEntry;
 use super::references::ReferenceRecord;
 use super::{Store, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use sled::transaction::{ConflictableTransactionError, Transactional};
 use std::sync::Mutex;
 
 /// Most rejected requests kept per workflow; older ones are deleted as new ones arrive.
@@ -174,10 +174,7 @@ impl Store {
                 Ok::<_, ConflictableTransactionError<StoreError>>(final_record)
             },
         );
-        record = result.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        })?;
+        record = result?;
         self.bump_count(&record.workflow, record.status.as_str())?;
         Ok(record)
     }

@@ -106,22 +106,15 @@ impl Store {
         let result = (&t.queue, &t.runs, &t.runs_active).transaction(|(queue, runs, active)| {
             queue.remove(&entry.seq.to_be_bytes())?;
             if let Some(existing) = runs.get(run.id.as_bytes())? {
-                let existing: RunRecord = serde_json::from_slice(&existing).map_err(|e| {
-                    ConflictableTransactionError::Abort(StoreError::Corrupt {
-                        tree: "runs",
-                        message: e.to_string(),
-                    })
-                })?;
+                let existing =
+                    decode("runs", &existing).map_err(ConflictableTransactionError::Abort)?;
                 return Ok(existing);
             }
             runs.insert(run.id.as_bytes(), encode(run))?;
             active.insert(run.id.as_bytes(), &[])?;
             Ok(run.clone())
         });
-        result.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        })
+        Ok(result?)
     }
 
     /// One run.

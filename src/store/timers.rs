@@ -240,7 +240,7 @@ mod tests {
             store
                 .step_transaction(|tx| {
                     tx.timers.schedule(&Timer::new(due, run(id)))?;
-                    Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
+                    Ok::<_, crate::store::step_tx::Abort<()>>(())
                 })
                 .unwrap();
         }
@@ -271,7 +271,7 @@ mod tests {
         let take = |t: &Timer| {
             store
                 .step_transaction(|tx| {
-                    Ok::<_, sled::transaction::ConflictableTransactionError<()>>(tx.timers.take(t)?)
+                    Ok::<_, crate::store::step_tx::Abort<()>>(tx.timers.take(t)?)
                 })
                 .unwrap()
         };
@@ -279,7 +279,7 @@ mod tests {
             .step_transaction(|tx| {
                 tx.timers.schedule(&t1)?;
                 tx.timers.schedule(&t2)?;
-                Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
+                Ok::<_, crate::store::step_tx::Abort<()>>(())
             })
             .unwrap();
         assert_eq!(store.timer_count(), 1, "one timer per owner");
