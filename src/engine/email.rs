@@ -2,7 +2,7 @@
 //! Delivery happens after the commit (the mailer reads the outbox), so a crash neither loses the
 //! email nor sends it twice; the fixed Message-ID is the outbox row's id.
 
-use super::steps::{StepFailure, StepResult};
+use super::outcome::{StepFailure, StepResult};
 use super::template::{Context, Renderer};
 use crate::domain::contact::Contact;
 use crate::domain::ids::new_ulid;

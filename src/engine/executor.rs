@@ -3,13 +3,15 @@
 //! fails changes nothing; the run is then marked failed in a second transaction.
 
 use super::email::MailSettings;
+use super::outcome::{Next, StepFailure};
 use super::run::{enter_branch, next_after, path_json, step_at};
-use super::steps::{self, Next, StepEnv, StepError, StepFailure};
+use super::steps::{self, StepEnv};
 use super::template::Renderer;
 use crate::domain::time::rfc3339;
 use crate::store::clock::Clock;
 use crate::store::runs::{RunRecord, RunStatus, StepPath, StepRecord, StepStatus};
 use crate::store::step_tx::Abort;
+use crate::store::step_tx::StepError;
 use crate::store::timers::Timer;
 use crate::store::{Store, StoreResult};
 use crate::workflow::live::LiveCatalog;

@@ -6,9 +6,8 @@
 use super::email::{send_email, EmailCtx};
 use super::enrol::{apply_plan, plan_from, store_enrolment};
 use super::executor::Executor;
-use super::steps::{
-    self, fail, lift, lift_msg, outcome, Render, StepFailure, StepOutcome, StepResult,
-};
+use super::outcome::{fail, outcome, StepFailure, StepOutcome, StepResult};
+use super::steps::{self, lift, lift_msg, Render};
 use super::template::Context;
 use crate::domain::contact::{Actor, Contact, EnrolmentState};
 use crate::domain::time::{rfc3339, Millis};

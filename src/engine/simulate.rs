@@ -3,11 +3,13 @@
 //! queued or sent.
 
 use super::executor::Executor;
+use super::outcome::{Next, StepFailure};
 use super::run::{enter_branch, next_after, step_at};
-use super::steps::{self, Next, StepEnv, StepError, StepFailure};
+use super::steps::{self, StepEnv};
 use crate::domain::time::rfc3339;
 use crate::store::runs::{RunRecord, RunStatus, Seg, StepRecord, StepStatus};
 use crate::store::step_tx::Abort;
+use crate::store::step_tx::StepError;
 use crate::workflow::{StepKind, Workflow};
 use serde_json::Value;
 

@@ -4,6 +4,7 @@
 
 use super::context::run_context;
 use super::email::{send_email, EmailCtx, MailSettings};
+use super::outcome::{fail, outcome, Next, StepFailure, StepOutcome, StepResult};
 use super::run::path_json;
 use super::template::{Context, Renderer};
 use crate::domain::contact::{Actor, Contact, Email, Phone, Tag};
@@ -18,8 +19,6 @@ use crate::workflow::{Arg, Sequence, Step, StepKind, Workflow};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
-pub use crate::store::step_tx::StepError;
-
 /// Everything a step reads besides the store.
 pub struct StepEnv<'a> {
     pub renderer: &'a Renderer,
@@ -33,47 +32,6 @@ pub struct StepEnv<'a> {
     /// The sequence a new enrolment starts on (its current version).
     pub current_sequence: &'a dyn Fn(&str) -> Result<Arc<Sequence>, String>,
     pub mail: &'a MailSettings,
-}
-
-/// Where the run goes after a step.
-pub enum Next {
-    Continue,
-    Branch(&'static str),
-    /// Stay at this step until its timer fires.
-    Wait,
-}
-
-/// What a step did.
-pub struct StepOutcome {
-    pub status: StepStatus,
-    pub input: Value,
-    pub output: Value,
-    pub next: Next,
-    /// `Some(new)` when the step changed the run's contact.
-    pub contact_id: Option<Option<String>>,
-}
-
-/// Why a step failed: the message, and the input as far as it was templated.
-#[derive(Debug, Clone)]
-pub struct StepFailure {
-    pub input: Value,
-    pub message: String,
-}
-
-pub(crate) type StepResult<T> = Result<T, Abort<StepFailure>>;
-
-impl StepFailure {
-    /// A failure with the input templated so far.
-    pub(crate) fn new(input: &Value, message: impl Into<String>) -> Self {
-        StepFailure {
-            input: input.clone(),
-            message: message.into(),
-        }
-    }
-}
-
-pub(crate) fn fail<T>(input: &Value, message: impl Into<String>) -> StepResult<T> {
-    Err(Abort::fail(StepFailure::new(input, message)))
 }
 
 /// Turns an abort with a message (enrolment code) into a step failure.
@@ -92,16 +50,6 @@ pub(crate) fn lift<T>(r: TxResult<T>, input: &Value) -> StepResult<T> {
             other => StepFailure::new(input, other.to_string()),
         })
     })
-}
-
-pub(crate) fn outcome(status: StepStatus, input: Value, output: Value) -> StepOutcome {
-    StepOutcome {
-        status,
-        input,
-        output,
-        next: Next::Continue,
-        contact_id: None,
-    }
 }
 
 /// Executes one step inside `tx`.

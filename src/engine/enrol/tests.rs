@@ -2,10 +2,10 @@
 
 use super::{enrol, unenrol};
 use crate::domain::contact::{Actor, Contact, EnrolmentState};
+use crate::domain::time::ClockMode;
 use crate::engine::executor::Executor;
 use crate::engine::template::Renderer;
 use crate::engine::worker::Worker;
-use crate::settings::ClockMode;
 use crate::store::clock::Clock;
 use crate::store::contacts::ChangeCtx;
 use crate::store::step_tx::Abort;
