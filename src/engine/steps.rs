@@ -2,10 +2,11 @@
 //! templated input, output, where to go next) or aborts with a failure, which leaves the store
 //! as it was before the step.
 
-use super::context::run_context;
+use super::context::{run_context, sequence_context};
 use super::email::{send_email, EmailCtx, MailSettings};
 use super::outcome::{fail, outcome, Next, StepFailure, StepOutcome, StepResult};
 use super::run::path_json;
+use super::sequence_runner::enrolment_change;
 use super::template::{Context, Renderer};
 use crate::domain::contact::{Actor, Contact, Email, Phone, Tag};
 use crate::store::contacts::{
@@ -19,12 +20,26 @@ use crate::workflow::{Arg, Sequence, Step, StepKind, Workflow};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
+/// Who a step runs for: a workflow run, or a contact's enrolment in a sequence.
+pub enum Subject<'a> {
+    /// A run of `workflow`, at `path`.
+    Run {
+        workflow: &'a Workflow,
+        run: &'a RunRecord,
+        path: &'a StepPath,
+    },
+    /// The enrolment of `contact_id` in `sequence`, at step `index`.
+    Enrolment {
+        sequence: &'a Sequence,
+        contact_id: &'a str,
+        index: usize,
+    },
+}
+
 /// Everything a step reads besides the store.
 pub struct StepEnv<'a> {
     pub renderer: &'a Renderer,
-    pub workflow: &'a Workflow,
-    pub run: &'a RunRecord,
-    pub path: &'a StepPath,
+    pub subject: Subject<'a>,
     pub now_ms: i64,
     pub region: &'a str,
     /// The `--timezone` for `wait: {until}` when the contact has none.
@@ -52,28 +67,46 @@ pub(crate) fn lift<T>(r: TxResult<T>, input: &Value) -> StepResult<T> {
     })
 }
 
-/// Executes one step inside `tx`.
+/// Executes one step inside `tx`: the one place a step of a run, a dry run or a sequence is
+/// carried out.
 pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOutcome> {
-    let contact = match &env.run.contact_id {
+    let contact_id = match &env.subject {
+        Subject::Run { run, .. } => run.contact_id.as_deref(),
+        Subject::Enrolment { contact_id, .. } => Some(*contact_id),
+    };
+    let contact = match contact_id {
         Some(id) => lift(tx.contacts.get(id), &Value::Null)?,
         None => None,
     };
-    let contact_json = contact
-        .as_ref()
-        .map(|c| serde_json::to_value(c).expect("contacts serialise"))
-        .unwrap_or(Value::Null);
-    let ctx = run_context(
-        env.workflow,
-        &env.run.item,
-        &env.run.request,
-        contact_json,
-        env.now_ms,
-    );
-    let change = ChangeCtx {
-        now: env.now_ms,
-        run_id: Some(env.run.id.clone()),
-        step: Some(path_json(env.path).to_string()),
-        actor: Actor::Run,
+    let (ctx, change, run_id, source) = match &env.subject {
+        Subject::Run {
+            workflow,
+            run,
+            path,
+        } => {
+            let contact_json = contact
+                .as_ref()
+                .map(|c| serde_json::to_value(c).expect("contacts serialise"))
+                .unwrap_or(Value::Null);
+            let ctx = run_context(workflow, &run.item, &run.request, contact_json, env.now_ms);
+            let change = ChangeCtx {
+                now: env.now_ms,
+                run_id: Some(run.id.clone()),
+                step: Some(path_json(path).to_string()),
+                actor: Actor::Run,
+            };
+            (ctx, change, Some(run.id.as_str()), workflow.id.as_str())
+        }
+        Subject::Enrolment {
+            sequence, index, ..
+        } => {
+            let Some(contact) = &contact else {
+                return fail(&Value::Null, "the enrolled contact no longer exists");
+            };
+            let ctx = sequence_context(sequence, contact, env.now_ms);
+            let change = enrolment_change(sequence.id.as_str(), *index, env.now_ms);
+            (ctx, change, None, sequence.id.as_str())
+        }
     };
     let r = Render {
         renderer: env.renderer,
@@ -113,7 +146,7 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
                 phone,
                 first_name: text(&input["first_name"]),
                 last_name: text(&input["last_name"]),
-                source: Some(env.workflow.id.to_string()),
+                source: Some(source.to_string()),
             };
             let found = lift(find_contact(&tx.contacts, &find, f.create, &change), &input)?;
             warnings.extend(found.warnings.iter().cloned());
@@ -210,12 +243,16 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
             Ok(outcome(status, input, output))
         }
         StepKind::Wait(w) => {
+            // A sequence's waits are planned into its timers (see `enrol`), never run.
+            let Some(run_id) = run_id else {
+                return Ok(outcome(StepStatus::Succeeded, Value::Null, Value::Null));
+            };
             let input = super::enrol::wait_json(w);
             let zone = contact.as_ref().and_then(|c| c.timezone.as_deref());
             let (due, note) = super::wait::due_at(w, env.now_ms, zone, env.timezone)
                 .or_else(|e| fail(&input, e))?;
             let kind = TimerKind::RunWait {
-                run_id: env.run.id.clone(),
+                run_id: run_id.to_string(),
             };
             let timer = Timer::new(due, kind);
             tx.timers.schedule(&timer)?;
@@ -246,7 +283,7 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
                 ctx: &ctx,
                 contact: contact.as_ref(),
                 settings: env.mail,
-                run_id: Some(&env.run.id),
+                run_id,
                 now_ms: env.now_ms,
             };
             let (status, input, output) = send_email(&email, spec, tx)?;

@@ -92,6 +92,27 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// The run of a queue entry before its first step: running at step 0, no contact yet.
+    pub fn start(entry: &QueueEntry, created_at: String) -> Self {
+        RunRecord {
+            id: entry.run_id.clone(),
+            workflow: entry.workflow.clone(),
+            version: entry.version.clone(),
+            request_id: entry.request_id.clone(),
+            index: entry.index,
+            contact_id: None,
+            status: RunStatus::Running,
+            position: Some(vec![Seg::Index(0)]),
+            steps: Vec::new(),
+            error: None,
+            created_at,
+            finished_at: None,
+            item: entry.item.clone(),
+            request: entry.request.clone(),
+            accepted_at: entry.accepted_at,
+        }
+    }
+
     /// True once the run can make no more progress.
     pub fn is_finished(&self) -> bool {
         matches!(self.status, RunStatus::Succeeded | RunStatus::Failed)

@@ -46,11 +46,13 @@ impl<E> Abort<E> {
         })
     }
 
-    /// The step's own failure, or the abort back when the store stopped it.
-    pub fn into_failure(self) -> Result<E, Self> {
+    /// The step's own failure, or the store's reason to stop (as an abort of any type, so a
+    /// caller that handles the failure passes the rest on).
+    pub fn into_failure<F>(self) -> Result<E, Abort<F>> {
         match self.0 {
             Reason::Failed(e) => Ok(e),
-            other => Err(Abort(other)),
+            Reason::Conflict => Err(Abort(Reason::Conflict)),
+            Reason::Store(e) => Err(Abort(Reason::Store(e))),
         }
     }
 }
