@@ -1,7 +1,8 @@
 //! The sled store: one `Db` under the data dir, one tree per kind of record.
 //!
-//! Everything durable goes through here; HTTP and engine code never touch sled types except
-//! through the typed functions of these modules.
+//! Everything durable goes through here, and no other folder names sled: callers use the typed
+//! functions of these modules, and a workflow step writes through [`step_tx::StepTx`] and stops
+//! with [`step_tx::Abort`].
 
 pub mod clock;
 pub mod codec;
@@ -140,11 +141,6 @@ impl Store {
     /// The data dir this store lives in.
     pub fn dir(&self) -> &Path {
         &self.dir
-    }
-
-    /// The underlying database, for modules that own their own trees (contacts, runs).
-    pub fn db(&self) -> &sled::Db {
-        &self.db
     }
 
     /// Waits until everything written before this call is on disk (shared with other callers).

@@ -57,18 +57,12 @@ pub struct Timer {
     pub kind: TimerKind,
 }
 
-/// Monotonic ids, so timers due in the same millisecond fire in the order they were made.
-static TIMER_IDS: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
-
 impl Timer {
-    /// A new timer due at `due_at`.
+    /// A new timer due at `due_at`. Its id is monotonic, so timers due in the same millisecond
+    /// fire in the order they were made.
     pub fn new(due_at: Millis, kind: TimerKind) -> Self {
-        let id = {
-            let mut ids = TIMER_IDS.lock().unwrap_or_else(|p| p.into_inner());
-            ids.generate().unwrap_or_else(|_| ulid::Ulid::new())
-        };
         Self {
-            id: id.to_string(),
+            id: crate::domain::ids::new_ulid(),
             due_at,
             kind,
         }
