@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod domain;
 pub mod engine;
+pub mod events;
 pub mod http;
 pub mod inbound;
 pub mod intake;

@@ -1,6 +1,7 @@
 //! Startup: build the application from settings (open the store, load workflows, bind the
 //! listener, port 0 allowed) and run it until a shutdown signal. Tests start this very code.
 
+mod events;
 mod reload;
 
 use crate::engine::email::MailSettings;
@@ -55,7 +56,14 @@ impl Application {
             &args.data.join("outbox"),
             Duration::from_secs(30),
         )?;
-        let mailer = Arc::new(Mailer::new(store.outbox.clone(), transport));
+        let events = {
+            let clock = clock.clone();
+            Arc::new(crate::events::EventBus::new(Arc::new(move || {
+                clock.now_ms()
+            })))
+        };
+        let mailer =
+            Arc::new(Mailer::new(store.outbox.clone(), transport).with_events(events.clone()));
         let recovered = mailer.recover()?;
         if recovered > 0 {
             tracing::warn!(
@@ -65,26 +73,32 @@ impl Application {
         }
         let renderer = Arc::new(Renderer::new());
         let queued = Arc::new(Notify::new());
-        let intake = Arc::new(Intake::new(
-            store.clone(),
-            catalog.clone(),
-            clock.clone(),
-            renderer.clone(),
-            queued.clone(),
-        ));
+        let intake = Arc::new(
+            Intake::new(
+                store.clone(),
+                catalog.clone(),
+                clock.clone(),
+                renderer.clone(),
+                queued.clone(),
+            )
+            .with_events(events.clone()),
+        );
         let mail = MailSettings {
             from: args.mail_from.clone(),
             public_url: public_url.clone(),
         };
-        let executor = Arc::new(Executor::new(
-            store.clone(),
-            catalog.clone(),
-            clock,
-            renderer,
-            args.default_region.clone(),
-            args.timezone.clone(),
-            mail,
-        ));
+        let executor = Arc::new(
+            Executor::new(
+                store.clone(),
+                catalog.clone(),
+                clock,
+                renderer,
+                args.default_region.clone(),
+                args.timezone.clone(),
+                mail,
+            )
+            .with_events(events.clone()),
+        );
         let worker = Arc::new(Worker::new(executor.clone(), queued));
         save_versions(&store, &catalog.current())?;
         // Hook ids exist (and are on disk) before any URL is printed.
@@ -92,7 +106,7 @@ impl Application {
             store.hook_id_for(id)?;
         }
         store.flush_now()?;
-        let reloader = reload::watch(catalog.clone(), store.clone())
+        let reloader = reload::watch(catalog.clone(), store.clone(), events.clone())
             .map_err(
                 |e| tracing::warn!(error = %e, "workflow files will not be reloaded on change"),
             )
@@ -105,6 +119,7 @@ impl Application {
             body_timeout: Duration::from_secs(args.body_timeout),
             region: args.default_region.clone(),
             worker: worker.clone(),
+            events,
         });
         Ok(Self {
             listener,

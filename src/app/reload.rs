@@ -18,7 +18,11 @@ pub struct Reloader {
 }
 
 /// Starts watching the catalog's directory.
-pub fn watch(catalog: Arc<LiveCatalog>, store: Store) -> anyhow::Result<Reloader> {
+pub fn watch(
+    catalog: Arc<LiveCatalog>,
+    store: Store,
+    bus: Arc<crate::events::EventBus>,
+) -> anyhow::Result<Reloader> {
     let (tx, rx) = std::sync::mpsc::channel::<DebounceEventResult>();
     let mut debouncer = new_debouncer(Duration::from_millis(250), None, tx)?;
     debouncer.watch(catalog.dir(), RecursiveMode::Recursive)?;
@@ -27,7 +31,7 @@ pub fn watch(catalog: Arc<LiveCatalog>, store: Store) -> anyhow::Result<Reloader
             // Reading a file is an event too (inotify open/close): reloading on those would
             // read the files again and loop. Only changes to the files count.
             if events.is_ok_and(|events| events.iter().any(|e| is_change(&e.event.kind))) {
-                reload(&catalog, &store);
+                reload(&catalog, &store, &bus);
             }
         }
     });
@@ -46,7 +50,8 @@ fn is_change(kind: &EventKind) -> bool {
     }
 }
 
-fn reload(catalog: &LiveCatalog, store: &Store) {
+fn reload(catalog: &LiveCatalog, store: &Store, bus: &crate::events::EventBus) {
+    let before = catalog.current();
     let fresh = catalog.reload();
     if let Err(e) = save_versions(store, &fresh) {
         tracing::error!(error = %e, "could not store the reloaded workflow versions");
@@ -57,6 +62,7 @@ fn reload(catalog: &LiveCatalog, store: &Store) {
         }
     }
     let _ = store.flush_now();
+    bus.publish_all(super::events::reload_changes(&before, &fresh));
     for d in fresh.all_errors() {
         tracing::warn!("{}", format_diagnostic(d, "error"));
     }

@@ -87,6 +87,28 @@ impl ApiClient {
             .await
     }
 
+    /// `PUT /api/...` with a JSON body, failing with the server's error message.
+    pub async fn put_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.call(self.http.put(format!("{}{path}", self.base)).json(body))
+            .await
+    }
+
+    /// `DELETE /api/...`, failing with the server's error message.
+    pub async fn delete(&self, path: &str) -> anyhow::Result<Value> {
+        self.call(self.http.delete(format!("{}{path}", self.base)))
+            .await
+    }
+
+    /// The base URL (`http://127.0.0.1:8787`).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The admin token, if one is set.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
     /// The underlying HTTP client (for posting to hooks).
     pub fn http(&self) -> &reqwest::Client {
         &self.http

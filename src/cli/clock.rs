@@ -2,6 +2,7 @@
 //! clock forward and lists the timers that fired (`POST /api/clock/advance`).
 
 use super::client::ApiClient;
+use crate::outln;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use std::process::ExitCode;
@@ -41,19 +42,19 @@ pub async fn run(server: &str, json: bool, args: &ClockArgs) -> anyhow::Result<E
         }
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&answer)?);
+        outln!("{}", serde_json::to_string_pretty(&answer)?);
         return Ok(ExitCode::SUCCESS);
     }
     match &args.action {
-        None => println!(
+        None => outln!(
             "{}\t{}",
             answer["mode"].as_str().unwrap_or("?"),
             answer["now"].as_str().unwrap_or("?")
         ),
         Some(_) => {
-            println!("now {}", answer["now"].as_str().unwrap_or("?"));
+            outln!("now {}", answer["now"].as_str().unwrap_or("?"));
             for f in answer["fired"].as_array().into_iter().flatten() {
-                println!("{}", fired_line(f));
+                outln!("{}", fired_line(f));
             }
         }
     }

@@ -4,10 +4,20 @@
 mod check;
 mod client;
 mod clock;
+mod list;
+mod outbox;
+pub mod output;
+mod reference;
 mod replay;
+mod requests;
 mod reset;
+mod rotate;
+mod runs;
 mod send;
 mod simulate;
+mod sse;
+mod table;
+mod tail;
 mod urls;
 
 use crate::settings::ServeArgs;
@@ -76,10 +86,29 @@ pub enum Command {
         /// The request's id (see `GET /api/requests`).
         request_id: String,
     },
+    /// The request log (`requests show ID`: headers, body, answer, items → runs).
+    Requests(requests::RequestsArgs),
+    /// Runs (`runs show ID`: the step timeline with warnings).
+    Runs(runs::RunsArgs),
+    /// Emails and their delivery state (`outbox show ID`: the rendered message).
+    Outbox(outbox::OutboxArgs),
+    /// A workflow's captured reference: `show`, `set`, `clear`.
+    Reference {
+        #[command(subcommand)]
+        command: reference::ReferenceCmd,
+    },
+    /// A new inbound URL for a workflow whose URL leaked; prints it.
+    Rotate {
+        /// Workflow id.
+        workflow: String,
+    },
+    /// Follow what happens, one line per event, until Ctrl-C.
+    Tail(tail::TailArgs),
 }
 
 /// Runs the command and returns the process exit code.
 pub fn main() -> ExitCode {
+    output::install_broken_pipe_hook();
     let cli = Cli::parse();
     init_tracing();
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -104,10 +133,19 @@ pub fn main() -> ExitCode {
             }
             Command::Reset(a) => reset::run(&cli.server, &a).await,
             Command::Replay { request_id } => replay::run(&cli.server, cli.json, &request_id).await,
+            Command::Requests(a) => requests::run(&cli.server, cli.json, &a).await,
+            Command::Runs(a) => runs::run(&cli.server, cli.json, &a).await,
+            Command::Outbox(a) => outbox::run(&cli.server, cli.json, &a).await,
+            Command::Reference { command } => reference::run(&cli.server, cli.json, &command).await,
+            Command::Rotate { workflow } => rotate::run(&cli.server, cli.json, &workflow).await,
+            Command::Tail(a) => tail::run(&cli.server, cli.json, &a).await,
         }
     });
     match result {
-        Ok(code) => code,
+        Ok(code) => {
+            output::finish();
+            code
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             if e.to_string().contains("data dir in use") {

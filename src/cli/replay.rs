@@ -2,6 +2,7 @@
 
 use super::client::ApiClient;
 use super::send::{finished_runs, print_run};
+use crate::outln;
 use std::process::ExitCode;
 
 /// Asks the server to replay the request and prints the answer and its runs.
@@ -12,9 +13,9 @@ pub async fn run(server: &str, json: bool, request_id: &str) -> anyhow::Result<E
         .await?;
     let runs = finished_runs(&client, &answer).await;
     if json {
-        println!("{}", serde_json::json!({"answer": answer, "runs": runs}));
+        outln!("{}", serde_json::json!({"answer": answer, "runs": runs}));
     } else {
-        println!("{}", serde_json::to_string_pretty(&answer)?);
+        outln!("{}", serde_json::to_string_pretty(&answer)?);
         for run in &runs {
             print_run(run);
         }

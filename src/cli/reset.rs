@@ -3,6 +3,7 @@
 
 use super::client::ApiClient;
 use super::Offline;
+use crate::outln;
 use crate::store::Store;
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
@@ -34,7 +35,7 @@ pub async fn run(server: &str, args: &ResetArgs) -> anyhow::Result<ExitCode> {
     } else {
         Store::open(&args.offline.data)?.reset(args.all)?;
     }
-    println!(
+    outln!(
         "reset{}",
         if args.all {
             " (hook ids and references too)"

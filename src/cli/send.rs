@@ -7,6 +7,7 @@ use super::Offline;
 use crate::domain::ids::new_ulid;
 use crate::domain::time::wall_now_ms;
 use crate::inbound::auth::sign;
+use crate::outln;
 use crate::workflow::live::LiveCatalog;
 use anyhow::Context as _;
 use std::path::PathBuf;
@@ -87,9 +88,9 @@ pub async fn run(server: &str, json: bool, args: &SendArgs) -> anyhow::Result<Ex
     if json {
         let out =
             serde_json::json!({"http_status": status.as_u16(), "answer": answer, "runs": runs});
-        println!("{out}");
+        outln!("{out}");
     } else {
-        println!(
+        outln!(
             "{} {}",
             status.as_u16(),
             serde_json::to_string_pretty(&answer)?
@@ -140,7 +141,7 @@ pub async fn finished_runs(
 
 /// `run ID status` then one line per step: path, kind, status, and the error if any.
 pub fn print_run(run: &serde_json::Value) {
-    println!(
+    outln!(
         "run {} {}",
         run["id"].as_str().unwrap_or("?"),
         run["status"].as_str().unwrap_or("?")
@@ -150,11 +151,15 @@ pub fn print_run(run: &serde_json::Value) {
             .as_str()
             .map(|e| format!(": {e}"))
             .unwrap_or_default();
-        println!(
+        outln!(
             "  {} {} {}{error}",
             step["path"],
             step["kind"].as_str().unwrap_or("?"),
             step["status"].as_str().unwrap_or("?")
         );
+        // A step can succeed and still drop a value (an invalid phone): say so.
+        for w in super::runs::warnings(step) {
+            outln!("    warning: {w}");
+        }
     }
 }

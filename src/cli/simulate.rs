@@ -2,6 +2,7 @@
 //! outcome against the current store; nothing is written or sent.
 
 use super::client::ApiClient;
+use crate::outln;
 use anyhow::Context as _;
 use std::path::Path;
 use std::process::ExitCode;
@@ -28,20 +29,20 @@ pub async fn run(
         )
         .await?;
     if json {
-        println!("{trace}");
+        outln!("{trace}");
         return Ok(ExitCode::SUCCESS);
     }
     for item in trace["items"].as_array().into_iter().flatten() {
-        println!(
+        outln!(
             "item {} {}",
             item["index"],
             item["status"].as_str().unwrap_or("?")
         );
         for (name, value) in item["mapping"].as_object().into_iter().flatten() {
-            println!("  {name} = {value}");
+            outln!("  {name} = {value}");
         }
         if let Some(e) = item["filter_error"].as_str() {
-            println!("  filter error: {e}");
+            outln!("  filter error: {e}");
         }
         super::send::print_run(&item["run"]);
     }

@@ -2,6 +2,7 @@
 
 use super::client::ApiClient;
 use super::Offline;
+use crate::outln;
 use crate::store::Store;
 use crate::workflow::live::LiveCatalog;
 use std::process::ExitCode;
@@ -14,10 +15,10 @@ pub async fn run(server: &str, json: bool, offline: &Offline) -> anyhow::Result<
             .iter()
             .map(|(id, url)| serde_json::json!({"id": id, "url": url}))
             .collect();
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        outln!("{}", serde_json::to_string_pretty(&items)?);
     } else {
         for (id, url) in rows {
-            println!("{id}\t{url}");
+            outln!("{id}\t{url}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -32,6 +32,8 @@ pub struct Executor {
     pub mail: MailSettings,
     /// Woken after a step queued an email, so delivery starts at once.
     pub mail_wake: Arc<Notify>,
+    /// Where runs, emails and timers are announced.
+    pub events: Arc<crate::events::EventBus>,
     /// Old workflow versions re-parsed from the store, by (id, version).
     versions: Mutex<HashMap<(String, String), Arc<Workflow>>>,
     /// Old sequence versions likewise.
@@ -58,9 +60,16 @@ impl Executor {
             timezone,
             mail,
             mail_wake: Arc::new(Notify::new()),
+            events: Arc::default(),
             versions: Mutex::new(HashMap::new()),
             sequence_versions: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The same executor, announcing on `events`.
+    pub fn with_events(mut self, events: Arc<crate::events::EventBus>) -> Self {
+        self.events = events;
+        self
     }
 
     /// The loaded version of a sequence: what a new enrolment starts on.
@@ -230,6 +239,7 @@ impl Executor {
                     if matches!(step.kind, crate::workflow::StepKind::SendEmail(_)) {
                         self.mail_wake.notify_one();
                     }
+                    self.events.publish_all(super::events::of_last_step(&next));
                     run = next
                 }
                 Err(StepError::Failed(StepFailure { input, message })) => {
@@ -237,6 +247,9 @@ impl Executor {
                 }
                 Err(StepError::Store(e)) => return Err(e),
             }
+        }
+        if run.status != RunStatus::Running {
+            self.events.publish(super::events::run(&run));
         }
         if run.is_finished() {
             tracing::info!(run_id = %run.id, workflow = %run.workflow, status = run.status.as_str(), steps = run.steps.len(), "run finished");
@@ -341,6 +354,7 @@ impl Executor {
         run.error = Some(message);
         run.finished_at = Some(now);
         self.store.save_run(&run)?;
+        self.events.publish(super::events::run(&run));
         tracing::info!(run_id = %run.id, workflow = %run.workflow, status = "failed", "run failed");
         Ok(run)
     }

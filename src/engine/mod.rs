@@ -4,6 +4,7 @@
 pub mod context;
 pub mod email;
 pub mod enrol;
+pub mod events;
 pub mod executor;
 pub mod run;
 pub mod scheduler;

@@ -83,6 +83,9 @@ impl Worker {
     /// Fires one timer (the caller holds the gate).
     fn fire(&self, t: &Timer) -> StoreResult<Fired> {
         let fired_at = self.executor.clock.now_ms();
+        self.executor
+            .events
+            .publish(super::events::timer(t, "fired"));
         let detail = match &t.kind {
             TimerKind::RunWait { run_id } => {
                 let run = self.executor.resume_wait(t, run_id)?;

@@ -273,12 +273,11 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
             let kind = TimerKind::RunWait {
                 run_id: env.run.id.clone(),
             };
-            tx.timers.schedule(&Timer::new(due, kind))?;
-            let mut out = outcome(
-                StepStatus::Waiting,
-                input,
-                json!({"due_at": crate::domain::time::rfc3339(due), "note": note}),
-            );
+            let timer = Timer::new(due, kind);
+            tx.timers.schedule(&timer)?;
+            let due_at = crate::domain::time::rfc3339(due);
+            let output = json!({"due_at": due_at, "note": note, "timer_id": timer.id});
+            let mut out = outcome(StepStatus::Waiting, input, output);
             out.next = Next::Wait;
             Ok(out)
         }

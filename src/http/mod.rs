@@ -29,6 +29,8 @@ pub struct HttpState {
     pub region: String,
     /// The engine, for the clock and `clock advance`.
     pub worker: Arc<crate::engine::worker::Worker>,
+    /// What `/api/events` streams.
+    pub events: Arc<crate::events::EventBus>,
 }
 
 /// Every route, with errors rendered as `{"error": {"code", "message"}}`.

@@ -7,6 +7,7 @@
 //! flush.
 
 pub mod error;
+mod events;
 pub mod items;
 mod limits;
 
@@ -78,6 +79,8 @@ pub struct Intake {
     limiters: limits::Limiters,
     /// Woken after every acceptance so the worker starts without polling.
     pub queued: Arc<Notify>,
+    /// Where stored and refused requests are announced.
+    pub events: Arc<crate::events::EventBus>,
 }
 
 impl Intake {
@@ -96,7 +99,14 @@ impl Intake {
             renderer,
             limiters: limits::Limiters::default(),
             queued,
+            events: Arc::default(),
         }
+    }
+
+    /// The same intake, announcing on `events`.
+    pub fn with_events(mut self, events: Arc<crate::events::EventBus>) -> Self {
+        self.events = events;
+        self
     }
 
     /// Finds the workflow of a hook id.
@@ -224,6 +234,7 @@ impl Intake {
         };
         // A sled write takes microseconds (the flush is what waits, and it is shared): running
         // it inline costs less than a hop to the blocking pool.
+        let method = record.method.clone();
         let stored = self
             .store
             .accept(record, pending, now, true)
@@ -248,7 +259,7 @@ impl Intake {
             items = stored.items.len(),
             "request stored"
         );
-        Ok(Answer {
+        let answer = Answer {
             status: stored.status,
             request_id: stored.id.clone(),
             workflow: target.id.to_string(),
@@ -261,7 +272,9 @@ impl Intake {
                     run_id: i.run_id.clone(),
                 })
                 .collect(),
-        })
+        };
+        self.events.publish_all(events::stored(&method, &answer));
+        Ok(answer)
     }
 
     /// Runs a logged request again as a new request (`replay_of` points at the original). Auth
@@ -326,6 +339,7 @@ impl Intake {
         if let Err(e) = self.store.log_rejected(&record) {
             tracing::warn!(workflow = %target.id, error = %e, "could not log rejected request");
         }
+        self.events.publish(events::rejected(&record, err.code()));
         tracing::info!(
             request_id = %record.id,
             workflow = %target.id,

@@ -53,6 +53,7 @@ pub struct Mailer {
     transport: Transport,
     policy: RetryPolicy,
     tick: Duration,
+    events: Arc<crate::events::EventBus>,
 }
 
 impl Mailer {
@@ -68,7 +69,14 @@ impl Mailer {
             transport,
             policy,
             tick: Duration::from_secs(1),
+            events: Arc::default(),
         }
+    }
+
+    /// Announces every state change on `events`.
+    pub fn with_events(mut self, events: Arc<crate::events::EventBus>) -> Self {
+        self.events = events;
+        self
     }
 
     /// How often [`Mailer::run_forever`] looks for due retries without a wake (default 1s).
@@ -127,6 +135,7 @@ impl Mailer {
             Err(OutboxError::WrongState { .. }) => return Ok(false),
             Err(e) => return Err(e.into()),
         };
+        self.events.publish(email_event(&record));
         // On disk before the message leaves, so a crash cannot forget that it may have left.
         self.trees.flush().await?;
         let outcome = self.send(&record).await;
@@ -143,8 +152,9 @@ impl Mailer {
                 tracing::error!(email = %id, attempts = record.attempts, "email delivery failed for good")
             }
         }
-        self.trees.mark(id, &change)?;
+        let done = self.trees.mark(id, &change)?;
         self.trees.flush().await?;
+        self.events.publish(email_event(&done));
         Ok(true)
     }
 
@@ -209,6 +219,18 @@ impl Mailer {
             }
         }
     }
+}
+
+/// The live event of an email's state (the bus fills in the workflow from the run).
+fn email_event(r: &OutboxRecord) -> crate::events::Event {
+    crate::events::Event::Email(crate::events::EmailEvent {
+        email_id: r.id.clone(),
+        run_id: r.run_id.clone(),
+        contact_id: r.contact_id.clone(),
+        workflow: None,
+        state: r.state.as_str().to_string(),
+        attempts: r.attempts,
+    })
 }
 
 #[cfg(test)]

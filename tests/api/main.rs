@@ -9,6 +9,7 @@ mod admin;
 mod capture;
 mod capture_samples;
 mod cli;
+mod cli_views;
 mod crash;
 mod durability;
 mod email;

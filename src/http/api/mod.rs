@@ -2,6 +2,7 @@
 
 mod clock;
 mod contacts;
+mod events;
 mod outbox;
 mod requests;
 mod reset;
@@ -42,7 +43,9 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
                 .unify()
                 .or(simulate::routes(state.clone()))
                 .unify()
-                .or(reset::routes(state))
+                .or(reset::routes(state.clone()))
+                .unify()
+                .or(events::routes(state))
                 .unify(),
         )
         .boxed()

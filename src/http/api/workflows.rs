@@ -194,6 +194,7 @@ async fn set_reference(
         payload: req.payload.clone(),
     };
     store.set_reference(&id, &record).map_err(ApiError::store)?;
+    announce(&s, &id, "reference");
     one(s, id).await
 }
 
@@ -203,6 +204,7 @@ async fn clear_reference(s: Arc<HttpState>, id: String) -> Result<Response, ApiE
         .store
         .clear_reference(&id)
         .map_err(ApiError::store)?;
+    announce(&s, &id, "reference");
     one(s, id).await
 }
 
@@ -210,6 +212,7 @@ async fn rotate(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
     let wid = require_workflow(&s, &id)?;
     s.intake.store.rotate_hook(&wid).map_err(ApiError::store)?;
     tracing::info!(workflow = %id, "hook rotated");
+    announce(&s, &id, "rotated");
     one(s, id).await
 }
 
@@ -222,4 +225,15 @@ fn require_workflow(s: &HttpState, id: &str) -> Result<crate::domain::ids::Workf
         .find(|k| k.as_str() == id)
         .cloned()
         .ok_or_else(|| ApiError::not_found(format!("no workflow `{id}`")))
+}
+
+/// Publishes a `workflow` event for an API change of a workflow.
+fn announce(s: &HttpState, id: &str, change: &str) {
+    let status = match view(s, id) {
+        Ok(Some(w)) if w.error.is_some() => "error",
+        Ok(Some(w)) if w.status == Some(Status::Draft) => "draft",
+        _ => "published",
+    };
+    let event = crate::events::WorkflowEvent::event(id, "workflow", status, change);
+    s.events.publish(event);
 }

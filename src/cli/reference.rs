@@ -1,0 +1,115 @@
+//! `hookflow reference show|set|clear WORKFLOW`: the captured reference a marketer maps fields
+//! from. `show` prints `PATH<TAB>{{ trigger.… }}<TAB>example` per field, ready to paste.
+
+use super::list;
+use crate::cli::output;
+use crate::outln;
+use serde_json::Value;
+use std::process::ExitCode;
+
+/// What to do with a workflow's reference.
+#[derive(Debug, clap::Subcommand)]
+pub enum ReferenceCmd {
+    /// One line per field: `PATH<TAB>{{ trigger.… }}<TAB>example value`.
+    Show {
+        /// Workflow id.
+        workflow: String,
+    },
+    /// Use another logged request of the workflow as its reference.
+    Set {
+        /// Workflow id.
+        workflow: String,
+        /// A request of that workflow (see `hookflow requests --workflow W`).
+        request_id: String,
+    },
+    /// Forget the reference; the next request captures a new one.
+    Clear {
+        /// Workflow id.
+        workflow: String,
+    },
+}
+
+/// Runs the reference command against the server.
+pub async fn run(server: &str, json: bool, cmd: &ReferenceCmd) -> anyhow::Result<ExitCode> {
+    let client = list::server(server).await?;
+    let wf = match cmd {
+        ReferenceCmd::Show { workflow } => {
+            client.get(&format!("/api/workflows/{workflow}")).await?
+        }
+        ReferenceCmd::Set {
+            workflow,
+            request_id,
+        } => {
+            let body = serde_json::json!({"request_id": request_id});
+            client
+                .put_json(&format!("/api/workflows/{workflow}/reference"), &body)
+                .await?
+        }
+        ReferenceCmd::Clear { workflow } => {
+            client
+                .delete(&format!("/api/workflows/{workflow}/reference"))
+                .await?
+        }
+    };
+    let reference = &wf["reference"];
+    if json {
+        output::json(reference);
+        return Ok(ExitCode::SUCCESS);
+    }
+    match (cmd, reference) {
+        (ReferenceCmd::Clear { workflow }, _) => {
+            outln!("reference of {workflow} cleared; the next request captures a new one")
+        }
+        (_, Value::Null) => outln!(
+            "no reference yet for {}: send it a request (hookflow send {} FILE)",
+            text(&wf["id"]),
+            text(&wf["id"])
+        ),
+        (_, r) => print_fields(r),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_fields(reference: &Value) {
+    for field in reference["fields"].as_array().into_iter().flatten() {
+        let path = field["path"].as_str().unwrap_or("$");
+        outln!(
+            "{path}\t{}\t{}",
+            template_of(path),
+            example(&field["value"])
+        );
+    }
+}
+
+/// `$.a.b[0]` → `{{ trigger.a.b[0] }}`; `$['@type']` → `{{ trigger['@type'] }}`.
+pub fn template_of(path: &str) -> String {
+    let rest = path.strip_prefix('$').unwrap_or(path);
+    let rest = rest
+        .strip_prefix('.')
+        .map_or_else(|| rest.to_string(), |r| format!(".{r}"));
+    format!("{{{{ trigger{rest} }}}}")
+}
+
+/// The value on one line: strings as they are, anything else as JSON.
+fn example(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.replace(['\n', '\t'], " "),
+        other => other.to_string(),
+    }
+}
+
+fn text(v: &Value) -> String {
+    super::table::text(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::template_of;
+
+    #[test]
+    fn paths_become_trigger_templates() {
+        assert_eq!(template_of("$.email"), "{{ trigger.email }}");
+        assert_eq!(template_of("$.a.b[0]"), "{{ trigger.a.b[0] }}");
+        assert_eq!(template_of("$['@type']"), "{{ trigger['@type'] }}");
+    }
+}

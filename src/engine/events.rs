@@ -1,0 +1,86 @@
+//! The live events the engine publishes: runs that wait or finish, emails a step queued or
+//! skipped, timers that fired.
+
+use super::run::path_json;
+use crate::domain::time::rfc3339;
+use crate::events::{redact, EmailEvent, Event, RunEvent, StepEvent, TimerEvent};
+use crate::store::runs::{RunRecord, RunStatus, StepStatus};
+use crate::store::timers::{Timer, TimerKind};
+
+/// A run's current status; for `failed` and `waiting`, the step it stopped at.
+pub fn run(run: &RunRecord) -> Event {
+    let stopped = matches!(run.status, RunStatus::Failed | RunStatus::Waiting);
+    let step = run
+        .steps
+        .last()
+        .filter(|s| stopped && matches!(s.status, StepStatus::Failed | StepStatus::Waiting))
+        .map(|s| StepEvent {
+            path: path_json(&s.path),
+            kind: s.kind.clone(),
+            status: step_status(s.status),
+            error: s.error.as_deref().map(redact),
+        });
+    Event::Run(RunEvent {
+        run_id: run.id.clone(),
+        workflow: run.workflow.clone(),
+        request_id: run.request_id.clone(),
+        contact_id: run.contact_id.clone(),
+        status: run.status.as_str().to_string(),
+        step,
+    })
+}
+
+/// What the run's last step made: the email a `send_email` queued (or skipped), the timer a
+/// `wait` scheduled.
+pub fn of_last_step(run: &RunRecord) -> Option<Event> {
+    let step = run.steps.last()?;
+    if step.kind == "wait" && step.status == StepStatus::Waiting {
+        return Some(Event::Timer(TimerEvent {
+            timer_id: step.output["timer_id"].as_str()?.to_string(),
+            kind: "run_wait".into(),
+            due_at: step.output["due_at"].as_str()?.to_string(),
+            state: "scheduled".into(),
+            run_id: Some(run.id.clone()),
+            contact_id: None,
+            sequence: None,
+        }));
+    }
+    if step.kind != "send_email" {
+        return None;
+    }
+    Some(Event::Email(EmailEvent {
+        email_id: step.output["email_id"].as_str()?.to_string(),
+        run_id: Some(run.id.clone()),
+        contact_id: run.contact_id.clone(),
+        workflow: Some(run.workflow.clone()),
+        state: step.output["state"].as_str()?.to_string(),
+        attempts: 0,
+    }))
+}
+
+/// A timer that was `scheduled` or `fired`.
+pub fn timer(t: &Timer, state: &str) -> Event {
+    let (run_id, contact_id, sequence) = match &t.kind {
+        TimerKind::RunWait { run_id } => (Some(run_id.clone()), None, None),
+        TimerKind::SequenceStep {
+            contact_id,
+            sequence,
+        } => (None, Some(contact_id.clone()), Some(sequence.clone())),
+    };
+    Event::Timer(TimerEvent {
+        timer_id: t.id.clone(),
+        kind: t.kind.name().to_string(),
+        due_at: rfc3339(t.due_at),
+        state: state.to_string(),
+        run_id,
+        contact_id,
+        sequence,
+    })
+}
+
+fn step_status(s: StepStatus) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}

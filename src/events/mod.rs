@@ -1,0 +1,223 @@
+//! Live events: what happens in hookflow (requests, runs, emails, timers, workflow changes), as
+//! a stream for `GET /api/events`, the admin page's live tail and `hookflow tail`.
+//!
+//! One [`EventBus`] is made at start-up and handed to intake, the engine, the mailer and the
+//! reloader; each publishes with one call. Every event gets a process-wide, strictly increasing
+//! id and is kept in a ring of the newest [`RING`] so that a client that reconnects with
+//! `Last-Event-ID` misses nothing recent. Publishing never waits for a reader: a reader that
+//! falls behind the broadcast channel catches up from the ring, and one that falls behind the
+//! ring as well is told which ids it lost (a `lost` event). Events are not stored: after a
+//! restart ids start again at 1.
+//!
+//! Events carry ids, workflow ids, statuses, counts and times, never payload or contact values
+//! (bodies, headers, hook ids, emails, phones, names, subjects): they are shown on screens and
+//! may be copied into tickets.
+
+mod event;
+mod redact;
+
+pub use event::{
+    EmailEvent, Event, ItemEvent, RequestEvent, RunEvent, StepEvent, TimerEvent, WorkflowEvent,
+};
+pub use redact::redact;
+
+use crate::domain::time::{rfc3339, Millis};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+
+/// How many of the newest events are kept for readers that reconnect.
+pub const RING: usize = 10_000;
+
+/// Live readers get events through a channel this deep before they must catch up from the ring.
+const CHANNEL: usize = 1_024;
+
+/// One published event, ready to send.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// Process-wide, strictly increasing, from 1.
+    pub id: u64,
+    /// `request`, `run`, `email`, `timer` or `workflow`.
+    pub kind: &'static str,
+    /// The workflow it concerns (for `?workflow=`), if any.
+    pub workflow: Option<String>,
+    /// The JSON of the `data:` line.
+    pub data: String,
+}
+
+/// The time source that stamps `at` (hookflow's clock, manual or real).
+pub type Now = Arc<dyn Fn() -> Millis + Send + Sync>;
+
+/// The in-process event bus: a broadcast channel for live readers plus a replay ring.
+pub struct EventBus {
+    now: Now,
+    inner: Mutex<Ring>,
+    live: broadcast::Sender<Arc<Published>>,
+}
+
+struct Ring {
+    next_id: u64,
+    kept: VecDeque<Arc<Published>>,
+    /// Run id → workflow, so email events (the mailer knows only the run) can be narrowed by
+    /// workflow too. Cleared when it grows past the ring's size.
+    run_workflows: HashMap<String, String>,
+}
+
+impl Default for EventBus {
+    /// A bus stamped with the wall clock (for parts built without the application's clock).
+    fn default() -> Self {
+        Self::new(Arc::new(crate::domain::time::wall_now_ms))
+    }
+}
+
+impl EventBus {
+    /// A bus whose events are stamped with `now`.
+    pub fn new(now: Now) -> Self {
+        let (live, _) = broadcast::channel(CHANNEL);
+        Self {
+            now,
+            inner: Mutex::new(Ring {
+                next_id: 1,
+                kept: VecDeque::with_capacity(1024),
+                run_workflows: HashMap::new(),
+            }),
+            live,
+        }
+    }
+
+    /// Publishes one event to every reader; never waits for one.
+    pub fn publish(&self, mut event: Event) {
+        let at = rfc3339((self.now)());
+        let mut ring = self.ring();
+        match &mut event {
+            Event::Run(r) => {
+                if ring.run_workflows.len() >= RING {
+                    ring.run_workflows.clear();
+                }
+                ring.run_workflows
+                    .insert(r.run_id.clone(), r.workflow.clone());
+            }
+            Event::Email(e) if e.workflow.is_none() => {
+                e.workflow = e
+                    .run_id
+                    .as_ref()
+                    .and_then(|r| ring.run_workflows.get(r).cloned());
+            }
+            _ => {}
+        }
+        let kind = event.kind();
+        let workflow = event.workflow().map(str::to_string);
+        let data = event.to_json(&at);
+        let published = Arc::new(Published {
+            id: ring.next_id,
+            kind,
+            workflow,
+            data,
+        });
+        ring.next_id += 1;
+        if ring.kept.len() == RING {
+            ring.kept.pop_front();
+        }
+        ring.kept.push_back(published.clone());
+        // Sent under the lock, so live readers see ids in order; no reader is an `Err`, not
+        // a problem.
+        let _ = self.live.send(published);
+    }
+
+    /// Publishes several events in order.
+    pub fn publish_all(&self, events: impl IntoIterator<Item = Event>) {
+        for e in events {
+            self.publish(e);
+        }
+    }
+
+    /// A reader starting after `last_id` (`None`: only new events).
+    pub fn subscribe(self: &Arc<Self>, last_id: Option<u64>) -> Subscription {
+        let ring = self.ring();
+        let live = self.live.subscribe();
+        let newest = ring.next_id - 1;
+        // An id we never handed out (a server restarted since) means "from now on".
+        let after = last_id.filter(|&id| id <= newest).unwrap_or(newest);
+        let backlog = Self::kept_after(&ring, after);
+        drop(ring);
+        let mut sub = Subscription {
+            bus: self.clone(),
+            live,
+            backlog,
+            last: after,
+            lost: None,
+        };
+        sub.note_gap();
+        sub
+    }
+
+    fn kept_after(ring: &Ring, after: u64) -> VecDeque<Arc<Published>> {
+        ring.kept.iter().filter(|p| p.id > after).cloned().collect()
+    }
+
+    fn ring(&self) -> std::sync::MutexGuard<'_, Ring> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// What a reader gets next.
+#[derive(Debug, Clone)]
+pub enum Next {
+    /// An event, in id order.
+    Event(Arc<Published>),
+    /// Events `from..=to` were dropped before this reader got them (it was too slow).
+    Lost { from: u64, to: u64 },
+}
+
+/// One reader of the bus: the kept events it missed first, then live ones.
+pub struct Subscription {
+    bus: Arc<EventBus>,
+    live: broadcast::Receiver<Arc<Published>>,
+    backlog: VecDeque<Arc<Published>>,
+    /// The id of the last event handed out (or skipped as already seen).
+    last: u64,
+    lost: Option<(u64, u64)>,
+}
+
+impl Subscription {
+    /// The next event; waits for one when none is pending. `None` once the bus is gone.
+    pub async fn next(&mut self) -> Option<Next> {
+        loop {
+            if let Some((from, to)) = self.lost.take() {
+                return Some(Next::Lost { from, to });
+            }
+            if let Some(p) = self.backlog.pop_front() {
+                if p.id > self.last {
+                    self.last = p.id;
+                    return Some(Next::Event(p));
+                }
+                continue;
+            }
+            match self.live.recv().await {
+                Ok(p) if p.id <= self.last => continue,
+                Ok(p) => {
+                    self.last = p.id;
+                    return Some(Next::Event(p));
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    // Fell behind the channel: catch up from the ring, then go on live.
+                    self.backlog = EventBus::kept_after(&self.bus.ring(), self.last);
+                    self.note_gap();
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    /// Records a gap between the last id handed out and the oldest one still kept.
+    fn note_gap(&mut self) {
+        if let Some(first) = self.backlog.front() {
+            if first.id > self.last + 1 {
+                self.lost = Some((self.last + 1, first.id - 1));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

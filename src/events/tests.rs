@@ -1,0 +1,79 @@
+use super::*;
+
+fn wf(id: &str) -> Event {
+    Event::Workflow(WorkflowEvent {
+        workflow: id.into(),
+        kind: "workflow".into(),
+        status: "published".into(),
+        change: "loaded".into(),
+    })
+}
+
+fn bus() -> Arc<EventBus> {
+    Arc::new(EventBus::new(Arc::new(|| 0)))
+}
+
+async fn ids(sub: &mut Subscription, n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        match sub.next().await.unwrap() {
+            Next::Event(p) => out.push(p.id.to_string()),
+            Next::Lost { from, to } => out.push(format!("lost {from}-{to}")),
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_reader_that_reconnects_gets_what_it_missed_then_live_events() {
+    let bus = bus();
+    for _ in 0..3 {
+        bus.publish(wf("a"));
+    }
+    let mut sub = bus.subscribe(Some(1));
+    bus.publish(wf("a"));
+    assert_eq!(ids(&mut sub, 3).await, ["2", "3", "4"]);
+}
+
+#[tokio::test]
+async fn an_id_the_bus_never_gave_means_from_now_on() {
+    let bus = bus();
+    bus.publish(wf("a"));
+    let mut sub = bus.subscribe(Some(99));
+    bus.publish(wf("a"));
+    assert_eq!(ids(&mut sub, 1).await, ["2"]);
+}
+
+#[tokio::test]
+async fn a_slow_reader_catches_up_from_the_ring_and_is_told_what_fell_out_of_it() {
+    let bus = bus();
+    let mut slow = bus.subscribe(None);
+    for _ in 0..(CHANNEL + 10) {
+        bus.publish(wf("a"));
+    }
+    // Lagged behind the channel, not the ring: every event, in order, none twice.
+    let got = ids(&mut slow, CHANNEL + 10).await;
+    let want: Vec<String> = (1..=(CHANNEL + 10)).map(|i| i.to_string()).collect();
+    assert_eq!(got, want);
+
+    // Asked for ids that fell out of the ring: told which, then the oldest kept.
+    for _ in 0..RING {
+        bus.publish(wf("a"));
+    }
+    let total = CHANNEL + 10 + RING;
+    let oldest = total - RING + 1;
+    let mut late = bus.subscribe(Some(0));
+    assert_eq!(
+        ids(&mut late, 2).await,
+        [format!("lost 1-{}", oldest - 1), oldest.to_string()]
+    );
+}
+
+#[test]
+fn event_json_starts_with_type_and_at() {
+    let json = wf("a").to_json("2026-12-01T14:00:00Z");
+    assert!(
+        json.starts_with(r#"{"type":"workflow","at":"2026-12-01T14:00:00Z","workflow":"a""#),
+        "{json}"
+    );
+}
