@@ -2,11 +2,13 @@
 // port with a fresh data dir and the manual clock, launch Debian's Chromium headless, and send
 // payloads the way a practice system does.
 import { spawn } from 'node:child_process';
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, readFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { after } from 'node:test';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(REPO, 'target', 'debug', 'hookflow');
@@ -75,28 +77,31 @@ export async function startServer({ token, env = {} } = {}) {
   };
 }
 
-/** Headless Chromium with a fresh profile. */
+/** Headless Chromium (one per test file), launched on first use with a fresh profile. */
+let shared = null;
+async function browser() {
+  if (!shared) {
+    shared = chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    });
+  }
+  return shared;
+}
+
+after(async () => {
+  if (shared) await (await shared).close();
+});
+
+/** A fresh browser context (its own storage, like a new profile) and page. */
 export async function launch() {
-  const profile = mkdtempSync(join(tmpdir(), 'hookflow-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1440, height: 900 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
-  const page = context.pages()[0] || (await context.newPage());
+  const context = await (await browser()).newContext({ viewport: { width: 1440, height: 900 } });
+  const page = await context.newPage();
   page.setDefaultTimeout(5000);
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
-  return {
-    context,
-    page,
-    errors,
-    async close() {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
+  return { context, page, errors, close: () => context.close() };
 }
 
 /** Saves a screenshot of `page` under tests/browser/failures/ when test `t` failed. */
@@ -119,6 +124,7 @@ export async function withApp(t, opts, body) {
   let failed = true;
   try {
     await body({ server, page: browser.page, browser });
+    assert.deepEqual(browser.errors, [], 'no script errors on the page');
     failed = false;
   } finally {
     await screenshotOnFailure(t, browser.page, failed);

@@ -251,6 +251,7 @@ export async function liveView(el, _, ctx) {
       const d = await api(withQuery('/api/requests', { workflow: state.workflow, status: state.status, limit: 50 }));
       const fresh = d.items.filter((/** @type {any} */ r) => r.id > state.newest).reverse();
       if (fresh.length) state.newest = fresh[fresh.length - 1].id;
+      arrive(fresh.map(fromRequest));
       const runs = await api(withQuery('/api/runs', { workflow: state.workflow, limit: 50 }));
       const done = [];
       for (const r of runs.items.reverse()) {
@@ -260,7 +261,7 @@ export async function liveView(el, _, ctx) {
           if (polling > 0) done.push({ kind: 'run', id: r.id, at: r.finished_at || r.created_at, workflow: r.workflow, status: r.status });
         }
       }
-      arrive([...fresh.map(fromRequest), ...done]);
+      arrive(done);
       for (const a of /** @type {NodeListOf<HTMLElement>} */ (tbody.querySelectorAll('a[data-run]'))) {
         const st = runStatus.get(a.dataset.run);
         if (st) { a.className = `chip small st-${st}`; a.textContent = (a.textContent || '').replace(/ \S+$/, ' ' + st); }
@@ -273,10 +274,10 @@ export async function liveView(el, _, ctx) {
   let timer = 0;
   const onStream = () => {
     clearInterval(timer);
-    fill(status, ctx.stream === 'unsupported' ? 'polling every 0.5 s' : '');
+    fill(status, ctx.stream === 'unsupported' ? 'polling (no event stream)' : '');
     if (ctx.stream === 'unsupported') {
       poll();
-      timer = window.setInterval(poll, 500);
+      timer = window.setInterval(poll, 300);
     }
   };
   ctx.bus.addEventListener('stream', onStream);
