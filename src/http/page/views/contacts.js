@@ -144,6 +144,7 @@ export async function contactView(el, [id], ctx) {
     h('button', { class: 'btn primary', type: 'submit' }, 'Save'),
   );
   const runs = h('div');
+  const emails = h('div');
   fill(
     el,
     h(
@@ -178,12 +179,21 @@ export async function contactView(el, [id], ctx) {
         ? h('table', { class: 'list' }, h('thead', null, h('tr', null, ['sequence', 'state', 'next step', 'next due'].map((x) => h('th', null, x)))), h('tbody', null, c.sequences.map((/** @type {any} */ s) => h('tr', null, h('td', null, s.sequence), h('td', null, chip(s.state)), h('td', null, s.next_due_at ? `step ${s.step}` : '—'), h('td', null, s.next_due_at ? [fmtTime(s.next_due_at), h('span', { class: 'muted' }, ` (${relTime(s.next_due_at, ctx.clock.now)})`)] : '—')))))
         : h('p', { class: 'muted' }, 'In no sequence.'),
     ),
-    h('div', { class: 'grid2' }, card('Timeline', [], timeline(c.timeline || [])), card('Runs and emails', [], runs)),
+    h('div', { class: 'grid2' }, card('Timeline', [], timeline(c.timeline || [])), h('div', { class: 'stack' }, card('Emails', [], emails), card('Runs', [], runs))),
+  );
+  fill(
+    emails,
+    pagedTable(
+      ['created', 'subject', 'state', 'run', 'email'],
+      (cur) => api(withQuery('/api/outbox', { contact: id, cursor: cur, limit: 25 })),
+      (m) => rowLink(`#/outbox/${m.id}`, h('span', { class: 'mono small' }, fmtTime(m.created_at)), h('span', { class: 'strong' }, m.subject), chip(m.state), idLink('runs', m.run_id), idLink('outbox', m.id)),
+      'No emails to this contact.',
+    ),
   );
   fill(
     runs,
     pagedTable(
-      ['created', 'workflow', 'status', 'emails', 'run'],
+      ['created', 'workflow', 'status', 'emails queued', 'run'],
       (cur) => api(withQuery('/api/runs', { contact: id, cursor: cur, limit: 25 })),
       (r) => rowLink(`#/runs/${r.id}`, h('span', { class: 'mono small' }, fmtTime(r.created_at)), r.workflow, chip(r.status), h('span', { class: 'chips' }, (r.steps || []).map((/** @type {any} */ s) => s.output && s.output.email_id).filter(Boolean).map((/** @type {string} */ e) => idLink('outbox', e))), idLink('runs', r.id)),
       'No runs touched this contact.',

@@ -192,6 +192,11 @@ export async function liveView(el, _, ctx) {
     try {
       const d = await api(withQuery('/api/requests', { workflow: state.workflow, status: state.status, cursor: state.cursor, limit: 50 }));
       const first = !state.cursor;
+      if (first) {
+        // Colour the run chips of the rows already there with their runs' current status.
+        const runs = await api('/api/runs?limit=200').catch(() => ({ items: [] }));
+        for (const r of runs.items) runStatus.set(r.id, r.status);
+      }
       for (const r of d.items) {
         if (r.id > state.newest) state.newest = r.id;
         if (!has(r.id)) tbody.appendChild(row(fromRequest(r)));

@@ -170,7 +170,7 @@ function simulateCard(/** @type {any} */ wf) {
   const area = /** @type {HTMLTextAreaElement} */ (
     h('textarea', { class: 'code', rows: 10, spellcheck: 'false', 'aria-label': 'payload to simulate' }, wf.reference ? JSON.stringify(wf.reference.payload, null, 2) : '{\n  "email": "jane@example.com"\n}')
   );
-  const out = h('div', { class: 'sim-out' });
+  const out = h('div', { class: 'sim-out' }, h('p', { class: 'muted' }, 'Edit the payload and press Simulate (Ctrl+Enter): the mapping results and each step’s outcome appear here, run against the current contacts without changing them.'));
   const run = async () => {
     fill(out, h('p', { class: 'muted' }, 'Running…'));
     try {
