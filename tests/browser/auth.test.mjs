@@ -8,6 +8,11 @@ const TOKEN = 's3cret-admin-token';
 test('without a token the page asks for it and shows no data', async (t) => {
   await withApp(t, { token: TOKEN }, async ({ server, page }) => {
     const answer = await server.send('optimantra-booking', 'optimantra/booking.json');
+    const shell = await fetch(server.base + '/');
+    const csp = shell.headers.get('content-security-policy');
+    assert.match(csp, /default-src 'self'/);
+    assert.match(csp, /script-src 'self';/);
+    assert.doesNotMatch(await shell.text(), /optimantra|hooks\//);
     await page.goto(`${server.base}/#/requests/${answer.request_id}`);
     await page.locator('input[type=password]').waitFor();
     const text = await page.locator('body').innerText();

@@ -178,7 +178,8 @@ async function jump(/** @type {string} */ id) {
 }
 
 function route() {
-  const path = decodeURIComponent(location.hash.replace(/^#/, '')) || '/live';
+  // `#/runs?status=failed`: the query part is the view's filters, not part of the route.
+  const path = decodeURIComponent(location.hash.replace(/^#/, '').split('?')[0]) || '/live';
   cleanup();
   cleanup = () => {};
   for (const a of document.querySelectorAll('nav a')) {

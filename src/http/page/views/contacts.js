@@ -104,7 +104,7 @@ export async function contactView(el, [id], ctx) {
   const path = `/api/contacts/${encodeURIComponent(id)}`;
   const patch = async (/** @type {any} */ body) => {
     try {
-      await api(path, { method: 'PATCH', body, type: 'application/merge-patch+json' });
+      await api(path, { method: 'PATCH', body });
       contactView(el, [id], ctx);
     } catch (e) {
       fill(note, errorBox(e));
