@@ -14,13 +14,13 @@ mod error;
 mod json;
 #[cfg(test)]
 mod tests;
+mod tojson;
 
 pub use error::TemplateError;
 
 use crate::workflow::model::{Arg, Expr, Pos};
 use cache::{wrapper_len, Job, Mode, Templates};
 use error::Site;
-use minijinja::value::Value as MjValue;
 use serde_json::{Map, Value};
 
 /// The names a template can read and their values.
@@ -100,10 +100,10 @@ impl Renderer {
             return Ok(Value::String(source.to_owned()));
         };
         let (out, value) = self.templates.run(&job, &ctx.vars)?;
-        let Some(value) = value else {
+        let Some((value, exact)) = value else {
             return Ok(Value::String(out));
         };
-        json::to_json(&value).map_err(|kind| TemplateError {
+        json::to_json(&value, &exact).map_err(|kind| TemplateError {
             message: format!(
                 "`{}` gives a {kind} value, which has no JSON form",
                 source.trim()
@@ -115,7 +115,7 @@ impl Renderer {
     /// Evaluates a condition (minijinja expression syntax) and takes its truthiness.
     pub fn eval_condition(&self, expr: &Expr, ctx: &Context) -> Result<bool, TemplateError> {
         let (_, value) = self.templates.run(&condition_job(expr), &ctx.vars)?;
-        Ok(value.is_some_and(|v: MjValue| v.is_true()))
+        Ok(value.is_some_and(|(v, _)| v.is_true()))
     }
 
     /// Renders a whole text (email subject, body or template file) to a string; `html_escape`

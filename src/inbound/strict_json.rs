@@ -10,6 +10,11 @@ use serde_json::{Map, Number, Value};
 use std::cell::Cell;
 use std::fmt;
 
+/// The key under which serde_json (feature `arbitrary_precision`) hands a visitor a number: a
+/// one-entry map whose value is the number's text as sent. serde_json's own `Value` reads an
+/// object with this key the same way; a sender writing it gains nothing but a number.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
 /// Deepest nesting of objects and arrays accepted; the top-level container is level 1.
 pub const MAX_DEPTH: usize = 64;
 
@@ -81,11 +86,14 @@ fn describe(text: &str, err: &serde_json::Error, problem: Option<Problem>) -> Js
         Some(Problem::DuplicateKey) => {
             offset = opening_quote(text, back_over_whitespace(text, offset))
         }
-        // Point at the bracket that opened one level too many; when that container was empty
-        // serde_json has already eaten its closing bracket.
+        // Point at the bracket that opened one level too many; serde_json has already read
+        // that object's first key, or an empty container's closing bracket.
         Some(Problem::TooDeep) => {
             offset = back_over_whitespace(text, offset);
-            if offset > 0 && matches!(text.as_bytes()[offset], b'}' | b']') {
+            if text.as_bytes()[offset] == b'"' {
+                offset = opening_quote(text, offset);
+                offset = back_over_whitespace(text, offset.saturating_sub(1));
+            } else if offset > 0 && matches!(text.as_bytes()[offset], b'}' | b']') {
                 offset = back_over_whitespace(text, offset - 1);
             }
         }
@@ -247,7 +255,8 @@ impl<'de> Visitor<'de> for Strict<'_> {
     }
 
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
-        // serde_json never yields NaN or infinity; null is the honest fallback regardless.
+        // serde_json hands numbers over as text (NUMBER_TOKEN); this is for other deserializers,
+        // which never yield NaN or infinity: null is the honest fallback regardless.
         Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
     }
 
@@ -273,9 +282,16 @@ impl<'de> Visitor<'de> for Strict<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        // The first key comes before the depth check: a number arrives as a map too (see
+        // NUMBER_TOKEN), and a number is no deeper than the container holding it.
+        let mut next = map.next_key::<String>()?;
+        if next.as_deref() == Some(NUMBER_TOKEN) {
+            let text: String = map.next_value()?;
+            return exact_number(&text).map_err(de::Error::custom);
+        }
         let child = self.enter()?;
         let mut object = Map::new();
-        while let Some(key) = map.next_key::<String>()? {
+        while let Some(key) = next {
             if object.contains_key(&key) {
                 self.problem.set(Some(Problem::DuplicateKey));
                 let quoted = serde_json::to_string(&key).unwrap_or(key);
@@ -283,7 +299,16 @@ impl<'de> Visitor<'de> for Strict<'_> {
             }
             let value = map.next_value_seed(child)?;
             object.insert(key, value);
+            next = map.next_key()?;
         }
         Ok(Value::Object(object))
     }
+}
+
+/// A number from the text serde_json read, digits kept; checked again because an object that
+/// merely uses [`NUMBER_TOKEN`] as a key could hold any string.
+fn exact_number(text: &str) -> Result<Value, String> {
+    text.parse::<Number>()
+        .map(Value::Number)
+        .map_err(|_| format!("{NUMBER_TOKEN:?} is reserved for numbers; `{text}` is not one"))
 }

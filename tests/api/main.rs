@@ -14,6 +14,7 @@ mod crash;
 mod durability;
 mod email;
 mod matching;
+mod numbers;
 mod reload;
 mod runs;
 mod samples;

@@ -2,19 +2,23 @@
 //! compiled so far, keyed by mode and source so each distinct source is compiled once.
 
 use super::error::{describe, Failure, Site};
-use super::{json, TemplateError};
+use super::json::{self, ExactNumbers};
+use super::TemplateError;
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Value as MjValue;
 use minijinja::{AutoEscape, Environment, ErrorKind, State, UndefinedBehavior};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 /// The variable an expression's value is captured in.
 const RESULT: &str = "__hookflow_value";
 /// Wraps an expression so that a (cached) template can hand back its value, not its text.
 const EXPR_PREFIX: &str = "{% set __hookflow_value = (";
 const EXPR_SUFFIX: &str = ") %}";
+
+/// An expression's value, with the texts of its context's numbers to turn it back into JSON.
+pub(super) type ExprValue = (MjValue, Arc<ExactNumbers>);
 
 /// How a source is compiled; part of the cache key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,12 +77,21 @@ impl Templates {
         // Text must come out unchanged around its tags, final newline included.
         let syntax = SyntaxConfig::builder().keep_trailing_newline(true).build();
         env.set_syntax(syntax.expect("the default delimiters are valid"));
-        // Inside text, null prints as nothing (GHL shows an empty merge field, not "none").
-        env.set_formatter(|out, state, value| match value.is_none() {
-            true => Ok(()),
-            false => minijinja::escape_formatter(out, state, value),
+        // Inside text, null prints as nothing (GHL shows an empty merge field, not "none"), and
+        // a number of the payload prints as sent (`12.50`, not `12.5`).
+        env.set_formatter(|out, state, value| {
+            if value.is_none() {
+                return Ok(());
+            }
+            if value.is_number() && !value.is_integer() {
+                if let Some(text) = ExactNumbers::of(state).text(value) {
+                    return Ok(out.write_str(text)?);
+                }
+            }
+            minijinja::escape_formatter(out, state, value)
         });
         env.add_function("has_tag", has_tag);
+        env.add_filter("tojson", super::tojson::tojson);
         let globals = env.globals().map(|(name, _)| name.to_owned()).collect();
         Templates {
             env: RwLock::new(env),
@@ -117,7 +130,7 @@ impl Templates {
         &self,
         job: &Job,
         vars: &Map<String, Value>,
-    ) -> Result<(String, Option<MjValue>), TemplateError> {
+    ) -> Result<(String, Option<ExprValue>), TemplateError> {
         self.compile(job)?;
         let env = self.env.read().unwrap_or_else(PoisonError::into_inner);
         let tmpl = env
@@ -129,7 +142,7 @@ impl Templates {
         let value = match job.mode {
             Mode::Expr => match captured.state().lookup(RESULT) {
                 // `set` stores an undefined value without complaint; strictness is ours.
-                Some(v) if !v.is_undefined() => Some(v),
+                Some(v) if !v.is_undefined() => Some((v, ExactNumbers::of(captured.state()))),
                 _ => return Err(self.undefined(job, vars, Self::paths(&env, job, true))),
             },
             Mode::Text | Mode::Html => None,

@@ -142,13 +142,54 @@ fn a_byte_order_mark_is_skipped() {
 
 #[test]
 fn numbers_keep_their_kind() {
-    let v = parse_strict(br#"{"i": -3, "u": 18446744073709551615, "f": 2.5, "big": 1e400}"#);
-    // 1e400 overflows f64: serde_json itself refuses it.
-    assert!(v.is_err());
     let v = parse_strict(br#"{"i": -3, "u": 18446744073709551615, "f": 2.5}"#).unwrap();
     assert_eq!(v["i"].as_i64(), Some(-3));
     assert_eq!(v["u"].as_u64(), Some(u64::MAX));
     assert_eq!(v["f"].as_f64(), Some(2.5));
+}
+
+#[test]
+fn numbers_keep_every_digit_as_sent() {
+    let body = br#"{"id": 123456789012345678901234567890, "total": 12.50,
+        "p": 0.1000000000000000055511151231257827, "huge": 1e400, "neg": -0}"#;
+    let v = parse_strict(body).unwrap();
+    let text = |k: &str| v[k].as_number().unwrap().as_str().to_owned();
+    assert_eq!(text("id"), "123456789012345678901234567890");
+    assert_eq!(text("total"), "12.50");
+    assert_eq!(text("p"), "0.1000000000000000055511151231257827");
+    // Past f64's range, but still the number that was sent (serde_json writes `e+`).
+    assert_eq!(text("huge"), "1e+400");
+    assert_eq!(text("neg"), "-0");
+    assert_eq!(
+        v.to_string(),
+        r#"{"id":123456789012345678901234567890,"total":12.50,"p":0.1000000000000000055511151231257827,"huge":1e+400,"neg":-0}"#
+    );
+}
+
+#[test]
+fn a_number_in_the_deepest_container_is_not_one_level_too_deep() {
+    let deepest = format!("{}{{\"n\": 12.50}}{}", "{\"a\":".repeat(63), "}".repeat(63));
+    let v = parse_strict(deepest.as_bytes()).unwrap();
+    assert!(v.to_string().contains("12.50"));
+    let in_array = format!("{}12.50{}", "[".repeat(64), "]".repeat(64));
+    assert!(parse_strict(in_array.as_bytes()).is_ok());
+    let with_key = format!("{}{{\"n\": 1}}{}", "{\"a\":".repeat(64), "}".repeat(64));
+    assert!(error(&with_key).1.contains("column 321;"));
+}
+
+#[test]
+fn duplicate_keys_are_still_found_among_numbers() {
+    let (kind, message) = error(r#"{"id": 1, "id": 123456789012345678901234567890}"#);
+    assert_eq!(kind, JsonErrorKind::Strictness);
+    assert!(message.starts_with("duplicate key \"id\" at line 1, column 11"));
+}
+
+#[test]
+fn serde_jsons_private_number_key_holds_only_numbers() {
+    let (kind, message) = error(r#"{"$serde_json::private::Number": "abc"}"#);
+    assert_eq!(kind, JsonErrorKind::Syntax);
+    assert!(message.contains("is reserved for numbers"), "{message}");
+    assert!(parse_strict(br#"{"$serde_json::private::Number": "1", "b": 2}"#).is_err());
 }
 
 fn arb_json() -> impl Strategy<Value = Value> {
