@@ -22,17 +22,37 @@ object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// `(path under /assets/, content type, bytes)` of every asset.
 const ASSETS: &[(&str, &str, &str)] = &[
-    ("style.css", "text/css; charset=utf-8", include_str!("page/style.css")),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("page/style.css"),
+    ),
     ("app.js", JS, include_str!("page/app.js")),
     ("api.js", JS, include_str!("page/api.js")),
     ("dom.js", JS, include_str!("page/dom.js")),
     ("diff.js", JS, include_str!("page/diff.js")),
     ("views/live.js", JS, include_str!("page/views/live.js")),
-    ("views/workflows.js", JS, include_str!("page/views/workflows.js")),
-    ("views/workflow.js", JS, include_str!("page/views/workflow.js")),
-    ("views/request.js", JS, include_str!("page/views/request.js")),
+    (
+        "views/workflows.js",
+        JS,
+        include_str!("page/views/workflows.js"),
+    ),
+    (
+        "views/workflow.js",
+        JS,
+        include_str!("page/views/workflow.js"),
+    ),
+    (
+        "views/request.js",
+        JS,
+        include_str!("page/views/request.js"),
+    ),
     ("views/runs.js", JS, include_str!("page/views/runs.js")),
-    ("views/contacts.js", JS, include_str!("page/views/contacts.js")),
+    (
+        "views/contacts.js",
+        JS,
+        include_str!("page/views/contacts.js"),
+    ),
     ("views/outbox.js", JS, include_str!("page/views/outbox.js")),
     ("views/time.js", JS, include_str!("page/views/time.js")),
     ("icon.svg", "image/svg+xml", include_str!("page/icon.svg")),

@@ -69,10 +69,14 @@ fn list_is_newest_first_with_a_cursor_and_a_state_or_contact_filter() {
     let ids: Vec<_> = page.items.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["01C", "01B"]);
     assert_eq!(page.next_cursor.as_deref(), Some("01B"));
-    let rest = trees.list(None, None, page.next_cursor.as_deref(), 2).unwrap();
+    let rest = trees
+        .list(None, None, page.next_cursor.as_deref(), 2)
+        .unwrap();
     assert_eq!(rest.items.len(), 1);
     assert_eq!(rest.next_cursor, None);
-    let queued = trees.list(Some(OutboxState::Queued), None, None, 10).unwrap();
+    let queued = trees
+        .list(Some(OutboxState::Queued), None, None, 10)
+        .unwrap();
     assert_eq!(queued.items.len(), 2);
     let c2 = trees.list(None, Some("c2"), None, 10).unwrap();
     let ids: Vec<_> = c2.items.iter().map(|r| r.id.as_str()).collect();
