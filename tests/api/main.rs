@@ -15,6 +15,7 @@ mod durability;
 mod email;
 mod matching;
 mod numbers;
+mod page;
 mod reload;
 mod runs;
 mod samples;
