@@ -5,10 +5,11 @@
 // event stream.
 
 import { api, withQuery } from '../api.js';
-import { h, fill, chip, idLink, fmtTime, errorBox } from '../dom.js';
+import { h, fill, chip, idLink, link, fmtTime, errorBox } from '../dom.js';
 import { renderRequest } from './request.js';
 
 const MAX_ROWS = 1000;
+const wfLink = (/** @type {string} */ w) => link(`#/workflows/${encodeURIComponent(w)}`, w, 'plain');
 const REQ_STATUSES = ['accepted', 'captured', 'filtered', 'duplicate', 'rejected'];
 
 /** @param {HTMLElement} el @param {string[]} _ @param {any} ctx */
@@ -97,7 +98,7 @@ export async function liveView(el, _, ctx) {
         { class: 'clickable', dataset: { href: `#/requests/${e.id}`, requestId: e.id } },
         h('td', { class: 'mono muted' }, fmtTime(e.at).slice(11)),
         h('td', null, h('span', { class: 'kind k-req' }, e.method)),
-        h('td', null, e.workflow),
+        h('td', null, wfLink(e.workflow)),
         h('td', null, chip(e.status), e.http_status !== 200 ? h('span', { class: 'mono small muted' }, ` ${e.http_status}`) : null),
         h('td', null, runChips(e.items || [])),
         h('td', null, idLink('requests', e.id)),
@@ -113,7 +114,7 @@ export async function liveView(el, _, ctx) {
         { class: 'clickable sub', dataset: { href: `#/runs/${e.id}` } },
         h('td', { class: 'mono muted' }, fmtTime(e.at).slice(11)),
         h('td', null, h('span', { class: 'kind k-run' }, 'run')),
-        h('td', null, e.workflow),
+        h('td', null, wfLink(e.workflow)),
         h('td', null, chip(e.status)),
         h('td', { class: 'small muted' }, e.step ? `${e.step.kind} ${e.step.status}${e.step.error ? ': ' + e.step.error : ''}` : ''),
         h('td', null, idLink('runs', e.id)),
@@ -125,7 +126,7 @@ export async function liveView(el, _, ctx) {
         { class: 'clickable sub', dataset: { href: `#/outbox/${e.id}` } },
         h('td', { class: 'mono muted' }, fmtTime(e.at).slice(11)),
         h('td', null, h('span', { class: 'kind k-mail' }, 'email')),
-        h('td', null, e.workflow || ''),
+        h('td', null, e.workflow ? wfLink(e.workflow) : ''),
         h('td', null, chip(e.status)),
         h('td', null, e.contact_id ? ['to ', idLink('contacts', e.contact_id)] : ''),
         h('td', null, idLink('outbox', e.id)),

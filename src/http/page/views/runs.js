@@ -41,7 +41,7 @@ export async function runsView(el, _) {
         rowLink(
           `#/runs/${r.id}`,
           h('span', { class: 'mono small' }, fmtTime(r.created_at)),
-          r.workflow,
+          link(`#/workflows/${encodeURIComponent(r.workflow)}`, r.workflow, 'plain'),
           chip(r.status),
           stepDots(r.steps),
           idLink('contacts', r.contact_id),
