@@ -29,18 +29,18 @@ export async function workflowsView(el) {
   const seqs = d.items.filter((/** @type {any} */ w) => w.kind === 'sequence');
   const tbody = h('tbody');
   for (const w of wfs) {
-    const last = h('td', { class: 'muted' }, '…');
+    const last = h('div', { class: 'muted' }, '…');
     const status = w.error
-      ? h('div', null, chip('error'), h('div', { class: 'error-text mono small' }, errorText(w.error)))
+      ? h('div', { class: 'wf-error' }, chip('error'), h('div', { class: 'error-text mono small' }, errorText(w.error)))
       : h('div', null, chip(w.status), w.warnings.length ? h('span', { class: 'chip small st-warning', title: w.warnings.map(errorText).join('\n') }, `${w.warnings.length} warning${w.warnings.length > 1 ? 's' : ''}`) : null);
     const counts = Object.entries(w.counts || {}).filter(([k]) => k !== 'requests');
     tbody.appendChild(
       rowLink(
         `#/workflows/${encodeURIComponent(w.id)}`,
-        h('div', null, link(`#/workflows/${encodeURIComponent(w.id)}`, w.id, 'strong'), h('div', { class: 'muted small' }, w.name || '')),
+        h('div', { class: 'nowrap' }, link(`#/workflows/${encodeURIComponent(w.id)}`, w.id, 'strong'), h('div', { class: 'muted small' }, w.name || '')),
         status,
         h('div', { class: 'url-cell' }, h('code', { class: 'url', title: w.url }, w.url), copyButton(w.url, 'copy')),
-        h('div', null, copyButton(referenceCurl(w), 'curl', w.reference ? 'curl posting the reference payload' : 'curl with a placeholder body (no reference yet)'), w.reference ? null : h('span', { class: 'muted small' }, ' no reference')),
+        h('div', { class: 'nowrap' }, copyButton(referenceCurl(w), 'curl', w.reference ? 'curl posting the reference payload' : 'curl with a placeholder body (no reference yet)'), w.reference ? null : h('span', { class: 'muted small' }, ' no reference')),
         h('div', { class: 'counts' }, h('strong', null, String((w.counts || {}).requests || 0)), ' req', counts.map(([k, v]) => h('span', { class: `small st-text-${k}` }, ` · ${v} ${k}`))),
         last,
       ),
