@@ -90,9 +90,12 @@ function itemsTable(/** @type {any} */ r) {
     h(
       'tbody',
       null,
-      r.items.map((/** @type {any} */ it) =>
-        h('tr', null, h('td', null, `#${it.index}`), h('td', null, chip(it.status)), h('td', null, idLink('runs', it.run_id)), h('td', { class: 'muted small' }, it.error || it.dedupe_key || '')),
-      ),
+      r.items.map((/** @type {any} */ it) => {
+        const run = h('td', null, idLink('runs', it.run_id));
+        // The run's own status (succeeded, failed, waiting…) next to its link.
+        if (it.run_id) api(`/api/runs/${encodeURIComponent(it.run_id)}`).then((x) => run.append(' ', chip(x.status, 'small'))).catch(() => {});
+        return h('tr', null, h('td', null, `#${it.index}`), h('td', null, chip(it.status)), run, h('td', { class: 'muted small' }, it.error || it.dedupe_key || ''));
+      }),
     ),
   );
 }
