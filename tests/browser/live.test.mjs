@@ -56,3 +56,20 @@ test('a script or an onerror image in a payload is shown as text and runs nothin
     assert.equal(await page.locator('main img, main script').count(), 0);
   });
 });
+
+test('requests posted at once by several senders all appear in Live', async (t) => {
+  await withApp(t, {}, async ({ server, page }) => {
+    await page.goto(server.base + '/#/live');
+    await page.locator('#feed tr.empty').waitFor();
+    const wf = await server.api('/api/workflows/telehealth-visits');
+    // 60 requests from 6 senders at once: their events come in commit order, not id order.
+    let n = 0;
+    await Promise.all(Array.from({ length: 6 }, async () => {
+      while (n < 60) {
+        n += 1;
+        await fetch(wf.url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ visit: n }) });
+      }
+    }));
+    await page.waitForFunction(() => document.querySelectorAll('#feed tr[data-request-id]').length === 60, null, { timeout: 5000 });
+  });
+});

@@ -22,7 +22,6 @@ export async function liveView(el, _, ctx) {
     workflow: params.get('workflow') || '',
     status: params.get('status') || '',
     text: '',
-    newest: '',
     selected: '',
     cursor: /** @type {string|null} */ (null),
     seenRuns: new Set(),
@@ -138,7 +137,13 @@ export async function liveView(el, _, ctx) {
     return tr;
   }
 
-  const has = (/** @type {string} */ id) => !!tbody.querySelector(`tr[data-request-id="${id}"]`);
+  /** Request ids already shown or buffered; true when `id` was seen (and marks it seen). */
+  const seenIds = new Set();
+  const seen = (/** @type {string} */ id) => {
+    if (seenIds.has(id)) return true;
+    seenIds.add(id);
+    return false;
+  };
 
   function applyText() {
     for (const tr of /** @type {NodeListOf<HTMLElement>} */ (tbody.querySelectorAll('tr[data-text]'))) {
@@ -156,7 +161,7 @@ export async function liveView(el, _, ctx) {
       return;
     }
     tbody.querySelector('tr.empty')?.remove();
-    for (const e of list) if (e.kind !== 'request' || !has(e.id)) tbody.prepend(row(e));
+    for (const e of list) tbody.prepend(row(e));
     while (tbody.children.length > MAX_ROWS) {
       tbody.lastElementChild?.remove();
       olderBox.hidden = true;
@@ -181,9 +186,12 @@ export async function liveView(el, _, ctx) {
     state.selected = id;
     for (const tr of tbody.querySelectorAll('tr.selected')) tr.classList.remove('selected');
     tbody.querySelector(`tr[data-request-id="${id}"]`)?.classList.add('selected');
-    // A flood of requests redraws the pane at most twice a second.
-    clearTimeout(paneTimer);
-    paneTimer = window.setTimeout(() => renderRequest(pane, id), 150);
+    // A flood of requests redraws the pane at most a few times a second, with the newest.
+    if (paneTimer) return;
+    paneTimer = window.setTimeout(() => {
+      paneTimer = 0;
+      renderRequest(pane, state.selected);
+    }, 150);
   }
 
   const fromRequest = (/** @type {any} */ r) => ({ kind: 'request', id: r.id, at: r.received_at, workflow: r.workflow, method: r.method, status: r.status, http_status: r.http_status, items: r.items });
@@ -199,8 +207,7 @@ export async function liveView(el, _, ctx) {
         for (const r of runs.items) runStatus.set(r.id, r.status);
       }
       for (const r of d.items) {
-        if (r.id > state.newest) state.newest = r.id;
-        if (!has(r.id)) tbody.appendChild(row(fromRequest(r)));
+        if (!seen(r.id)) tbody.appendChild(row(fromRequest(r)));
       }
       state.cursor = d.next_cursor;
       olderBox.hidden = !state.cursor;
@@ -225,7 +232,7 @@ export async function liveView(el, _, ctx) {
     history.replaceState(null, '', '#/live' + (q.toString() ? '?' + q : ''));
     tbody.replaceChildren();
     state.cursor = null;
-    state.newest = '';
+    seenIds.clear();
     loadPage();
   }
 
@@ -233,8 +240,8 @@ export async function liveView(el, _, ctx) {
   const onEvent = (/** @type {any} */ ev) => {
     const { type, data } = ev.detail;
     if (type === 'request') {
-      if (data.request_id <= state.newest) return;
-      state.newest = data.request_id;
+      // Events come in commit order, not id order (concurrent senders): dedupe by id.
+      if (seen(data.request_id)) return;
       arrive([{ kind: 'request', id: data.request_id, at: data.at, workflow: data.workflow, method: data.method, status: data.status, http_status: data.http_status, items: data.items }]);
     } else if (type === 'run') {
       runStatus.set(data.run_id, data.status);
@@ -255,8 +262,7 @@ export async function liveView(el, _, ctx) {
   async function poll() {
     try {
       const d = await api(withQuery('/api/requests', { workflow: state.workflow, status: state.status, limit: 50 }));
-      const fresh = d.items.filter((/** @type {any} */ r) => r.id > state.newest).reverse();
-      if (fresh.length) state.newest = fresh[fresh.length - 1].id;
+      const fresh = d.items.filter((/** @type {any} */ r) => !seen(r.id)).reverse();
       arrive(fresh.map(fromRequest));
       const runs = await api(withQuery('/api/runs', { workflow: state.workflow, limit: 50 }));
       const done = [];
