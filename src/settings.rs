@@ -28,6 +28,9 @@ pub struct ServeArgs {
     /// `outbox` (default) or `smtp://user:pass@host:port` / `smtps://…`.
     #[arg(long, env = "HOOKFLOW_MAIL", default_value = "outbox")]
     pub mail: String,
+    /// PEM certificates trusted besides the bundled roots (a relay with a company CA).
+    #[arg(long, env = "HOOKFLOW_MAIL_CA")]
+    pub mail_ca: Option<PathBuf>,
     /// Sender address of emails.
     #[arg(
         long,
@@ -73,7 +76,9 @@ impl ServeArgs {
                 self.listen
             ));
         }
-        MailConfig::parse(&self.mail).map_err(|e| e.to_string())
+        MailConfig::parse(&self.mail)
+            .and_then(|m| m.with_ca(self.mail_ca.as_deref()))
+            .map_err(|e| e.to_string())
     }
 
     /// The base URL printed for hooks and used in email links.

@@ -33,6 +33,10 @@ pub struct Application {
     header_timeout: Duration,
     worker: Arc<Worker>,
     mailer: Arc<Mailer>,
+    /// Where mail goes and how (the start-up line; never the password).
+    mail_line: String,
+    /// hookflow's clock: every time the mailer records comes from it.
+    clock: Clock,
     _reloader: Option<reload::Reloader>,
 }
 
@@ -56,6 +60,7 @@ impl Application {
             &args.data.join("outbox"),
             Duration::from_secs(30),
         )?;
+        let mail_line = mail_config.describe();
         let events = {
             let clock = clock.clone();
             Arc::new(crate::events::EventBus::new(Arc::new(move || {
@@ -91,7 +96,7 @@ impl Application {
             Executor::new(
                 store.clone(),
                 catalog.clone(),
-                clock,
+                clock.clone(),
                 renderer,
                 args.default_region.clone(),
                 args.timezone.clone(),
@@ -127,6 +132,8 @@ impl Application {
             state,
             worker,
             mailer,
+            mail_line,
+            clock,
             _reloader: reloader,
             header_timeout: Duration::from_secs(args.header_timeout),
         })
@@ -137,7 +144,7 @@ impl Application {
         self.addr
     }
 
-    /// The start-up lines: `listening on …`, then each workflow's id and URL.
+    /// The start-up lines: `listening on …`, each workflow's id and URL, then where mail goes.
     pub fn banner(&self) -> Vec<String> {
         let mut lines = vec![format!("listening on http://{}", self.addr)];
         let catalog = self.state.intake.catalog.current();
@@ -155,6 +162,7 @@ impl Application {
                 ));
             }
         }
+        lines.push(self.mail_line.clone());
         lines
     }
 
@@ -181,11 +189,18 @@ impl Application {
         let routes = http::routes(self.state.clone());
         let worker = tokio::spawn(self.worker.clone().run_forever());
         let wake = self.worker.executor.mail_wake.clone();
+        let clock = self.clock.clone();
         let mailer = tokio::spawn(
             self.mailer
                 .clone()
-                .run_forever(wake, crate::domain::time::wall_now_ms),
+                .run_forever(wake, move || clock.now_ms()),
         );
+        // Event streams never end by themselves: close them so the drain need not wait.
+        let events = self.state.events.clone();
+        let shutdown = async move {
+            shutdown.await;
+            events.close();
+        };
         http::server::serve(
             self.listener,
             routes,

@@ -124,10 +124,7 @@ fn print_event(event: &SseEvent, json: bool) {
 
 /// One readable line: time, kind, workflow, status, ids; for a run, its failing step and error.
 pub fn line(kind: &str, e: &Value) -> String {
-    let time = e["at"]
-        .as_str()
-        .and_then(|t| t.get(11..23))
-        .unwrap_or("--:--:--.---");
+    let time = clock_time(e["at"].as_str().unwrap_or(""));
     let (status, detail) = match kind {
         "request" => {
             let runs: Vec<&str> = e["items"]
@@ -202,4 +199,20 @@ pub fn line(kind: &str, e: &Value) -> String {
     };
     let workflow = text(&e["workflow"]);
     format!("{time}  {kind:<8}  {workflow:<24}  {status:<9}  {detail}")
+}
+
+/// `HH:MM:SS.mmm` of an RFC 3339 time (whose fraction may be shorter or absent).
+fn clock_time(at: &str) -> String {
+    let Some(hms) = at.get(11..19) else {
+        return "--:--:--.---".into();
+    };
+    let fraction: String = at[19..]
+        .strip_prefix('.')
+        .unwrap_or("")
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .chain(std::iter::repeat('0'))
+        .take(3)
+        .collect();
+    format!("{hms}.{fraction}")
 }

@@ -15,7 +15,8 @@ pub async fn run(server: &str, json: bool, offline: &Offline) -> anyhow::Result<
             .iter()
             .map(|(id, url)| serde_json::json!({"id": id, "url": url}))
             .collect();
-        outln!("{}", serde_json::to_string_pretty(&items)?);
+        // The API's list shape, like every other list's `--json`.
+        crate::cli::output::json(&serde_json::json!({"items": items, "next_cursor": null}));
     } else {
         for (id, url) in rows {
             outln!("{id}\t{url}");

@@ -142,8 +142,8 @@ pub fn send_email(
         unsubscribe_url: Some(format!("{}/unsubscribe/{token}", e.settings.public_url)),
         unsubscribe_token: Some(token),
         created_at: e.now_ms,
-        // Delivery retries run on the wall clock, whatever the manual clock says.
-        next_attempt_at: crate::domain::time::wall_now_ms(),
+        // Due at once; like every recorded time, on hookflow's clock (manual included).
+        next_attempt_at: e.now_ms,
         sent_at: None,
         eml_path: None,
         skip_reason: skip.then(|| {

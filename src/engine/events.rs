@@ -6,6 +6,7 @@ use crate::domain::time::rfc3339;
 use crate::events::{redact, EmailEvent, Event, RunEvent, StepEvent, TimerEvent};
 use crate::store::runs::{RunRecord, RunStatus, StepStatus};
 use crate::store::timers::{Timer, TimerKind};
+use crate::store::Store;
 
 /// A run's current status; for `failed` and `waiting`, the step it stopped at.
 pub fn run(run: &RunRecord) -> Event {
@@ -31,8 +32,8 @@ pub fn run(run: &RunRecord) -> Event {
 }
 
 /// What the run's last step made: the email a `send_email` queued (or skipped), the timer a
-/// `wait` scheduled.
-pub fn of_last_step(run: &RunRecord) -> Option<Event> {
+/// `wait` or an `add_to_sequence` scheduled.
+pub fn of_last_step(store: &Store, run: &RunRecord) -> Option<Event> {
     let step = run.steps.last()?;
     if step.kind == "wait" && step.status == StepStatus::Waiting {
         return Some(Event::Timer(TimerEvent {
@@ -45,6 +46,10 @@ pub fn of_last_step(run: &RunRecord) -> Option<Event> {
             sequence: None,
         }));
     }
+    if step.kind == "add_to_sequence" && step.status == StepStatus::Succeeded {
+        let sequence = step.input["sequence"].as_str()?;
+        return enrolment_timer(store, run.contact_id.as_deref()?, sequence);
+    }
     if step.kind != "send_email" {
         return None;
     }
@@ -56,6 +61,16 @@ pub fn of_last_step(run: &RunRecord) -> Option<Event> {
         state: step.output["state"].as_str()?.to_string(),
         attempts: 0,
     }))
+}
+
+/// The timer a contact's enrolment in a sequence waits for now, as `scheduled`.
+pub fn enrolment_timer(store: &Store, contact_id: &str, sequence: &str) -> Option<Event> {
+    let owner = TimerKind::SequenceStep {
+        contact_id: contact_id.to_string(),
+        sequence: sequence.to_string(),
+    };
+    let t = store.timer_of(&owner).ok()??;
+    Some(timer(&t, "scheduled"))
 }
 
 /// A timer that was `scheduled` or `fired`.

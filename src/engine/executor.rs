@@ -236,10 +236,12 @@ impl Executor {
             });
             match committed {
                 Ok(next) => {
+                    // Announced before the mailer wakes, so `queued` comes before `sending`.
+                    self.events
+                        .publish_all(super::events::of_last_step(&self.store, &next));
                     if matches!(step.kind, crate::workflow::StepKind::SendEmail(_)) {
                         self.mail_wake.notify_one();
                     }
-                    self.events.publish_all(super::events::of_last_step(&next));
                     run = next
                 }
                 Err(StepError::Failed(StepFailure { input, message })) => {

@@ -103,6 +103,9 @@ impl Executor {
                 if v["kind"] == "send_email" {
                     self.mail_wake.notify_one();
                 }
+                let next = super::events::enrolment_timer(&self.store, contact_id, sequence);
+                self.events
+                    .publish_all(next.filter(|_| v["next_due_at"].is_string()));
                 v
             }
             Err(StepError::Store(e)) => return Err(e),

@@ -24,7 +24,7 @@ pub use redact::redact;
 use crate::domain::time::{rfc3339, Millis};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// How many of the newest events are kept for readers that reconnect.
 pub const RING: usize = 10_000;
@@ -53,6 +53,8 @@ pub struct EventBus {
     now: Now,
     inner: Mutex<Ring>,
     live: broadcast::Sender<Arc<Published>>,
+    /// True once the server shuts down: streams end so that it need not wait for them.
+    closed: watch::Sender<bool>,
 }
 
 struct Ring {
@@ -74,7 +76,9 @@ impl EventBus {
     /// A bus whose events are stamped with `now`.
     pub fn new(now: Now) -> Self {
         let (live, _) = broadcast::channel(CHANNEL);
+        let (closed, _) = watch::channel(false);
         Self {
+            closed,
             now,
             inner: Mutex::new(Ring {
                 next_id: 1,
@@ -106,7 +110,15 @@ impl EventBus {
             _ => {}
         }
         let kind = event.kind();
-        let workflow = event.workflow().map(str::to_string);
+        let workflow = match &event {
+            // A run's wait belongs to the run's workflow (for `?workflow=`); a sequence's
+            // timers belong to no workflow.
+            Event::Timer(t) => t
+                .run_id
+                .as_ref()
+                .and_then(|r| ring.run_workflows.get(r).cloned()),
+            other => other.workflow().map(str::to_string),
+        };
         let data = event.to_json(&at);
         let published = Arc::new(Published {
             id: ring.next_id,
@@ -131,6 +143,11 @@ impl EventBus {
         }
     }
 
+    /// Ends every reader's stream (at shutdown); publishing still works.
+    pub fn close(&self) {
+        self.closed.send_replace(true);
+    }
+
     /// A reader starting after `last_id` (`None`: only new events).
     pub fn subscribe(self: &Arc<Self>, last_id: Option<u64>) -> Subscription {
         let ring = self.ring();
@@ -141,6 +158,7 @@ impl EventBus {
         let backlog = Self::kept_after(&ring, after);
         drop(ring);
         let mut sub = Subscription {
+            closed: self.closed.subscribe(),
             bus: self.clone(),
             live,
             backlog,
@@ -171,6 +189,7 @@ pub enum Next {
 
 /// One reader of the bus: the kept events it missed first, then live ones.
 pub struct Subscription {
+    closed: watch::Receiver<bool>,
     bus: Arc<EventBus>,
     live: broadcast::Receiver<Arc<Published>>,
     backlog: VecDeque<Arc<Published>>,
@@ -183,6 +202,9 @@ impl Subscription {
     /// The next event; waits for one when none is pending. `None` once the bus is gone.
     pub async fn next(&mut self) -> Option<Next> {
         loop {
+            if *self.closed.borrow() {
+                return None;
+            }
             if let Some((from, to)) = self.lost.take() {
                 return Some(Next::Lost { from, to });
             }
@@ -193,7 +215,11 @@ impl Subscription {
                 }
                 continue;
             }
-            match self.live.recv().await {
+            let received = tokio::select! {
+                r = self.live.recv() => r,
+                _ = self.closed.changed() => return None,
+            };
+            match received {
                 Ok(p) if p.id <= self.last => continue,
                 Ok(p) => {
                     self.last = p.id;

@@ -77,3 +77,12 @@ fn event_json_starts_with_type_and_at() {
         "{json}"
     );
 }
+
+#[tokio::test]
+async fn closing_the_bus_ends_every_stream() {
+    let bus = bus();
+    let mut sub = bus.subscribe(None);
+    let waiting = tokio::spawn(async move { sub.next().await.is_none() });
+    bus.close();
+    assert!(waiting.await.unwrap());
+}

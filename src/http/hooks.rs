@@ -2,7 +2,8 @@
 
 use super::error::{error_response, intake_response};
 use super::server::ClientAddr;
-use crate::intake::{InboundRequest, Intake, IntakeError, IntakeErrorKind};
+use crate::intake::{Hook, InboundRequest, Intake, IntakeError, IntakeErrorKind};
+use crate::workflow::trigger::DEFAULT_MAX_BODY;
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use std::sync::Arc;
@@ -38,8 +39,8 @@ pub fn route(
                         );
                         return resp;
                     }
-                    let target = match intake.resolve(&hook) {
-                        Ok(t) => t,
+                    let hook = match intake.resolve(&hook) {
+                        Ok(h) => h,
                         Err(e) => return intake_response(e),
                     };
                     let mut req = InboundRequest {
@@ -51,56 +52,88 @@ pub fn route(
                         body_size: 0,
                         remote: addr.map(|a| a.0),
                     };
-                    if let Err(e) = intake.admit(&target, &req) {
-                        return intake_response(e);
-                    }
-                    let limit = target.max_body();
-                    let declared = content_length(&req.headers);
-                    let read = match declared {
-                        Some(n) if n > limit => Err(ReadError::TooLarge(Bytes::new(), n)),
-                        _ => read_limited(body, limit, body_timeout).await,
-                    };
-                    match read {
-                        Ok(bytes) => {
-                            req.body_size = bytes.len() as u64;
-                            req.body = bytes;
+                    match hook {
+                        Hook::Ready(target) => {
+                            if let Err(e) = intake.check_headers(&target, &req) {
+                                return intake_response(e);
+                            }
+                            if let Err(e) =
+                                read_body(&mut req, target.max_body(), body_timeout, body).await
+                            {
+                                let close = e.kind == IntakeErrorKind::PayloadTooLarge;
+                                return refused(intake.reject(&target, &req, e), close);
+                            }
+                            match intake.receive(&target, req).await {
+                                Ok(answer) => warp::reply::json(&answer).into_response(),
+                                Err(e) => intake_response(e),
+                            }
                         }
-                        Err(ReadError::TooLarge(partial, size)) => {
-                            req.body = partial;
-                            req.truncated = true;
-                            req.body_size = size;
-                            let err = IntakeError::new(
-                                IntakeErrorKind::PayloadTooLarge,
-                                format!("body larger than this workflow's limit of {limit} bytes"),
-                            );
-                            // The rest of the body was not read: the connection cannot be reused.
-                            let mut resp = intake_response(intake.reject(&target, &req, err));
-                            resp.headers_mut()
-                                .insert(http::header::CONNECTION, "close".parse().expect("static"));
-                            return resp;
+                        Hook::Unavailable(hook) => {
+                            // Read (within the default limit) so the 503 is logged with its body.
+                            let read =
+                                read_body(&mut req, DEFAULT_MAX_BODY, body_timeout, body).await;
+                            let close =
+                                read.is_err_and(|e| e.kind == IntakeErrorKind::PayloadTooLarge);
+                            refused(intake.unavailable(&hook, &req), close)
                         }
-                        Err(ReadError::Timeout) => {
-                            let err = IntakeError::new(
-                                IntakeErrorKind::BadRequest,
-                                format!("body not received within {}s", body_timeout.as_secs()),
-                            );
-                            return intake_response(intake.reject(&target, &req, err));
-                        }
-                        Err(ReadError::Broken(msg)) => {
-                            let err = IntakeError::new(
-                                IntakeErrorKind::BadRequest,
-                                format!("could not read body: {msg}"),
-                            );
-                            return intake_response(intake.reject(&target, &req, err));
-                        }
-                    }
-                    match intake.receive(&target, req).await {
-                        Ok(answer) => warp::reply::json(&answer).into_response(),
-                        Err(e) => intake_response(e),
                     }
                 }
             },
         )
+}
+
+/// The refusal's answer; `close` when the rest of the body was not read, so the connection
+/// cannot be reused.
+fn refused(err: IntakeError, close: bool) -> Response {
+    let mut resp = intake_response(err);
+    if close {
+        resp.headers_mut()
+            .insert(http::header::CONNECTION, "close".parse().expect("static"));
+    }
+    resp
+}
+
+/// Reads the body into `req` within `limit` bytes (as sent, before any decoding); what was read
+/// is kept on failure for the rejected log.
+async fn read_body<S, B>(
+    req: &mut InboundRequest,
+    limit: u64,
+    timeout: Duration,
+    body: S,
+) -> Result<(), IntakeError>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    let read = match content_length(&req.headers) {
+        Some(n) if n > limit => Err(ReadError::TooLarge(Bytes::new(), n)),
+        _ => read_limited(body, limit, timeout).await,
+    };
+    let (kind, message) = match read {
+        Ok(bytes) => {
+            req.body_size = bytes.len() as u64;
+            req.body = bytes;
+            return Ok(());
+        }
+        Err(ReadError::TooLarge(partial, size)) => {
+            req.body = partial;
+            req.truncated = true;
+            req.body_size = size;
+            (
+                IntakeErrorKind::PayloadTooLarge,
+                format!("body larger than this workflow's limit of {limit} bytes"),
+            )
+        }
+        Err(ReadError::Timeout) => (
+            IntakeErrorKind::BadRequest,
+            format!("body not received within {}s", timeout.as_secs()),
+        ),
+        Err(ReadError::Broken(msg)) => (
+            IntakeErrorKind::BadRequest,
+            format!("could not read body: {msg}"),
+        ),
+    };
+    Err(IntakeError::new(kind, message))
 }
 
 fn content_length(headers: &http::HeaderMap) -> Option<u64> {

@@ -8,7 +8,7 @@
 mod mask;
 mod sign;
 
-pub use mask::{masked_headers, masked_headers_for, masked_query};
+pub use mask::{masked_headers, masked_headers_for, masked_headers_unknown_auth, masked_query};
 pub use sign::{sign, Signed};
 
 use base64::engine::general_purpose::STANDARD;
@@ -64,6 +64,18 @@ impl std::fmt::Debug for AuthConfig {
     }
 }
 
+impl AuthConfig {
+    /// True for the forms that sign the body (`hmac`, `standard_webhooks`): only signed bytes
+    /// may become the payload, so a GET or an empty body (whose payload would come from the
+    /// unsigned query string) is refused.
+    pub fn signs_body(&self) -> bool {
+        matches!(
+            self,
+            AuthConfig::Hmac { .. } | AuthConfig::StandardWebhooks { .. }
+        )
+    }
+}
+
 /// The hash behind an `hmac` signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HmacAlgorithm {
@@ -113,6 +125,10 @@ pub fn verify(
     now_unix_secs: i64,
 ) -> Result<Verified, AuthFailure> {
     let unsigned = Verified { webhook_id: None };
+    if auth.signs_body() && body.is_empty() {
+        // The signature of an empty body would otherwise authorise any query-string payload.
+        return fail("empty body: a signed workflow takes its payload only from a signed body");
+    }
     match auth {
         AuthConfig::None => Ok(unsigned),
         AuthConfig::Basic { username, password } => {

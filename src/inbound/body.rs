@@ -7,12 +7,19 @@
 //!   workflow item per element. An empty array is accepted and yields no items. A scalar, or an
 //!   array holding anything but objects, is a 400: an item must have fields to map.
 //! - `application/x-www-form-urlencoded`: an object of strings; a repeated key keeps every value,
-//!   in order, as an array of strings.
+//!   in order, as an array of strings. The body, and every percent-decoded name and value, must be
+//!   UTF-8 (a lossy decoding would store U+FFFD where the sender meant something else).
 //! - `text/plain` holding JSON (some senders mislabel), with the same rules.
 //! - An empty body (any content type): the query parameters, like `GET`.
 //! - No content type: JSON is tried; a body that is not JSON is a 415.
+//!
+//! A Content-Type that does not parse, or names a charset other than UTF-8, is a 415 whatever the
+//! body ([`check_content_type`], which the HTTP layer calls before reading the body).
+//! [`decode_and_parse`] is the whole path from the bytes as sent: content coding, then parsing.
 
+use super::encoding::{self, DecodeError};
 use super::strict_json::{parse_strict, JsonError, JsonErrorKind};
+use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use url::form_urlencoded;
@@ -30,6 +37,19 @@ pub enum PayloadError {
     /// 415: the body is of a type hookflow does not read.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 413: the body, once decoded, passes the workflow's size limit.
+    #[error("{0}")]
+    TooLarge(String),
+}
+
+impl From<DecodeError> for PayloadError {
+    fn from(e: DecodeError) -> Self {
+        match e {
+            DecodeError::Unsupported(_) => PayloadError::UnsupportedMediaType(e.to_string()),
+            DecodeError::TooLarge { .. } => PayloadError::TooLarge(e.to_string()),
+            DecodeError::Corrupt { .. } => PayloadError::BadRequest(e.to_string()),
+        }
+    }
 }
 
 impl PayloadError {
@@ -38,8 +58,49 @@ impl PayloadError {
         match self {
             PayloadError::BadRequest(_) => 400,
             PayloadError::UnsupportedMediaType(_) => 415,
+            PayloadError::TooLarge(_) => 413,
         }
     }
+}
+
+/// Refuses, before the body is read, a Content-Type that does not parse or whose `charset` is
+/// not UTF-8 (JSON and hookflow's forms are UTF-8; another charset would be misread). An
+/// absent or blank header passes.
+pub fn check_content_type(content_type: Option<&str>) -> Result<(), PayloadError> {
+    let Some(text) = content_type.filter(|t| !t.trim().is_empty()) else {
+        return Ok(());
+    };
+    let parsed: mime::Mime = text.trim().parse().map_err(|e| {
+        PayloadError::UnsupportedMediaType(format!(
+            "Content-Type {text:?} does not parse ({e}); send {ACCEPTED}"
+        ))
+    })?;
+    match parsed.get_param(mime::CHARSET) {
+        Some(cs) if !matches!(cs.as_str().to_ascii_lowercase().as_str(), "utf-8" | "utf8") => {
+            Err(PayloadError::UnsupportedMediaType(format!(
+                "charset {:?} is not supported; encode the body as UTF-8 (charset=utf-8)",
+                cs.as_str()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The whole path from the bytes as sent to the payload: checks the Content-Type, undoes the
+/// `Content-Encoding` within `limit` decoded bytes, and parses. Returns the decoded body with
+/// the payload.
+pub fn decode_and_parse<'a>(
+    content_type: Option<&str>,
+    content_encoding: Option<&str>,
+    body: &'a [u8],
+    query: &str,
+    limit: u64,
+) -> Result<(Cow<'a, [u8]>, Value), PayloadError> {
+    check_content_type(content_type)?;
+    let codings = encoding::codings(content_encoding)?;
+    let decoded = encoding::decode(&codings, body, limit)?;
+    let payload = parse_payload(content_type, &decoded, query)?;
+    Ok((decoded, payload))
 }
 
 /// Parses an inbound request's body into its payload (see the module doc for the rules).
@@ -48,6 +109,7 @@ pub fn parse_payload(
     body: &[u8],
     query: &str,
 ) -> Result<Value, PayloadError> {
+    check_content_type(content_type)?;
     if body.is_empty() {
         return Ok(query_object(query));
     }
@@ -64,7 +126,7 @@ pub fn parse_payload(
     if media == "application/json" || media.ends_with("+json") {
         parse_json(body).map_err(|e| PayloadError::BadRequest(e.message))
     } else if media == "application/x-www-form-urlencoded" {
-        Ok(pairs_object(form_urlencoded::parse(body)))
+        parse_form(body)
     } else if media == "text/plain" {
         parse_json(body).map_err(|e| match e.kind {
             JsonErrorKind::Strictness => PayloadError::BadRequest(e.message),
@@ -137,6 +199,35 @@ fn kind_of(value: &Value) -> &'static str {
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
     }
+}
+
+/// A form body as an object of strings; the body and every decoded name and value must be UTF-8.
+fn parse_form(body: &[u8]) -> Result<Value, PayloadError> {
+    let text = std::str::from_utf8(body).map_err(|e| {
+        PayloadError::BadRequest(format!(
+            "form body is not valid UTF-8 at byte {}; send it encoded as UTF-8",
+            e.valid_up_to()
+        ))
+    })?;
+    let mut pairs = Vec::new();
+    for (i, pair) in text.split('&').filter(|p| !p.is_empty()).enumerate() {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |part: &str, what: &str| {
+            let spaced = part.replace('+', " ");
+            percent_decode_str(&spaced)
+                .decode_utf8()
+                .map(|c| Cow::Owned(c.into_owned()))
+                .map_err(|_| {
+                    PayloadError::BadRequest(format!(
+                        "form field {}: its percent-decoded {what} is not UTF-8; percent-encode \
+                         UTF-8 bytes",
+                        i + 1
+                    ))
+                })
+        };
+        pairs.push((decode(name, "name")?, decode(value, "value")?));
+    }
+    Ok(pairs_object(pairs.into_iter()))
 }
 
 /// Name/value pairs as an object of strings; repeated names collect into arrays.

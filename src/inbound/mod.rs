@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod body;
+pub mod encoding;
 pub mod fields;
 pub mod strict_json;
 

@@ -1,7 +1,7 @@
 //! Split a payload into items and decide each item's fate: captured (draft), filtered,
 //! duplicate (decided in the store transaction) or queued for a run.
 
-use super::{Intake, Target};
+use super::{Intake, IntakeErrorKind, Target};
 use crate::domain::ids::new_ulid;
 use crate::engine::context::run_context;
 use crate::engine::template::Context;
@@ -26,7 +26,8 @@ pub fn request_context(query: &str, record: &RequestRecord) -> Value {
     })
 }
 
-/// Decides every item of the payload; `Err` is a message for a 400.
+/// Decides every item of the payload; `Err` is the refusal (a 400, or a 413 for more items than
+/// `limits.max_items`: nothing of such a request runs).
 pub fn prepare(
     intake: &Intake,
     target: &Target,
@@ -35,9 +36,21 @@ pub fn prepare(
     record: &RequestRecord,
     webhook_id: Option<&str>,
     now: i64,
-) -> Result<Vec<PendingItem>, String> {
+) -> Result<Vec<PendingItem>, (IntakeErrorKind, String)> {
     let wf = &target.workflow;
-    let items = split(wf, payload)?;
+    let bad = |msg: String| (IntakeErrorKind::BadRequest, msg);
+    let items = split(wf, payload).map_err(bad)?;
+    let max = wf.trigger.limits.max_items;
+    if items.len() > max {
+        return Err((
+            IntakeErrorKind::PayloadTooLarge,
+            format!(
+                "the request holds {} items; this workflow takes at most {max} per request \
+                 (limits.max_items): send them in smaller batches",
+                items.len()
+            ),
+        ));
+    }
     let many = items.len() > 1;
     let mut out = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
@@ -72,7 +85,7 @@ pub fn prepare(
             continue;
         }
         let key = match &wf.trigger.dedupe {
-            Some(arg) => Some(dedupe_key(intake, arg, &item, &ctx)?),
+            Some(arg) => Some(dedupe_key(intake, arg, &item, &ctx).map_err(bad)?),
             None => webhook_id.map(|id| {
                 if many {
                     format!("{id}:{index}")
@@ -86,7 +99,10 @@ pub fn prepare(
         let run_id = new_ulid();
         rec.run_id = Some(run_id.clone());
         let entry = QueueEntry {
-            seq: intake.store.next_seq().map_err(|e| e.to_string())?,
+            seq: intake
+                .store
+                .next_seq()
+                .map_err(|e| (IntakeErrorKind::StoreUnavailable, e.to_string()))?,
             run_id,
             request_id: record.id.clone(),
             index,

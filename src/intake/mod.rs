@@ -1,22 +1,24 @@
 //! Intake: what happens between a request arriving at `/hooks/{id}` and its answer.
 //!
-//! Resolve the hook to a workflow and apply its rate limit, then (after the HTTP layer has read
-//! the body within the workflow's size limit) authenticate, parse, split, filter and dedupe,
-//! write the request and its queue entries in one transaction and wait for the group flush.
-//! Only then is the request acknowledged. Refused requests to a known hook are logged without a
-//! flush.
+//! Resolve the hook to a workflow and check the request's Content-Type and Content-Encoding;
+//! then (after the HTTP layer has read the body within the workflow's size limit) authenticate
+//! over the raw body, apply the rate limit (so a failed auth never spends it), decode and parse,
+//! split, filter and dedupe, write the request and its queue entries in one transaction and wait
+//! for the group flush. Only then is the request acknowledged. Refused requests to a known hook,
+//! a broken workflow's included, are logged without a flush (see [`reject`]).
 
 pub mod error;
 mod events;
 pub mod items;
 mod limits;
+pub mod reject;
 
 pub use error::{IntakeError, IntakeErrorKind};
 
 use crate::domain::ids::{new_ulid, WorkflowId};
 use crate::domain::time::{rfc3339, wall_now_ms};
 use crate::engine::template::Renderer;
-use crate::inbound::{auth, body};
+use crate::inbound::{auth, body, encoding};
 use crate::store::clock::Clock;
 use crate::store::requests::{ItemStatus, RequestRecord};
 use crate::store::Store;
@@ -24,6 +26,7 @@ use crate::workflow::live::LiveCatalog;
 use crate::workflow::Workflow;
 use bytes::Bytes;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -51,6 +54,23 @@ impl Target {
     pub fn max_body(&self) -> u64 {
         self.workflow.trigger.limits.max_body
     }
+}
+
+/// A known hook whose workflow cannot run (its file is broken or a secret is unset): its
+/// requests are answered 503 but logged, so they can be replayed once it loads.
+pub struct Unavailable {
+    /// The workflow the hook belongs to.
+    pub id: WorkflowId,
+    /// The 503 answer.
+    pub error: IntakeError,
+}
+
+/// What a hook id resolved to.
+pub enum Hook {
+    /// A loaded workflow.
+    Ready(Target),
+    /// A known workflow that does not load.
+    Unavailable(Unavailable),
 }
 
 /// The 200 answer of DESIGN.md.
@@ -109,8 +129,8 @@ impl Intake {
         self
     }
 
-    /// Finds the workflow of a hook id.
-    pub fn resolve(&self, hook: &str) -> Result<Target, IntakeError> {
+    /// Finds the workflow of a hook id; 404 for an unknown one.
+    pub fn resolve(&self, hook: &str) -> Result<Hook, IntakeError> {
         let not_found = || IntakeError::new(IntakeErrorKind::NotFound, "no such hook");
         let id = self
             .store
@@ -119,25 +139,37 @@ impl Intake {
             .ok_or_else(not_found)?;
         let catalog = self.catalog.current();
         let entry = catalog.workflows.get(&id).ok_or_else(not_found)?;
-        let workflow = entry.workflow.as_ref().map_err(|d| {
-            IntakeError::new(
-                IntakeErrorKind::WorkflowUnavailable,
-                format!(
-                    "workflow `{id}` cannot receive requests until its file is fixed ({}:{}:{})",
-                    d.file, d.line, d.column
-                ),
-            )
-        })?;
-        Ok(Target {
-            id,
-            workflow: workflow.clone(),
+        Ok(match &entry.workflow {
+            Ok(workflow) => Hook::Ready(Target {
+                id,
+                workflow: workflow.clone(),
+            }),
+            Err(d) => {
+                let error = IntakeError::new(
+                    IntakeErrorKind::WorkflowUnavailable,
+                    format!(
+                        "workflow `{id}` cannot receive requests until its file is fixed \
+                         ({}:{}:{})",
+                        d.file, d.line, d.column
+                    ),
+                );
+                Hook::Unavailable(Unavailable { id, error })
+            }
         })
     }
 
-    /// Applies the workflow's rate limit (wall clock); a refusal is logged like any other.
-    pub fn admit(&self, target: &Target, req: &InboundRequest) -> Result<(), IntakeError> {
-        self.limiters
-            .check(&target.id, &target.workflow)
+    /// Refuses, before the body is read, a Content-Type that does not parse or is not UTF-8
+    /// and a Content-Encoding hookflow does not decode (415, logged).
+    pub fn check_headers(&self, target: &Target, req: &InboundRequest) -> Result<(), IntakeError> {
+        let content_type = header_str(&req.headers, http::header::CONTENT_TYPE);
+        let encoding = header_str(&req.headers, http::header::CONTENT_ENCODING);
+        body::check_content_type(content_type.as_deref())
+            .map_err(body_error)
+            .and_then(|()| {
+                encoding::codings(encoding.as_deref())
+                    .map(drop)
+                    .map_err(|e| body_error(e.into()))
+            })
             .map_err(|e| self.reject(target, req, e))
     }
 
@@ -145,10 +177,21 @@ impl Intake {
     pub async fn receive(
         &self,
         target: &Target,
-        req: InboundRequest,
+        mut req: InboundRequest,
     ) -> Result<Answer, IntakeError> {
         let wf = &target.workflow;
         let wall = wall_now_ms();
+        if wf.trigger.auth.signs_body() && req.method == "GET" {
+            // A GET's payload is its query string, which no signature covers.
+            let reason = "GET: a signed workflow takes its payload only from a signed body";
+            return Err(self.reject_with(
+                target,
+                &req,
+                IntakeErrorKind::Unauthorized,
+                "unauthorized",
+                reason,
+            ));
+        }
         let verified = auth::verify(
             &wf.trigger.auth,
             &req.headers,
@@ -165,20 +208,31 @@ impl Intake {
                 &f.reason,
             )
         })?;
+        // After auth: a sender who cannot authenticate must not spend the workflow's rate.
+        self.limiters
+            .check(&target.id, wf)
+            .map_err(|e| self.reject(target, &req, e))?;
         let content_type = header_str(&req.headers, http::header::CONTENT_TYPE);
-        let payload =
-            body::parse_payload(content_type.as_deref(), &req.body, &req.query).map_err(|e| {
-                let kind = match e {
-                    body::PayloadError::BadRequest(_) => IntakeErrorKind::BadRequest,
-                    body::PayloadError::UnsupportedMediaType(_) => {
-                        IntakeErrorKind::UnsupportedMediaType
-                    }
-                };
-                let msg = e.to_string();
-                self.reject_with(target, &req, kind, &msg, &msg)
-            })?;
+        let encoding = header_str(&req.headers, http::header::CONTENT_ENCODING);
+        let parsed = body::decode_and_parse(
+            content_type.as_deref(),
+            encoding.as_deref(),
+            &req.body,
+            &req.query,
+            target.max_body(),
+        );
+        let (decoded, payload) = match parsed {
+            Ok((Cow::Owned(decoded), payload)) => (Some(Bytes::from(decoded)), payload),
+            Ok((Cow::Borrowed(_), payload)) => (None, payload),
+            Err(e) => return Err(self.reject(target, &req, body_error(e))),
+        };
+        // The log keeps the decoded body: that is what a tester reads and what a replay parses.
+        if let Some(decoded) = decoded {
+            req.body_size = decoded.len() as u64;
+            req.body = decoded;
+        }
 
-        let mut record = self.base_record(target, &req, &new_ulid());
+        let mut record = reject::base_record(self, target.id.as_str(), &wf.trigger.auth, &req);
         record.payload = payload;
         let request_ctx = items::request_context(&req.query, &record);
         self.commit(
@@ -213,8 +267,7 @@ impl Intake {
             &record,
             webhook_id,
             now,
-        )
-        .map_err(|msg| (IntakeErrorKind::BadRequest, msg))?;
+        )?;
         if !dedupe {
             for item in &mut pending {
                 item.dedupe = None;
@@ -239,6 +292,23 @@ impl Intake {
             .store
             .accept(record, pending, now, true)
             .map_err(|e| unavailable(&e, "could not store request"))?;
+        let answer = Answer {
+            status: stored.status,
+            request_id: stored.id.clone(),
+            workflow: target.id.to_string(),
+            items: stored
+                .items
+                .iter()
+                .map(|i| AnswerItem {
+                    index: i.index,
+                    status: i.status,
+                    run_id: i.run_id.clone(),
+                })
+                .collect(),
+        };
+        // Announced once stored, before the flush: the worker may start the runs meanwhile,
+        // and their events must follow the request's.
+        self.events.publish_all(events::stored(&method, &answer));
         // A sender is better served by a 503 it retries than by a request that never ends.
         match tokio::time::timeout(FLUSH_DEADLINE, self.store.durable()).await {
             Ok(result) => result.map_err(|e| unavailable(&e, "flush failed"))?,
@@ -259,37 +329,13 @@ impl Intake {
             items = stored.items.len(),
             "request stored"
         );
-        let answer = Answer {
-            status: stored.status,
-            request_id: stored.id.clone(),
-            workflow: target.id.to_string(),
-            items: stored
-                .items
-                .iter()
-                .map(|i| AnswerItem {
-                    index: i.index,
-                    status: i.status,
-                    run_id: i.run_id.clone(),
-                })
-                .collect(),
-        };
-        self.events.publish_all(events::stored(&method, &answer));
         Ok(answer)
     }
 
     /// Runs a logged request again as a new request (`replay_of` points at the original). Auth
     /// was checked when it first arrived and dedupe is skipped: a tester asked for it.
     pub async fn replay(&self, original: &RequestRecord) -> Result<Answer, IntakeError> {
-        if original.payload.is_null() {
-            return Err(IntakeError::new(
-                IntakeErrorKind::BadRequest,
-                format!(
-                    "request {} has no payload to replay (it was {})",
-                    original.id,
-                    original.status.as_str()
-                ),
-            ));
-        }
+        let payload = reject::replayable_payload(original)?;
         let catalog = self.catalog.current();
         let workflow = catalog
             .workflows
@@ -311,65 +357,14 @@ impl Intake {
         record.received_at = rfc3339(self.clock.now_ms());
         record.replay_of = Some(original.id.clone());
         record.items = Vec::new();
+        record.payload = payload;
+        record.status = ItemStatus::Accepted;
+        record.http_status = 200;
+        record.reason = None;
         let request_ctx = items::request_context(&original.query, &record);
         self.commit(&target, record, request_ctx, None, false)
             .await
             .map_err(|(kind, msg)| IntakeError::new(kind, msg))
-    }
-
-    /// Logs a refused request to a known hook (best effort, no flush) and returns the error.
-    pub fn reject(&self, target: &Target, req: &InboundRequest, err: IntakeError) -> IntakeError {
-        let msg = err.message.clone();
-        self.reject_with(target, req, err.kind, &err.message, &msg)
-    }
-
-    fn reject_with(
-        &self,
-        target: &Target,
-        req: &InboundRequest,
-        kind: IntakeErrorKind,
-        public: &str,
-        reason: &str,
-    ) -> IntakeError {
-        let err = IntakeError::new(kind, public);
-        let mut record = self.base_record(target, req, &new_ulid());
-        record.status = ItemStatus::Rejected;
-        record.http_status = err.status();
-        record.reason = Some(reason.to_string());
-        if let Err(e) = self.store.log_rejected(&record) {
-            tracing::warn!(workflow = %target.id, error = %e, "could not log rejected request");
-        }
-        self.events.publish(events::rejected(&record, err.code()));
-        tracing::info!(
-            request_id = %record.id,
-            workflow = %target.id,
-            status = "rejected",
-            http_status = err.status(),
-            "request rejected"
-        );
-        err
-    }
-
-    fn base_record(&self, target: &Target, req: &InboundRequest, id: &str) -> RequestRecord {
-        RequestRecord {
-            id: id.to_string(),
-            workflow: target.id.to_string(),
-            received_at: rfc3339(self.clock.now_ms()),
-            method: req.method.clone(),
-            remote_addr: req.remote.map(|a| a.to_string()),
-            headers: auth::masked_headers_for(&req.headers, &target.workflow.trigger.auth),
-            query: auth::masked_query(&req.query, &target.workflow.trigger.auth),
-            content_type: header_str(&req.headers, http::header::CONTENT_TYPE),
-            body: String::from_utf8_lossy(&req.body).into_owned(),
-            body_size: req.body_size,
-            body_truncated: req.truncated,
-            status: ItemStatus::Accepted,
-            http_status: 200,
-            reason: None,
-            payload: serde_json::Value::Null,
-            items: Vec::new(),
-            replay_of: None,
-        }
     }
 }
 
@@ -381,6 +376,16 @@ fn store_unavailable() -> IntakeError {
         IntakeErrorKind::StoreUnavailable,
         "the request could not be stored; retry later",
     )
+}
+
+/// A body error as the refusal the sender gets.
+fn body_error(e: body::PayloadError) -> IntakeError {
+    let kind = match e {
+        body::PayloadError::BadRequest(_) => IntakeErrorKind::BadRequest,
+        body::PayloadError::UnsupportedMediaType(_) => IntakeErrorKind::UnsupportedMediaType,
+        body::PayloadError::TooLarge(_) => IntakeErrorKind::PayloadTooLarge,
+    };
+    IntakeError::new(kind, e.to_string())
 }
 
 fn header_str(headers: &http::HeaderMap, name: http::header::HeaderName) -> Option<String> {

@@ -3,13 +3,15 @@
 //! The engine decides *what* to send and writes an [`OutboxRecord`] in the same transaction as
 //! the step that sent it; this module only turns queued records into sent or failed ones:
 //! [`message::render`] builds the RFC 5322 message (fixed `Message-ID`, unsubscribe headers and
-//! link), [`transport::Transport`] writes it to the local outbox or hands it to an SMTP server, and
-//! [`delivery::Mailer`] drives the states with backoff.
+//! link), [`transport::Transport`] writes it to the local outbox or hands it to an SMTP server
+//! (over TLS as [`tls`] decides: required whenever a password is set), and
+//! [`delivery::Mailer`] drives the states with backoff on hookflow's clock.
 //!
 //! [`OutboxRecord`]: crate::store::outbox::OutboxRecord
 
 pub mod delivery;
 pub mod message;
+pub mod tls;
 pub mod transport;
 
 pub use delivery::{Mailer, RetryPolicy};
@@ -55,6 +57,14 @@ pub enum MailError {
         /// The value with any password replaced by `***`.
         given: String,
         /// What is wrong with it.
+        reason: String,
+    },
+    /// `--mail-ca` cannot be used.
+    #[error("--mail-ca {}: {reason}", path.display())]
+    BadCa {
+        /// The file as given.
+        path: std::path::PathBuf,
+        /// What is wrong with it and how to fix it.
         reason: String,
     },
     /// The outbox store failed.

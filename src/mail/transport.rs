@@ -2,12 +2,13 @@
 //!
 //! `--mail` is parsed once into a [`MailConfig`] (what the user typed, validated) and then
 //! turned into a [`Transport`] (ready to send). A failed send is classified so the mailer knows
-//! whether trying again can help: 5xx answers are permanent, everything else is transient.
+//! whether trying again can help: 5xx answers, certificate problems and a server that cannot
+//! protect the password are permanent (see [`super::tls`]), everything else is transient.
 
+use super::tls::{self, ExtraCa, TlsMode};
 use super::MailError;
 use lettre::message::Message;
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::error::Error as _;
 use std::fmt;
@@ -24,13 +25,15 @@ pub enum MailConfig {
     Smtp {
         /// The server and how to talk to it.
         url: SmtpUrl,
+        /// `--mail-ca`: certificates trusted besides the bundled roots.
+        ca: Option<ExtraCa>,
     },
 }
 
 /// An SMTP server from `smtp://` or `smtps://`; the password never shows in `Debug`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SmtpUrl {
-    /// `smtps://`: TLS from the first byte; `smtp://`: STARTTLS when the server offers it.
+    /// `smtps://`: TLS from the first byte; `smtp://`: STARTTLS (see [`TlsMode::of`]).
     pub implicit_tls: bool,
     /// The server's host name (also the name its certificate must carry).
     pub host: String,
@@ -93,7 +96,53 @@ impl MailConfig {
                 port,
                 credentials,
             },
+            ca: None,
         })
+    }
+
+    /// Adds `--mail-ca`: the file is read and checked now, so a bad one stops start-up.
+    pub fn with_ca(self, path: Option<&Path>) -> Result<Self, MailError> {
+        match (self, path) {
+            (config, None) => Ok(config),
+            (Self::Smtp { url, .. }, Some(path)) => Ok(Self::Smtp {
+                url,
+                ca: Some(ExtraCa::load(path)?),
+            }),
+            (Self::Outbox, Some(path)) => Err(MailError::BadCa {
+                path: path.to_path_buf(),
+                reason: "--mail is outbox, so nothing is sent over TLS; remove --mail-ca or set \
+                         --mail smtp://… or smtps://…"
+                    .into(),
+            }),
+        }
+    }
+
+    /// Where mail goes and how, for the start-up line; never the password.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Outbox => {
+                "mail: outbox, nothing leaves this machine (each email is an .eml file in the \
+                 data dir's outbox/)"
+                    .into()
+            }
+            Self::Smtp { url, ca } => {
+                let scheme = if url.implicit_tls { "smtps" } else { "smtp" };
+                let user = match &url.credentials {
+                    Some((user, _)) if !user.is_empty() => format!("{user}@"),
+                    _ => String::new(),
+                };
+                let ca = match ca {
+                    Some(ca) => format!(", extra CA from {}", ca.path.display()),
+                    None => String::new(),
+                };
+                format!(
+                    "mail: {scheme}://{user}{}:{}, {}{ca}",
+                    url.host,
+                    url.port,
+                    TlsMode::of(url).describe()
+                )
+            }
+        }
     }
 }
 
@@ -177,26 +226,18 @@ impl Transport {
         outbox_dir: &Path,
         timeout: Duration,
     ) -> Result<Self, MailError> {
-        let url = match config {
+        let (url, ca) = match config {
             MailConfig::Outbox => {
                 return Ok(Self::Outbox {
                     dir: outbox_dir.to_path_buf(),
                 })
             }
-            MailConfig::Smtp { url } => url,
+            MailConfig::Smtp { url, ca } => (url, ca.as_ref()),
         };
-        let tls = TlsParameters::new(url.host.clone()).map_err(|e| MailError::BadMailUrl {
-            given: format!("{url:?}"),
-            reason: format!("cannot set up TLS: {e}"),
-        })?;
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&url.host)
             .port(url.port)
             .timeout(Some(timeout))
-            .tls(if url.implicit_tls {
-                Tls::Wrapper(tls)
-            } else {
-                Tls::Opportunistic(tls)
-            });
+            .tls(tls::lettre_tls(url, ca)?);
         if let Some((user, pass)) = &url.credentials {
             builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
         }
@@ -253,8 +294,12 @@ async fn write_eml(dir: &Path, id: &str, bytes: &[u8]) -> Result<PathBuf, SendEr
     Ok(path)
 }
 
-/// 5xx is permanent; 4xx, refused or reset connections, timeouts and TLS trouble may pass.
+/// 5xx and what needs the admin ([`tls::explain`]) are permanent; 4xx, refused or reset
+/// connections, timeouts and other TLS trouble may pass.
 fn classify(e: lettre::transport::smtp::Error) -> SendError {
+    if let Some(explained) = tls::explain(&e) {
+        return explained;
+    }
     match (e.status(), e.source()) {
         (Some(code), Some(answer)) => SendError {
             permanent: e.is_permanent(),
@@ -273,7 +318,7 @@ mod tests {
 
     fn smtp(s: &str) -> SmtpUrl {
         match MailConfig::parse(s).unwrap() {
-            MailConfig::Smtp { url } => url,
+            MailConfig::Smtp { url, .. } => url,
             other => panic!("{s} parsed as {other:?}"),
         }
     }
@@ -300,6 +345,28 @@ mod tests {
             !shown.contains("p:ss") && !shown.contains("p%3Ass"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn credentials_make_tls_required_and_the_start_up_line_names_the_mode_but_no_password() {
+        let described = |s: &str| MailConfig::parse(s).unwrap().describe();
+        assert_eq!(
+            described("smtp://clinic:pa%24%24@relay.example:587"),
+            "mail: smtp://clinic@relay.example:587, STARTTLS required"
+        );
+        assert_eq!(
+            described("smtps://clinic:pa%24%24@relay.example"),
+            "mail: smtps://clinic@relay.example:465, TLS from the first byte"
+        );
+        assert_eq!(
+            described("smtp://:only-a-password@relay.example:25"),
+            "mail: smtp://relay.example:25, STARTTLS required"
+        );
+        assert_eq!(
+            described("smtp://127.0.0.1:1025"),
+            "mail: smtp://127.0.0.1:1025, STARTTLS when offered, plain otherwise"
+        );
+        assert!(described("outbox").starts_with("mail: outbox, nothing leaves"));
     }
 
     #[test]

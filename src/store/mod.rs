@@ -51,6 +51,8 @@ pub struct Store {
     pub contacts: Arc<contacts::ContactTrees>,
     /// The outbox trees (email rows, pending index, unsubscribe tokens).
     pub outbox: outbox::OutboxTrees,
+    /// The index that bounds the rejected log.
+    pub(crate) rejected: Arc<requests::RejectedLog>,
 }
 
 /// The trees of the store (contacts and runs add their own).
@@ -114,7 +116,9 @@ impl Store {
                 message: e.to_string(),
             })?
             .with_commit(commit.clone());
+        let rejected = Arc::new(requests::RejectedLog::open(&db)?);
         Ok(Self {
+            rejected,
             contacts,
             outbox,
             db,

@@ -1,6 +1,11 @@
 //! The request log: every request that reached a known hook, accepted or rejected, with its
 //! items and the runs they queued. Acceptance writes the record, the queue entries, the
 //! reference (when the workflow has none) and dedupe marks in one transaction.
+//!
+//! The rejected part of the log is bounded, because anyone who knows a URL can fill it: per
+//! workflow only the newest [`MAX_REJECTED`] rejected requests are kept, each body cut at
+//! [`MAX_REJECTED_BODY`] bytes (`body_truncated`). An index tree (`workflow\0id` → ()) with a
+//! per-workflow count (`workflow\x01` → u64) finds the oldest without scanning the log.
 
 use super::codec::{decode, encode, page_newest_first, Page};
 use super::queue::QueueEntry;
@@ -8,6 +13,40 @@ use super::references::ReferenceRecord;
 use super::{Store, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use std::sync::Mutex;
+
+/// Most rejected requests kept per workflow; older ones are deleted as new ones arrive.
+pub const MAX_REJECTED: u64 = 1_000;
+
+/// Most body bytes kept of a rejected request.
+pub const MAX_REJECTED_BODY: usize = 64 * 1024;
+
+/// The index of rejected requests per workflow, oldest first.
+pub(crate) struct RejectedLog {
+    tree: sled::Tree,
+    /// Serialises count-and-trim: rejections are best effort, and a bound needs one writer.
+    lock: Mutex<()>,
+}
+
+impl RejectedLog {
+    /// Opens the index tree.
+    pub(crate) fn open(db: &sled::Db) -> sled::Result<Self> {
+        Ok(Self {
+            tree: db.open_tree("rejected")?,
+            lock: Mutex::new(()),
+        })
+    }
+
+    /// Empties the index (with the request log, on reset).
+    pub(crate) fn clear(&self) -> sled::Result<()> {
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.tree.clear()
+    }
+}
+
+fn count_key(workflow: &str) -> Vec<u8> {
+    format!("{workflow}\x01").into_bytes()
+}
 
 /// What became of a request or of one of its items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,11 +182,44 @@ impl Store {
         Ok(record)
     }
 
-    /// Logs a rejected request without waiting for a flush: bad requests must not slow good ones.
-    pub fn log_rejected(&self, record: &RequestRecord) -> StoreResult<()> {
+    /// Logs a rejected request without waiting for a flush (bad requests must not slow good
+    /// ones), its body cut at [`MAX_REJECTED_BODY`], and drops the workflow's oldest rejected
+    /// requests past [`MAX_REJECTED`].
+    pub fn log_rejected(&self, mut record: RequestRecord) -> StoreResult<()> {
+        if record.body.len() > MAX_REJECTED_BODY {
+            let mut cut = MAX_REJECTED_BODY;
+            while !record.body.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            record.body.truncate(cut);
+            record.body_truncated = true;
+        }
+        let log = &self.rejected;
+        let _guard = log.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let prefix = format!("{}\0", record.workflow);
         self.trees
             .requests
-            .insert(record.id.as_bytes(), encode(record))?;
+            .insert(record.id.as_bytes(), encode(&record))?;
+        log.tree
+            .insert(format!("{prefix}{}", record.id).as_bytes(), &[])?;
+        let count_key = count_key(&record.workflow);
+        let mut count = log
+            .tree
+            .get(&count_key)?
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+            .unwrap_or(0)
+            + 1;
+        while count > MAX_REJECTED {
+            let Some(oldest) = log.tree.scan_prefix(prefix.as_bytes()).keys().next() else {
+                break;
+            };
+            let oldest = oldest?;
+            self.trees.requests.remove(&oldest[prefix.len()..])?;
+            log.tree.remove(&oldest)?;
+            count -= 1;
+        }
+        log.tree.insert(count_key, &count.to_be_bytes())?;
+        drop(_guard);
         self.bump_count(&record.workflow, "rejected")?;
         Ok(())
     }

@@ -28,6 +28,7 @@ impl Store {
         ] {
             tree.clear()?;
         }
+        self.rejected.clear()?;
         self.clear_timers()?;
         self.clear_enrolments()?;
         if all {

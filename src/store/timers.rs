@@ -150,6 +150,17 @@ impl Store {
         }
     }
 
+    /// The timer an owner (a run, or an enrolment) has now, if any.
+    pub fn timer_of(&self, owner: &TimerKind) -> StoreResult<Option<Timer>> {
+        let Some(key) = self.trees.timers_by_owner.get(owner.owner())? else {
+            return Ok(None);
+        };
+        match self.trees.timers.get(key)? {
+            Some(v) => Ok(Some(decode("timers", &v)?)),
+            None => Ok(None),
+        }
+    }
+
     /// The earliest timer due at or before `now`.
     pub fn next_due_timer(&self, now: Millis) -> StoreResult<Option<Timer>> {
         Ok(self.next_timer()?.filter(|t| t.due_at <= now))

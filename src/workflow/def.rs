@@ -80,12 +80,14 @@ pub struct InboundDef {
     pub limits: Option<LimitsDef>,
 }
 
-/// `limits: {max_body, rate, burst}`.
+/// `limits: {max_body, max_items, rate, burst}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsDef {
     #[serde(default)]
     pub max_body: Option<Spanned<String>>,
+    #[serde(default)]
+    pub max_items: Option<Spanned<u32>>,
     #[serde(default)]
     pub rate: Option<Spanned<String>>,
     #[serde(default)]

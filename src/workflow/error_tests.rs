@@ -188,3 +188,10 @@ fn a_sequence_rejects_steps_that_need_a_trigger() {
         d.message
     );
 }
+
+#[test]
+fn max_items_must_be_at_least_one() {
+    let (l, _, m) = error_of("    auth: {", "    limits: {max_items: 0}\n    auth: {");
+    assert_eq!(l, 4);
+    assert_eq!(m, "limits.max_items must be at least 1");
+}

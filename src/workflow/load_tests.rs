@@ -4,6 +4,7 @@
 use super::lint::lint_mapping;
 use super::load::{load_dir, load_sequence_source, load_workflow_source};
 use super::model::*;
+use super::trigger::DEFAULT_MAX_ITEMS;
 use crate::domain::ids::WorkflowId;
 use crate::inbound::auth::{AuthConfig, HmacAlgorithm, SignatureEncoding};
 use serde_json::json;
@@ -148,6 +149,7 @@ fn the_booking_example_resolves_trigger_and_mapping() {
         t.limits,
         Limits {
             max_body: 512 * 1024,
+            max_items: DEFAULT_MAX_ITEMS,
             rate: Some(Rate {
                 per_second: 10.0,
                 burst: 20

@@ -66,6 +66,8 @@ pub struct Trigger {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
     pub max_body: u64,
+    /// Most items one request may carry after the split; more is a 413 and nothing runs.
+    pub max_items: usize,
     /// Requests per second allowed on average, and the burst above it.
     pub rate: Option<Rate>,
 }

@@ -17,6 +17,9 @@ use std::time::Duration;
 pub const DEFAULT_DEDUPE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// Default `limits.max_body`: 1 MiB.
 pub const DEFAULT_MAX_BODY: u64 = 1 << 20;
+
+/// Default `limits.max_items`: one request cannot become unbounded work.
+pub const DEFAULT_MAX_ITEMS: usize = 1000;
 /// Default Standard Webhooks timestamp tolerance.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 
@@ -63,6 +66,7 @@ pub fn resolve_trigger(ctx: &Ctx, def: &Spanned<InboundDef>) -> Resolved<Trigger
         Some(l) => resolve_limits(ctx, l)?,
         None => Limits {
             max_body: DEFAULT_MAX_BODY,
+            max_items: DEFAULT_MAX_ITEMS,
             rate: None,
         },
     };
@@ -85,6 +89,13 @@ fn resolve_limits(ctx: &Ctx, l: &LimitsDef) -> Resolved<Limits> {
         Some(s) => parse_size(&s.value)
             .map_err(|m| ctx.err(&s.referenced, format!("limits.max_body: {m}")))?,
         None => DEFAULT_MAX_BODY,
+    };
+    let max_items = match &l.max_items {
+        Some(n) if n.value == 0 => {
+            return Err(ctx.err(&n.referenced, "limits.max_items must be at least 1"));
+        }
+        Some(n) => n.value as usize,
+        None => DEFAULT_MAX_ITEMS,
     };
     let rate = match &l.rate {
         Some(r) => {
@@ -109,7 +120,11 @@ fn resolve_limits(ctx: &Ctx, l: &LimitsDef) -> Resolved<Limits> {
             None
         }
     };
-    Ok(Limits { max_body, rate })
+    Ok(Limits {
+        max_body,
+        max_items,
+        rate,
+    })
 }
 
 /// `10/s`, `600/m`, `100/h` → requests per second.

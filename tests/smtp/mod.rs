@@ -1,5 +1,8 @@
-//! Test helpers: the real SMTP sink (`sink.py`, aiosmtpd) as a subprocess, and a minimal
-//! reader for the `.eml` files it and the outbox write.
+//! Test helpers: the real SMTP sink (`sink.py`, aiosmtpd) as a subprocess, a minimal reader for
+//! the `.eml` files it and the outbox write, and test certificates (`certs`).
+
+#[allow(dead_code)]
+pub mod certs;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -83,6 +86,17 @@ impl Sink {
             });
         }
         out
+    }
+
+    /// Every AUTH attempt the sink saw (`--auth`): login, password, mechanism and whether TLS
+    /// was on.
+    #[allow(dead_code)]
+    pub fn auth_attempts(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.dir.join("auth.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("auth.jsonl holds JSON lines"))
+            .collect()
     }
 }
 

@@ -5,6 +5,13 @@ Stores each accepted message as DIR/<n>.eml (n = 1, 2, ...) with the envelope in
 and can misbehave on purpose:
   --fail-first K --fail-code 451   answer the first K DATA (or RCPT, see --fail-stage) with 4xx
   --reject SUBSTR --reject-code 550 refuse recipients containing SUBSTR
+and can speak TLS and require a login:
+  --tls starttls|smtps --cert PEM --key PEM   STARTTLS offered, or TLS from the first byte
+  --auth USER:PASS                            AUTH PLAIN/LOGIN with these credentials; every
+                                              attempt is appended to DIR/auth.jsonl with the
+                                              password it carried and whether TLS was on
+  --auth-plain-ok                             offer AUTH on a plain connection too (a careless
+                                              server: it shows whether a client would send it)
 Prints `ready` on stdout once it accepts connections, then serves until killed.
 """
 
@@ -12,10 +19,12 @@ import argparse
 import json
 import os
 import signal
+import ssl
 import sys
 import threading
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Sink:
@@ -60,6 +69,46 @@ class Sink:
         return "250 2.0.0 stored"
 
 
+class Authenticator:
+    def __init__(self, args):
+        self.user, _, self.password = args.auth.partition(":")
+        self.log = os.path.join(args.dir, "auth.jsonl")
+        self.implicit_tls = args.tls == "smtps"
+        self.lock = threading.Lock()
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        login = auth_data.login.decode("utf-8", "replace")
+        password = auth_data.password.decode("utf-8", "replace")
+        tls = self.implicit_tls or server._tls_protocol is not None
+        entry = {"mechanism": mechanism, "login": login, "password": password, "tls": tls}
+        with self.lock, open(self.log, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+        if (login, password) == (self.user, self.password):
+            return AuthResult(success=True, auth_data=auth_data)
+        # handled=False: aiosmtpd then answers 535 itself.
+        return AuthResult(success=False, handled=False)
+
+
+def tls_options(args):
+    """Controller keyword arguments for the TLS and AUTH flags."""
+    options = {}
+    if args.tls:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(args.cert, args.key)
+        if args.tls == "smtps":
+            options["ssl_context"] = ctx
+        else:
+            options["tls_context"] = ctx
+    if args.auth:
+        options["authenticator"] = Authenticator(args)
+        options["auth_required"] = True
+        # With smtps the whole connection is TLS, which aiosmtpd's check does not see.
+        options["auth_require_tls"] = not args.auth_plain_ok and args.tls != "smtps"
+    return options
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--port", type=int, required=True)
@@ -69,11 +118,19 @@ def main():
     p.add_argument("--fail-stage", choices=("data", "rcpt"), default="data")
     p.add_argument("--reject", default=None)
     p.add_argument("--reject-code", type=int, default=550)
+    p.add_argument("--tls", choices=("starttls", "smtps"), default=None)
+    p.add_argument("--cert")
+    p.add_argument("--key")
+    p.add_argument("--auth", default=None)
+    p.add_argument("--auth-plain-ok", action="store_true")
     args = p.parse_args()
     os.makedirs(args.dir, exist_ok=True)
 
     # server_hostname avoids a reverse DNS lookup that can hang in sandboxes.
-    controller = Controller(Sink(args), hostname="127.0.0.1", port=args.port, server_hostname="sink.test")
+    controller = Controller(
+        Sink(args), hostname="127.0.0.1", port=args.port, server_hostname="sink.test",
+        **tls_options(args),
+    )
     controller.start()
     print("ready", flush=True)
     stop = threading.Event()

@@ -47,6 +47,39 @@ pub fn masked_headers_for(headers: &HeaderMap, auth: &AuthConfig) -> Vec<(String
     masked(headers, extra.as_deref())
 }
 
+/// Headers that never carry a credential, kept as sent when the auth form is unknown.
+const HARMLESS_HEADERS: [&str; 14] = [
+    "accept",
+    "accept-encoding",
+    "connection",
+    "content-encoding",
+    "content-length",
+    "content-type",
+    "host",
+    "transfer-encoding",
+    "user-agent",
+    "webhook-id",
+    "webhook-timestamp",
+    "x-forwarded-for",
+    "x-request-id",
+    "expect",
+];
+
+/// Headers for a workflow whose auth is unknown (its file does not load): any header could be
+/// its credential, so every value but those of [`HARMLESS_HEADERS`] is masked.
+pub fn masked_headers_unknown_auth(headers: &HeaderMap) -> Vec<(String, String)> {
+    masked(headers, None)
+        .into_iter()
+        .map(|(name, value)| {
+            if HARMLESS_HEADERS.contains(&name.as_str()) || value.ends_with(MASK) {
+                (name, value)
+            } else {
+                (name, MASK.to_string())
+            }
+        })
+        .collect()
+}
+
 fn masked(headers: &HeaderMap, extra: Option<&str>) -> Vec<(String, String)> {
     headers
         .iter()

@@ -2,5 +2,6 @@
 
 mod auth;
 mod body;
+mod encoding;
 mod fields;
 mod strict_json;
