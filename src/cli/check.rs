@@ -1,76 +1,84 @@
 //! `hookflow check`: validates every workflow and sequence file; with a server or an unlocked
-//! data dir, also warns where a mapping path matches nothing in the captured reference.
+//! data dir, also warns where a mapping or `trigger.…` path matches nothing in the captured
+//! reference (the same warnings `GET /api/workflows/{id}` gives). `--json` prints one document
+//! for editors and CI.
 
 use super::client::ApiClient;
 use super::Offline;
+use crate::outln;
 use crate::store::Store;
-use crate::workflow::lint::lint_mapping;
+use crate::workflow::lint::workflow_warnings;
 use crate::workflow::live::LiveCatalog;
 use crate::workflow::report::format_diagnostic;
+use crate::workflow::Diagnostic;
+use serde::Serialize;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::process::ExitCode;
+
+/// One line of the report.
+#[derive(Debug, Serialize)]
+struct Finding {
+    #[serde(flatten)]
+    diagnostic: Diagnostic,
+    severity: &'static str,
+}
 
 /// Prints `file:line:column: error|warning: …` lines; exit 1 on any error.
 pub async fn run(server: &str, json: bool, offline: &Offline) -> anyhow::Result<ExitCode> {
     let catalog = LiveCatalog::load(&offline.workflows).current();
-    let errors: Vec<_> = catalog.all_errors().into_iter().cloned().collect();
-    let mut warnings: Vec<_> = catalog
-        .workflows
-        .values()
-        .flat_map(|e| e.warnings.clone())
-        .chain(catalog.sequences.values().flat_map(|e| e.warnings.clone()))
-        .collect();
-    let references = references(
-        server,
-        offline,
-        catalog.workflows.keys().map(|k| k.to_string()),
-    )
-    .await;
-    for entry in catalog.workflows.values() {
-        if let (Ok(wf), Some(reference)) = (&entry.workflow, references.get(entry.id.as_str())) {
-            let label = entry.file.display().to_string();
-            warnings.extend(lint_mapping(wf, &label, reference));
-        }
+    let ids = catalog.workflows.keys().map(|k| k.to_string()).collect();
+    let references = references(server, offline, ids).await;
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut push = |list: &mut dyn Iterator<Item = Diagnostic>, severity| {
+        findings.extend(list.map(|diagnostic| Finding {
+            diagnostic,
+            severity,
+        }))
+    };
+    push(&mut catalog.errors.iter().cloned(), "error");
+    // File by file, so a file's error and its warnings read together.
+    for e in catalog.workflows.values() {
+        push(&mut e.workflow.as_ref().err().cloned().into_iter(), "error");
+        let reference = references.get(e.id.as_str());
+        push(&mut workflow_warnings(e, reference).into_iter(), "warning");
     }
+    for e in catalog.sequences.values() {
+        push(&mut e.sequence.as_ref().err().cloned().into_iter(), "error");
+        push(&mut e.warnings.iter().cloned(), "warning");
+    }
+    let files = catalog.workflows.len() + catalog.sequences.len();
+    let count = |s: &str| findings.iter().filter(|f| f.severity == s).count();
+    let (errors, warned) = (count("error"), count("warning"));
     if json {
-        let out = serde_json::json!({"errors": errors, "warnings": warnings});
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        let out = serde_json::json!({
+            "files": files, "errors": errors, "warnings": warned, "diagnostics": findings,
+        });
+        crate::cli::output::json(&out);
     } else {
-        for d in &errors {
-            println!("{}", format_diagnostic(d, "error"));
+        for f in &findings {
+            outln!("{}", format_diagnostic(&f.diagnostic, f.severity));
         }
-        for d in &warnings {
-            println!("{}", format_diagnostic(d, "warning"));
-        }
-        let files = catalog.workflows.len() + catalog.sequences.len();
-        eprintln!(
-            "checked {files} files: {} errors, {} warnings",
-            errors.len(),
-            warnings.len()
-        );
+        eprintln!("checked {files} files: {errors} errors, {warned} warnings");
     }
-    Ok(if errors.is_empty() {
+    Ok(if errors == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
 }
 
-/// The reference item of each workflow, from the server or an unlocked data dir; none if
-/// neither is available (the check still runs).
-async fn references(
-    server: &str,
-    offline: &Offline,
-    ids: impl Iterator<Item = String>,
-) -> std::collections::HashMap<String, Value> {
-    let mut out = std::collections::HashMap::new();
-    let ids: Vec<String> = ids.collect();
+/// The reference payload of each workflow, from the server or an unlocked data dir; none if
+/// neither is available (the check still runs, without reference warnings).
+async fn references(server: &str, offline: &Offline, ids: Vec<String>) -> HashMap<String, Value> {
+    let mut out = HashMap::new();
     let client = ApiClient::new(server);
     if client.is_up().await {
         for id in ids {
             if let Ok(w) = client.get(&format!("/api/workflows/{id}")).await {
-                if let Some(item) = first_item(&w["reference"]["payload"]) {
-                    out.insert(id, item);
+                let payload = &w["reference"]["payload"];
+                if !payload.is_null() {
+                    out.insert(id, payload.clone());
                 }
             }
         }
@@ -83,20 +91,9 @@ async fn references(
         return out;
     };
     for id in ids {
-        let Ok(Some(r)) = store.reference(&id) else {
-            continue;
-        };
-        if let Some(item) = first_item(&r.payload) {
-            out.insert(id, item);
+        if let Ok(Some(r)) = store.reference(&id) {
+            out.insert(id, r.payload);
         }
     }
     out
-}
-
-fn first_item(payload: &Value) -> Option<Value> {
-    match payload {
-        Value::Null => None,
-        Value::Array(items) => items.first().cloned(),
-        other => Some(other.clone()),
-    }
 }

@@ -53,6 +53,16 @@ impl Context {
     }
 }
 
+/// A dotted path a template reads (`contact.first_name`, `trigger.appointment.start`) and where
+/// it is written, for load-time checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Read {
+    /// Dotted, as minijinja tracks it: attribute chains only (`a['b']` stops at `a`).
+    pub path: String,
+    /// Where the path is first written.
+    pub pos: Pos,
+}
+
 /// Renders templates against a [`Context`]; compiles each distinct source once.
 pub struct Renderer {
     templates: Templates,
@@ -148,6 +158,43 @@ impl Renderer {
             Arg::Literal { value, pos } => map_strings(value, &mut |s| check(s, *pos)),
         }
         .map(drop)
+    }
+
+    /// Load-time view of a step argument: compiled by the very environment that renders it (so
+    /// a syntax error is the one a run would hit) and every dotted path it reads, functions
+    /// included (see [`Self::is_function`]).
+    pub fn arg_reads(&self, arg: &Arg) -> Result<Vec<Read>, TemplateError> {
+        let mut out = Vec::new();
+        let mut read = |s: &str, pos| {
+            if let Some(job) = value_job(s, pos) {
+                out.extend(self.templates.reads(&job)?);
+            }
+            Ok(Value::Null)
+        };
+        match arg {
+            Arg::Template { source, pos } => read(source, *pos),
+            Arg::Literal { value, pos } => map_strings(value, &mut |s| read(s, *pos)),
+        }?;
+        Ok(out)
+    }
+
+    /// Load-time view of a condition, like [`Self::arg_reads`].
+    pub fn condition_reads(&self, expr: &Expr) -> Result<Vec<Read>, TemplateError> {
+        self.templates.reads(&condition_job(expr))
+    }
+
+    /// Load-time view of a whole text (an email body or template file), like
+    /// [`Self::arg_reads`]; `pos` is where the text starts (`Pos::default()`: in the text).
+    pub fn text_reads(&self, source: &str, pos: Pos) -> Result<Vec<Read>, TemplateError> {
+        match has_tags(source) {
+            true => self.templates.reads(&text_job(source, pos, false)),
+            false => Ok(Vec::new()),
+        }
+    }
+
+    /// True for a name every template has without a context: a function (`has_tag`, `range`).
+    pub fn is_function(&self, name: &str) -> bool {
+        self.templates.is_global(name)
     }
 
     /// Load-time check of a condition, like [`Self::check_arg`].

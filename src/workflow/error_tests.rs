@@ -79,30 +79,37 @@ fn a_bad_jsonpath_points_at_the_path() {
 #[test]
 fn a_template_syntax_error_points_at_the_string() {
     let (l, c, m) = error_of("\"{{ email }}\"", "\"{{ email }\"");
-    assert_eq!((l, c), (8, 27));
-    assert!(m.starts_with("template syntax error: "), "{m}");
+    // At the `}` where the engine's parser gave up, inside the quotes.
+    assert_eq!((l, c), (8, 37));
+    assert!(
+        m.starts_with("template syntax error in `{{ email }`"),
+        "{m}"
+    );
 }
 
 #[test]
 fn an_undefined_template_name_is_an_error() {
     let (l, c, m) = error_of("\"{{ email }}\"", "\"{{ emial }}\"");
-    assert_eq!((l, c), (8, 27));
+    assert_eq!((l, c), (8, 31));
     assert!(
-        m.starts_with("undefined name `emial` in template; known names: contact, email"),
+        m.starts_with(
+            "undefined name `emial` in template (did you mean `email`?); known names: contact, email"
+        ),
         "{m}"
     );
     let (l, c, m) = error_of(
         "- add_tag: Booked",
         "- add_tag: [Booked, {label: \"{{ nope }}\"}]",
     );
-    assert_eq!((l, c), (9, 23));
+    // A literal's strings count from the literal's start.
+    assert_eq!((l, c), (9, 26));
     assert!(m.contains("`nope`"), "{m}");
 }
 
 #[test]
 fn a_filter_cannot_use_the_contact() {
     let (l, c, m) = error_of("mapping:", "    filter: \"contact.dnd == false\"\nmapping:");
-    assert_eq!((l, c), (5, 13));
+    assert_eq!((l, c), (5, 14));
     assert!(
         m.starts_with("undefined name `contact` in trigger template"),
         "{m}"
@@ -180,13 +187,23 @@ fn a_sequence_rejects_steps_that_need_a_trigger() {
     let text =
         "name: Warming\nsteps:\n  - send_email: {subject: \"{{ trigger.id }}\", body: Hello}\n";
     let d = load_sequence_source(&id, "s.yaml", text, dir.path()).unwrap_err();
-    assert_eq!((d.line, d.column), (3, 27));
+    assert_eq!((d.line, d.column), (3, 31));
     assert!(
         d.message
             .starts_with("undefined name `trigger` in sequence template"),
         "{}",
         d.message
     );
+}
+
+#[test]
+fn a_name_in_a_block_scalar_is_reported_at_its_line_and_column_in_the_file() {
+    let (l, c, m) = error_of(
+        "  - add_tag: Booked\n",
+        "  - send_email:\n      subject: Hi\n      body: |\n        Hello,\n        Hi {{ contact.frist_name }}\n",
+    );
+    assert_eq!((l, c), (13, 15));
+    assert!(m.contains("(did you mean `first_name`?)"), "{m}");
 }
 
 #[test]

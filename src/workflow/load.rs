@@ -12,9 +12,12 @@ use super::parse_error::yaml_diagnostic;
 use super::paths::{compile, is_single};
 use super::resolve::{pos, Ctx, Resolved};
 use super::steps::resolve_steps;
+use super::templates::check_unused;
 use super::trigger::resolve_trigger;
 use crate::domain::ids::WorkflowId;
+use crate::engine::template::Renderer;
 use sha2::{Digest, Sha256};
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -29,9 +32,18 @@ pub fn load_dir(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Catalog {
         Vec::new()
     };
     let known: BTreeSet<WorkflowId> = seq_files.iter().map(|(id, _)| id.clone()).collect();
+    // Every text read, to tell which email templates a file names.
+    let mut sources: Vec<String> = Vec::new();
+    let mut read = |file: &Path, label: &str| {
+        let text = read_text(file, label);
+        if let Ok(t) = &text {
+            sources.push(t.clone());
+        }
+        text
+    };
     for (id, file) in seq_files {
         let label = file.display().to_string();
-        let sequence = read_text(&file, &label)
+        let sequence = read(&file, &label)
             .and_then(|text| load_sequence_source(&id, &label, &text, dir))
             .map(Arc::new);
         let entry = SequenceEntry {
@@ -44,7 +56,7 @@ pub fn load_dir(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Catalog {
     }
     for (id, file) in yaml_files(dir, &mut catalog.errors) {
         let label = file.display().to_string();
-        let workflow = read_text(&file, &label)
+        let workflow = read(&file, &label)
             .and_then(|text| load_workflow_source(&id, &label, &text, env, &known, dir))
             .map(Arc::new);
         let entry = WorkflowEntry {
@@ -55,6 +67,7 @@ pub fn load_dir(dir: &Path, env: &dyn Fn(&str) -> Option<String>) -> Catalog {
         };
         catalog.workflows.insert(id, entry);
     }
+    catalog.errors.extend(check_unused(dir, &sources));
     catalog
 }
 
@@ -68,14 +81,18 @@ pub fn load_workflow_source(
     workflows_dir: &Path,
 ) -> Result<Workflow, Diagnostic> {
     let def: WorkflowDef =
-        serde_saphyr::from_str(text).map_err(|e| yaml_diagnostic(file_label, &e))?;
+        serde_saphyr::from_str(text).map_err(|e| yaml_diagnostic(file_label, text, &e))?;
+    let renderer = Renderer::new();
     let mut ctx = Ctx {
         file: file_label,
+        text,
         env,
         sequences: sequences_known,
         dir: workflows_dir,
         scope: Scope::workflow(&[]),
         in_sequence: false,
+        renderer: &renderer,
+        reads: RefCell::default(),
     };
     let mapping = resolve_mapping(&ctx, &def)?;
     let names: Vec<String> = mapping.iter().map(|m| m.name.clone()).collect();
@@ -99,6 +116,7 @@ pub fn load_workflow_source(
         steps,
         version: version_of(text.as_bytes()),
         source: Arc::from(text),
+        reads: ctx.reads.into_inner(),
     })
 }
 
@@ -110,16 +128,20 @@ pub fn load_sequence_source(
     workflows_dir: &Path,
 ) -> Result<Sequence, Diagnostic> {
     let def: SequenceDef =
-        serde_saphyr::from_str(text).map_err(|e| yaml_diagnostic(file_label, &e))?;
+        serde_saphyr::from_str(text).map_err(|e| yaml_diagnostic(file_label, text, &e))?;
     let no_env = |_: &str| None;
     let no_sequences = BTreeSet::new();
+    let renderer = Renderer::new();
     let ctx = Ctx {
         file: file_label,
+        text,
         env: &no_env,
         sequences: &no_sequences,
         dir: workflows_dir,
         scope: Scope::sequence(),
         in_sequence: true,
+        renderer: &renderer,
+        reads: RefCell::default(),
     };
     Ok(Sequence {
         id: id.clone(),

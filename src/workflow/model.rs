@@ -46,6 +46,19 @@ pub struct Workflow {
     pub version: String,
     /// The file's text, stored with the version so a run can be resumed on it.
     pub source: Arc<str>,
+    /// Every `trigger.…` path its templates read unguarded, for the reference lint.
+    pub reads: Vec<TriggerRead>,
+}
+
+/// A `trigger.…` (or `inboundWebhookRequest.…`) path a template reads, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerRead {
+    /// The workflow file, or the email template file the path is written in.
+    pub file: String,
+    /// Where in that file.
+    pub pos: Pos,
+    /// Dotted, as written: `trigger.appointment.start`.
+    pub path: String,
 }
 
 /// The `trigger.inbound_webhook` block, resolved.

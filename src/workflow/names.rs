@@ -1,8 +1,14 @@
-//! Load-time checks of templates and conditions: minijinja syntax, and strict names. A template
-//! may only use the names its context will hold at run time, so a typo (`emial`) is reported by
-//! `hookflow check` instead of rendering as an empty string in a patient's email.
+//! Load-time checks of what templates and conditions read. The engine's own renderer compiles
+//! each source and lists the dotted paths it reads (`contact.first_name`), so a syntax error here
+//! is the one a run would hit; this module then checks each path against what the run will
+//! hold: the names in scope, and the fields of `contact`, `request`, `workflow` and `sequence`.
+//! A typo (`contact.frist_name`) is reported by `hookflow check` instead of failing a run after
+//! its earlier steps were applied. `trigger` paths depend on the payload: they are kept for the
+//! reference lint (`lint`).
 
-use minijinja::Environment;
+use super::suggest::did_you_mean;
+use crate::domain::contact::Contact;
+use crate::engine::template::{Read, Renderer};
 use std::collections::BTreeSet;
 
 /// The names a template or condition may use in one context.
@@ -11,6 +17,8 @@ pub struct Scope {
     names: BTreeSet<String>,
     /// Where the names come from, for the error message ("in filter", "in a sequence").
     what: &'static str,
+    /// Mapping names: their values come from the payload, so their fields are not checked.
+    mapping: BTreeSet<String>,
 }
 
 /// Names every workflow template sees at run time, besides the mapping names.
@@ -29,6 +37,17 @@ pub const SEQUENCE_NAMES: [&str; 4] = ["contact", "workflow", "now", "sequence"]
 /// The function that tests the current contact's tags in conditions.
 pub const HAS_TAG: &str = "has_tag";
 
+/// The two names of the payload item; their paths are checked against the captured reference.
+pub const TRIGGER_NAMES: [&str; 2] = ["trigger", "inboundWebhookRequest"];
+
+/// How a sequence's templates are named in messages.
+const SEQUENCE: &str = "sequence template";
+
+/// The fields of `request` (built in `intake::items::request_context`).
+const REQUEST_FIELDS: [&str; 4] = ["headers", "query", "received_at", "method"];
+/// The fields of `workflow` and `sequence` (built in `engine::context`, `sequence_runner`).
+const ID_NAME_FIELDS: [&str; 2] = ["id", "name"];
+
 impl Scope {
     /// Steps of a workflow: the fixed names plus the mapping names, and `has_tag`.
     pub fn workflow(mapping: &[String]) -> Self {
@@ -38,6 +57,7 @@ impl Scope {
         Scope {
             names,
             what: "template",
+            mapping: mapping.iter().cloned().collect(),
         }
     }
 
@@ -56,119 +76,172 @@ impl Scope {
         names.insert(HAS_TAG.into());
         Scope {
             names,
-            what: "sequence template",
+            what: SEQUENCE,
+            mapping: BTreeSet::new(),
         }
     }
 
-    fn known_list(&self) -> String {
-        self.names.iter().cloned().collect::<Vec<_>>().join(", ")
+    /// The first read that cannot work at run time, as `(read, message)`; `None` when all can.
+    pub fn first_problem<'r>(
+        &self,
+        reads: &'r [Read],
+        renderer: &Renderer,
+    ) -> Option<(&'r Read, String)> {
+        reads
+            .iter()
+            .find_map(|r| self.problem(&r.path, renderer).map(|m| (r, m)))
     }
 
-    /// The first name (alphabetically, so messages are stable) that this scope does not have.
-    fn first_unknown(&self, used: impl IntoIterator<Item = String>) -> Option<String> {
-        let env = Environment::new();
-        let builtins: BTreeSet<&str> = env.globals().map(|(k, _)| k).collect();
-        let mut unknown: Vec<String> = used
-            .into_iter()
-            .filter(|n| !self.names.contains(n) && !builtins.contains(n.as_str()))
-            .collect();
-        unknown.sort();
-        unknown.into_iter().next()
-    }
-
-    fn undefined(&self, name: &str) -> String {
-        format!(
-            "undefined name `{name}` in {}; known names: {}",
-            self.what,
-            self.known_list()
-        )
+    fn problem(&self, path: &str, renderer: &Renderer) -> Option<String> {
+        let mut segs = path.split('.');
+        let root = segs.next().unwrap_or(path);
+        // `has_tag` is a function of every template, but not one a filter may call.
+        let known = self.names.contains(root) || (renderer.is_function(root) && root != HAS_TAG);
+        if !known {
+            let names = self.names.iter().map(String::as_str);
+            let hint = match (self.what, TRIGGER_NAMES.contains(&root)) {
+                (SEQUENCE, true) => {
+                    " (a sequence outlives the request that started it: copy \
+                                     what it needs into `contact.custom` in the workflow)"
+                }
+                _ => "",
+            };
+            return Some(format!(
+                "undefined name `{root}` in {}{}; known names: {}{hint}",
+                self.what,
+                did_you_mean(root, names.clone()),
+                names.collect::<Vec<_>>().join(", ")
+            ));
+        }
+        let field = segs.next()?;
+        if self.mapping.contains(root) {
+            return None;
+        }
+        let fields: Vec<String> = match root {
+            "contact" => contact_fields(),
+            "request" => REQUEST_FIELDS.iter().map(|s| s.to_string()).collect(),
+            "workflow" | "sequence" => ID_NAME_FIELDS.iter().map(|s| s.to_string()).collect(),
+            "now" => {
+                return Some(format!(
+                    "`now` is a text (the current time, RFC 3339) and has no field `{field}`"
+                ))
+            }
+            _ => return None,
+        };
+        if fields.iter().any(|f| f == field) {
+            return None;
+        }
+        let names = fields.iter().map(String::as_str);
+        Some(format!(
+            "`{root}` has no field `{field}`{}; {root} fields: {}{}",
+            did_you_mean(field, names.clone()),
+            names.collect::<Vec<_>>().join(", "),
+            if root == "contact" {
+                " (your own fields go under `contact.custom`)"
+            } else {
+                ""
+            }
+        ))
     }
 }
 
-/// Checks a template's syntax and names; the error is a message without position.
-pub fn check_template(source: &str, scope: &Scope) -> Result<(), String> {
-    let env = Environment::new();
-    let tmpl = env
-        .template_from_str(source)
-        .map_err(|e| minijinja_message("template", &e))?;
-    match scope.first_unknown(tmpl.undeclared_variables(false)) {
-        Some(name) => Err(scope.undefined(&name)),
-        None => Ok(()),
+/// The contact's fields as templates see them: the keys of a serialised [`Contact`], so this
+/// list cannot drift from the model.
+pub fn contact_fields() -> Vec<String> {
+    match serde_json::to_value(Contact::new(0)) {
+        Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+        _ => Vec::new(),
     }
 }
 
-/// Checks a condition expression (`trigger.event == 'x'`, `has_tag('vip')`).
-pub fn check_expr(source: &str, scope: &Scope) -> Result<(), String> {
-    let env = Environment::new();
-    let expr = env
-        .compile_expression(source)
-        .map_err(|e| minijinja_message("condition", &e))?;
-    match scope.first_unknown(expr.undeclared_variables(false)) {
-        Some(name) => Err(scope.undefined(&name)),
-        None => Ok(()),
-    }
-}
-
-/// minijinja's message without its `(in <string>:1)` suffix; the line is kept only when the
-/// text has several lines, since the YAML position already points at the text.
-fn minijinja_message(what: &str, e: &minijinja::Error) -> String {
-    let detail = e.detail().unwrap_or("");
-    let line = match e.line() {
-        Some(n) if n > 1 => format!(" (line {n} of the {what})"),
-        _ => String::new(),
-    };
-    format!("{what} {}: {detail}{line}", e.kind())
+/// True when `source` guards `path` (`path | default(…)`, `path is defined`): a payload may
+/// lack it and the author said so.
+pub fn is_guarded(source: &str, path: &str) -> bool {
+    source.match_indices(path).any(|(i, _)| {
+        let after = source[i + path.len()..].trim_start();
+        let filter = after
+            .strip_prefix('|')
+            .map(str::trim_start)
+            .is_some_and(|f| f.starts_with("default") || f.starts_with("d("));
+        filter || after.starts_with("is defined") || after.starts_with("is undefined")
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn mapping_names_and_builtins_are_known() {
-        let scope = Scope::workflow(&["email".into()]);
-        assert!(check_template("{{ email }} {{ trigger.id }} {{ range(3) }}", &scope).is_ok());
-        assert!(check_template("{% for t in contact.tags %}{{ t }}{% endfor %}", &scope).is_ok());
-        assert!(check_expr("has_tag('vip') and contact.dnd == false", &scope).is_ok());
+    fn problem(scope: &Scope, path: &str) -> Option<String> {
+        scope.problem(path, &Renderer::new())
     }
 
     #[test]
-    fn a_misspelt_name_is_reported_with_the_known_ones() {
+    fn mapping_names_builtins_and_model_fields_are_known() {
         let scope = Scope::workflow(&["email".into()]);
-        let err = check_template("Hi {{ emial }}", &scope).unwrap_err();
+        for ok in [
+            "email",
+            "email.anything",
+            "trigger.whatever.deep",
+            "contact.first_name",
+            "contact.custom.visits",
+            "request.query.src",
+            "workflow.name",
+            "range",
+            "has_tag",
+        ] {
+            assert_eq!(problem(&scope, ok), None, "{ok}");
+        }
+    }
+
+    #[test]
+    fn a_misspelt_contact_field_is_reported_with_the_closest_field() {
+        let scope = Scope::workflow(&[]);
+        let m = problem(&scope, "contact.frist_name").unwrap();
         assert!(
-            err.starts_with("undefined name `emial` in template; known names: "),
-            "{err}"
+            m.starts_with("`contact` has no field `frist_name` (did you mean `first_name`?);"),
+            "{m}"
         );
-        assert!(err.contains("email") && err.contains("trigger"), "{err}");
+        let m = problem(&scope, "request.querry.src").unwrap();
+        assert!(m.contains("(did you mean `query`?)"), "{m}");
+    }
+
+    #[test]
+    fn contact_fields_are_those_of_the_model() {
+        let fields = contact_fields();
+        for f in [
+            "id",
+            "first_name",
+            "custom",
+            "dnd",
+            "sequences",
+            "updated_at",
+        ] {
+            assert!(fields.iter().any(|x| x == f), "{f} in {fields:?}");
+        }
     }
 
     #[test]
     fn contact_is_not_available_before_a_contact_is_found() {
         let scope = Scope::before_contact(&[]);
-        assert!(check_expr("trigger.event == 'x'", &scope).is_ok());
-        assert!(check_expr("contact.dnd", &scope)
-            .unwrap_err()
+        assert!(problem(&scope, "contact.dnd")
+            .unwrap()
             .contains("`contact`"));
-        assert!(check_expr("has_tag('vip')", &scope)
-            .unwrap_err()
-            .contains("`has_tag`"));
+        assert!(problem(&scope, "has_tag").unwrap().contains("`has_tag`"));
     }
 
     #[test]
     fn sequences_see_only_contact_workflow_now_and_sequence() {
         let scope = Scope::sequence();
-        assert!(check_template("{{ contact.first_name }} {{ sequence.name }}", &scope).is_ok());
-        assert!(check_template("{{ trigger.id }}", &scope).is_err());
+        assert_eq!(problem(&scope, "sequence.name"), None);
+        assert!(problem(&scope, "trigger.id")
+            .unwrap()
+            .starts_with("undefined name `trigger` in sequence template"));
     }
 
     #[test]
-    fn syntax_errors_carry_minijinja_s_reason() {
-        let scope = Scope::workflow(&[]);
-        let err = check_template("{{ trigger.id ", &scope).unwrap_err();
-        assert!(err.starts_with("template syntax error: "), "{err}");
-        assert!(check_expr("a ==", &scope)
-            .unwrap_err()
-            .starts_with("condition syntax error"));
+    fn a_default_or_is_defined_guards_a_path() {
+        assert!(is_guarded("{{ trigger.x | default('') }}", "trigger.x"));
+        assert!(is_guarded("{% if trigger.x is defined %}", "trigger.x"));
+        assert!(!is_guarded("{{ trigger.x | upper }}", "trigger.x"));
     }
 }

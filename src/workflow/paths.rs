@@ -14,7 +14,26 @@ pub fn compile(path: &str) -> Result<JpQuery, String> {
             "JSONPath `{path}` must start with `$` (e.g. `$.email`, `$['@type']`)"
         ));
     }
-    parse_json_path(path).map_err(|e| format!("invalid JSONPath `{path}`: {e}"))
+    parse_json_path(path)
+        .map_err(|e| format!("invalid JSONPath `{path}`: {}", one_line(&e.to_string())))
+}
+
+/// The parser's multi-line report (` --> 1:18`, a caret drawing, `= expected x`) as one line:
+/// `expected x at character 18`, since every diagnostic is one line.
+fn one_line(report: &str) -> String {
+    let at = report
+        .split_once("-->")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .and_then(|lc| lc.rsplit(':').next())
+        .and_then(|c| c.parse::<usize>().ok());
+    let expected = report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("= "))
+        .map(str::trim);
+    match (expected, at) {
+        (Some(what), Some(c)) => format!("{what} at character {c}"),
+        _ => report.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
 }
 
 /// True when the path can match at most one node: only names and indexes, one per segment.
@@ -98,6 +117,10 @@ mod tests {
         assert!(compile("$.items[")
             .unwrap_err()
             .contains("invalid JSONPath `$.items[`"));
+        assert_eq!(
+            compile("$.items[?@.qty > ]").unwrap_err(),
+            "invalid JSONPath `$.items[?@.qty > ]`: expected comparable at character 18"
+        );
     }
 
     #[test]

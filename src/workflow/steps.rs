@@ -2,12 +2,10 @@
 //! against `workflows/sequences/`, email template files are read, waits are parsed.
 
 use super::def::{FindContactDef, IfDef, SendEmailDef, StepDef, StrOrMap, UpdateContactDef};
-use super::model::{FindContact, If, SendEmail, Step, StepKind, UpdateContact, Wait};
-use super::names::check_expr;
+use super::model::{FindContact, If, Pos, SendEmail, Step, StepKind, UpdateContact, Wait};
 use super::resolve::{pos, Ctx, Resolved};
 use crate::domain::duration::parse_duration;
 use crate::domain::ids::WorkflowId;
-use crate::workflow::model::Expr;
 use serde_saphyr::Spanned;
 use std::path::Component;
 use std::sync::Arc;
@@ -153,8 +151,15 @@ fn email_template(ctx: &Ctx, t: &Spanned<String>) -> Resolved<(String, Arc<str>)
             ),
         )
     })?;
-    ctx.template(&text, pos(&t.referenced)).map_err(|mut d| {
-        d.message = format!("in {}: {}", t.value, d.message);
+    // Positions are the template file's own, so an editor jumps to the line in it.
+    let reads = ctx.renderer.text_reads(&text, Pos::default());
+    let label = full.display().to_string();
+    ctx.reads(&label, &text, reads, None).map_err(|mut d| {
+        let at = pos(&t.referenced);
+        d.message = format!(
+            "{} (in the template of the send_email at {}:{}:{})",
+            d.message, ctx.file, at.line, at.column
+        );
         d
     })?;
     Ok((t.value.clone(), Arc::from(text)))
@@ -191,12 +196,8 @@ fn parse_hhmm(s: &str) -> Option<(u8, u8)> {
 }
 
 fn if_step(ctx: &Ctx, d: &IfDef) -> Resolved<If> {
-    check_expr(&d.condition.value, &ctx.scope).map_err(|m| ctx.err(&d.condition.referenced, m))?;
     Ok(If {
-        condition: Expr {
-            source: d.condition.value.clone(),
-            pos: pos(&d.condition.referenced),
-        },
+        condition: ctx.condition(&d.condition)?,
         then: resolve_steps(ctx, &d.then)?,
         otherwise: resolve_steps(ctx, &d.otherwise)?,
     })

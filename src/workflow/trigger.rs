@@ -2,8 +2,7 @@
 //! and limits with their defaults.
 
 use super::def::{AuthDef, InboundDef, LimitsDef};
-use super::model::{Arg, Expr, Limits, Rate, Trigger};
-use super::names::check_expr;
+use super::model::{Arg, Limits, Rate, Trigger};
 use super::paths::compile;
 use super::resolve::{pos, Ctx, Resolved};
 use crate::domain::duration::parse_duration;
@@ -38,13 +37,7 @@ pub fn resolve_trigger(ctx: &Ctx, def: &Spanned<InboundDef>) -> Resolved<Trigger
         None => None,
     };
     let filter = match &d.filter {
-        Some(f) => {
-            check_expr(&f.value, &ctx.scope).map_err(|m| ctx.err(&f.referenced, m))?;
-            Some(Expr {
-                source: f.value.clone(),
-                pos: pos(&f.referenced),
-            })
-        }
+        Some(f) => Some(ctx.condition(f)?),
         None => None,
     };
     let dedupe = match &d.dedupe {

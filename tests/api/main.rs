@@ -8,6 +8,7 @@ mod smtp;
 mod admin;
 mod capture;
 mod capture_samples;
+mod check;
 mod cli;
 mod cli_views;
 mod crash;

@@ -3,7 +3,7 @@
 
 use super::error::{describe, Failure, Site};
 use super::json::{self, ExactNumbers};
-use super::TemplateError;
+use super::{Read, TemplateError};
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Value as MjValue;
 use minijinja::{AutoEscape, Environment, ErrorKind, State, UndefinedBehavior};
@@ -165,6 +165,33 @@ impl Templates {
             true => Err(self.undefined(job, &vars, names)),
             false => Ok(()),
         }
+    }
+
+    /// The dotted paths (`contact.first_name`) the compiled `job` reads without defining them,
+    /// each with where it is written, in source order. Compiles first, so a syntax error is the
+    /// one a render would report.
+    pub fn reads(&self, job: &Job) -> Result<Vec<Read>, TemplateError> {
+        self.compile(job)?;
+        let paths = {
+            let env = self.env.read().unwrap_or_else(PoisonError::into_inner);
+            Self::paths(&env, job, true)
+        };
+        let mut out: Vec<Read> = paths
+            .into_iter()
+            .map(|path| Read {
+                pos: job.site.locate(&path),
+                path,
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            (a.pos.line, a.pos.column, &a.path).cmp(&(b.pos.line, b.pos.column, &b.path))
+        });
+        Ok(out)
+    }
+
+    /// True for a name every template has (a function such as `has_tag` or `range`).
+    pub fn is_global(&self, name: &str) -> bool {
+        self.globals.contains(name)
     }
 
     /// How many templates are compiled; tests use it to see the cache at work.

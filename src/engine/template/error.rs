@@ -74,6 +74,11 @@ impl Site<'_> {
         }
     }
 
+    /// Where `needle` is first written in the source (its start when it is not there verbatim).
+    pub(super) fn locate(&self, needle: &str) -> Pos {
+        self.pos_of(self.source.find(needle).unwrap_or(0))
+    }
+
     /// The `{{ … }}` or `{% … %}` around `at`, or the whole source when it has no tags.
     fn snippet(&self, at: usize) -> String {
         let s = self.source;

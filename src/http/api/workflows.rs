@@ -4,6 +4,7 @@ use super::{reply, with, HttpState};
 use crate::http::error::ApiError;
 use crate::inbound::{body, fields};
 use crate::store::references::ReferenceRecord;
+use crate::workflow::lint::workflow_warnings;
 use crate::workflow::{paths, Diagnostic, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -97,10 +98,9 @@ pub fn view(s: &HttpState, id: &str) -> Result<Option<WorkflowOut>, ApiError> {
         let hook = store.hook_id_for(&entry.id).map_err(ApiError::store)?;
         let wf = entry.workflow.as_ref().ok();
         let split = wf.and_then(|w| w.trigger.split.as_deref());
-        let reference = store
-            .reference(id)
-            .map_err(ApiError::store)?
-            .map(|r| reference_json(&r, split));
+        let record = store.reference(id).map_err(ApiError::store)?;
+        let warnings = workflow_warnings(entry, record.as_ref().map(|r| &r.payload));
+        let reference = record.map(|r| reference_json(&r, split));
         return Ok(Some(WorkflowOut {
             id: id.to_string(),
             name: wf.map(|w| w.name.clone()),
@@ -108,7 +108,7 @@ pub fn view(s: &HttpState, id: &str) -> Result<Option<WorkflowOut>, ApiError> {
             url: Some(format!("{}/hooks/{}", s.public_url, hook.as_str())),
             kind: "workflow",
             error: entry.workflow.as_ref().err().cloned(),
-            warnings: entry.warnings.clone(),
+            warnings,
             reference,
             mapping: wf
                 .map(|w| {
