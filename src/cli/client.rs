@@ -62,7 +62,22 @@ impl ApiClient {
         self.call(req.body(body)).await
     }
 
-    async fn call(&self, mut req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+    async fn call(&self, req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+        let resp = self.send_ok(req).await?;
+        Ok(resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A request to `path` on the server, for callers that need the raw response (a streamed
+    /// download, a long upload with its own timeout); send it with [`Self::send_ok`].
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base))
+    }
+
+    /// Sends with the token; a non-2xx answer fails with the server's error message.
+    pub async fn send_ok(
+        &self,
+        mut req: reqwest::RequestBuilder,
+    ) -> anyhow::Result<reqwest::Response> {
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
@@ -71,14 +86,14 @@ impl ApiClient {
             .await
             .with_context(|| format!("could not reach {}", self.base))?;
         let status = resp.status();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
         if !status.is_success() {
+            let body: Value = resp.json().await.unwrap_or(Value::Null);
             let msg = body["error"]["message"]
                 .as_str()
                 .unwrap_or("request failed");
             anyhow::bail!("{status}: {msg}");
         }
-        Ok(body)
+        Ok(resp)
     }
 
     /// `POST /api/...` with a JSON body, failing with the server's error message.

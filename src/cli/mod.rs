@@ -4,6 +4,7 @@
 mod check;
 mod client;
 mod clock;
+mod contacts;
 mod list;
 mod outbox;
 pub mod output;
@@ -79,6 +80,8 @@ pub enum Command {
         /// Payload file (JSON; form when it ends in `.form`).
         file: PathBuf,
     },
+    /// Contacts: list, show, and CSV export and import (GHL's columns).
+    Contacts(contacts::ContactsArgs),
     /// Empty contacts, requests, runs, outbox and timers.
     Reset(reset::ResetArgs),
     /// Run a logged request again.
@@ -131,6 +134,7 @@ pub fn main() -> ExitCode {
             Command::Simulate { workflow, file } => {
                 simulate::run(&cli.server, cli.json, &workflow, &file).await
             }
+            Command::Contacts(a) => contacts::run(&cli.server, cli.json, &a).await,
             Command::Reset(a) => reset::run(&cli.server, &a).await,
             Command::Replay { request_id } => replay::run(&cli.server, cli.json, &request_id).await,
             Command::Requests(a) => requests::run(&cli.server, cli.json, &a).await,

@@ -68,3 +68,24 @@ pub fn install_broken_pipe_hook() {
         default(info);
     }));
 }
+
+/// Stdout as a `Write` for bulk output (`contacts export` with no FILE), under the same rule:
+/// a closed pipe ends the process quietly, any other write error with status 1.
+pub struct Stdout;
+
+impl Write for Stdout {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        Ok(std::io::stdout()
+            .lock()
+            .write(data)
+            .unwrap_or_else(|e| stdout_failed(e)))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stdout()
+            .lock()
+            .flush()
+            .unwrap_or_else(|e| stdout_failed(e));
+        Ok(())
+    }
+}

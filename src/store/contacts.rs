@@ -4,9 +4,11 @@
 //! contact changes, the run's position and its outbox rows commit together): take the four trees
 //! from [`ContactTrees::trees`], add yours, and wrap the transactional trees in a [`ContactTx`]:
 //! `(a, b, c, d, &runs).transaction(|(a, b, c, d, runs)| { let tx = ContactTx::new(a, b, c, d); … })`.
-//! The API's reads and edits (`get`, `list`, `merge_patch`, `delete`) are methods here.
+//! The API's reads and edits (`get`, `list`, `merge_patch`, `delete`, `import_csv`,
+//! `export_csv`) are methods here.
 
 mod change;
+mod csv_file;
 mod matching;
 mod patch;
 mod query;
@@ -15,6 +17,7 @@ mod tx;
 pub use change::{
     add_tags, apply_update, remove_tags, set_dnd, set_enrolment, ContactUpdate, UpdateOutcome,
 };
+pub use csv_file::{ExportError, ImportReport, RowNote, COLUMNS as CSV_COLUMNS};
 pub use matching::{find_contact, FindInput, FindOutcome, MatchedBy};
 pub use query::ContactQuery;
 pub use tx::{ContactTx, TxResult};
@@ -87,6 +90,14 @@ impl ChangeCtx {
             run_id: None,
             step: None,
             actor: Actor::Api,
+        }
+    }
+
+    /// A change made by a CSV import at `now`.
+    pub fn import(now: Millis) -> Self {
+        Self {
+            actor: Actor::Import,
+            ..Self::api(now)
         }
     }
 

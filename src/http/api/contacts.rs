@@ -1,4 +1,7 @@
-//! `/api/contacts`: search, show (with timeline), merge-patch and delete contacts.
+//! `/api/contacts`: search, show (with timeline), merge-patch and delete contacts; CSV import
+//! and export live in `csv`.
+
+mod csv;
 
 use super::{reply, with, HttpState};
 use crate::http::error::ApiError;
@@ -11,6 +14,7 @@ use warp::{Filter, Reply};
 
 /// `GET /api/contacts?q=&tag=&limit=&cursor=`, `GET|PATCH|DELETE /api/contacts/{id}`.
 pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
+    let transfer = csv::routes(state.clone());
     let list = warp::path!("contacts")
         .and(warp::get())
         .and(super::guard(state.clone()))
@@ -34,7 +38,10 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
         .and(super::guard(state.clone()))
         .and(with(state))
         .then(|id: String, s: Arc<HttpState>| reply(delete(s, id)));
-    list.or(one)
+    transfer
+        .or(list)
+        .unify()
+        .or(one)
         .unify()
         .or(patch)
         .unify()

@@ -25,6 +25,10 @@ pub struct WorkflowOut {
     pub error: Option<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
     pub reference: Option<Value>,
+    /// `[{"name", "path"}]`: what the page checks a request against the reference with.
+    pub mapping: Vec<Value>,
+    /// The trigger's `split` JSONPath, when it sets one.
+    pub split: Option<String>,
     pub counts: Value,
 }
 
@@ -125,6 +129,15 @@ fn view_in(
             error: entry.workflow.as_ref().err().cloned(),
             warnings,
             reference,
+            mapping: wf
+                .map(|w| {
+                    w.mapping
+                        .iter()
+                        .map(|m| json!({"name": m.name, "path": m.path}))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            split: split.map(str::to_string),
             counts: store.counts(id).map_err(ApiError::store)?,
         }));
     }
@@ -139,6 +152,8 @@ fn view_in(
             error: entry.sequence.as_ref().err().cloned(),
             warnings: entry.warnings.clone(),
             reference: None,
+            mapping: Vec::new(),
+            split: None,
             counts: json!({}),
         }));
     }

@@ -60,22 +60,10 @@ pub fn find_contact(
             "find_contact needs an email or a phone; both are empty".into(),
         ));
     }
-    if let Some(email) = &input.email {
-        if let Some(contact) = tx.by_email(email)? {
-            return Ok(found(contact, MatchedBy::Email));
-        }
-    }
-    let holders = match &input.phone {
-        Some(phone) => tx.by_phone(phone)?,
-        None => Vec::new(),
+    let phone_taken = match lookup(tx, input.email.as_ref(), input.phone.as_ref())? {
+        Lookup::Found(contact, by) => return Ok(found(*contact, by)),
+        Lookup::Missed { phone_taken } => phone_taken,
     };
-    // A phone alone is enough; a phone plus an email matches only a holder without an email
-    // (the email index missed, so a holder with one has a different one).
-    if let [only] = holders.as_slice() {
-        if input.email.is_none() || only.email.is_none() {
-            return Ok(found(only.clone(), MatchedBy::Phone));
-        }
-    }
     if !create {
         return Ok(FindOutcome {
             contact: None,
@@ -90,14 +78,8 @@ pub fn find_contact(
     contact.first_name = input.first_name.clone();
     contact.last_name = input.last_name.clone();
     contact.source = input.source.clone();
-    let taken = holders
-        .iter()
-        .any(|h| h.email.is_some() && h.email != input.email);
     match &input.phone {
-        Some(phone) if taken => warnings.push(format!(
-            "phone {phone} was not copied onto the new contact: another contact with a \
-             different email already has it (shared family phone?)"
-        )),
+        Some(phone) if phone_taken => warnings.push(phone_not_copied(phone)),
         phone => contact.phone = phone.clone(),
     }
     let blank = Contact {
@@ -111,6 +93,65 @@ pub fn find_contact(
         matched_by: None,
         warnings,
     })
+}
+
+/// What the indexes say about an email and a phone, by `find_contact`'s rule.
+pub(crate) enum Lookup {
+    /// A contact matched, by this key.
+    Found(Box<Contact>, MatchedBy),
+    /// None matched; `phone_taken` when the phone must not be copied onto a new contact.
+    Missed {
+        /// A contact with another email holds the phone.
+        phone_taken: bool,
+    },
+}
+
+/// Looks a contact up by email, then by phone when that is safe (the matching half of
+/// `find_contact`, shared with the CSV import).
+pub(crate) fn lookup(
+    tx: &ContactTx<'_>,
+    email: Option<&Email>,
+    phone: Option<&Phone>,
+) -> TxResult<Lookup> {
+    if let Some(email) = email {
+        if let Some(contact) = tx.by_email(email)? {
+            return Ok(Lookup::Found(Box::new(contact), MatchedBy::Email));
+        }
+    }
+    let holders = match phone {
+        Some(phone) => tx.by_phone(phone)?,
+        None => Vec::new(),
+    };
+    // A phone alone is enough; a phone plus an email matches only a holder without an email
+    // (the email index missed, so a holder with one has a different one).
+    if let [only] = holders.as_slice() {
+        if email.is_none() || only.email.is_none() {
+            return Ok(Lookup::Found(Box::new(only.clone()), MatchedBy::Phone));
+        }
+    }
+    Ok(Lookup::Missed {
+        phone_taken: phone_taken(&holders, email, None),
+    })
+}
+
+/// The copy rule: a phone must not go onto a contact with `email` while a contact other than
+/// `except` holds it with a different email.
+pub(crate) fn phone_taken(
+    holders: &[Contact],
+    email: Option<&Email>,
+    except: Option<&str>,
+) -> bool {
+    holders
+        .iter()
+        .any(|h| Some(h.id.as_str()) != except && h.email.is_some() && h.email.as_ref() != email)
+}
+
+/// The warning given when the copy rule keeps a phone off a contact.
+pub(crate) fn phone_not_copied(phone: &Phone) -> String {
+    format!(
+        "phone {phone} was not copied: another contact with a different email already has it \
+         (shared family phone?)"
+    )
 }
 
 fn found(contact: Contact, by: MatchedBy) -> FindOutcome {

@@ -2,7 +2,7 @@
 
 use super::tx::{decode_contact, timeline_prefix};
 use super::{ContactError, ContactTrees};
-use crate::domain::contact::{Contact, Phone, TimelineEntry};
+use crate::domain::contact::{Contact, Email, Phone, TimelineEntry};
 
 /// The largest page the API serves.
 const MAX_LIMIT: usize = 1000;
@@ -58,6 +58,45 @@ impl ContactTrees {
             page.push(contact);
         }
         Ok((page, None))
+    }
+
+    /// Every contact matching `query`'s `q` and `tags` (paging ignored), oldest first, read
+    /// lazily from sled: exports walk millions of contacts without holding them.
+    pub fn matching<'a>(
+        &'a self,
+        query: &ContactQuery,
+        default_region: &str,
+    ) -> impl Iterator<Item = Result<Contact, ContactError>> + 'a {
+        let filter = Filter::new(query, default_region);
+        self.contacts
+            .iter()
+            .map(|item| {
+                let (key, bytes) = item?;
+                decode_contact(&String::from_utf8_lossy(&key), &bytes)
+            })
+            .filter(move |c| c.as_ref().map_or(true, |c| filter.matches(c)))
+    }
+
+    /// The contacts a person means by `key`: an id, an email or a phone (several contacts may
+    /// share a phone). Empty when none matches.
+    pub fn resolve(&self, key: &str, default_region: &str) -> Result<Vec<Contact>, ContactError> {
+        let key = key.trim();
+        if ulid::Ulid::from_string(key).is_ok() {
+            return Ok(self.get(key)?.into_iter().collect());
+        }
+        if key.contains('@') {
+            let email = Email::parse(key).map_err(ContactError::Invalid)?;
+            return Ok(self
+                .transaction(|tx| tx.by_email(&email))?
+                .into_iter()
+                .collect());
+        }
+        match Phone::parse(key, default_region) {
+            Ok(phone) => self.transaction(|tx| tx.by_phone(&phone)),
+            Err(_) => Err(ContactError::Invalid(format!(
+                "`{key}` is not a contact id, an email or a phone"
+            ))),
+        }
     }
 
     /// A contact's timeline, oldest first (empty for an unknown id).

@@ -1,0 +1,219 @@
+//! `POST /api/contacts/import` (text/csv) and `GET /api/contacts/export` (streamed text/csv).
+//!
+//! The import body is read whole, chunked or not (up to [`MAX_IMPORT`], far above the admin API's JSON limits:
+//! 100,000 contacts are ~8 MiB) so the file can be checked before any row is applied. The
+//! export is written by a blocking task into a small bounded channel that feeds the response
+//! body: a slow client slows the walk over sled, and memory stays a few chunks whatever the
+//! number of contacts.
+
+use super::contact_error;
+use crate::http::api::{guard, reply, with, HttpState};
+use crate::http::error::ApiError;
+use crate::store::contacts::{ChangeCtx, ContactQuery, ExportError};
+use bytes::{Buf, Bytes};
+use futures_util::{Stream, StreamExt};
+use std::io::Write;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::sync::mpsc;
+use warp::filters::BoxedFilter;
+use warp::http::StatusCode;
+use warp::reply::Response;
+use warp::{Filter, Reply};
+
+/// The largest CSV file an import takes (413 past it): some 500,000 typical rows, 100,000
+/// with a dozen long custom fields. The file is held while it is checked, so not unlimited.
+pub const MAX_IMPORT: u64 = 64 * 1024 * 1024;
+/// Bytes per chunk of an export's body.
+const CHUNK: usize = 64 * 1024;
+
+/// The two CSV routes; they go before `/api/contacts/{id}`, which would take `export` for an id.
+pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
+    let import = warp::path!("contacts" / "import")
+        .and(warp::post())
+        .and(guard(state.clone()))
+        .and(warp::header::optional::<String>("content-type"))
+        .and(warp::body::stream())
+        .and(with(state.clone()))
+        .then(|ct: Option<String>, body, s: Arc<HttpState>| reply(import(s, ct, body)));
+    let export = warp::path!("contacts" / "export")
+        .and(warp::get())
+        .and(guard(state.clone()))
+        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
+        .and(with(state))
+        .then(|q: String, s: Arc<HttpState>| reply(export(s, q)));
+    import.or(export).unify().boxed()
+}
+
+async fn import<B: Buf>(
+    s: Arc<HttpState>,
+    content_type: Option<String>,
+    body: impl Stream<Item = Result<B, warp::Error>> + Unpin,
+) -> Result<Response, ApiError> {
+    check_csv_type(content_type.as_deref())?;
+    let body = read_limited(body).await?;
+    let ctx = ChangeCtx::import(s.intake.clock.now_ms());
+    let (trees, region) = (s.intake.store.contacts.clone(), s.region.clone());
+    let report = tokio::task::spawn_blocking(move || trees.import_csv(&body, &region, &ctx))
+        .await
+        .map_err(ApiError::store)?
+        .map_err(|e| contact_error(e, ""))?;
+    s.intake.store.durable().await.map_err(ApiError::store)?;
+    Ok(warp::reply::json(&report).into_response())
+}
+
+/// The whole body, chunked or not, refused with 413 once it passes [`MAX_IMPORT`].
+async fn read_limited<B: Buf>(
+    mut body: impl Stream<Item = Result<B, warp::Error>> + Unpin,
+) -> Result<Vec<u8>, ApiError> {
+    let mut data = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let mut chunk =
+            chunk.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
+        if (data.len() + chunk.remaining()) as u64 > MAX_IMPORT {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "a contacts CSV may be at most {} MiB; split the file and import the parts",
+                    MAX_IMPORT >> 20
+                ),
+            ));
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            data.extend_from_slice(part);
+            let n = part.len();
+            chunk.advance(n);
+        }
+    }
+    Ok(data)
+}
+
+/// `text/csv` (or `application/csv`), UTF-8 when a charset is named; else 415.
+fn check_csv_type(content_type: Option<&str>) -> Result<(), ApiError> {
+    let refuse = |what: String| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("{what}; send the file as `Content-Type: text/csv` (UTF-8)"),
+        )
+    };
+    let Some(ct) = content_type else {
+        return Err(refuse("no Content-Type".into()));
+    };
+    let mut parts = ct.split(';').map(str::trim);
+    let essence = parts.next().unwrap_or("").to_ascii_lowercase();
+    if essence != "text/csv" && essence != "application/csv" {
+        return Err(refuse(format!("Content-Type `{ct}` is not CSV")));
+    }
+    for param in parts {
+        if let Some((name, value)) = param.split_once('=') {
+            let value = value.trim().trim_matches('"');
+            if name.trim().eq_ignore_ascii_case("charset") && !value.eq_ignore_ascii_case("utf-8") {
+                return Err(refuse(format!("charset `{value}` is not UTF-8")));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn export(s: Arc<HttpState>, raw: String) -> Result<Response, ApiError> {
+    let mut query = ContactQuery::default();
+    for (k, v) in url::form_urlencoded::parse(raw.as_bytes()) {
+        match k.as_ref() {
+            "q" => query.q = Some(v.into_owned()).filter(|q| !q.trim().is_empty()),
+            "tag" => query.tags.push(v.into_owned()),
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown parameter `{other}`; an export takes q and tag"
+                )))
+            }
+        }
+    }
+    let (trees, region) = (s.intake.store.contacts.clone(), s.region.clone());
+    // The header needs every custom field name: a first pass, before the answer starts, so a
+    // store failure here is still a clean 503.
+    let columns = {
+        let (trees, region, query) = (trees.clone(), region.clone(), query.clone());
+        tokio::task::spawn_blocking(move || trees.export_columns(&query, &region))
+            .await
+            .map_err(ApiError::store)?
+            .map_err(|e| contact_error(e, ""))?
+    };
+    let (tx, rx) = mpsc::channel(4);
+    tokio::task::spawn_blocking(move || {
+        let out = ChunkWriter {
+            buf: Vec::with_capacity(CHUNK),
+            tx: tx.clone(),
+        };
+        if let Err(e) = trees.export_csv(&query, &region, &columns, out) {
+            match &e {
+                ExportError::Write(_) => tracing::debug!("contacts export: the client went away"),
+                ExportError::Store(e) => tracing::warn!(error = %e, "contacts export stopped"),
+            }
+            // An error after the 200 went out can only cut the body short: the client sees a
+            // broken transfer, never a file that looks complete.
+            let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+        }
+    });
+    let mut resp = warp::reply::stream(Chunks(rx)).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        "content-type",
+        "text/csv; charset=utf-8".parse().expect("valid"),
+    );
+    headers.insert(
+        "content-disposition",
+        "attachment; filename=\"contacts.csv\""
+            .parse()
+            .expect("valid"),
+    );
+    Ok(resp)
+}
+
+type Chunk = Result<Bytes, std::io::Error>;
+
+/// Buffers the CSV writer's output into chunks for the response body.
+struct ChunkWriter {
+    buf: Vec<u8>,
+    tx: mpsc::Sender<Chunk>,
+}
+
+impl ChunkWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
+        })
+    }
+}
+
+impl Write for ChunkWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
+}
+
+/// The receiving end as the body's stream.
+struct Chunks(mpsc::Receiver<Chunk>);
+
+impl futures_util::Stream for Chunks {
+    type Item = Chunk;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Chunk>> {
+        self.0.poll_recv(cx)
+    }
+}

@@ -1,0 +1,233 @@
+//! Applying a contacts CSV: rows matched like `find_contact`, in batches of transactions.
+//!
+//! A batch of rows is one sled transaction (100,000 rows are not one giant transaction, nor
+//! 100,000 tiny ones); when a row is refused inside it, the batch is applied again one row per
+//! transaction, so each row stays atomic and a bad row changes nothing. A store failure stops
+//! the import: batches already committed stay, each of their rows whole.
+
+use super::format::{check_file, Header, Row};
+use crate::domain::contact::Contact;
+use crate::store::contacts::change::{commit, diff};
+use crate::store::contacts::matching::{lookup, phone_not_copied, phone_taken, Lookup};
+use crate::store::contacts::{ChangeCtx, ContactError, ContactTrees, ContactTx, TxResult};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Rows per transaction.
+const BATCH: usize = 500;
+
+/// A row the report mentions: its line in the file and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowNote {
+    /// Where the row's record starts (the header is line 1).
+    pub line: u64,
+    /// What happened to it, in words.
+    pub reason: String,
+}
+
+/// What an import did: `POST /api/contacts/import`'s answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ImportReport {
+    /// Rows that made a new contact.
+    pub created: u64,
+    /// Rows that matched a contact (one an earlier row made included).
+    pub updated: u64,
+    /// Rows that changed nothing, with the reason.
+    pub skipped: Vec<RowNote>,
+    /// Rows applied with a reservation (a phone not copied onto them).
+    pub warnings: Vec<RowNote>,
+}
+
+/// What applying one row did.
+struct Applied {
+    created: bool,
+    warning: Option<String>,
+}
+
+impl ContactTrees {
+    /// Imports a CSV file. A file that cannot be read as a whole (not UTF-8, an unclosed
+    /// quote, a bad header) is `Invalid` and changes nothing; a bad row is skipped.
+    pub fn import_csv(
+        &self,
+        data: &[u8],
+        region: &str,
+        ctx: &ChangeCtx,
+    ) -> Result<ImportReport, ContactError> {
+        let text = check_file(data).map_err(ContactError::Invalid)?;
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let mut records = reader.records();
+        let header = match records.next() {
+            Some(first) => Header::parse(&first.map_err(unreadable)?),
+            None => Err("the file has no header row".into()),
+        }
+        .map_err(ContactError::Invalid)?;
+        let mut report = ImportReport::default();
+        let mut batch = Vec::with_capacity(BATCH);
+        for record in records {
+            let record = record.map_err(unreadable)?;
+            let line = record.position().map_or(0, |p| p.line());
+            match header.row(&record, line, region) {
+                Ok(row) => batch.push(row),
+                Err(reason) => report.skipped.push(RowNote { line, reason }),
+            }
+            if batch.len() == BATCH {
+                self.apply_batch(&batch, ctx, &mut report)?;
+                batch.clear();
+            }
+        }
+        self.apply_batch(&batch, ctx, &mut report)?;
+        report.skipped.sort_by_key(|n| n.line);
+        report.warnings.sort_by_key(|n| n.line);
+        Ok(report)
+    }
+
+    fn apply_batch(
+        &self,
+        rows: &[Row],
+        ctx: &ChangeCtx,
+        report: &mut ImportReport,
+    ) -> Result<(), ContactError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let all: Result<Vec<Applied>, _> =
+            self.transaction(|tx| rows.iter().map(|row| apply_row(tx, row, ctx)).collect());
+        match all {
+            Ok(applied) => {
+                for (row, a) in rows.iter().zip(applied) {
+                    count(report, row, a);
+                }
+            }
+            Err(e @ ContactError::Store(_)) => return Err(e),
+            // One row was refused and took the batch with it: one transaction per row now.
+            Err(_) => {
+                for row in rows {
+                    match self.transaction(|tx| apply_row(tx, row, ctx)) {
+                        Ok(a) => count(report, row, a),
+                        Err(e @ ContactError::Store(_)) => return Err(e),
+                        Err(e) => report.skipped.push(RowNote {
+                            line: row.line,
+                            reason: e.to_string(),
+                        }),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn count(report: &mut ImportReport, row: &Row, applied: Applied) {
+    if applied.created {
+        report.created += 1;
+    } else {
+        report.updated += 1;
+    }
+    if let Some(reason) = applied.warning {
+        report.warnings.push(RowNote {
+            line: row.line,
+            reason,
+        });
+    }
+}
+
+/// Matches `row` like `find_contact` and updates the contact it finds, or makes one.
+fn apply_row(tx: &ContactTx<'_>, row: &Row, ctx: &ChangeCtx) -> TxResult<Applied> {
+    match lookup(tx, row.email.as_ref(), row.phone.as_ref())? {
+        Lookup::Found(before, _) => {
+            let before = *before;
+            let mut after = before.clone();
+            let mut warning = None;
+            if let Some(phone) = row
+                .phone
+                .as_ref()
+                .filter(|p| Some(*p) != before.phone.as_ref())
+            {
+                let email = row.email.as_ref().or(before.email.as_ref());
+                if phone_taken(&tx.by_phone(phone)?, email, Some(&before.id)) {
+                    warning = Some(phone_not_copied(phone));
+                } else {
+                    after.phone = Some(phone.clone());
+                }
+            }
+            set_fields(&mut after, row);
+            commit(tx, &before, after, ctx)?;
+            Ok(Applied {
+                created: false,
+                warning,
+            })
+        }
+        Lookup::Missed { phone_taken } => {
+            let mut contact = Contact::new(ctx.now);
+            // An exported id comes back (a re-import after a reset keeps ids and links).
+            if let Some(id) = &row.id {
+                if tx.get(id)?.is_none() {
+                    contact.id = id.clone();
+                }
+            }
+            contact.created_at = row.created.unwrap_or(ctx.now);
+            contact.source = Some("import".into());
+            let mut warning = None;
+            match &row.phone {
+                Some(phone) if phone_taken => warning = Some(phone_not_copied(phone)),
+                phone => contact.phone = phone.clone(),
+            }
+            set_fields(&mut contact, row);
+            let blank = Contact {
+                id: contact.id.clone(),
+                ..Contact::new(ctx.now)
+            };
+            tx.insert(&contact, &ctx.entry(diff(&blank, &contact)))?;
+            Ok(Applied {
+                created: true,
+                warning,
+            })
+        }
+    }
+}
+
+/// Sets what the row sets (blank cells were dropped when it was read): tags are added, never
+/// removed. Phone and id are the caller's, as they follow matching rules.
+fn set_fields(c: &mut Contact, row: &Row) {
+    let set = |field: &mut Option<String>, value: &Option<String>| {
+        if value.is_some() {
+            field.clone_from(value);
+        }
+    };
+    set(&mut c.first_name, &row.first_name);
+    set(&mut c.last_name, &row.last_name);
+    set(&mut c.timezone, &row.timezone);
+    set(&mut c.source, &row.source);
+    if row.email.is_some() {
+        c.email.clone_from(&row.email);
+    }
+    if let Some(dnd) = row.dnd {
+        c.dnd = dnd;
+    }
+    for tag in &row.tags {
+        if !c.tags.iter().any(|t| t.key() == tag.key()) {
+            c.tags.push(tag.clone());
+        }
+    }
+    for (key, cell) in &row.custom {
+        // An exported number or object comes back as its JSON text: that is no change.
+        let unchanged = c
+            .custom
+            .get(key)
+            .is_some_and(|v| super::format::custom_cell(Some(v)) == *cell);
+        if !unchanged {
+            c.custom.insert(key.clone(), Value::String(cell.clone()));
+        }
+    }
+}
+
+fn unreadable(e: csv::Error) -> ContactError {
+    let at = e
+        .position()
+        .map(|p| format!("line {}: ", p.line()))
+        .unwrap_or_default();
+    ContactError::Invalid(format!("{at}the file cannot be read as CSV: {e}"))
+}

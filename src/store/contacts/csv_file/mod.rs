@@ -1,0 +1,14 @@
+//! Contacts as CSV with GHL's column names (DESIGN.md "Contacts CSV"): `format` reads and
+//! writes rows and depends on the domain only; `import` applies a file in batches of
+//! transactions; `export` streams contacts out of sled.
+
+mod export;
+mod format;
+mod import;
+
+pub use export::ExportError;
+pub use format::COLUMNS;
+pub use import::{ImportReport, RowNote};
+
+#[cfg(test)]
+mod tests;
