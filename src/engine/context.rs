@@ -1,9 +1,10 @@
 //! The names templates and conditions see (DESIGN.md "Templates are minijinja, strict").
 
-use crate::domain::contact::Contact;
+use crate::domain::contact::{Actor, Contact};
 use crate::domain::time::rfc3339;
 use crate::domain::time::Millis;
 use crate::engine::template::Context;
+use crate::store::contacts::ChangeCtx;
 use crate::workflow::{paths, Sequence, Workflow};
 use serde_json::{json, Map, Value};
 
@@ -44,4 +45,14 @@ pub fn sequence_context(seq: &Sequence, contact: &Contact, now: Millis) -> Conte
     vars.insert("workflow".into(), me);
     vars.insert("now".into(), Value::String(rfc3339(now)));
     Context { vars }
+}
+
+/// Who changed the contact: step `index` of `sequence`.
+pub fn enrolment_change(sequence: &str, index: usize, now: Millis) -> ChangeCtx {
+    ChangeCtx {
+        now,
+        run_id: None,
+        step: Some(format!("{sequence}[{index}]")),
+        actor: Actor::Run,
+    }
 }

@@ -3,13 +3,13 @@
 //! that fails does not stop the sequence: the enrolment records the error and goes on with the
 //! next step, as GHL skips a failed action.
 
+use super::context::enrolment_change;
 use super::enrol::{apply_plan, plan_from, store_enrolment, Plan};
 use super::executor::Executor;
 use super::outcome::{fail, StepFailure, StepOutcome};
 use super::steps::{self, lift, lift_msg, StepEnv, Subject};
-use crate::domain::contact::{Actor, EnrolmentState};
+use crate::domain::contact::EnrolmentState;
 use crate::domain::time::{rfc3339, Millis};
-use crate::store::contacts::ChangeCtx;
 use crate::store::step_tx::StepError;
 use crate::store::timers::Timer;
 use crate::store::StoreResult;
@@ -231,15 +231,5 @@ impl Executor {
             Err(StepError::Store(e)) => Err(e),
             Err(StepError::Failed(f)) => Ok(json!({"outcome": "failed", "error": f.message})),
         }
-    }
-}
-
-/// Who changed the contact: step `index` of `sequence`.
-pub(crate) fn enrolment_change(sequence: &str, index: usize, now: Millis) -> ChangeCtx {
-    ChangeCtx {
-        now,
-        run_id: None,
-        step: Some(format!("{sequence}[{index}]")),
-        actor: Actor::Run,
     }
 }

@@ -2,11 +2,10 @@
 //! templated input, output, where to go next) or aborts with a failure, which leaves the store
 //! as it was before the step.
 
-use super::context::{run_context, sequence_context};
+use super::context::{enrolment_change, run_context, sequence_context};
 use super::email::{send_email, EmailCtx, MailSettings};
 use super::outcome::{fail, outcome, Next, StepFailure, StepOutcome, StepResult};
 use super::run::path_json;
-use super::sequence_runner::enrolment_change;
 use super::template::{Context, Renderer};
 use crate::domain::contact::{Actor, Contact, Email, Phone, Tag};
 use crate::store::contacts::{

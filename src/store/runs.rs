@@ -6,7 +6,7 @@ use super::queue::QueueEntry;
 use super::{Store, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use sled::transaction::{ConflictableTransactionError, Transactional};
 
 /// `queued` → `running` → `succeeded` | `failed` (or `waiting` on a timer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -204,14 +204,10 @@ impl Store {
     /// Writes a run outside a step transaction (a failure record).
     pub fn save_run(&self, run: &RunRecord) -> StoreResult<()> {
         let t = &self.trees;
-        (&t.runs, &t.runs_active)
-            .transaction(|(runs, active)| {
-                save_run_tx(runs, active, run)?;
-                Ok::<_, ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| match e {
-                TransactionError::Abort(()) => StoreError::Io(std::io::Error::other("aborted")),
-                TransactionError::Storage(e) => StoreError::Sled(e),
-            })
+        (&t.runs, &t.runs_active).transaction(|(runs, active)| {
+            save_run_tx(runs, active, run)?;
+            Ok::<_, ConflictableTransactionError<StoreError>>(())
+        })?;
+        Ok(())
     }
 }
