@@ -108,7 +108,11 @@ test('a CSV the server refuses shows why, and the import button opens the picker
     assert.equal((await server.api('/api/contacts')).items.length, 0);
 
     await page.focus('label[for=csv-file]');
-    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+    const choosing = page.waitForEvent('filechooser');
+    // Playwright turns on file chooser interception asynchronously; a round trip lets it land.
+    await page.evaluate(() => true);
+    await page.keyboard.press('Enter');
+    const chooser = await choosing;
     await chooser.setFiles({ name: 'one.csv', mimeType: 'text/csv', buffer: Buffer.from('Email\nada@example.com\n') });
     await page.locator('main .notes .import-counts', { hasText: '1 created, 0 updated, 0 skipped' }).waitFor();
     await page.locator('main tr.clickable', { hasText: 'ada@example.com' }).waitFor();
