@@ -3,7 +3,7 @@
 // enrolments with the next due step, the timeline linked to runs, its runs and their emails;
 // edit, tag, DND and delete.
 
-import { api, withQuery, token } from '../api.js';
+import { api, withQuery } from '../api.js';
 import { h, fill, card, chip, idLink, link, fmtTime, relTime, errorBox, pagedTable, rowLink, kv } from '../dom.js';
 
 /** @param {HTMLElement} el */
@@ -20,39 +20,61 @@ export async function contactsView(el) {
   };
   search.addEventListener('change', () => go(search.value.trim(), tags));
   const note = h('div', { class: 'notes' });
-  const file = /** @type {HTMLInputElement} */ (h('input', { type: 'file', accept: '.csv,text/csv', class: 'offscreen', id: 'csv-file' }));
+  const list = h('div');
+  const showList = () =>
+    fill(
+      list,
+      pagedTable(
+        ['name', 'email', 'phone', 'tags', 'sequences', 'updated', 'id'],
+        (c) => api(withQuery('/api/contacts', { q, tag: tags, cursor: c, limit: 50 })),
+        (ct) =>
+          rowLink(
+            `#/contacts/${ct.id}`,
+            h('span', { class: 'strong' }, fullName(ct) || h('span', { class: 'muted' }, '(no name)'), ct.dnd ? h('span', { class: 'badge dnd' }, 'DND') : null),
+            ct.email || '—',
+            h('span', { class: 'mono' }, ct.phone || '—'),
+            h('span', { class: 'chips' }, ct.tags.map((/** @type {string} */ t) => h('a', { class: 'chip tag', href: '#/contacts?' + new URLSearchParams([...tags.map((x) => ['tag', x]), ['tag', t]]) }, t))),
+            h('span', { class: 'chips' }, (ct.sequences || []).map((/** @type {any} */ s) => h('span', { class: `chip small st-${s.state}` }, s.sequence))),
+            h('span', { class: 'mono small muted' }, fmtTime(ct.updated_at)),
+            idLink('contacts', ct.id),
+          ),
+        q || tags.length ? 'No contact matches this search.' : 'No contacts yet: a workflow’s find_contact (create: true) makes them, or import a CSV.',
+      ),
+    );
+  const file = /** @type {HTMLInputElement} */ (h('input', { type: 'file', accept: '.csv,text/csv', class: 'offscreen', id: 'csv-file', tabindex: -1 }));
   file.addEventListener('change', async () => {
     const f = file.files && file.files[0];
     if (!f) return;
+    fill(note, h('p', { class: 'muted' }, `Importing ${f.name}…`));
     try {
       const r = await api('/api/contacts/import', { method: 'POST', body: await f.text(), type: 'text/csv' });
-      fill(
-        note,
-        h(
-          'div',
-          { class: 'ok-box' },
-          `Imported ${f.name}: ${r.created} created, ${r.updated} updated, ${r.skipped.length} skipped.`,
-          r.skipped.length ? h('ul', null, r.skipped.map((/** @type {any} */ s) => h('li', null, `line ${s.line}: ${s.reason}`))) : null,
-        ),
-      );
+      fill(note, importReport(f.name, r));
+      // The list shows what the file created or changed.
+      showList();
     } catch (e) {
       fill(note, errorBox(e));
     }
     file.value = '';
   });
+  // A fetch, not a link: the admin token goes as a Bearer header, which a plain link cannot send.
   const exportCsv = async () => {
     try {
-      const resp = await fetch(withQuery('/api/contacts/export', { q, tag: tags }), { headers: token() ? { Authorization: `Bearer ${token()}` } : {} });
-      if (!resp.ok) throw new Error(`export failed: HTTP ${resp.status}`);
+      const resp = await api(withQuery('/api/contacts/export', { q, tag: tags }), { raw: true });
       const url = URL.createObjectURL(await resp.blob());
-      const a = h('a', { href: url, download: 'contacts.csv' });
+      const a = h('a', { href: url, download: 'contacts.csv', hidden: true });
       document.body.appendChild(a);
       a.click();
       a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 1000);
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
     } catch (e) {
       fill(note, errorBox(e));
     }
+  };
+  // The label opens the file picker on click; Enter and Space do it from the keyboard too.
+  const pick = (/** @type {KeyboardEvent} */ e) => {
+    if (e.key !== 'Enter' && e.key !== ' ') return;
+    e.preventDefault();
+    file.click();
   };
   fill(
     el,
@@ -64,26 +86,27 @@ export async function contactsView(el) {
       tags.length ? h('span', { class: 'chips' }, 'tags: ', tags.map((t) => h('button', { class: 'chip tag', type: 'button', title: 'remove this filter', onclick: () => go(q, tags.filter((x) => x !== t)) }, t, ' ×'))) : null,
       h('span', { class: 'spacer' }),
       file,
-      h('label', { class: 'btn', for: 'csv-file', tabindex: 0 }, 'Import CSV…'),
+      h('label', { class: 'btn', for: 'csv-file', tabindex: 0, role: 'button', onkeydown: pick }, 'Import CSV…'),
       h('button', { class: 'btn', type: 'button', onclick: exportCsv }, 'Export CSV'),
     ),
     note,
-    pagedTable(
-      ['name', 'email', 'phone', 'tags', 'sequences', 'updated', 'id'],
-      (c) => api(withQuery('/api/contacts', { q, tag: tags, cursor: c, limit: 50 })),
-      (ct) =>
-        rowLink(
-          `#/contacts/${ct.id}`,
-          h('span', { class: 'strong' }, fullName(ct) || h('span', { class: 'muted' }, '(no name)'), ct.dnd ? h('span', { class: 'badge dnd' }, 'DND') : null),
-          ct.email || '—',
-          h('span', { class: 'mono' }, ct.phone || '—'),
-          h('span', { class: 'chips' }, ct.tags.map((/** @type {string} */ t) => h('a', { class: 'chip tag', href: '#/contacts?' + new URLSearchParams([...tags.map((x) => ['tag', x]), ['tag', t]]) }, t))),
-          h('span', { class: 'chips' }, (ct.sequences || []).map((/** @type {any} */ s) => h('span', { class: `chip small st-${s.state}` }, s.sequence))),
-          h('span', { class: 'mono small muted' }, fmtTime(ct.updated_at)),
-          idLink('contacts', ct.id),
-        ),
-      q || tags.length ? 'No contact matches this search.' : 'No contacts yet: a workflow’s find_contact (create: true) makes them, or import a CSV.',
-    ),
+    list,
+  );
+  showList();
+}
+
+/** What an import did: the counts, then each skipped row and each warning with its line. */
+function importReport(/** @type {string} */ name, /** @type {any} */ r) {
+  const skipped = r.skipped || [];
+  const warnings = r.warnings || [];
+  const notes = (/** @type {string} */ cls, /** @type {string} */ title, /** @type {any[]} */ list) =>
+    list.length ? [h('p', null, title), h('ul', { class: cls }, list.map((n) => h('li', null, `line ${n.line}: ${n.reason}`)))] : null;
+  return h(
+    'div',
+    { class: skipped.length || warnings.length ? 'warn-box' : 'ok-box', role: 'status' },
+    h('p', { class: 'strong import-counts' }, `Imported ${name}: ${r.created} created, ${r.updated} updated, ${skipped.length} skipped.`),
+    notes('import-skipped', 'Skipped (these rows changed nothing):', skipped),
+    notes('import-warnings', 'Applied with a warning:', warnings),
   );
 }
 
