@@ -1,7 +1,10 @@
 //! hookflow: a local stand-in for GoHighLevel's inbound-webhook workflows.
 //!
-//! Dependencies point one way: `domain` (no I/O) → `workflow` (definitions) and `inbound`
-//! (parsing and auth of raw requests) → `store` (sled) → `engine` (runs) → `http` → `app` → `cli`.
+//! Layers, lowest first; each uses only those before it: `domain` (plain values, no I/O) →
+//! `settings` (flags), `events`, `inbound` (parsing and auth of raw requests) → `store` (sled,
+//! and only here) → `mail` (outbox delivery) → `workflow` (definitions) and `engine` (runs) →
+//! `intake` (accepting requests) → `http` → `app` → `cli`. (`workflow` and `engine::template`
+//! still use each other: the loader checks templates with the engine's renderer.)
 
 pub mod app;
 pub mod cli;

@@ -1,17 +1,12 @@
 //! Settings of `hookflow serve`: what the user typed (flags or `HOOKFLOW_*` variables),
 //! validated into values the application can use.
 
-use crate::mail::transport::MailConfig;
-use clap::{Args, ValueEnum};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Which clock drives `now`, waits and dedupe windows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ClockMode {
-    Real,
-    Manual,
-}
+pub use crate::domain::time::ClockMode;
 
 /// Flags of `hookflow serve`.
 #[derive(Debug, Clone, Args)]
@@ -39,7 +34,9 @@ pub struct ServeArgs {
     )]
     pub mail_from: String,
     /// `real` or `manual` (a stored clock moved by `hookflow clock advance`).
-    #[arg(long, env = "HOOKFLOW_CLOCK", value_enum, default_value_t = ClockMode::Real)]
+    #[arg(long, env = "HOOKFLOW_CLOCK", default_value = "real",
+          value_parser = PossibleValuesParser::new(ClockMode::NAMES)
+              .map(|s| s.parse::<ClockMode>().expect("a listed name")))]
     pub clock: ClockMode,
     /// Base of printed URLs and email links (default `http://LISTEN`).
     #[arg(long, env = "HOOKFLOW_PUBLIC_URL")]
@@ -69,8 +66,9 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// Validates flag combinations; the error says what to change.
-    pub fn validate(&mut self) -> Result<MailConfig, String> {
+    /// Validates flag combinations; the error says what to change. (`--mail` is read by the
+    /// mail module: settings stay plain values.)
+    pub fn validate(&mut self) -> Result<(), String> {
         if self.admin_token.is_none() {
             self.admin_token = std::env::var("HOOKFLOW_ADMIN_TOKEN").ok();
         }
@@ -92,9 +90,7 @@ impl ServeArgs {
                 self.listen
             ));
         }
-        MailConfig::parse(&self.mail)
-            .and_then(|m| m.with_ca(self.mail_ca.as_deref()))
-            .map_err(|e| e.to_string())
+        Ok(())
     }
 
     /// `--cache` in bytes, as sled wants it.

@@ -11,7 +11,7 @@ use crate::engine::worker::Worker;
 use crate::http::{self, HttpState};
 use crate::intake::Intake;
 use crate::mail::delivery::Mailer;
-use crate::mail::transport::Transport;
+use crate::mail::transport::{MailConfig, Transport};
 use crate::settings::ServeArgs;
 use crate::store::clock::Clock;
 use crate::store::{Store, StoreError};
@@ -43,7 +43,10 @@ pub struct Application {
 impl Application {
     /// Opens everything `serve` needs; errors say what to fix.
     pub async fn build(mut args: ServeArgs) -> anyhow::Result<Self> {
-        let mail_config = args.validate().map_err(anyhow::Error::msg)?;
+        args.validate().map_err(anyhow::Error::msg)?;
+        let mail_config = MailConfig::parse(&args.mail)
+            .and_then(|m| m.with_ca(args.mail_ca.as_deref()))
+            .map_err(anyhow::Error::msg)?;
         raise_open_file_limit(args.max_connections);
         let store = open_store(&args)?;
         crate::engine::wait::zone_named(&args.timezone).map_err(|e| {

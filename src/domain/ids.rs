@@ -74,12 +74,13 @@ pub fn random_hex(n: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// A new ULID as a string (request, run, contact, email ids). Monotonic within the process, so
-/// ids made in the same millisecond still sort in creation order ("newest first" lists).
+/// A new ULID as a string (request, run, contact, email, timer and timeline ids). One
+/// generator for the process, so ids made in the same millisecond still sort in creation order
+/// ("newest first" lists, timers due together, a contact's timeline).
 pub fn new_ulid() -> String {
-    static GENERATOR: std::sync::Mutex<Option<ulid::Generator>> = std::sync::Mutex::new(None);
-    let mut guard = GENERATOR.lock().unwrap_or_else(|p| p.into_inner());
-    let generator = guard.get_or_insert_with(ulid::Generator::new);
+    static GENERATOR: std::sync::Mutex<ulid::Generator> =
+        std::sync::Mutex::new(ulid::Generator::new());
+    let mut generator = GENERATOR.lock().unwrap_or_else(|p| p.into_inner());
     generator
         .generate()
         .unwrap_or_else(|_| ulid::Ulid::new())

@@ -4,6 +4,40 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+/// Which clock drives `now`, waits and dedupe windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockMode {
+    /// The wall clock.
+    Real,
+    /// A stored clock moved by `hookflow clock advance`.
+    Manual,
+}
+
+impl ClockMode {
+    /// Every mode, as the flag spells it.
+    pub const NAMES: [&'static str; 2] = ["real", "manual"];
+
+    /// The name the flag and the API use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClockMode::Real => "real",
+            ClockMode::Manual => "manual",
+        }
+    }
+}
+
+impl std::str::FromStr for ClockMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "real" => Ok(ClockMode::Real),
+            "manual" => Ok(ClockMode::Manual),
+            other => Err(format!("unknown clock {other:?}: use real or manual")),
+        }
+    }
+}
+
 /// Milliseconds since the Unix epoch; hookflow's internal time unit.
 pub type Millis = i64;
 

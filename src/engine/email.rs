@@ -2,24 +2,20 @@
 //! Delivery happens after the commit (the mailer reads the outbox), so a crash neither loses the
 //! email nor sends it twice; the fixed Message-ID is the outbox row's id.
 
-use super::steps::StepFailure;
+use super::outcome::{StepFailure, StepResult};
 use super::template::{Context, Renderer};
 use crate::domain::contact::Contact;
 use crate::domain::ids::new_ulid;
 use crate::mail::message::new_token;
 use crate::store::outbox::{OutboxError, OutboxRecord, OutboxState};
 use crate::store::runs::StepStatus;
-use crate::store::step_tx::StepTx;
+use crate::store::step_tx::{Abort, StepTx};
 use crate::workflow::{Arg, SendEmail};
 use serde_json::{json, Value};
-use sled::transaction::ConflictableTransactionError as Tx;
 
 impl From<OutboxError> for StepFailure {
     fn from(e: OutboxError) -> Self {
-        StepFailure {
-            input: Value::Null,
-            message: e.to_string(),
-        }
+        StepFailure::new(&Value::Null, e.to_string())
     }
 }
 
@@ -45,13 +41,8 @@ pub fn send_email(
     e: &EmailCtx,
     spec: &SendEmail,
     tx: &StepTx<'_>,
-) -> Result<(StepStatus, Value, Value), Tx<StepFailure>> {
-    let fail = |input: &Value, message: String| {
-        Tx::Abort(StepFailure {
-            input: input.clone(),
-            message,
-        })
-    };
+) -> StepResult<(StepStatus, Value, Value)> {
+    let fail = |input: &Value, message: String| Abort::fail(StepFailure::new(input, message));
     let render = |arg: &Arg| {
         e.renderer
             .render_arg(arg, e.ctx)
@@ -68,7 +59,7 @@ pub fn send_email(
             .contact
             .and_then(|c| c.email.as_ref().map(|m| m.as_str().to_string())),
     };
-    let list = |args: &[Arg]| -> Result<Vec<String>, Tx<StepFailure>> {
+    let list = |args: &[Arg]| -> StepResult<Vec<String>> {
         let mut out = Vec::new();
         for a in args {
             match render(a)? {
@@ -160,32 +151,25 @@ pub fn send_email(
     Ok((status, input, output))
 }
 
-fn render_text(e: &EmailCtx, arg: &Arg) -> Result<Value, Tx<StepFailure>> {
+fn render_text(e: &EmailCtx, arg: &Arg) -> StepResult<Value> {
     render_source(e, arg, false)
 }
 
-fn render_html(e: &EmailCtx, arg: &Arg) -> Result<Value, Tx<StepFailure>> {
+fn render_html(e: &EmailCtx, arg: &Arg) -> StepResult<Value> {
     render_source(e, arg, true)
 }
 
 /// Bodies are whole texts (not typed values): render them as text, escaped for HTML.
-fn render_source(e: &EmailCtx, arg: &Arg, html: bool) -> Result<Value, Tx<StepFailure>> {
+fn render_source(e: &EmailCtx, arg: &Arg, html: bool) -> StepResult<Value> {
     match arg {
         Arg::Template { source, .. } => e
             .renderer
             .render_text(source, e.ctx, html)
             .map(Value::String)
-            .map_err(|err| {
-                Tx::Abort(StepFailure {
-                    input: Value::Null,
-                    message: err.message,
-                })
-            }),
-        other => e.renderer.render_arg(other, e.ctx).map_err(|err| {
-            Tx::Abort(StepFailure {
-                input: Value::Null,
-                message: err.message,
-            })
-        }),
+            .map_err(|err| Abort::fail(StepFailure::new(&Value::Null, err.message))),
+        other => e
+            .renderer
+            .render_arg(other, e.ctx)
+            .map_err(|err| Abort::fail(StepFailure::new(&Value::Null, err.message))),
     }
 }

@@ -13,14 +13,13 @@ use crate::domain::duration::format_duration;
 use crate::domain::time::Millis;
 use crate::store::contacts::{set_enrolment, ChangeCtx};
 use crate::store::enrolments::EnrolmentRecord;
-use crate::store::step_tx::StepTx;
+use crate::store::step_tx::{Abort, StepTx};
 use crate::store::timers::{Timer, TimerKind};
 use crate::workflow::{Sequence, Step, StepKind, Wait};
 use serde_json::{json, Value};
-use sled::transaction::ConflictableTransactionError as Tx;
 
 /// Enrolment results; `Abort` carries the message of a step failure.
-pub type EnrolResult<T> = Result<T, Tx<String>>;
+pub type EnrolResult<T> = Result<T, Abort<String>>;
 
 /// The next step to run and when, or `None` when the sequence is over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,11 +81,8 @@ pub fn store_enrolment(
             tx.timers.cancel(&kind)?;
         }
     }
-    set_enrolment(&tx.contacts, contact, record.public(), change).map_err(|e| match e {
-        Tx::Abort(e) => Tx::Abort(e.to_string()),
-        Tx::Conflict => Tx::Conflict,
-        Tx::Storage(s) => Tx::Storage(s),
-    })
+    set_enrolment(&tx.contacts, contact, record.public(), change)
+        .map_err(|e| Abort::from(e).map(|e| e.to_string()))
 }
 
 /// Record as it should be after planning: active with a due time, or completed.
@@ -119,7 +115,7 @@ pub fn enrol(
         ));
     }
     let plan = plan_from(&seq.steps, 0, now, contact.timezone.as_deref(), fallback_tz)
-        .map_err(Tx::Abort)?;
+        .map_err(Abort::fail)?;
     let mut record = EnrolmentRecord {
         contact_id: contact.id.clone(),
         sequence: seq.id.to_string(),

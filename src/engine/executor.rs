@@ -3,20 +3,28 @@
 //! fails changes nothing; the run is then marked failed in a second transaction.
 
 use super::email::MailSettings;
-use super::run::{enter_branch, next_after, path_json, step_at};
-use super::steps::{self, Next, StepEnv, StepError, StepFailure};
+use super::outcome::StepResult;
+use super::outcome::{Next, StepFailure};
+use super::run::{enter_branch, mark_failed, next_after, path_json, step_at};
+use super::steps::{self, StepEnv, Subject};
 use super::template::Renderer;
-use crate::domain::time::rfc3339;
+use crate::domain::ids::WorkflowId;
+use crate::domain::time::{rfc3339, Millis};
 use crate::store::clock::Clock;
 use crate::store::runs::{RunRecord, RunStatus, StepPath, StepRecord, StepStatus};
+use crate::store::step_tx::StepError;
+use crate::store::step_tx::{Abort, StepTx};
 use crate::store::timers::Timer;
 use crate::store::{Store, StoreResult};
 use crate::workflow::live::LiveCatalog;
-use crate::workflow::{Sequence, Workflow};
+use crate::workflow::{Sequence, Step, Workflow};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::Notify;
+
+/// Parsed versions by (id, version).
+type VersionCache<T> = Mutex<HashMap<(String, String), Arc<T>>>;
 
 /// Runs steps against the store.
 pub struct Executor {
@@ -34,10 +42,10 @@ pub struct Executor {
     pub mail_wake: Arc<Notify>,
     /// Where runs, emails and timers are announced.
     pub events: Arc<crate::events::EventBus>,
-    /// Old workflow versions re-parsed from the store, by (id, version).
-    versions: Mutex<HashMap<(String, String), Arc<Workflow>>>,
+    /// Old workflow versions re-parsed from the store.
+    versions: VersionCache<Workflow>,
     /// Old sequence versions likewise.
-    sequence_versions: Mutex<HashMap<(String, String), Arc<Sequence>>>,
+    sequence_versions: VersionCache<Sequence>,
 }
 
 impl Executor {
@@ -61,8 +69,8 @@ impl Executor {
             mail,
             mail_wake: Arc::new(Notify::new()),
             events: Arc::default(),
-            versions: Mutex::new(HashMap::new()),
-            sequence_versions: Mutex::new(HashMap::new()),
+            versions: VersionCache::default(),
+            sequence_versions: VersionCache::default(),
         }
     }
 
@@ -94,35 +102,17 @@ impl Executor {
                 return Ok(seq);
             }
         }
-        let key = (id.to_string(), version.to_string());
-        if let Some(seq) = self
-            .sequence_versions
-            .lock()
-            .expect("versions lock")
-            .get(&key)
-        {
-            return Ok(seq.clone());
-        }
-        let source = self
-            .store
-            .version_source(id, version)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("version {version} of sequence `{id}` is not stored"))?;
-        let sid = crate::domain::ids::WorkflowId::parse(id)?;
-        let label = format!("sequences/{id}@{version}");
-        let seq = crate::workflow::load_sequence_source(&sid, &label, &source, self.catalog.dir())
-            .map_err(|d| {
-                format!(
-                    "version {version} of sequence `{id}` no longer loads: {}",
-                    d.message
-                )
-            })?;
-        let seq = Arc::new(seq);
-        self.sequence_versions
-            .lock()
-            .expect("versions lock")
-            .insert(key, seq.clone());
-        Ok(seq)
+        self.stored_version(
+            &self.sequence_versions,
+            "sequence",
+            id,
+            version,
+            |sid, src| {
+                let label = format!("sequences/{id}@{version}");
+                crate::workflow::load_sequence_source(sid, &label, src, self.catalog.dir())
+                    .map_err(|d| d.message)
+            },
+        )
     }
 
     /// The workflow a run started on: the loaded one if the version matches, else the stored
@@ -139,39 +129,49 @@ impl Executor {
                 return Ok(wf.clone());
             }
         }
+        self.stored_version(&self.versions, "workflow", id, version, |wid, src| {
+            let known = catalog.sequences.keys().cloned().collect();
+            let label = format!("{id}@{version}");
+            let env = |name: &str| std::env::var(name).ok();
+            crate::workflow::load_workflow_source(
+                wid,
+                &label,
+                src,
+                &env,
+                &known,
+                self.catalog.dir(),
+            )
+            .map_err(|d| d.message)
+        })
+    }
+
+    /// An old version from the store, parsed once and then kept in `cache`: a run or an
+    /// enrolment finishes on the version it started on, even after the file changed.
+    fn stored_version<T>(
+        &self,
+        cache: &VersionCache<T>,
+        kind: &str,
+        id: &str,
+        version: &str,
+        load: impl FnOnce(&WorkflowId, &str) -> Result<T, String>,
+    ) -> Result<Arc<T>, String> {
         let key = (id.to_string(), version.to_string());
-        if let Some(wf) = self.versions.lock().expect("versions lock").get(&key) {
-            return Ok(wf.clone());
+        if let Some(found) = cache.lock().expect("versions lock").get(&key) {
+            return Ok(found.clone());
         }
         let source = self
             .store
             .version_source(id, version)
             .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("version {version} of workflow `{id}` is not stored"))?;
-        let wid = crate::domain::ids::WorkflowId::parse(id)?;
-        let known = catalog.sequences.keys().cloned().collect();
-        let label = format!("{id}@{version}");
-        let env = |name: &str| std::env::var(name).ok();
-        let wf = crate::workflow::load_workflow_source(
-            &wid,
-            &label,
-            &source,
-            &env,
-            &known,
-            self.catalog.dir(),
-        )
-        .map_err(|d| {
-            format!(
-                "version {version} of workflow `{id}` no longer loads: {}",
-                d.message
-            )
-        })?;
-        let wf = Arc::new(wf);
-        self.versions
+            .ok_or_else(|| format!("version {version} of {kind} `{id}` is not stored"))?;
+        let parsed = load(&WorkflowId::parse(id)?, &source)
+            .map_err(|m| format!("version {version} of {kind} `{id}` no longer loads: {m}"))?;
+        let parsed = Arc::new(parsed);
+        cache
             .lock()
             .expect("versions lock")
-            .insert(key, wf.clone());
-        Ok(wf)
+            .insert(key, parsed.clone());
+        Ok(parsed)
     }
 
     /// Executes the run's steps until it finishes, fails or waits.
@@ -192,45 +192,9 @@ impl Executor {
                 return self.fail(run, Some(path), "workflow", Value::Null, msg);
             };
             let started = rfc3339(self.clock.now_ms());
-            let env = StepEnv {
-                renderer: &self.renderer,
-                workflow: &wf,
-                run: &run,
-                path: &path,
-                now_ms: self.clock.now_ms(),
-                region: &self.region,
-                timezone: &self.timezone,
-                current_sequence: &|id| self.current_sequence(id),
-                mail: &self.mail,
-            };
+            let now = self.clock.now_ms();
             let committed = self.store.step_transaction(|tx| {
-                let outcome = steps::execute(&env, step, tx)?;
-                let mut next = run.clone();
-                if let Some(contact) = &outcome.contact_id {
-                    next.contact_id = contact.clone();
-                }
-                next.steps.push(StepRecord {
-                    path: path.clone(),
-                    kind: step.kind.name().to_string(),
-                    status: outcome.status,
-                    input: outcome.input,
-                    output: outcome.output,
-                    error: None,
-                    started_at: started.clone(),
-                    finished_at: rfc3339(env.now_ms),
-                });
-                next.position = match outcome.next {
-                    Next::Continue => next_after(&wf.steps, &path),
-                    Next::Branch(b) => enter_branch(&wf.steps, &path, b),
-                    Next::Wait => {
-                        next.status = RunStatus::Waiting;
-                        Some(path.clone())
-                    }
-                };
-                if next.position.is_none() {
-                    next.status = RunStatus::Succeeded;
-                    next.finished_at = Some(rfc3339(env.now_ms));
-                }
+                let next = self.run_step(&wf, step, &path, &run, now, &started, tx)?;
                 tx.save_run(&next)?;
                 Ok(next)
             });
@@ -257,6 +221,64 @@ impl Executor {
             tracing::info!(run_id = %run.id, workflow = %run.workflow, status = run.status.as_str(), steps = run.steps.len(), "run finished");
         }
         Ok(run)
+    }
+
+    /// Executes the step at `path` of `run` inside `tx` and gives the run as it is after it:
+    /// the step's record, the contact it found, its next position and status. Real and dry
+    /// runs both go through here.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn run_step(
+        &self,
+        wf: &Workflow,
+        step: &Step,
+        path: &StepPath,
+        run: &RunRecord,
+        now: Millis,
+        started: &str,
+        tx: &StepTx<'_>,
+    ) -> StepResult<RunRecord> {
+        let current = |id: &str| self.current_sequence(id);
+        let env = StepEnv {
+            renderer: &self.renderer,
+            subject: Subject::Run {
+                workflow: wf,
+                run,
+                path,
+            },
+            now_ms: now,
+            region: &self.region,
+            timezone: &self.timezone,
+            current_sequence: &current,
+            mail: &self.mail,
+        };
+        let outcome = steps::execute(&env, step, tx)?;
+        let mut next = run.clone();
+        if let Some(contact) = outcome.contact_id {
+            next.contact_id = contact;
+        }
+        next.steps.push(StepRecord {
+            path: path.clone(),
+            kind: step.kind.name().to_string(),
+            status: outcome.status,
+            input: outcome.input,
+            output: outcome.output,
+            error: None,
+            started_at: started.to_string(),
+            finished_at: rfc3339(now),
+        });
+        next.position = match outcome.next {
+            Next::Continue => next_after(&wf.steps, path),
+            Next::Branch(b) => enter_branch(&wf.steps, path, b),
+            Next::Wait => {
+                next.status = RunStatus::Waiting;
+                Some(path.clone())
+            }
+        };
+        if next.position.is_none() {
+            next.status = RunStatus::Succeeded;
+            next.finished_at = Some(rfc3339(now));
+        }
+        Ok(next)
     }
 
     /// Fires a run's wait timer: in one transaction the timer goes, the wait step is marked
@@ -308,7 +330,7 @@ impl Executor {
                 run.finished_at = Some(rfc3339(now));
             }
             tx.save_run(&run)?;
-            Ok::<_, sled::transaction::ConflictableTransactionError<()>>(Some(run))
+            Ok::<_, Abort<()>>(Some(run))
         });
         match resumed {
             Ok(Some(run)) => self.advance(run).map(Some),
@@ -322,7 +344,7 @@ impl Executor {
     pub(crate) fn drop_timer(&self, timer: &Timer) -> StoreResult<()> {
         let r = self.store.step_transaction(|tx| {
             tx.timers.take(timer)?;
-            Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
+            Ok::<_, Abort<()>>(())
         });
         match r {
             Ok(()) | Err(StepError::Failed(())) => Ok(()),
@@ -339,22 +361,7 @@ impl Executor {
         input: Value,
         message: String,
     ) -> StoreResult<RunRecord> {
-        let now = rfc3339(self.clock.now_ms());
-        if let Some(path) = path {
-            run.steps.push(StepRecord {
-                path,
-                kind: kind.to_string(),
-                status: StepStatus::Failed,
-                input,
-                output: Value::Null,
-                error: Some(message.clone()),
-                started_at: now.clone(),
-                finished_at: now.clone(),
-            });
-        }
-        run.status = RunStatus::Failed;
-        run.error = Some(message);
-        run.finished_at = Some(now);
+        mark_failed(&mut run, path, kind, input, message, self.clock.now_ms());
         self.store.save_run(&run)?;
         self.events.publish(super::events::run(&run));
         tracing::info!(run_id = %run.id, workflow = %run.workflow, status = "failed", "run failed");

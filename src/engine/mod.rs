@@ -6,6 +6,7 @@ pub mod email;
 pub mod enrol;
 pub mod events;
 pub mod executor;
+pub mod outcome;
 pub mod run;
 pub mod scheduler;
 pub mod sequence_runner;

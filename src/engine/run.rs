@@ -60,6 +60,34 @@ pub fn path_json(path: &[Seg]) -> Value {
     serde_json::to_value(path).expect("paths serialise")
 }
 
+/// Marks `run` failed at `now`, with a failed record of the step at `path` (none when the run
+/// failed before a step, e.g. its workflow version no longer loads).
+pub fn mark_failed(
+    run: &mut RunRecord,
+    path: Option<StepPath>,
+    kind: &str,
+    input: Value,
+    message: String,
+    now: crate::domain::time::Millis,
+) {
+    let now = crate::domain::time::rfc3339(now);
+    if let Some(path) = path {
+        run.steps.push(StepRecord {
+            path,
+            kind: kind.to_string(),
+            status: StepStatus::Failed,
+            input,
+            output: Value::Null,
+            error: Some(message.clone()),
+            started_at: now.clone(),
+            finished_at: now.clone(),
+        });
+    }
+    run.status = RunStatus::Failed;
+    run.error = Some(message);
+    run.finished_at = Some(now);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

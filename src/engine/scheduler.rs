@@ -6,8 +6,8 @@
 //! never interleave); `advance_clock` moves a manual clock, stopping at each due time in turn.
 
 use super::worker::Worker;
+use crate::domain::time::ClockMode;
 use crate::domain::time::{rfc3339, Millis};
-use crate::settings::ClockMode;
 use crate::store::timers::{Timer, TimerKind};
 use crate::store::{StoreError, StoreResult};
 use serde::Serialize;

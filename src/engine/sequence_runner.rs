@@ -3,22 +3,58 @@
 //! that fails does not stop the sequence: the enrolment records the error and goes on with the
 //! next step, as GHL skips a failed action.
 
-use super::email::{send_email, EmailCtx};
-use super::enrol::{apply_plan, plan_from, store_enrolment};
+use super::context::enrolment_change;
+use super::enrol::{apply_plan, plan_from, store_enrolment, Plan};
 use super::executor::Executor;
-use super::steps::{self, lift, lift_msg, outcome, Render, StepFailure, StepOutcome, StepResult};
-use super::template::Context;
-use crate::domain::contact::{Actor, Contact, EnrolmentState};
+use super::outcome::{fail, StepFailure, StepOutcome};
+use super::steps::{self, lift, lift_msg, StepEnv, Subject};
+use crate::domain::contact::EnrolmentState;
 use crate::domain::time::{rfc3339, Millis};
-use crate::store::contacts::ChangeCtx;
-use crate::store::runs::StepStatus;
-use crate::store::step_tx::{StepError, StepTx};
+use crate::store::step_tx::StepError;
 use crate::store::timers::Timer;
 use crate::store::StoreResult;
 use crate::workflow::{Sequence, StepKind};
-use serde_json::{json, Map, Value};
-use sled::transaction::ConflictableTransactionError as Tx;
+use serde_json::{json, Value};
 use std::sync::Arc;
+
+/// What firing a sequence timer did.
+enum Fired<'s> {
+    /// Nothing was due: `already_fired`, `not_enrolled`, `not_active` or `contact_deleted`.
+    Idle(&'static str),
+    /// The enrolment moved on, after running the step at `index` (none when it was past its
+    /// last step).
+    Ran {
+        index: usize,
+        step: Option<(&'s StepKind, Box<StepOutcome>)>,
+        state: EnrolmentState,
+        plan: Plan,
+    },
+}
+
+impl Fired<'_> {
+    /// The detail `clock advance` and the logs show.
+    fn detail(&self) -> Value {
+        match self {
+            Fired::Idle(outcome) => json!({ "outcome": outcome }),
+            Fired::Ran {
+                index,
+                step,
+                state,
+                plan,
+            } => json!({
+                "outcome": "ran",
+                "step": step.as_ref().map(|_| index),
+                "kind": step.as_ref().map(|(k, _)| k.name()),
+                "status": step.as_ref().map(|(_, s)| s.status),
+                "input": step.as_ref().map(|(_, s)| s.input.clone()),
+                "output": step.as_ref().map(|(_, s)| s.output.clone()),
+                "state": state,
+                "next_step": plan.due.map(|_| plan.step),
+                "next_due_at": plan.due.map(rfc3339),
+            }),
+        }
+    }
+}
 
 impl Executor {
     /// Fires a `SequenceStep` timer; returns what happened, for `clock advance` and logs.
@@ -33,40 +69,57 @@ impl Executor {
             Some(e) => self.sequence(sequence, &e.version),
             None => Err(format!("no enrolment of {contact_id} in `{sequence}`")),
         };
+        let current = |id: &str| self.current_sequence(id);
         let done = self.store.step_transaction(|tx| {
             if !tx.timers.take(timer)? {
-                return Ok(json!({"outcome": "already_fired"}));
+                return Ok(Fired::Idle("already_fired"));
             }
-            let Some(mut record) = lift_msg(tx.enrolments.get(contact_id, sequence), &Value::Null)?
-            else {
-                return Ok(json!({"outcome": "not_enrolled"}));
+            let Some(mut record) = tx.enrolments.get(contact_id, sequence)? else {
+                return Ok(Fired::Idle("not_enrolled"));
             };
             if record.state != EnrolmentState::Active {
-                return Ok(json!({"outcome": "not_active"}));
+                return Ok(Fired::Idle("not_active"));
             }
-            let Some(contact) = lift(tx.contacts.get(contact_id), &Value::Null)? else {
+            if lift(tx.contacts.get(contact_id), &Value::Null)?.is_none() {
                 record.state = EnrolmentState::Cancelled;
                 record.next_due_at = None;
-                lift_msg(tx.enrolments.put(&record), &Value::Null)?;
-                return Ok(json!({"outcome": "contact_deleted"}));
-            };
+                tx.enrolments.put(&record)?;
+                return Ok(Fired::Idle("contact_deleted"));
+            }
             let seq = match &seq {
                 Ok(s) if s.version == record.version => s,
                 Ok(_) => {
-                    return steps_fail("the enrolment's sequence version changed while it ran")
+                    return fail(
+                        &Value::Null,
+                        "the enrolment's sequence version changed while it ran",
+                    )
                 }
-                Err(e) => return steps_fail(e),
+                Err(e) => return fail(&Value::Null, e),
             };
             let index = record.step;
-            let change = change_ctx(sequence, index, now);
             let step = match seq.steps.get(index) {
                 Some(step) => {
-                    Some(self.sequence_step(seq, &step.kind, &contact, &change, now, tx)?)
+                    let env = StepEnv {
+                        renderer: &self.renderer,
+                        subject: Subject::Enrolment {
+                            sequence: seq,
+                            contact_id,
+                            index,
+                        },
+                        now_ms: now,
+                        region: &self.region,
+                        timezone: &self.timezone,
+                        current_sequence: &current,
+                        mail: &self.mail,
+                    };
+                    Some((&step.kind, Box::new(steps::execute(&env, step, tx)?)))
                 }
                 None => None,
             };
             // The step may have changed the contact (tags, DND): continue from what it wrote.
-            let contact = lift(tx.contacts.get(contact_id), &Value::Null)?.unwrap_or(contact);
+            let Some(contact) = lift(tx.contacts.get(contact_id), &Value::Null)? else {
+                return fail(&Value::Null, "the enrolled contact no longer exists");
+            };
             let plan = plan_from(
                 &seq.steps,
                 (index + 1).min(seq.steps.len()),
@@ -74,39 +127,39 @@ impl Executor {
                 contact.timezone.as_deref(),
                 &self.timezone,
             )
-            .map_err(|m| {
-                Tx::Abort(StepFailure {
-                    input: Value::Null,
-                    message: m,
-                })
-            })?;
+            .or_else(|m| fail(&Value::Null, m))?;
             apply_plan(&mut record, plan, now);
             record.last_error = None;
+            let change = enrolment_change(sequence, index, now);
             lift_msg(
                 store_enrolment(tx, &contact, &record, &change),
                 &Value::Null,
             )?;
-            Ok(json!({
-                "outcome": "ran",
-                "step": step.as_ref().map(|_| index),
-                "kind": seq.steps.get(index).map(|s| s.kind.name()),
-                "status": step.as_ref().map(|s| s.status),
-                "input": step.as_ref().map(|s| s.input.clone()),
-                "output": step.as_ref().map(|s| s.output.clone()),
-                "state": record.state,
-                "next_step": plan.due.map(|_| plan.step),
-                "next_due_at": plan.due.map(rfc3339),
-            }))
+            Ok(Fired::Ran {
+                index,
+                step,
+                state: record.state,
+                plan,
+            })
         });
         let detail = match done {
-            Ok(v) => {
-                if v["kind"] == "send_email" {
+            Ok(fired) => {
+                if let Fired::Ran {
+                    step: Some((StepKind::SendEmail(_), _)),
+                    ..
+                } = &fired
+                {
                     self.mail_wake.notify_one();
                 }
-                let next = super::events::enrolment_timer(&self.store, contact_id, sequence);
-                self.events
-                    .publish_all(next.filter(|_| v["next_due_at"].is_string()));
-                v
+                if let Fired::Ran {
+                    plan: Plan { due: Some(_), .. },
+                    ..
+                } = &fired
+                {
+                    let next = super::events::enrolment_timer(&self.store, contact_id, sequence);
+                    self.events.publish_all(next);
+                }
+                fired.detail()
             }
             Err(StepError::Store(e)) => return Err(e),
             Err(StepError::Failed(f)) => {
@@ -133,8 +186,7 @@ impl Executor {
             if !tx.timers.take(timer)? {
                 return Ok(json!({"outcome": "already_fired"}));
             }
-            let Some(mut record) = lift_msg(tx.enrolments.get(contact_id, sequence), &Value::Null)?
-            else {
+            let Some(mut record) = tx.enrolments.get(contact_id, sequence)? else {
                 return Ok(json!({"outcome": "not_enrolled"}));
             };
             let Some(contact) = lift(tx.contacts.get(contact_id), &Value::Null)? else {
@@ -151,7 +203,7 @@ impl Executor {
                         contact.timezone.as_deref(),
                         &self.timezone,
                     )
-                    .unwrap_or(super::enrol::Plan {
+                    .unwrap_or(Plan {
                         step: seq.steps.len(),
                         due: None,
                     });
@@ -163,7 +215,7 @@ impl Executor {
                     record.updated_at = now;
                 }
             }
-            let change = change_ctx(sequence, index, now);
+            let change = enrolment_change(sequence, index, now);
             lift_msg(
                 store_enrolment(tx, &contact, &record, &change),
                 &Value::Null,
@@ -180,68 +232,4 @@ impl Executor {
             Err(StepError::Failed(f)) => Ok(json!({"outcome": "failed", "error": f.message})),
         }
     }
-
-    /// One non-wait step of a sequence, for `contact`.
-    fn sequence_step(
-        &self,
-        seq: &Sequence,
-        kind: &StepKind,
-        contact: &Contact,
-        change: &ChangeCtx,
-        now: Millis,
-        tx: &StepTx<'_>,
-    ) -> StepResult<StepOutcome> {
-        let ctx = sequence_context(seq, contact, now);
-        let r = Render {
-            renderer: &self.renderer,
-            ctx: &ctx,
-        };
-        match kind {
-            StepKind::SendEmail(spec) => {
-                // DND contacts get `skipped` (unless transactional) from the email subsystem.
-                let email = EmailCtx {
-                    renderer: &self.renderer,
-                    ctx: &ctx,
-                    contact: Some(contact),
-                    settings: &self.mail,
-                    run_id: None,
-                    now_ms: now,
-                };
-                let (status, input, output) = send_email(&email, spec, tx)?;
-                Ok(outcome(status, input, output))
-            }
-            StepKind::Wait(_) => Ok(outcome(StepStatus::Succeeded, Value::Null, Value::Null)),
-            other => steps::contact_step(&r, other, &Some(contact.clone()), change, tx),
-        }
-    }
-}
-
-/// The sequence's template names: `contact`, `sequence`, `workflow` (the sequence too), `now`.
-pub fn sequence_context(seq: &Sequence, contact: &Contact, now: Millis) -> Context {
-    let mut vars = Map::new();
-    let me = json!({"id": seq.id.as_str(), "name": seq.name});
-    vars.insert(
-        "contact".into(),
-        serde_json::to_value(contact).expect("contacts serialise"),
-    );
-    vars.insert("sequence".into(), me.clone());
-    vars.insert("workflow".into(), me);
-    vars.insert("now".into(), Value::String(rfc3339(now)));
-    Context { vars }
-}
-
-fn change_ctx(sequence: &str, index: usize, now: Millis) -> ChangeCtx {
-    ChangeCtx {
-        now,
-        run_id: None,
-        step: Some(format!("{sequence}[{index}]")),
-        actor: Actor::Run,
-    }
-}
-
-fn steps_fail<T>(message: impl Into<String>) -> StepResult<T> {
-    Err(Tx::Abort(StepFailure {
-        input: Value::Null,
-        message: message.into(),
-    }))
 }

@@ -3,13 +3,14 @@
 //! queued or sent.
 
 use super::executor::Executor;
-use super::run::{enter_branch, next_after, step_at};
-use super::steps::{self, Next, StepEnv, StepError, StepFailure};
+use super::outcome::StepFailure;
+use super::run::{mark_failed, step_at};
 use crate::domain::time::rfc3339;
-use crate::store::runs::{RunRecord, RunStatus, Seg, StepRecord, StepStatus};
+use crate::store::queue::QueueEntry;
+use crate::store::runs::{RunRecord, RunStatus, StepRecord, StepStatus};
+use crate::store::step_tx::{Abort, StepError};
 use crate::workflow::{StepKind, Workflow};
 use serde_json::Value;
-use sled::transaction::ConflictableTransactionError as Tx;
 
 /// What a dry run of one item would do.
 #[derive(Debug, serde::Serialize)]
@@ -24,106 +25,64 @@ impl Executor {
     /// Runs `wf` on `item` without keeping any change.
     pub fn simulate(&self, wf: &Workflow, item: &Value, request: &Value) -> Result<Trace, String> {
         let now = self.clock.now_ms();
-        let base = RunRecord {
-            id: "simulation".into(),
-            workflow: wf.id.to_string(),
-            version: wf.version.clone(),
+        let entry = QueueEntry {
+            seq: 0,
+            run_id: "simulation".into(),
             request_id: String::new(),
             index: 0,
-            contact_id: None,
-            status: RunStatus::Running,
-            position: Some(vec![Seg::Index(0)]),
-            steps: Vec::new(),
-            error: None,
-            created_at: rfc3339(now),
-            finished_at: None,
+            workflow: wf.id.to_string(),
+            version: wf.version.clone(),
             item: item.clone(),
             request: request.clone(),
             accepted_at: now,
         };
-        let outcome = self.store.step_transaction(|tx| {
+        let base = RunRecord::start(&entry, rfc3339(now));
+        // Always aborted: the finished run leaves as the abort's value, its changes unwritten.
+        let outcome = self.store.step_transaction::<(), Box<RunRecord>>(|tx| {
             let mut run = base.clone();
-            while let Some(path) = run.position.clone() {
+            while run.status == RunStatus::Running {
+                let Some(path) = run.position.clone() else {
+                    break;
+                };
                 let Some(step) = step_at(&wf.steps, &path) else {
                     break;
                 };
-                let env = StepEnv {
-                    renderer: &self.renderer,
-                    workflow: wf,
-                    run: &run,
-                    path: &path,
-                    now_ms: now,
-                    region: &self.region,
-                    timezone: &self.timezone,
-                    current_sequence: &|id| self.current_sequence(id),
-                    mail: &self.mail,
-                };
-                let record = |status, input, output, error| StepRecord {
-                    path: path.clone(),
-                    kind: step.kind.name().to_string(),
-                    status,
-                    input,
-                    output,
-                    error,
-                    started_at: rfc3339(now),
-                    finished_at: rfc3339(now),
-                };
+                // A dry run shows where a run would wait; it does not plan the wait.
                 if let StepKind::Wait(_) = step.kind {
-                    run.steps
-                        .push(record(StepStatus::Waiting, Value::Null, Value::Null, None));
+                    run.steps.push(StepRecord {
+                        path,
+                        kind: step.kind.name().to_string(),
+                        status: StepStatus::Waiting,
+                        input: Value::Null,
+                        output: Value::Null,
+                        error: None,
+                        started_at: rfc3339(now),
+                        finished_at: rfc3339(now),
+                    });
                     run.status = RunStatus::Waiting;
                     break;
                 }
-                match steps::execute(&env, step, tx) {
-                    Ok(out) => {
-                        if let Some(c) = out.contact_id {
-                            run.contact_id = c;
-                        }
-                        run.steps
-                            .push(record(out.status, out.input, out.output, None));
-                        run.position = match out.next {
-                            Next::Continue => next_after(&wf.steps, &path),
-                            Next::Branch(b) => enter_branch(&wf.steps, &path, b),
-                            Next::Wait => {
-                                run.status = RunStatus::Waiting;
-                                None
-                            }
-                        };
+                match self.run_step(wf, step, &path, &run, now, &rfc3339(now), tx) {
+                    Ok(next) => run = next,
+                    Err(abort) => {
+                        let StepFailure { input, message } = abort.into_failure()?;
+                        mark_failed(&mut run, Some(path), step.kind.name(), input, message, now);
                     }
-                    Err(Tx::Abort(StepFailure { input, message })) => {
-                        run.steps.push(record(
-                            StepStatus::Failed,
-                            input,
-                            Value::Null,
-                            Some(message.clone()),
-                        ));
-                        run.status = RunStatus::Failed;
-                        run.error = Some(message);
-                        break;
-                    }
-                    Err(other) => return Err(other),
                 }
             }
             if run.status == RunStatus::Running {
                 run.status = RunStatus::Succeeded;
             }
-            // Always abort: the trace leaves through the error, the changes stay unwritten.
-            Err(Tx::Abort(StepFailure {
-                input: serde_json::to_value(&run).unwrap_or_default(),
-                message: String::new(),
-            }))
+            Err(Abort::fail(Box::new(run)))
         });
         match outcome {
             Ok(()) => Err("the dry run unexpectedly committed".into()),
-            Err(StepError::Failed(StepFailure { input, .. })) => {
-                let run: RunRecord = serde_json::from_value(input).map_err(|e| e.to_string())?;
-                Ok(Trace {
-                    status: run.status,
-                    contact_id: run.contact_id,
-                    steps: run.steps,
-                    error: run.error,
-                })
-            }
+            Err(StepError::Failed(run)) => Ok(Trace {
+                status: run.status,
+                contact_id: run.contact_id,
+                steps: run.steps,
+                error: run.error,
+            }),
             Err(StepError::Store(e)) => Err(e.to_string()),
         }
     }

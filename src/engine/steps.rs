@@ -2,8 +2,9 @@
 //! templated input, output, where to go next) or aborts with a failure, which leaves the store
 //! as it was before the step.
 
-use super::context::run_context;
+use super::context::{enrolment_change, run_context, sequence_context};
 use super::email::{send_email, EmailCtx, MailSettings};
+use super::outcome::{fail, outcome, Next, StepFailure, StepOutcome, StepResult};
 use super::run::path_json;
 use super::template::{Context, Renderer};
 use crate::domain::contact::{Actor, Contact, Email, Phone, Tag};
@@ -12,21 +13,32 @@ use crate::store::contacts::{
     ContactUpdate, FindInput, TxResult,
 };
 use crate::store::runs::{RunRecord, StepPath, StepStatus};
-use crate::store::step_tx::StepTx;
+use crate::store::step_tx::{Abort, StepTx};
 use crate::store::timers::{Timer, TimerKind};
 use crate::workflow::{Arg, Sequence, Step, StepKind, Workflow};
 use serde_json::{json, Map, Value};
-use sled::transaction::ConflictableTransactionError as Tx;
 use std::sync::Arc;
 
-pub use crate::store::step_tx::StepError;
+/// Who a step runs for: a workflow run, or a contact's enrolment in a sequence.
+pub enum Subject<'a> {
+    /// A run of `workflow`, at `path`.
+    Run {
+        workflow: &'a Workflow,
+        run: &'a RunRecord,
+        path: &'a StepPath,
+    },
+    /// The enrolment of `contact_id` in `sequence`, at step `index`.
+    Enrolment {
+        sequence: &'a Sequence,
+        contact_id: &'a str,
+        index: usize,
+    },
+}
 
 /// Everything a step reads besides the store.
 pub struct StepEnv<'a> {
     pub renderer: &'a Renderer,
-    pub workflow: &'a Workflow,
-    pub run: &'a RunRecord,
-    pub path: &'a StepPath,
+    pub subject: Subject<'a>,
     pub now_ms: i64,
     pub region: &'a str,
     /// The `--timezone` for `wait: {until}` when the contact has none.
@@ -36,100 +48,64 @@ pub struct StepEnv<'a> {
     pub mail: &'a MailSettings,
 }
 
-/// Where the run goes after a step.
-pub enum Next {
-    Continue,
-    Branch(&'static str),
-    /// Stay at this step until its timer fires.
-    Wait,
-}
-
-/// What a step did.
-pub struct StepOutcome {
-    pub status: StepStatus,
-    pub input: Value,
-    pub output: Value,
-    pub next: Next,
-    /// `Some(new)` when the step changed the run's contact.
-    pub contact_id: Option<Option<String>>,
-}
-
-/// Why a step failed: the message, and the input as far as it was templated.
-#[derive(Debug, Clone)]
-pub struct StepFailure {
-    pub input: Value,
-    pub message: String,
-}
-
-pub(crate) type StepResult<T> = Result<T, Tx<StepFailure>>;
-
-fn fail<T>(input: &Value, message: impl Into<String>) -> StepResult<T> {
-    Err(Tx::Abort(StepFailure {
-        input: input.clone(),
-        message: message.into(),
-    }))
-}
-
 /// Turns an abort with a message (enrolment code) into a step failure.
-pub(crate) fn lift_msg<T>(r: Result<T, Tx<String>>, input: &Value) -> StepResult<T> {
-    r.map_err(|e| match e {
-        Tx::Abort(message) => Tx::Abort(StepFailure {
-            input: input.clone(),
-            message,
-        }),
-        Tx::Conflict => Tx::Conflict,
-        Tx::Storage(s) => Tx::Storage(s),
-    })
+pub(crate) fn lift_msg<T>(r: Result<T, Abort<String>>, input: &Value) -> StepResult<T> {
+    r.map_err(|e| e.map(|message| StepFailure::new(input, message)))
 }
 
-/// Turns a contact-store abort into a step failure, keeping conflicts and storage errors.
+/// Turns a contact-store abort into a step failure, keeping conflicts and store errors.
 pub(crate) fn lift<T>(r: TxResult<T>, input: &Value) -> StepResult<T> {
-    r.map_err(|e| match e {
-        Tx::Abort(ContactError::EmailTaken { email, contact_id }) => Tx::Abort(StepFailure {
-            input: input.clone(),
-            message: format!("email {email} already belongs to contact {contact_id}"),
-        }),
-        Tx::Abort(other) => Tx::Abort(StepFailure {
-            input: input.clone(),
-            message: other.to_string(),
-        }),
-        Tx::Conflict => Tx::Conflict,
-        Tx::Storage(s) => Tx::Storage(s),
+    r.map_err(|e| {
+        Abort::from(e).map(|e| match e {
+            ContactError::EmailTaken { email, contact_id } => StepFailure::new(
+                input,
+                format!("email {email} already belongs to contact {contact_id}"),
+            ),
+            other => StepFailure::new(input, other.to_string()),
+        })
     })
 }
 
-pub(crate) fn outcome(status: StepStatus, input: Value, output: Value) -> StepOutcome {
-    StepOutcome {
-        status,
-        input,
-        output,
-        next: Next::Continue,
-        contact_id: None,
-    }
-}
-
-/// Executes one step inside `tx`.
+/// Executes one step inside `tx`: the one place a step of a run, a dry run or a sequence is
+/// carried out.
 pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOutcome> {
-    let contact = match &env.run.contact_id {
+    let contact_id = match &env.subject {
+        Subject::Run { run, .. } => run.contact_id.as_deref(),
+        Subject::Enrolment { contact_id, .. } => Some(*contact_id),
+    };
+    let contact = match contact_id {
         Some(id) => lift(tx.contacts.get(id), &Value::Null)?,
         None => None,
     };
-    let contact_json = contact
-        .as_ref()
-        .map(|c| serde_json::to_value(c).expect("contacts serialise"))
-        .unwrap_or(Value::Null);
-    let ctx = run_context(
-        env.workflow,
-        &env.run.item,
-        &env.run.request,
-        contact_json,
-        env.now_ms,
-    );
-    let change = ChangeCtx {
-        now: env.now_ms,
-        run_id: Some(env.run.id.clone()),
-        step: Some(path_json(env.path).to_string()),
-        actor: Actor::Run,
+    let (ctx, change, run_id, source) = match &env.subject {
+        Subject::Run {
+            workflow,
+            run,
+            path,
+        } => {
+            let contact_json = contact
+                .as_ref()
+                .map(|c| serde_json::to_value(c).expect("contacts serialise"))
+                .unwrap_or(Value::Null);
+            let ctx = run_context(workflow, &run.item, &run.request, contact_json, env.now_ms);
+            let change = ChangeCtx {
+                now: env.now_ms,
+                run_id: Some(run.id.clone()),
+                step: Some(path_json(path).to_string()),
+                actor: Actor::Run,
+            };
+            (ctx, change, Some(run.id.as_str()), workflow.id.as_str())
+        }
+        Subject::Enrolment {
+            sequence, index, ..
+        } => {
+            let Some(contact) = &contact else {
+                return fail(&Value::Null, "the enrolled contact no longer exists");
+            };
+            let ctx = sequence_context(sequence, contact, env.now_ms);
+            let change = enrolment_change(sequence.id.as_str(), *index, env.now_ms);
+            (ctx, change, None, sequence.id.as_str())
+        }
     };
     let r = Render {
         renderer: env.renderer,
@@ -169,7 +145,7 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
                 phone,
                 first_name: text(&input["first_name"]),
                 last_name: text(&input["last_name"]),
-                source: Some(env.workflow.id.to_string()),
+                source: Some(source.to_string()),
             };
             let found = lift(find_contact(&tx.contacts, &find, f.create, &change), &input)?;
             warnings.extend(found.warnings.iter().cloned());
@@ -266,12 +242,16 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
             Ok(outcome(status, input, output))
         }
         StepKind::Wait(w) => {
+            // A sequence's waits are planned into its timers (see `enrol`), never run.
+            let Some(run_id) = run_id else {
+                return Ok(outcome(StepStatus::Succeeded, Value::Null, Value::Null));
+            };
             let input = super::enrol::wait_json(w);
             let zone = contact.as_ref().and_then(|c| c.timezone.as_deref());
             let (due, note) = super::wait::due_at(w, env.now_ms, zone, env.timezone)
                 .or_else(|e| fail(&input, e))?;
             let kind = TimerKind::RunWait {
-                run_id: env.run.id.clone(),
+                run_id: run_id.to_string(),
             };
             let timer = Timer::new(due, kind);
             tx.timers.schedule(&timer)?;
@@ -302,7 +282,7 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
                 ctx: &ctx,
                 contact: contact.as_ref(),
                 settings: env.mail,
-                run_id: Some(&env.run.id),
+                run_id,
                 now_ms: env.now_ms,
             };
             let (status, input, output) = send_email(&email, spec, tx)?;

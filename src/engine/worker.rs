@@ -55,23 +55,7 @@ impl Worker {
             return Ok(Work::EmptyQueue);
         };
         let now = self.executor.clock.now_ms();
-        let run = RunRecord {
-            id: entry.run_id.clone(),
-            workflow: entry.workflow.clone(),
-            version: entry.version.clone(),
-            request_id: entry.request_id.clone(),
-            index: entry.index,
-            contact_id: None,
-            status: RunStatus::Running,
-            position: Some(vec![crate::store::runs::Seg::Index(0)]),
-            steps: Vec::new(),
-            error: None,
-            created_at: rfc3339(now),
-            finished_at: None,
-            item: entry.item.clone(),
-            request: entry.request.clone(),
-            accepted_at: entry.accepted_at,
-        };
+        let run = RunRecord::start(&entry, rfc3339(now));
         let run = self.store.start_run(&entry, &run)?;
         self.executor.advance(run)?;
         Ok(Work::TaskCompleted)

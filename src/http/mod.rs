@@ -4,6 +4,7 @@
 pub mod api;
 pub mod error;
 pub mod hooks;
+pub mod page;
 pub mod server;
 pub mod unsubscribe;
 
@@ -46,6 +47,8 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
         .or(unsubscribe::routes(state.clone()))
         .unify()
         .or(api::routes(state))
+        .unify()
+        .or(page::routes())
         .unify()
         .recover(error::recover)
         .unify()

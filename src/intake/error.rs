@@ -1,4 +1,5 @@
-//! Why an inbound request was not accepted. The HTTP layer maps each kind to its status code.
+//! Why an inbound request was not accepted: each kind has its HTTP status and `error.code`
+//! here, so the HTTP layer only writes them out.
 
 use std::time::Duration;
 

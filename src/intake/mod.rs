@@ -290,7 +290,7 @@ impl Intake {
         let method = record.method.clone();
         let stored = self
             .store
-            .accept(record, pending, now, true)
+            .accept(record, pending, now)
             .map_err(|e| unavailable(&e, "could not store request"))?;
         let answer = Answer {
             status: stored.status,

@@ -2,8 +2,7 @@
 //! manual clock stored in the data dir (so it survives restarts) and moved only on request.
 
 use super::{Store, StoreResult};
-use crate::domain::time::{wall_now_ms, Millis};
-use crate::settings::ClockMode;
+use crate::domain::time::{wall_now_ms, ClockMode, Millis};
 
 const MANUAL_NOW: &[u8] = b"clock.manual_now";
 

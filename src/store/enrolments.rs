@@ -5,11 +5,12 @@
 //! transaction by the engine.
 
 use super::codec::{decode, encode};
+use super::step_tx::AbortResult;
 use super::{Store, StoreResult};
 use crate::domain::contact::{Enrolment, EnrolmentState};
 use crate::domain::time::Millis;
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+use sled::transaction::TransactionalTree;
 
 /// One contact's enrolment in one sequence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,9 +47,6 @@ fn key(contact_id: &str, sequence: &str) -> Vec<u8> {
     format!("{contact_id}\0{sequence}").into_bytes()
 }
 
-/// Result of enrolment reads inside a transaction; `Abort` carries a message (unreadable data).
-pub type EnrolmentTxResult<T> = Result<T, ConflictableTransactionError<String>>;
-
 /// The enrolment tree inside a step transaction.
 pub struct EnrolmentTx<'a> {
     tree: &'a TransactionalTree,
@@ -60,24 +58,21 @@ impl<'a> EnrolmentTx<'a> {
         Self { tree }
     }
 
-    /// The contact's enrolment in `sequence`, if it was ever enrolled.
-    pub fn get(
+    /// The contact's enrolment in `sequence`, if it was ever enrolled; a corrupt record is a
+    /// store error.
+    pub fn get<E>(
         &self,
         contact_id: &str,
         sequence: &str,
-    ) -> EnrolmentTxResult<Option<EnrolmentRecord>> {
+    ) -> AbortResult<Option<EnrolmentRecord>, E> {
         match self.tree.get(key(contact_id, sequence))? {
-            Some(v) => serde_json::from_slice(&v).map(Some).map_err(|e| {
-                ConflictableTransactionError::Abort(format!(
-                    "enrolment of {contact_id} in {sequence} is unreadable: {e}"
-                ))
-            }),
+            Some(v) => Ok(Some(decode("enrolments", &v)?)),
             None => Ok(None),
         }
     }
 
     /// Writes an enrolment.
-    pub fn put(&self, record: &EnrolmentRecord) -> EnrolmentTxResult<()> {
+    pub fn put<E>(&self, record: &EnrolmentRecord) -> AbortResult<(), E> {
         self.tree
             .insert(key(&record.contact_id, &record.sequence), encode(record))?;
         Ok(())

@@ -1,33 +1,41 @@
 //! Hook ids: the secret path segment of each workflow's inbound URL, made once per workflow id
 //! and kept, so the URL survives restarts and edits.
 
-use super::{Store, StoreResult};
+use super::{Store, StoreError, StoreResult};
 use crate::domain::ids::{HookId, WorkflowId};
+use sled::transaction::{ConflictableTransactionError, Transactional};
+
+/// A stored hook id, unless the bytes are not one (then a new id replaces it).
+fn hook_of(bytes: &[u8]) -> Option<HookId> {
+    HookId::parse(&String::from_utf8_lossy(bytes))
+}
 
 impl Store {
     /// The workflow's hook id, created from the OS random source the first time the id is seen.
+    /// Both directions are written in one transaction, so a printed URL always answers; one
+    /// whose reverse entry was lost (a crash before writes were transactional) is repaired.
     pub fn hook_id_for(&self, workflow: &WorkflowId) -> StoreResult<HookId> {
         let key = workflow.as_str().as_bytes();
-        if let Some(existing) = self.trees.hooks.get(key)? {
-            if let Some(id) = HookId::parse(&String::from_utf8_lossy(&existing)) {
+        if let Some(id) = self.trees.hooks.get(key)?.and_then(|v| hook_of(&v)) {
+            if self.trees.hooks_by_id.contains_key(id.as_str())? {
                 return Ok(id);
             }
         }
         let fresh = HookId::generate();
-        // compare_and_swap makes concurrent first sightings agree on one id.
-        match self.trees.hooks.compare_and_swap(
-            key,
-            None as Option<&[u8]>,
-            Some(fresh.as_str().as_bytes()),
-        )? {
-            Ok(()) => {
-                self.trees
-                    .hooks_by_id
-                    .insert(fresh.as_str().as_bytes(), key)?;
-                Ok(fresh)
-            }
-            Err(_) => self.hook_id_for(workflow),
-        }
+        let t = &self.trees;
+        let id = (&t.hooks, &t.hooks_by_id).transaction(|(hooks, by_id)| {
+            // Read again inside: concurrent first sightings agree on one id.
+            let id = match hooks.get(key)?.and_then(|v| hook_of(&v)) {
+                Some(id) => id,
+                None => {
+                    hooks.insert(key, fresh.as_str().as_bytes())?;
+                    fresh.clone()
+                }
+            };
+            by_id.insert(id.as_str().as_bytes(), key)?;
+            Ok::<_, ConflictableTransactionError<StoreError>>(id)
+        })?;
+        Ok(id)
     }
 
     /// The workflow a hook id belongs to, if any.
@@ -51,5 +59,43 @@ impl Store {
             .insert(fresh.as_str().as_bytes(), key)?;
         self.flush_now()?;
         Ok(fresh)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_hook_id_is_found_from_both_sides_once_it_is_given_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let wf = WorkflowId::parse("bookings").unwrap();
+        let hook = store.hook_id_for(&wf).unwrap();
+        assert_eq!(store.hook_id_for(&wf).unwrap(), hook);
+        assert_eq!(store.workflow_for_hook(hook.as_str()).unwrap(), Some(wf));
+    }
+
+    #[test]
+    fn a_hook_id_whose_reverse_entry_was_lost_in_a_crash_answers_again() {
+        // What a crash between the two separate writes of the old code left behind: `hooks`
+        // has the id, `hooks_by_id` does not, so the printed URL answered 404 for good.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let wf = WorkflowId::parse("bookings").unwrap();
+        let lost = HookId::generate();
+        store
+            .trees
+            .hooks
+            .insert(wf.as_str(), lost.as_str().as_bytes())
+            .unwrap();
+        assert_eq!(store.workflow_for_hook(lost.as_str()).unwrap(), None);
+        let hook = store.hook_id_for(&wf).unwrap();
+        assert_eq!(
+            hook.as_str(),
+            lost.as_str(),
+            "the printed URL stays the same"
+        );
+        assert_eq!(store.workflow_for_hook(lost.as_str()).unwrap(), Some(wf));
     }
 }

@@ -1,7 +1,8 @@
 //! The sled store: one `Db` under the data dir, one tree per kind of record.
 //!
-//! Everything durable goes through here; HTTP and engine code never touch sled types except
-//! through the typed functions of these modules.
+//! Everything durable goes through here, and no other folder names sled: callers use the typed
+//! functions of these modules, and a workflow step writes through [`step_tx::StepTx`] and stops
+//! with [`step_tx::Abort`].
 
 pub mod clock;
 pub mod codec;
@@ -39,6 +40,15 @@ pub enum StoreError {
 
 /// sled's page cache when nothing else is asked (sled's own default is 1 GiB).
 pub const DEFAULT_CACHE: u64 = 32 * 1024 * 1024;
+
+impl From<sled::transaction::TransactionError<StoreError>> for StoreError {
+    fn from(e: sled::transaction::TransactionError<StoreError>) -> Self {
+        match e {
+            sled::transaction::TransactionError::Abort(e) => e,
+            sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
+        }
+    }
+}
 
 /// Result alias for store calls.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -141,11 +151,6 @@ impl Store {
     /// The data dir this store lives in.
     pub fn dir(&self) -> &Path {
         &self.dir
-    }
-
-    /// The underlying database, for modules that own their own trees (contacts, runs).
-    pub fn db(&self) -> &sled::Db {
-        &self.db
     }
 
     /// A random 256-bit key made on first use and kept, for what the server signs and later

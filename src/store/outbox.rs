@@ -295,6 +295,7 @@ impl OutboxTrees {
     pub fn list(
         &self,
         state: Option<OutboxState>,
+        contact: Option<&str>,
         cursor: Option<&str>,
         limit: usize,
     ) -> Result<OutboxPage, OutboxError> {
@@ -307,7 +308,9 @@ impl OutboxTrees {
         for entry in iter.rev() {
             let (k, v) = entry?;
             let record = decode(&String::from_utf8_lossy(&k), &v)?;
-            if state.is_some_and(|s| s != record.state) {
+            if state.is_some_and(|s| s != record.state)
+                || contact.is_some_and(|c| record.contact_id.as_deref() != Some(c))
+            {
                 continue;
             }
             if items.len() == limit {

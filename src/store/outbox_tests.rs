@@ -52,24 +52,35 @@ fn records_serialize_with_the_documented_state_names() {
 }
 
 #[test]
-fn list_is_newest_first_with_a_cursor_and_a_state_filter() {
+fn list_is_newest_first_with_a_cursor_and_a_state_or_contact_filter() {
     let (_dir, trees) = open();
     for (id, state) in [
         ("01A", OutboxState::Queued),
         ("01B", OutboxState::Skipped),
         ("01C", OutboxState::Queued),
     ] {
-        trees.insert(&record(id, state), Some("c1")).unwrap();
+        let mut r = record(id, state);
+        if id == "01B" {
+            r.contact_id = Some("c2".into());
+        }
+        trees.insert(&r, Some("c1")).unwrap();
     }
-    let page = trees.list(None, None, 2).unwrap();
+    let page = trees.list(None, None, None, 2).unwrap();
     let ids: Vec<_> = page.items.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids, ["01C", "01B"]);
     assert_eq!(page.next_cursor.as_deref(), Some("01B"));
-    let rest = trees.list(None, page.next_cursor.as_deref(), 2).unwrap();
+    let rest = trees
+        .list(None, None, page.next_cursor.as_deref(), 2)
+        .unwrap();
     assert_eq!(rest.items.len(), 1);
     assert_eq!(rest.next_cursor, None);
-    let queued = trees.list(Some(OutboxState::Queued), None, 10).unwrap();
+    let queued = trees
+        .list(Some(OutboxState::Queued), None, None, 10)
+        .unwrap();
     assert_eq!(queued.items.len(), 2);
+    let c2 = trees.list(None, Some("c2"), None, 10).unwrap();
+    let ids: Vec<_> = c2.items.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["01B"]);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The run queue: one entry per accepted item, keyed by a monotonic sequence number so runs
 //! start in acceptance order. An entry stays until its run has been recorded.
 
-use super::codec::{decode, encode};
+use super::codec::decode;
 use super::{Store, StoreResult};
 use serde::{Deserialize, Serialize};
 
@@ -42,11 +42,6 @@ impl Store {
             .collect()
     }
 
-    /// Number of entries waiting in the queue.
-    pub fn queue_len(&self) -> usize {
-        self.trees.queue.len()
-    }
-
     /// The queue entry of a run that has not started yet, if any.
     pub fn queued_run(&self, run_id: &str) -> StoreResult<Option<QueueEntry>> {
         for kv in self.trees.queue.iter() {
@@ -57,13 +52,5 @@ impl Store {
             }
         }
         Ok(None)
-    }
-
-    /// Re-encodes an entry (used by replay to enqueue outside an acceptance).
-    pub fn enqueue(&self, entry: &QueueEntry) -> StoreResult<()> {
-        self.trees
-            .queue
-            .insert(entry.seq.to_be_bytes(), encode(entry))?;
-        Ok(())
     }
 }

@@ -12,7 +12,7 @@ use super::queue::QueueEntry;
 use super::references::ReferenceRecord;
 use super::{Store, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use sled::transaction::{ConflictableTransactionError, Transactional};
 use std::sync::Mutex;
 
 /// Most rejected requests kept per workflow; older ones are deleted as new ones arrive.
@@ -125,14 +125,14 @@ pub struct PendingItem {
 
 impl Store {
     /// Writes an accepted request with its queue entries in one transaction and returns the
-    /// final record (items already seen within their dedupe window become `duplicate`).
+    /// final record (items already seen within their dedupe window become `duplicate`). The
+    /// workflow's first accepted request becomes its reference in the same transaction.
     /// The caller must `durable().await` before answering.
     pub fn accept(
         &self,
         mut record: RequestRecord,
         items: Vec<PendingItem>,
         now_ms: i64,
-        reference: bool,
     ) -> StoreResult<RequestRecord> {
         let t = &self.trees;
         let result = (&t.requests, &t.queue, &t.references, &t.dedupe).transaction(
@@ -162,7 +162,7 @@ impl Store {
                 let mut final_record = record.clone();
                 final_record.status = overall_status(&out, record.status);
                 final_record.items = out;
-                if reference && references.get(record.workflow.as_bytes())?.is_none() {
+                if references.get(record.workflow.as_bytes())?.is_none() {
                     let r = ReferenceRecord {
                         request_id: record.id.clone(),
                         captured_at: record.received_at.clone(),
@@ -174,10 +174,7 @@ impl Store {
                 Ok::<_, ConflictableTransactionError<StoreError>>(final_record)
             },
         );
-        record = result.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        })?;
+        record = result?;
         self.bump_count(&record.workflow, record.status.as_str())?;
         Ok(record)
     }
@@ -250,11 +247,6 @@ impl Store {
                     && status.is_none_or(|s| r.status.as_str() == s)
             },
         )
-    }
-
-    /// Number of logged requests per workflow and status (for the workflow counts).
-    pub fn request_count(&self) -> usize {
-        self.trees.requests.len()
     }
 }
 

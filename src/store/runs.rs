@@ -6,7 +6,7 @@ use super::queue::QueueEntry;
 use super::{Store, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use sled::transaction::{ConflictableTransactionError, Transactional};
 
 /// `queued` → `running` → `succeeded` | `failed` (or `waiting` on a timer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +92,27 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
+    /// The run of a queue entry before its first step: running at step 0, no contact yet.
+    pub fn start(entry: &QueueEntry, created_at: String) -> Self {
+        RunRecord {
+            id: entry.run_id.clone(),
+            workflow: entry.workflow.clone(),
+            version: entry.version.clone(),
+            request_id: entry.request_id.clone(),
+            index: entry.index,
+            contact_id: None,
+            status: RunStatus::Running,
+            position: Some(vec![Seg::Index(0)]),
+            steps: Vec::new(),
+            error: None,
+            created_at,
+            finished_at: None,
+            item: entry.item.clone(),
+            request: entry.request.clone(),
+            accepted_at: entry.accepted_at,
+        }
+    }
+
     /// True once the run can make no more progress.
     pub fn is_finished(&self) -> bool {
         matches!(self.status, RunStatus::Succeeded | RunStatus::Failed)
@@ -106,22 +127,15 @@ impl Store {
         let result = (&t.queue, &t.runs, &t.runs_active).transaction(|(queue, runs, active)| {
             queue.remove(&entry.seq.to_be_bytes())?;
             if let Some(existing) = runs.get(run.id.as_bytes())? {
-                let existing: RunRecord = serde_json::from_slice(&existing).map_err(|e| {
-                    ConflictableTransactionError::Abort(StoreError::Corrupt {
-                        tree: "runs",
-                        message: e.to_string(),
-                    })
-                })?;
+                let existing =
+                    decode("runs", &existing).map_err(ConflictableTransactionError::Abort)?;
                 return Ok(existing);
             }
             runs.insert(run.id.as_bytes(), encode(run))?;
             active.insert(run.id.as_bytes(), &[])?;
             Ok(run.clone())
         });
-        result.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        })
+        Ok(result?)
     }
 
     /// One run.
@@ -190,14 +204,10 @@ impl Store {
     /// Writes a run outside a step transaction (a failure record).
     pub fn save_run(&self, run: &RunRecord) -> StoreResult<()> {
         let t = &self.trees;
-        (&t.runs, &t.runs_active)
-            .transaction(|(runs, active)| {
-                save_run_tx(runs, active, run)?;
-                Ok::<_, ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| match e {
-                TransactionError::Abort(()) => StoreError::Io(std::io::Error::other("aborted")),
-                TransactionError::Storage(e) => StoreError::Sled(e),
-            })
+        (&t.runs, &t.runs_active).transaction(|(runs, active)| {
+            save_run_tx(runs, active, run)?;
+            Ok::<_, ConflictableTransactionError<StoreError>>(())
+        })?;
+        Ok(())
     }
 }

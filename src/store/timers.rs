@@ -57,18 +57,12 @@ pub struct Timer {
     pub kind: TimerKind,
 }
 
-/// Monotonic ids, so timers due in the same millisecond fire in the order they were made.
-static TIMER_IDS: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
-
 impl Timer {
-    /// A new timer due at `due_at`.
+    /// A new timer due at `due_at`. Its id is monotonic, so timers due in the same millisecond
+    /// fire in the order they were made.
     pub fn new(due_at: Millis, kind: TimerKind) -> Self {
-        let id = {
-            let mut ids = TIMER_IDS.lock().unwrap_or_else(|p| p.into_inner());
-            ids.generate().unwrap_or_else(|_| ulid::Ulid::new())
-        };
         Self {
-            id: id.to_string(),
+            id: crate::domain::ids::new_ulid(),
             due_at,
             kind,
         }
@@ -240,7 +234,7 @@ mod tests {
             store
                 .step_transaction(|tx| {
                     tx.timers.schedule(&Timer::new(due, run(id)))?;
-                    Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
+                    Ok::<_, crate::store::step_tx::Abort<()>>(())
                 })
                 .unwrap();
         }
@@ -271,7 +265,7 @@ mod tests {
         let take = |t: &Timer| {
             store
                 .step_transaction(|tx| {
-                    Ok::<_, sled::transaction::ConflictableTransactionError<()>>(tx.timers.take(t)?)
+                    Ok::<_, crate::store::step_tx::Abort<()>>(tx.timers.take(t)?)
                 })
                 .unwrap()
         };
@@ -279,7 +273,7 @@ mod tests {
             .step_transaction(|tx| {
                 tx.timers.schedule(&t1)?;
                 tx.timers.schedule(&t2)?;
-                Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
+                Ok::<_, crate::store::step_tx::Abort<()>>(())
             })
             .unwrap();
         assert_eq!(store.timer_count(), 1, "one timer per owner");

@@ -22,6 +22,7 @@ mod hostile_bodies;
 mod mail_tls;
 mod matching;
 mod numbers;
+mod page;
 mod reload;
 mod runs;
 mod samples;

@@ -2,15 +2,15 @@
 
 use super::{enrol, unenrol};
 use crate::domain::contact::{Actor, Contact, EnrolmentState};
+use crate::domain::time::ClockMode;
 use crate::engine::executor::Executor;
 use crate::engine::template::Renderer;
 use crate::engine::worker::Worker;
-use crate::settings::ClockMode;
 use crate::store::clock::Clock;
 use crate::store::contacts::ChangeCtx;
+use crate::store::step_tx::Abort;
 use crate::store::Store;
 use crate::workflow::live::LiveCatalog;
-use sled::transaction::ConflictableTransactionError as Tx;
 use std::sync::Arc;
 
 const DAY: i64 = 86_400_000;
@@ -89,10 +89,10 @@ impl Engine {
         self.ex()
             .store
             .step_transaction(|tx| {
-                let c = tx.contacts.get(id).map_err(|_| Tx::Abort(()))?.unwrap();
+                let c = tx.contacts.get(id).map_err(|_| Abort::fail(()))?.unwrap();
                 enrol(tx, &c, &seq, now, "UTC", &change)
                     .map(|(enrolled, _)| enrolled)
-                    .map_err(|_| Tx::Abort(()))
+                    .map_err(|_| Abort::fail(()))
             })
             .unwrap()
     }
@@ -102,8 +102,8 @@ impl Engine {
         self.ex()
             .store
             .step_transaction(|tx| {
-                let c = tx.contacts.get(id).map_err(|_| Tx::Abort(()))?.unwrap();
-                unenrol(tx, &c, "s", now, &change).map_err(|_| Tx::Abort(()))
+                let c = tx.contacts.get(id).map_err(|_| Abort::fail(()))?.unwrap();
+                unenrol(tx, &c, "s", now, &change).map_err(|_| Abort::fail(()))
             })
             .unwrap()
     }
@@ -210,8 +210,8 @@ fn ten_thousand_enrolments_due_at_once_each_fire_exactly_once() {
             .step_transaction(|tx| {
                 tx.contacts
                     .insert(&c, &change.entry(serde_json::json!({})))
-                    .map_err(|_| Tx::Abort(()))?;
-                enrol(tx, &c, &seq, now, "UTC", &change).map_err(|_| Tx::Abort(()))
+                    .map_err(|_| Abort::fail(()))?;
+                enrol(tx, &c, &seq, now, "UTC", &change).map_err(|_| Abort::fail(()))
             })
             .unwrap();
     }

@@ -16,9 +16,11 @@ struct OutboxQuery {
     limit: Option<usize>,
     cursor: Option<String>,
     state: Option<OutboxState>,
+    /// Only the emails sent to this contact (a scan, like `state`).
+    contact: Option<String>,
 }
 
-/// `GET /api/outbox?state=`, `GET /api/outbox/{id}`.
+/// `GET /api/outbox?state=&contact=`, `GET /api/outbox/{id}`.
 pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
     let list = warp::path!("outbox")
         .and(warp::get())
@@ -50,7 +52,7 @@ async fn list(s: Arc<HttpState>, q: OutboxQuery) -> Result<Response, ApiError> {
         .intake
         .store
         .outbox
-        .list(q.state, cursor.as_deref(), limit)
+        .list(q.state, q.contact.as_deref(), cursor.as_deref(), limit)
         .map_err(ApiError::store)?;
     let items: Vec<Value> = page.items.iter().map(view).collect();
     Ok(warp::reply::json(

@@ -78,7 +78,30 @@ async fn list(s: Arc<HttpState>, q: ListQuery) -> Result<Response, ApiError> {
 }
 
 async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
-    Ok(warp::reply::json(&find(&s, &id)?).into_response())
+    let record = find(&s, &id)?;
+    let mut out = serde_json::to_value(&record).expect("requests serialise");
+    out["answer"] = answer(&record);
+    Ok(warp::reply::json(&out).into_response())
+}
+
+/// The body hookflow answered with, rebuilt from the record (the page shows it).
+fn answer(r: &crate::store::requests::RequestRecord) -> serde_json::Value {
+    if (200..300).contains(&r.http_status) {
+        return json!({"status": r.status, "request_id": r.id, "workflow": r.workflow,
+            "items": r.items.iter().map(|i| json!({"index": i.index, "status": i.status,
+            "run_id": i.run_id})).collect::<Vec<_>>()});
+    }
+    let code = match r.http_status {
+        400 => "bad_request",
+        401 => "unauthorized",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        429 => "rate_limited",
+        _ => "workflow_unavailable",
+    };
+    json!({"error": {"code": code, "message": r.reason}})
 }
 
 /// The logged request `id`, or a 404 naming it.

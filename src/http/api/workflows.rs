@@ -4,8 +4,9 @@ use super::{reply, with, HttpState};
 use crate::http::error::ApiError;
 use crate::inbound::{body, fields};
 use crate::store::references::ReferenceRecord;
+use crate::store::Store;
 use crate::workflow::lint::workflow_warnings;
-use crate::workflow::{paths, Diagnostic, Status};
+use crate::workflow::{paths, Catalog, Diagnostic, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -24,6 +25,10 @@ pub struct WorkflowOut {
     pub error: Option<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
     pub reference: Option<Value>,
+    /// `[{"name", "path"}]`: what the page checks a request against the reference with.
+    pub mapping: Vec<Value>,
+    /// The trigger's `split` JSONPath, when it sets one.
+    pub split: Option<String>,
     pub counts: Value,
 }
 
@@ -74,14 +79,23 @@ async fn list(s: Arc<HttpState>, q: super::OnePage) -> Result<Response, ApiError
     // One page only: no cursor was ever handed out for this list.
     s.cursors.open("workflows", q.cursor.as_deref())?;
     let catalog = s.intake.catalog.current();
-    let mut items = Vec::new();
-    for id in catalog.workflows.keys() {
-        items.push(view(&s, id.as_str())?.expect("listed id exists"));
-    }
-    for id in catalog.sequences.keys() {
-        items.push(view(&s, id.as_str())?.expect("listed id exists"));
-    }
+    let items = list_items(&s.intake.store, &s.public_url, &catalog)?;
     Ok(warp::reply::json(&json!({"items": items, "next_cursor": null})).into_response())
+}
+
+/// Every workflow and sequence of one catalog snapshot: a reload during the listing cannot
+/// take away an id that is half-way through.
+fn list_items(
+    store: &Store,
+    public_url: &str,
+    catalog: &Catalog,
+) -> Result<Vec<WorkflowOut>, ApiError> {
+    let ids = catalog.workflows.keys().chain(catalog.sequences.keys());
+    let mut items = Vec::new();
+    for id in ids {
+        items.extend(view_in(store, public_url, catalog, id.as_str())?);
+    }
+    Ok(items)
 }
 
 async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
@@ -92,7 +106,16 @@ async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
 /// The JSON of a workflow or sequence id, or `None` if no file has that id.
 pub fn view(s: &HttpState, id: &str) -> Result<Option<WorkflowOut>, ApiError> {
     let catalog = s.intake.catalog.current();
-    let store = &s.intake.store;
+    view_in(&s.intake.store, &s.public_url, &catalog, id)
+}
+
+/// [`view`] within one catalog snapshot.
+fn view_in(
+    store: &Store,
+    public_url: &str,
+    catalog: &Catalog,
+    id: &str,
+) -> Result<Option<WorkflowOut>, ApiError> {
     if let Some(entry) = catalog.workflows.values().find(|e| e.id.as_str() == id) {
         let hook = store.hook_id_for(&entry.id).map_err(ApiError::store)?;
         let wf = entry.workflow.as_ref().ok();
@@ -104,11 +127,20 @@ pub fn view(s: &HttpState, id: &str) -> Result<Option<WorkflowOut>, ApiError> {
             id: id.to_string(),
             name: wf.map(|w| w.name.clone()),
             status: wf.map(|w| w.status),
-            url: Some(format!("{}/hooks/{}", s.public_url, hook.as_str())),
+            url: Some(format!("{public_url}/hooks/{}", hook.as_str())),
             kind: "workflow",
             error: entry.workflow.as_ref().err().cloned(),
             warnings,
             reference,
+            mapping: wf
+                .map(|w| {
+                    w.mapping
+                        .iter()
+                        .map(|m| json!({"name": m.name, "path": m.path}))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            split: split.map(str::to_string),
             counts: store.counts(id).map_err(ApiError::store)?,
         }));
     }
@@ -123,6 +155,8 @@ pub fn view(s: &HttpState, id: &str) -> Result<Option<WorkflowOut>, ApiError> {
             error: entry.sequence.as_ref().err().cloned(),
             warnings: entry.warnings.clone(),
             reference: None,
+            mapping: Vec::new(),
+            split: None,
             counts: json!({}),
         }));
     }
@@ -224,4 +258,36 @@ fn announce(s: &HttpState, id: &str, change: &str) {
     };
     let event = crate::events::WorkflowEvent::event(id, "workflow", status, change);
     s.events.publish(event);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::live::LiveCatalog;
+
+    #[test]
+    fn a_listing_keeps_its_snapshot_when_a_reload_removes_a_workflow_meanwhile() {
+        let data = tempfile::tempdir().unwrap();
+        let store = Store::open(data.path()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("visits.yaml");
+        std::fs::write(
+            &file,
+            "name: Visits\nstatus: published\nsteps:\n  - add_tag: visit\n",
+        )
+        .unwrap();
+        let live = LiveCatalog::load(dir.path());
+        let snapshot = live.current();
+        std::fs::remove_file(&file).unwrap();
+        assert!(live.reload().workflows.is_empty());
+
+        let items = list_items(&store, "http://h", &snapshot).unwrap();
+        let ids: Vec<&str> = items.iter().map(|w| w.id.as_str()).collect();
+        assert_eq!(ids, ["visits"]);
+        assert!(items[0]
+            .url
+            .as_deref()
+            .unwrap()
+            .starts_with("http://h/hooks/"));
+    }
 }

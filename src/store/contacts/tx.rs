@@ -7,14 +7,9 @@
 use super::{abort, ContactError};
 use crate::domain::contact::{Contact, Email, Phone, TimelineEntry};
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
-use std::sync::Mutex;
 
 /// The result of a transactional contact operation; `Abort` carries a [`ContactError`].
 pub type TxResult<T> = Result<T, ConflictableTransactionError<ContactError>>;
-
-/// A process-wide monotonic ULID source, so entries written in the same millisecond keep their
-/// order in the timeline.
-static TIMELINE_IDS: Mutex<ulid::Generator> = Mutex::new(ulid::Generator::new());
 
 /// The contact trees as seen from inside one transaction.
 pub struct ContactTx<'a> {
@@ -139,14 +134,11 @@ impl<'a> ContactTx<'a> {
     }
 
     fn append(&self, id: &str, entry: &TimelineEntry) -> TxResult<()> {
-        let ulid = {
-            let mut ids = TIMELINE_IDS.lock().unwrap_or_else(|p| p.into_inner());
-            ids.generate().unwrap_or_else(|_| ulid::Ulid::new())
-        };
+        // Monotonic, so entries written in the same millisecond keep their order.
+        let ulid = crate::domain::ids::new_ulid();
         let json = serde_json::to_vec(entry)
             .map_err(|e| store_err(format!("timeline of {id}: cannot encode: {e}")))?;
-        self.timeline
-            .insert(timeline_key(id, &ulid.to_string()), json)?;
+        self.timeline.insert(timeline_key(id, &ulid), json)?;
         Ok(())
     }
 
