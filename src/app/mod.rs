@@ -114,7 +114,7 @@ impl Application {
         for id in catalog.current().workflows.keys() {
             store.hook_id_for(id)?;
         }
-        let cursors = crate::http::api::cursor::Cursors::new(store.signing_key()?);
+        let cursors = crate::views::cursor::Cursors::new(store.signing_key()?);
         store.flush_now()?;
         let reloader = reload::watch(catalog.clone(), store.clone(), events.clone())
             .map_err(

@@ -52,6 +52,17 @@ impl Reply for ApiError {
     }
 }
 
+impl From<crate::views::ViewError> for ApiError {
+    fn from(e: crate::views::ViewError) -> Self {
+        use crate::views::ViewError;
+        match e {
+            ViewError::BadRequest(m) => Self::bad_request(m),
+            ViewError::NotFound(m) => Self::not_found(m),
+            ViewError::Store(e) => Self::store(e),
+        }
+    }
+}
+
 impl From<IntakeError> for ApiError {
     fn from(e: IntakeError) -> Self {
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -30,7 +30,7 @@ pub struct HttpState {
     /// The engine, for the clock and `clock advance`.
     pub worker: Arc<crate::engine::worker::Worker>,
     /// Seals and checks the `cursor` of list routes.
-    pub cursors: api::cursor::Cursors,
+    pub cursors: crate::views::cursor::Cursors,
     /// What `/api/events` streams.
     pub events: Arc<crate::events::EventBus>,
 }

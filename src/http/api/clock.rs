@@ -2,11 +2,9 @@
 
 use super::{reply, with, HttpState};
 use crate::domain::duration::parse_duration;
-use crate::domain::time::rfc3339;
 use crate::engine::scheduler::AdvanceError;
 use crate::http::error::ApiError;
-use crate::settings::ClockMode;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
@@ -29,20 +27,9 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
     show.or(advance).unify().boxed()
 }
 
-fn mode_name(mode: ClockMode) -> &'static str {
-    match mode {
-        ClockMode::Real => "real",
-        ClockMode::Manual => "manual",
-    }
-}
-
 async fn show(s: Arc<HttpState>) -> Result<Response, ApiError> {
     let clock = &s.worker.executor.clock;
-    Ok(warp::reply::json(&json!({
-        "mode": mode_name(clock.mode()),
-        "now": rfc3339(clock.now_ms()),
-    }))
-    .into_response())
+    Ok(warp::reply::json(&crate::views::clock::show(clock)).into_response())
 }
 
 async fn advance(s: Arc<HttpState>, body: bytes::Bytes) -> Result<Response, ApiError> {

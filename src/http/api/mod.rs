@@ -2,7 +2,6 @@
 
 mod clock;
 mod contacts;
-pub mod cursor;
 mod events;
 mod outbox;
 mod requests;

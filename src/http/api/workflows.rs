@@ -2,11 +2,10 @@
 
 use super::{reply, with, HttpState};
 use crate::http::error::ApiError;
-use crate::inbound::{body, fields};
 use crate::store::references::ReferenceRecord;
 use crate::store::Store;
 use crate::workflow::lint::workflow_warnings;
-use crate::workflow::{paths, Catalog, Diagnostic, Status};
+use crate::workflow::{Catalog, Diagnostic, Status};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -122,7 +121,7 @@ fn view_in(
         let split = wf.and_then(|w| w.trigger.split.as_deref());
         let record = store.reference(id).map_err(ApiError::store)?;
         let warnings = workflow_warnings(entry, record.as_ref().map(|r| &r.payload));
-        let reference = record.map(|r| reference_json(&r, split));
+        let reference = record.map(|r| crate::views::reference::document(&r, split));
         return Ok(Some(WorkflowOut {
             id: id.to_string(),
             name: wf.map(|w| w.name.clone()),
@@ -161,24 +160,6 @@ fn view_in(
         }));
     }
     Ok(None)
-}
-
-/// `{"request_id", "captured_at", "payload", "fields"}`; fields are paths into one item (what
-/// `mapping` sees), so for a split array they are those of the first element.
-fn reference_json(r: &ReferenceRecord, split: Option<&str>) -> Value {
-    let first_item = match split {
-        Some(p) => paths::select(p, &r.payload)
-            .ok()
-            .and_then(|v| v.into_iter().next()),
-        None => body::default_split(r.payload.clone()).into_iter().next(),
-    }
-    .unwrap_or(Value::Null);
-    json!({
-        "request_id": r.request_id,
-        "captured_at": r.captured_at,
-        "payload": r.payload,
-        "fields": fields::flatten(&first_item),
-    })
 }
 
 #[derive(Debug, Deserialize)]

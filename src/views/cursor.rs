@@ -3,7 +3,7 @@
 //! truncated copy, one from another list — is then a 400 instead of a silently wrong page, and
 //! cursors stay valid across restarts.
 
-use crate::http::error::ApiError;
+use super::ViewError;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
@@ -26,7 +26,7 @@ impl Cursors {
     }
 
     /// The position inside `cursor`, when this server handed it out for `list`.
-    pub fn open(&self, list: &str, cursor: Option<&str>) -> Result<Option<String>, ApiError> {
+    pub fn open(&self, list: &str, cursor: Option<&str>) -> Result<Option<String>, ViewError> {
         let Some(cursor) = cursor else {
             return Ok(None);
         };
@@ -35,7 +35,7 @@ impl Cursors {
         });
         match valid {
             Some((position, _)) => Ok(Some(position.to_string())),
-            None => Err(ApiError::bad_request(format!(
+            None => Err(ViewError::BadRequest(format!(
                 "cursor `{cursor}` was not handed out by this server for /api/{list}: pass the \
                  `next_cursor` of the previous page, or leave `cursor` out for the first page"
             ))),

@@ -1,0 +1,38 @@
+//! A workflow's captured reference as `/api/workflows/{id}` shows it under `reference`.
+
+use super::ViewResult;
+use crate::inbound::{body, fields};
+use crate::store::references::ReferenceRecord;
+use crate::store::Store;
+use crate::workflow::{paths, WorkflowEntry};
+use serde_json::{json, Value};
+
+/// The reference of a loaded workflow, or `None` before one is captured.
+pub fn of(store: &Store, entry: &WorkflowEntry) -> ViewResult<Option<Value>> {
+    let split = entry
+        .workflow
+        .as_ref()
+        .ok()
+        .and_then(|w| w.trigger.split.as_deref());
+    Ok(store
+        .reference(entry.id.as_str())?
+        .map(|r| document(&r, split)))
+}
+
+/// `{"request_id", "captured_at", "payload", "fields"}`; fields are paths into one item (what
+/// `mapping` sees), so for a split array they are those of the first element.
+pub fn document(r: &ReferenceRecord, split: Option<&str>) -> Value {
+    let first_item = match split {
+        Some(p) => paths::select(p, &r.payload)
+            .ok()
+            .and_then(|v| v.into_iter().next()),
+        None => body::default_split(r.payload.clone()).into_iter().next(),
+    }
+    .unwrap_or(Value::Null);
+    json!({
+        "request_id": r.request_id,
+        "captured_at": r.captured_at,
+        "payload": r.payload,
+        "fields": fields::flatten(&first_item),
+    })
+}
