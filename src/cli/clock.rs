@@ -2,6 +2,9 @@
 //! clock forward and lists the timers that fired (`POST /api/clock/advance`).
 
 use super::client::ApiClient;
+use super::local::{DataArgs, Source};
+use crate::domain::time::ClockMode;
+use crate::store::clock::Clock;
 use crate::outln;
 use clap::{Args, Subcommand};
 use serde_json::Value;
@@ -12,6 +15,11 @@ use std::process::ExitCode;
 pub struct ClockArgs {
     #[command(subcommand)]
     pub action: Option<ClockAction>,
+    /// The clock a server on this data dir would use (only when no server answers).
+    #[arg(long, global = true, env = "HOOKFLOW_CLOCK", default_value = "real")]
+    pub clock: ClockMode,
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 /// What to do with the clock.
@@ -24,18 +32,26 @@ pub enum ClockAction {
     },
 }
 
-/// Runs the command against a running server.
+/// Shows the clock (a server's, or the data dir's when none answers); `advance` needs a server.
 pub async fn run(server: &str, json: bool, args: &ClockArgs) -> anyhow::Result<ExitCode> {
-    let client = ApiClient::new(server);
-    if !client.is_up().await {
-        anyhow::bail!(
-            "no hookflow server answers at {server}; the clock belongs to a running server \
-             (`hookflow serve --clock manual`)"
-        );
-    }
     let answer = match &args.action {
-        None => client.get("/api/clock").await?,
+        None => {
+            let source = Source::pick(server, &args.data.data).await?;
+            let mode = args.clock;
+            source
+                .get("/api/clock", |store, _| {
+                    Ok(crate::views::clock::show(&Clock::new(mode, store.clone())?))
+                })
+                .await?
+        }
         Some(ClockAction::Advance { duration }) => {
+            let client = ApiClient::new(server);
+            if !client.is_up().await {
+                anyhow::bail!(
+                    "no hookflow server answers at {server}; advancing the clock fires timers, \
+                     which only a running server does (`hookflow serve --clock manual`)"
+                );
+            }
             client
                 .post_json("/api/clock/advance", &serde_json::json!({"by": duration}))
                 .await?

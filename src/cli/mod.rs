@@ -1,11 +1,14 @@
 //! The `hookflow` command line. `serve` runs the server; every other command talks to a
-//! running server's API, or, where none answers, opens the data dir itself.
+//! running server's API, or, where none answers, opens the data dir itself (the read-only
+//! views through [`local::Source`]; `rotate`, `reference set|clear`, `replay`, `send`,
+//! `simulate` and `clock advance` need a server).
 
 mod check;
 mod client;
 mod clock;
 mod contacts;
 mod list;
+mod local;
 mod outbox;
 pub mod output;
 mod reference;
@@ -99,6 +102,8 @@ pub enum Command {
     Reference {
         #[command(subcommand)]
         command: reference::ReferenceCmd,
+        #[command(flatten)]
+        files: reference::Files,
     },
     /// A new inbound URL for a workflow whose URL leaked; prints it.
     Rotate {
@@ -140,7 +145,9 @@ pub fn main() -> ExitCode {
             Command::Requests(a) => requests::run(&cli.server, cli.json, &a).await,
             Command::Runs(a) => runs::run(&cli.server, cli.json, &a).await,
             Command::Outbox(a) => outbox::run(&cli.server, cli.json, &a).await,
-            Command::Reference { command } => reference::run(&cli.server, cli.json, &command).await,
+            Command::Reference { command, files } => {
+                reference::run(&cli.server, cli.json, &command, &files).await
+            }
             Command::Rotate { workflow } => rotate::run(&cli.server, cli.json, &workflow).await,
             Command::Tail(a) => tail::run(&cli.server, cli.json, &a).await,
         }

@@ -2,6 +2,10 @@
 //! message as it was (or will be) sent.
 
 use super::list::{self, Page};
+use super::local::{DataArgs, Source};
+use crate::store::outbox::OutboxState;
+use crate::views::outbox as views;
+use crate::views::ViewError;
 use super::table::{short_time, text, Table};
 use crate::cli::output;
 use crate::outln;
@@ -17,13 +21,17 @@ pub struct OutboxArgs {
     pub state: Option<String>,
     #[command(flatten)]
     pub page: Page,
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 /// Lists emails or shows one.
 pub async fn run(server: &str, json: bool, args: &OutboxArgs) -> anyhow::Result<ExitCode> {
-    let client = list::server(server).await?;
+    let source = Source::pick(server, &args.data.data).await?;
     if let Some(super::requests::Show::Show { id }) = &args.show {
-        let r = client.get(&format!("/api/outbox/{id}")).await?;
+        let r = source
+            .get(&format!("/api/outbox/{id}"), |store, _| views::one(store, id))
+            .await?;
         if json {
             output::json(&r);
             return Ok(ExitCode::SUCCESS);
@@ -45,7 +53,12 @@ pub async fn run(server: &str, json: bool, args: &OutboxArgs) -> anyhow::Result<
         return Ok(ExitCode::SUCCESS);
     }
     let filters = [("state", args.state.as_deref())];
-    let page = list::fetch(&client, "/api/outbox", &filters, &args.page).await?;
+    let page = source
+        .page("/api/outbox", &filters, &args.page, |store, cursors, at, limit| {
+            let state = args.state.as_deref().map(parse_state).transpose()?;
+            views::list(store, cursors, state, None, at, limit)
+        })
+        .await?;
     if json {
         output::json(&page);
         return Ok(ExitCode::SUCCESS);
@@ -64,4 +77,13 @@ pub async fn run(server: &str, json: bool, args: &OutboxArgs) -> anyhow::Result<
     table.print();
     list::footer(&page, &list::again("outbox", &filters, args.page.limit));
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--state` as the API reads it.
+fn parse_state(s: &str) -> Result<OutboxState, ViewError> {
+    serde_json::from_value(serde_json::json!(s)).map_err(|_| {
+        ViewError::BadRequest(format!(
+            "unknown state `{s}`; use one of queued, sending, sent, failed, skipped"
+        ))
+    })
 }

@@ -2,6 +2,9 @@
 //! from. `show` prints `PATH<TAB>{{ trigger.… }}<TAB>example` per field, ready to paste.
 
 use super::list;
+use super::local::Source;
+use crate::workflow::live::LiveCatalog;
+use std::path::PathBuf;
 use crate::cli::output;
 use crate::outln;
 use serde_json::Value;
@@ -29,13 +32,37 @@ pub enum ReferenceCmd {
     },
 }
 
-/// Runs the reference command against the server.
-pub async fn run(server: &str, json: bool, cmd: &ReferenceCmd) -> anyhow::Result<ExitCode> {
-    let client = list::server(server).await?;
+/// Where `reference show` reads when no server answers (`set` and `clear` need a server).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Files {
+    /// Workflows directory (used only when no server answers).
+    #[arg(long, global = true, env = "HOOKFLOW_WORKFLOWS", default_value = "./workflows")]
+    pub workflows: PathBuf,
+    /// Data directory (used only when no server answers).
+    #[arg(long, global = true, env = "HOOKFLOW_DATA", default_value = "./data")]
+    pub data: PathBuf,
+}
+
+/// Shows the reference (from the server or the data dir), or changes it through the server.
+pub async fn run(
+    server: &str,
+    json: bool,
+    cmd: &ReferenceCmd,
+    files: &Files,
+) -> anyhow::Result<ExitCode> {
+    if let ReferenceCmd::Show { workflow } = cmd {
+        let source = Source::pick(server, &files.data).await?;
+        let wf = match &source {
+            Source::Server(client) => client.get(&format!("/api/workflows/{workflow}")).await?,
+            Source::Local { store, .. } => local_workflow(store, &files.workflows, workflow)?,
+        };
+        return print(cmd, json, &wf);
+    }
+    let client = list::server(server).await.map_err(|e| {
+        anyhow::anyhow!("{e} (`reference set` and `clear` change a running server's state)")
+    })?;
     let wf = match cmd {
-        ReferenceCmd::Show { workflow } => {
-            client.get(&format!("/api/workflows/{workflow}")).await?
-        }
+        ReferenceCmd::Show { .. } => unreachable!("shown above"),
         ReferenceCmd::Set {
             workflow,
             request_id,
@@ -51,6 +78,24 @@ pub async fn run(server: &str, json: bool, cmd: &ReferenceCmd) -> anyhow::Result
                 .await?
         }
     };
+    print(cmd, json, &wf)
+}
+
+/// `{"id", "reference"}` of a loaded workflow, read from the files and the store.
+fn local_workflow(
+    store: &crate::store::Store,
+    workflows: &std::path::Path,
+    id: &str,
+) -> anyhow::Result<Value> {
+    let catalog = LiveCatalog::load(workflows).current();
+    let Some(entry) = catalog.workflows.values().find(|e| e.id.as_str() == id) else {
+        anyhow::bail!("no workflow `{id}` in {}", workflows.display());
+    };
+    let reference = crate::views::reference::of(store, entry)?;
+    Ok(serde_json::json!({"id": id, "reference": reference}))
+}
+
+fn print(cmd: &ReferenceCmd, json: bool, wf: &Value) -> anyhow::Result<ExitCode> {
     let reference = &wf["reference"];
     if json {
         output::json(reference);

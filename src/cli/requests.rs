@@ -2,6 +2,8 @@
 //! body, the answer given and each item's run.
 
 use super::list::{self, Page};
+use super::local::{DataArgs, Source};
+use crate::views::requests as views;
 use super::table::{short_time, text, Table};
 use crate::cli::output;
 use crate::outln;
@@ -21,6 +23,8 @@ pub struct RequestsArgs {
     pub status: Option<String>,
     #[command(flatten)]
     pub page: Page,
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 /// `show ID`.
@@ -35,9 +39,11 @@ pub enum Show {
 
 /// Lists requests or shows one.
 pub async fn run(server: &str, json: bool, args: &RequestsArgs) -> anyhow::Result<ExitCode> {
-    let client = list::server(server).await?;
+    let source = Source::pick(server, &args.data.data).await?;
     if let Some(Show::Show { id }) = &args.show {
-        let r = client.get(&format!("/api/requests/{id}")).await?;
+        let r = source
+            .get(&format!("/api/requests/{id}"), |store, _| views::one(store, id))
+            .await?;
         if json {
             output::json(&r);
         } else {
@@ -49,7 +55,12 @@ pub async fn run(server: &str, json: bool, args: &RequestsArgs) -> anyhow::Resul
         ("workflow", args.workflow.as_deref()),
         ("status", args.status.as_deref()),
     ];
-    let page = list::fetch(&client, "/api/requests", &filters, &args.page).await?;
+    let page = source
+        .page("/api/requests", &filters, &args.page, |store, cursors, at, limit| {
+            let (workflow, status) = (args.workflow.as_deref(), args.status.as_deref());
+            views::list(store, cursors, workflow, status, at, limit)
+        })
+        .await?;
     if json {
         output::json(&page);
         return Ok(ExitCode::SUCCESS);

@@ -2,6 +2,9 @@
 //! input, output, error and warnings.
 
 use super::list::{self, Page};
+use super::local::{DataArgs, Source};
+use crate::store::runs::RunFilter;
+use crate::views::runs as views;
 use super::table::{short_time, text, Table};
 use crate::cli::output;
 use crate::outln;
@@ -24,13 +27,17 @@ pub struct RunsArgs {
     pub contact: Option<String>,
     #[command(flatten)]
     pub page: Page,
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 /// Lists runs or shows one.
 pub async fn run(server: &str, json: bool, args: &RunsArgs) -> anyhow::Result<ExitCode> {
-    let client = list::server(server).await?;
+    let source = Source::pick(server, &args.data.data).await?;
     if let Some(super::requests::Show::Show { id }) = &args.show {
-        let r = client.get(&format!("/api/runs/{id}")).await?;
+        let r = source
+            .get(&format!("/api/runs/{id}"), |store, _| views::one(store, id))
+            .await?;
         if json {
             output::json(&r);
         } else {
@@ -43,7 +50,16 @@ pub async fn run(server: &str, json: bool, args: &RunsArgs) -> anyhow::Result<Ex
         ("status", args.status.as_deref()),
         ("contact", args.contact.as_deref()),
     ];
-    let page = list::fetch(&client, "/api/runs", &filters, &args.page).await?;
+    let filter = RunFilter {
+        workflow: args.workflow.clone(),
+        status: args.status.clone(),
+        contact: args.contact.clone(),
+    };
+    let page = source
+        .page("/api/runs", &filters, &args.page, |store, cursors, at, limit| {
+            views::list(store, cursors, &filter, at, limit)
+        })
+        .await?;
     if json {
         output::json(&page);
         return Ok(ExitCode::SUCCESS);

@@ -51,3 +51,14 @@ fn check_status(status: Option<&str>, known: &[&str]) -> ViewResult<()> {
         _ => Ok(()),
     }
 }
+
+/// A list's `?limit=`: default 50, between 1 and 1000.
+pub fn page_limit(limit: Option<usize>) -> ViewResult<usize> {
+    match limit {
+        None => Ok(50),
+        Some(n @ 1..=1000) => Ok(n),
+        Some(_) => Err(ViewError::BadRequest(
+            "limit must be between 1 and 1000".into(),
+        )),
+    }
+}

@@ -107,11 +107,7 @@ pub struct OnePage {
 
 /// A list route's `?limit=`: default 50, between 1 and 1000.
 pub fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
-    match limit {
-        None => Ok(50),
-        Some(n @ 1..=1000) => Ok(n),
-        Some(_) => Err(ApiError::bad_request("limit must be between 1 and 1000")),
-    }
+    Ok(crate::views::page_limit(limit)?)
 }
 
 /// Lets a handler return `Result<impl Reply, ApiError>`.
