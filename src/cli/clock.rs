@@ -4,8 +4,8 @@
 use super::client::ApiClient;
 use super::local::{DataArgs, Source};
 use crate::domain::time::ClockMode;
-use crate::store::clock::Clock;
 use crate::outln;
+use crate::store::clock::Clock;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use std::process::ExitCode;

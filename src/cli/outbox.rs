@@ -3,12 +3,12 @@
 
 use super::list::{self, Page};
 use super::local::{DataArgs, Source};
-use crate::store::outbox::OutboxState;
-use crate::views::outbox as views;
-use crate::views::ViewError;
 use super::table::{short_time, text, Table};
 use crate::cli::output;
 use crate::outln;
+use crate::store::outbox::OutboxState;
+use crate::views::outbox as views;
+use crate::views::ViewError;
 use std::process::ExitCode;
 
 /// `outbox [--state S] [--limit N] [--cursor C]` or `outbox show ID`.
@@ -30,7 +30,9 @@ pub async fn run(server: &str, json: bool, args: &OutboxArgs) -> anyhow::Result<
     let source = Source::pick(server, &args.data.data).await?;
     if let Some(super::requests::Show::Show { id }) = &args.show {
         let r = source
-            .get(&format!("/api/outbox/{id}"), |store, _| views::one(store, id))
+            .get(&format!("/api/outbox/{id}"), |store, _| {
+                views::one(store, id)
+            })
             .await?;
         if json {
             output::json(&r);
@@ -54,10 +56,15 @@ pub async fn run(server: &str, json: bool, args: &OutboxArgs) -> anyhow::Result<
     }
     let filters = [("state", args.state.as_deref())];
     let page = source
-        .page("/api/outbox", &filters, &args.page, |store, cursors, at, limit| {
-            let state = args.state.as_deref().map(parse_state).transpose()?;
-            views::list(store, cursors, state, None, at, limit)
-        })
+        .page(
+            "/api/outbox",
+            &filters,
+            &args.page,
+            |store, cursors, at, limit| {
+                let state = args.state.as_deref().map(parse_state).transpose()?;
+                views::list(store, cursors, state, None, at, limit)
+            },
+        )
         .await?;
     if json {
         output::json(&page);

@@ -3,11 +3,11 @@
 
 use super::list;
 use super::local::Source;
-use crate::workflow::live::LiveCatalog;
-use std::path::PathBuf;
 use crate::cli::output;
 use crate::outln;
+use crate::workflow::live::LiveCatalog;
 use serde_json::Value;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// What to do with a workflow's reference.
@@ -36,7 +36,12 @@ pub enum ReferenceCmd {
 #[derive(Debug, Clone, clap::Args)]
 pub struct Files {
     /// Workflows directory (used only when no server answers).
-    #[arg(long, global = true, env = "HOOKFLOW_WORKFLOWS", default_value = "./workflows")]
+    #[arg(
+        long,
+        global = true,
+        env = "HOOKFLOW_WORKFLOWS",
+        default_value = "./workflows"
+    )]
     pub workflows: PathBuf,
     /// Data directory (used only when no server answers).
     #[arg(long, global = true, env = "HOOKFLOW_DATA", default_value = "./data")]

@@ -3,10 +3,10 @@
 
 use super::list::{self, Page};
 use super::local::{DataArgs, Source};
-use crate::views::requests as views;
 use super::table::{short_time, text, Table};
 use crate::cli::output;
 use crate::outln;
+use crate::views::requests as views;
 use serde_json::Value;
 use std::process::ExitCode;
 
@@ -42,7 +42,9 @@ pub async fn run(server: &str, json: bool, args: &RequestsArgs) -> anyhow::Resul
     let source = Source::pick(server, &args.data.data).await?;
     if let Some(Show::Show { id }) = &args.show {
         let r = source
-            .get(&format!("/api/requests/{id}"), |store, _| views::one(store, id))
+            .get(&format!("/api/requests/{id}"), |store, _| {
+                views::one(store, id)
+            })
             .await?;
         if json {
             output::json(&r);
@@ -56,10 +58,15 @@ pub async fn run(server: &str, json: bool, args: &RequestsArgs) -> anyhow::Resul
         ("status", args.status.as_deref()),
     ];
     let page = source
-        .page("/api/requests", &filters, &args.page, |store, cursors, at, limit| {
-            let (workflow, status) = (args.workflow.as_deref(), args.status.as_deref());
-            views::list(store, cursors, workflow, status, at, limit)
-        })
+        .page(
+            "/api/requests",
+            &filters,
+            &args.page,
+            |store, cursors, at, limit| {
+                let (workflow, status) = (args.workflow.as_deref(), args.status.as_deref());
+                views::list(store, cursors, workflow, status, at, limit)
+            },
+        )
         .await?;
     if json {
         output::json(&page);

@@ -3,11 +3,11 @@
 
 use super::list::{self, Page};
 use super::local::{DataArgs, Source};
-use crate::store::runs::RunFilter;
-use crate::views::runs as views;
 use super::table::{short_time, text, Table};
 use crate::cli::output;
 use crate::outln;
+use crate::store::runs::RunFilter;
+use crate::views::runs as views;
 use serde_json::Value;
 use std::process::ExitCode;
 
@@ -56,9 +56,12 @@ pub async fn run(server: &str, json: bool, args: &RunsArgs) -> anyhow::Result<Ex
         contact: args.contact.clone(),
     };
     let page = source
-        .page("/api/runs", &filters, &args.page, |store, cursors, at, limit| {
-            views::list(store, cursors, &filter, at, limit)
-        })
+        .page(
+            "/api/runs",
+            &filters,
+            &args.page,
+            |store, cursors, at, limit| views::list(store, cursors, &filter, at, limit),
+        )
         .await?;
     if json {
         output::json(&page);

@@ -10,6 +10,7 @@ mod capture;
 mod capture_samples;
 mod check;
 mod cli;
+mod cli_offline;
 mod cli_views;
 mod contacts_csv;
 mod crash;
