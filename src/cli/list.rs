@@ -63,14 +63,3 @@ pub fn again(command: &str, flags: &[(&str, Option<&str>)], limit: usize) -> Str
     }
     out
 }
-
-/// A client of a running server, or a clear error when none answers.
-pub async fn server(server: &str) -> anyhow::Result<ApiClient> {
-    let client = ApiClient::new(server);
-    if !client.is_up().await {
-        anyhow::bail!(
-            "no hookflow server answers at {server}; start one with `hookflow serve` or pass --server URL"
-        );
-    }
-    Ok(client)
-}

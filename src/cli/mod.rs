@@ -1,7 +1,7 @@
 //! The `hookflow` command line. `serve` runs the server; every other command talks to a
-//! running server's API, or, where none answers, opens the data dir itself (the read-only
-//! views through [`local::Source`]; `rotate`, `reference set|clear`, `replay`, `send`,
-//! `simulate` and `clock advance` need a server).
+//! running server's API, or, where none answers, opens the data dir itself (through
+//! [`local::Source`]); `replay`, `send`, `simulate`, `tail` and `clock advance` run or
+//! follow things, which only a server does, and need one.
 
 mod check;
 mod client;
@@ -106,10 +106,7 @@ pub enum Command {
         files: reference::Files,
     },
     /// A new inbound URL for a workflow whose URL leaked; prints it.
-    Rotate {
-        /// Workflow id.
-        workflow: String,
-    },
+    Rotate(rotate::RotateArgs),
     /// Follow what happens, one line per event, until Ctrl-C.
     Tail(tail::TailArgs),
 }
@@ -148,7 +145,7 @@ pub fn main() -> ExitCode {
             Command::Reference { command, files } => {
                 reference::run(&cli.server, cli.json, &command, &files).await
             }
-            Command::Rotate { workflow } => rotate::run(&cli.server, cli.json, &workflow).await,
+            Command::Rotate(a) => rotate::run(&cli.server, cli.json, &a).await,
             Command::Tail(a) => tail::run(&cli.server, cli.json, &a).await,
         }
     });

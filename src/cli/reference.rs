@@ -1,13 +1,15 @@
 //! `hookflow reference show|set|clear WORKFLOW`: the captured reference a marketer maps fields
 //! from. `show` prints `PATH<TAB>{{ trigger.… }}<TAB>example` per field, ready to paste.
 
-use super::list;
+use super::client::ApiClient;
 use super::local::Source;
 use crate::cli::output;
 use crate::outln;
+use crate::store::Store;
+use crate::views;
 use crate::workflow::live::LiveCatalog;
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// What to do with a workflow's reference.
@@ -32,7 +34,7 @@ pub enum ReferenceCmd {
     },
 }
 
-/// Where `reference show` reads when no server answers (`set` and `clear` need a server).
+/// Where `reference` reads and writes when no server answers.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Files {
     /// Workflows directory (used only when no server answers).
@@ -48,26 +50,24 @@ pub struct Files {
     pub data: PathBuf,
 }
 
-/// Shows the reference (from the server or the data dir), or changes it through the server.
+/// Shows, sets or clears the reference through the server, or in the data dir when none answers.
 pub async fn run(
     server: &str,
     json: bool,
     cmd: &ReferenceCmd,
     files: &Files,
 ) -> anyhow::Result<ExitCode> {
-    if let ReferenceCmd::Show { workflow } = cmd {
-        let source = Source::pick(server, &files.data).await?;
-        let wf = match &source {
-            Source::Server(client) => client.get(&format!("/api/workflows/{workflow}")).await?,
-            Source::Local { store, .. } => local_workflow(store, &files.workflows, workflow)?,
-        };
-        return print(cmd, json, &wf);
-    }
-    let client = list::server(server).await.map_err(|e| {
-        anyhow::anyhow!("{e} (`reference set` and `clear` change a running server's state)")
-    })?;
-    let wf = match cmd {
-        ReferenceCmd::Show { .. } => unreachable!("shown above"),
+    let source = Source::pick(server, &files.data).await?;
+    let wf = match &source {
+        Source::Server(client) => through_server(client, cmd).await?,
+        Source::Local { store, .. } => in_store(store, &files.workflows, cmd)?,
+    };
+    print(cmd, json, &wf)
+}
+
+async fn through_server(client: &ApiClient, cmd: &ReferenceCmd) -> anyhow::Result<Value> {
+    match cmd {
+        ReferenceCmd::Show { workflow } => client.get(&format!("/api/workflows/{workflow}")).await,
         ReferenceCmd::Set {
             workflow,
             request_id,
@@ -75,28 +75,35 @@ pub async fn run(
             let body = serde_json::json!({"request_id": request_id});
             client
                 .put_json(&format!("/api/workflows/{workflow}/reference"), &body)
-                .await?
+                .await
         }
         ReferenceCmd::Clear { workflow } => {
             client
                 .delete(&format!("/api/workflows/{workflow}/reference"))
-                .await?
+                .await
         }
-    };
-    print(cmd, json, &wf)
+    }
 }
 
-/// `{"id", "reference"}` of a loaded workflow, read from the files and the store.
-fn local_workflow(
-    store: &crate::store::Store,
-    workflows: &std::path::Path,
-    id: &str,
-) -> anyhow::Result<Value> {
+/// The same change and answer, on the data dir (no server holds it, so none caches it).
+fn in_store(store: &Store, workflows: &Path, cmd: &ReferenceCmd) -> anyhow::Result<Value> {
+    let id = match cmd {
+        ReferenceCmd::Show { workflow }
+        | ReferenceCmd::Set { workflow, .. }
+        | ReferenceCmd::Clear { workflow } => workflow.as_str(),
+    };
     let catalog = LiveCatalog::load(workflows).current();
     let Some(entry) = catalog.workflows.values().find(|e| e.id.as_str() == id) else {
         anyhow::bail!("no workflow `{id}` in {}", workflows.display());
     };
-    let reference = crate::views::reference::of(store, entry)?;
+    match cmd {
+        ReferenceCmd::Show { .. } => {}
+        ReferenceCmd::Set { request_id, .. } => views::reference::set(store, id, request_id)?,
+        ReferenceCmd::Clear { .. } => {
+            store.clear_reference(id)?;
+        }
+    }
+    let reference = views::reference::of(store, entry)?;
     Ok(serde_json::json!({"id": id, "reference": reference}))
 }
 

@@ -1,6 +1,7 @@
-//! A workflow's captured reference as `/api/workflows/{id}` shows it under `reference`.
+//! A workflow's captured reference as `/api/workflows/{id}` shows it under `reference`, and
+//! setting it from a logged request (`PUT …/reference`, `hookflow reference set`).
 
-use super::ViewResult;
+use super::{ViewError, ViewResult};
 use crate::inbound::{body, fields};
 use crate::store::references::ReferenceRecord;
 use crate::store::Store;
@@ -17,6 +18,32 @@ pub fn of(store: &Store, entry: &WorkflowEntry) -> ViewResult<Option<Value>> {
     Ok(store
         .reference(entry.id.as_str())?
         .map(|r| document(&r, split)))
+}
+
+/// Makes the logged request `request_id` of `workflow` its reference; a request of another
+/// workflow, or one that never parsed, is refused.
+pub fn set(store: &Store, workflow: &str, request_id: &str) -> ViewResult<()> {
+    let req = super::requests::find(store, request_id)?;
+    if req.workflow != workflow {
+        return Err(ViewError::BadRequest(format!(
+            "request `{}` belongs to workflow `{}`, not `{workflow}`",
+            req.id, req.workflow
+        )));
+    }
+    if req.payload.is_null() {
+        return Err(ViewError::BadRequest(format!(
+            "request `{}` has no parsed payload (it was {}); pick a request that parsed",
+            req.id,
+            req.status.as_str()
+        )));
+    }
+    let record = ReferenceRecord {
+        request_id: req.id,
+        captured_at: req.received_at,
+        payload: req.payload,
+    };
+    store.set_reference(workflow, &record)?;
+    Ok(())
 }
 
 /// `{"request_id", "captured_at", "payload", "fields"}`; fields are paths into one item (what

@@ -11,7 +11,7 @@ use std::time::Duration;
 /// Nothing listens here: port 9 (discard) is closed on loopback.
 const DEAD: &str = "http://127.0.0.1:9";
 
-/// `hookflow --server SERVER ARGS --data DATA` (and the shipped workflows for `reference`).
+/// `hookflow --server SERVER ARGS --data DATA` (and the shipped workflows where one is named).
 fn hookflow(server: &str, data: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookflow"));
     cmd.env_remove("HOOKFLOW_ADMIN_TOKEN")
@@ -21,7 +21,7 @@ fn hookflow(server: &str, data: &Path, args: &[&str]) -> Output {
         .args(args)
         .arg("--data")
         .arg(data);
-    if args[0] == "reference" {
+    if args[0] == "reference" || args[0] == "rotate" {
         cmd.arg("--workflows").arg(repo().join("workflows"));
     }
     cmd.output().unwrap()
@@ -173,10 +173,10 @@ async fn without_a_server_the_clock_shows_the_stored_manual_time_the_server_show
 }
 
 #[tokio::test]
-async fn a_view_of_a_data_dir_a_server_holds_exits_2_and_says_pass_server() {
+async fn a_view_or_change_of_a_data_dir_a_server_holds_exits_2_and_says_pass_server() {
     let app = spawn_app().await;
     let data = app.data.path();
-    let views: [&[&str]; 8] = [
+    let views: [&[&str]; 11] = [
         &["requests"],
         &["requests", "show", "01J00000000000000000000000"],
         &["runs"],
@@ -185,6 +185,14 @@ async fn a_view_of_a_data_dir_a_server_holds_exits_2_and_says_pass_server() {
         &["outbox", "show", "01J00000000000000000000000"],
         &["reference", "show", "optimantra-booking"],
         &["clock"],
+        &[
+            "reference",
+            "set",
+            "optimantra-booking",
+            "01J00000000000000000000000",
+        ],
+        &["reference", "clear", "optimantra-booking"],
+        &["rotate", "optimantra-booking"],
     ];
     for args in views {
         let out = hookflow(DEAD, data, args);
@@ -195,4 +203,59 @@ async fn a_view_of_a_data_dir_a_server_holds_exits_2_and_says_pass_server() {
             "{args:?}: {stderr}"
         );
     }
+}
+
+#[tokio::test]
+async fn without_a_server_reference_set_clear_and_rotate_change_the_data_dir_for_the_next_start() {
+    let mut app = spawn_app().await;
+    let first = app
+        .post_sample("optimantra-booking", "optimantra/booking.json")
+        .await;
+    let second = app
+        .post_sample("optimantra-booking", "optimantra/booking.json")
+        .await;
+    let captured = app.workflow("optimantra-booking").await["reference"].clone();
+    assert_eq!(captured["request_id"], first["request_id"]);
+    let old_url = app.url("optimantra-booking").to_string();
+    app.stop();
+    let data = app.data.path().to_path_buf();
+    let wf = "optimantra-booking";
+
+    let second_id = second["request_id"].as_str().unwrap();
+    let set = json_of(DEAD, &data, &["reference", "set", wf, second_id]);
+    assert_eq!(set["request_id"], second_id);
+    let refused = hookflow(DEAD, &data, &["reference", "set", wf, "nope"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no request `nope`"));
+    assert_eq!(json_of(DEAD, &data, &["reference", "show", wf]), set);
+    assert_eq!(
+        json_of(DEAD, &data, &["reference", "clear", wf]),
+        Value::Null
+    );
+    let first_id = first["request_id"].as_str().unwrap();
+    let again = json_of(DEAD, &data, &["reference", "set", wf, first_id]);
+    assert_eq!(again, captured);
+
+    let base = "https://hooks.example.com";
+    let rotated = json_of(DEAD, &data, &["rotate", wf, "--public-url", base]);
+    assert_eq!(rotated["id"], wf);
+    let url = rotated["url"].as_str().unwrap();
+    let hook = url
+        .strip_prefix("https://hooks.example.com/hooks/")
+        .unwrap();
+    assert!(!old_url.ends_with(hook), "{old_url} {url}");
+
+    // The next server starts with what was changed offline.
+    let app = app.restart().await;
+    assert!(
+        app.url(wf).ends_with(&format!("/hooks/{hook}")),
+        "{}",
+        app.url(wf)
+    );
+    assert_eq!(app.workflow(wf).await["reference"], captured);
+    let old_path = &old_url[old_url.find("/hooks/").unwrap()..];
+    let (status, _) = app
+        .send(app.client.get(format!("{}{old_path}", app.base)))
+        .await;
+    assert_eq!(status, 404);
 }

@@ -2,7 +2,6 @@
 
 use super::{reply, with, HttpState};
 use crate::http::error::ApiError;
-use crate::store::references::ReferenceRecord;
 use crate::store::Store;
 use crate::workflow::lint::workflow_warnings;
 use crate::workflow::{Catalog, Diagnostic, Status};
@@ -173,30 +172,7 @@ async fn set_reference(
     body: SetReference,
 ) -> Result<Response, ApiError> {
     require_workflow(&s, &id)?;
-    let store = &s.intake.store;
-    let req = store
-        .request(&body.request_id)
-        .map_err(ApiError::store)?
-        .ok_or_else(|| ApiError::not_found(format!("no request `{}`", body.request_id)))?;
-    if req.workflow != id {
-        return Err(ApiError::bad_request(format!(
-            "request `{}` belongs to workflow `{}`, not `{id}`",
-            req.id, req.workflow
-        )));
-    }
-    if req.payload.is_null() {
-        return Err(ApiError::bad_request(format!(
-            "request `{}` has no parsed payload (it was {}); pick a request that parsed",
-            req.id,
-            req.status.as_str()
-        )));
-    }
-    let record = ReferenceRecord {
-        request_id: req.id.clone(),
-        captured_at: req.received_at.clone(),
-        payload: req.payload.clone(),
-    };
-    store.set_reference(&id, &record).map_err(ApiError::store)?;
+    crate::views::reference::set(&s.intake.store, &id, &body.request_id)?;
     announce(&s, &id, "reference");
     one(s, id).await
 }
