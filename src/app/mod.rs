@@ -156,9 +156,9 @@ impl Application {
     /// The start-up lines: `listening on …`, each workflow's id and URL, then where mail goes.
     pub fn banner(&self) -> Vec<String> {
         let mut lines = vec![format!("listening on http://{}", self.addr)];
-        let catalog = self.state.intake.catalog.current();
+        let catalog = self.state.intake.catalog();
         for (id, entry) in &catalog.workflows {
-            if let Ok(hook) = self.state.intake.store.hook_id_for(id) {
+            if let Ok(hook) = self.state.intake.store().hook_id_for(id) {
                 let note = match &entry.workflow {
                     Ok(wf) if wf.status == crate::workflow::Status::Draft => "  (draft)",
                     Ok(_) => "",
@@ -177,7 +177,7 @@ impl Application {
 
     /// Errors and warnings of the loaded files, formatted `file:line:column: error: …`.
     pub fn diagnostics(&self) -> Vec<String> {
-        let catalog = self.state.intake.catalog.current();
+        let catalog = self.state.intake.catalog();
         let mut out: Vec<String> = catalog
             .all_errors()
             .into_iter()
@@ -194,10 +194,10 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then drains open requests and flushes the store.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let store = self.state.intake.store.clone();
+        let store = self.state.intake.store().clone();
         let routes = http::routes(self.state.clone());
         let worker = tokio::spawn(self.worker.clone().run_forever());
-        let wake = self.worker.executor.mail_wake.clone();
+        let wake = self.worker.mail_wake();
         let clock = self.clock.clone();
         let mailer = tokio::spawn(
             self.mailer

@@ -29,6 +29,16 @@ pub struct Worker {
 }
 
 impl Worker {
+    /// The clock runs and timers follow (`GET /api/clock` shows it).
+    pub fn clock(&self) -> &crate::store::clock::Clock {
+        &self.executor.clock
+    }
+
+    /// Woken when an email is queued, so the mail sender does not poll.
+    pub fn mail_wake(&self) -> Arc<Notify> {
+        self.executor.mail_wake.clone()
+    }
+
     /// A worker over the executor's store, woken by `queued`.
     pub fn new(executor: Arc<Executor>, queued: Arc<Notify>) -> Self {
         Self {

@@ -1,5 +1,6 @@
 //! The HTTP surface: inbound hooks, the admin API and the health check, as warp filters.
-//! Handlers call intake, store and engine functions; they never touch sled directly.
+//! Handlers parse, call the intake pipeline, the views or the engine, and answer; they never
+//! touch sled, block on a flush or reach into another part's fields.
 
 pub mod api;
 pub mod error;
@@ -33,6 +34,13 @@ pub struct HttpState {
     pub cursors: crate::views::cursor::Cursors,
     /// What `/api/events` streams.
     pub events: Arc<crate::events::EventBus>,
+}
+
+impl HttpState {
+    /// The store the admin views read and the contact routes change.
+    pub fn store(&self) -> &crate::store::Store {
+        self.intake.store()
+    }
 }
 
 /// Every route, with errors rendered as `{"error": {"code", "message"}}`.

@@ -16,19 +16,18 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
     let show = warp::path!("unsubscribe" / String)
         .and(warp::get())
         .map(move |token: String| confirm_page(&s1, &token));
-    let confirm = warp::path!("unsubscribe" / String)
-        .and(warp::post())
-        .map(move |token: String| unsubscribe(&state, &token));
+    let confirm =
+        warp::path!("unsubscribe" / String)
+            .and(warp::post())
+            .then(move |token: String| {
+                let s = state.clone();
+                async move { unsubscribe(&s, &token).await }
+            });
     show.or(confirm).unify().boxed()
 }
 
 fn contact_for(s: &HttpState, token: &str) -> Option<String> {
-    s.intake
-        .store
-        .outbox
-        .contact_for_token(token)
-        .ok()
-        .flatten()
+    s.store().outbox.contact_for_token(token).ok().flatten()
 }
 
 fn confirm_page(s: &HttpState, token: &str) -> Response {
@@ -47,7 +46,7 @@ fn confirm_page(s: &HttpState, token: &str) -> Response {
     page(StatusCode::OK, "Unsubscribe", &body)
 }
 
-fn unsubscribe(s: &HttpState, token: &str) -> Response {
+async fn unsubscribe(s: &HttpState, token: &str) -> Response {
     let Some(contact_id) = contact_for(s, token) else {
         return page(
             StatusCode::NOT_FOUND,
@@ -56,21 +55,24 @@ fn unsubscribe(s: &HttpState, token: &str) -> Response {
         );
     };
     let ctx = ChangeCtx {
-        now: s.intake.clock.now_ms(),
+        now: s.intake.now_ms(),
         run_id: None,
         step: None,
         actor: Actor::Unsubscribe,
     };
     let result = s
-        .intake
-        .store
+        .store()
         .contacts
         .transaction(|tx| match tx.get(&contact_id)? {
             Some(c) => set_dnd(tx, &c, true, &ctx).map(|_| true),
             None => Ok(false),
         });
-    match result.map(|found| (found, s.intake.store.flush_now())) {
-        Ok((_, Ok(()))) => {
+    let flushed = match result {
+        Ok(_) => s.intake.flush().await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match flushed {
+        Ok(()) => {
             tracing::info!(contact_id = %contact_id, "contact unsubscribed");
             page(
                 StatusCode::OK,
@@ -78,8 +80,7 @@ fn unsubscribe(s: &HttpState, token: &str) -> Response {
                 "<p>You are unsubscribed. You will get no more marketing emails from us.</p>",
             )
         }
-        Ok((_, Err(e))) => page_error(e.to_string()),
-        Err(e) => page_error(e.to_string()),
+        Err(e) => page_error(e),
     }
 }
 

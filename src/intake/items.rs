@@ -61,8 +61,13 @@ pub fn prepare(
             dedupe_key: None,
             error: None,
         };
-        if wf.status == Status::Draft {
-            rec.status = ItemStatus::Captured;
+        let fate = decide(intake, wf, &item, request_ctx, now);
+        if fate.status != ItemStatus::Accepted {
+            rec.status = fate.status;
+            // A draft keeps no filter error: its items are captured whatever the filter says.
+            if fate.status == ItemStatus::Filtered {
+                rec.error = fate.filter_error;
+            }
             out.push(PendingItem {
                 record: rec,
                 queue: None,
@@ -70,20 +75,7 @@ pub fn prepare(
             });
             continue;
         }
-        let ctx = run_context(wf, &item, request_ctx, Value::Null, now);
-        let (pass, error) = filter(intake, wf, &ctx);
-        if !pass {
-            rec.status = ItemStatus::Filtered;
-            rec.error = error;
-        }
-        if rec.status == ItemStatus::Filtered {
-            out.push(PendingItem {
-                record: rec,
-                queue: None,
-                dedupe: None,
-            });
-            continue;
-        }
+        let ctx = fate.ctx;
         let key = match &wf.trigger.dedupe {
             Some(arg) => Some(dedupe_key(intake, arg, &item, &ctx).map_err(bad)?),
             None => webhook_id.map(|id| {
@@ -119,6 +111,34 @@ pub fn prepare(
         });
     }
     Ok(out)
+}
+
+/// What becomes of one item before dedupe: captured (draft), filtered or accepted.
+pub struct Fate {
+    /// `Captured`, `Filtered` or `Accepted`.
+    pub status: ItemStatus,
+    /// Why the filter failed to evaluate, if it did.
+    pub filter_error: Option<String>,
+    /// The item's template context.
+    pub ctx: Context,
+}
+
+/// Decides an item's fate; receive, replay and simulate all ask here.
+pub fn decide(intake: &Intake, wf: &Workflow, item: &Value, request_ctx: &Value, now: i64) -> Fate {
+    let ctx = run_context(wf, item, request_ctx, Value::Null, now);
+    let (pass, filter_error) = filter(intake, wf, &ctx);
+    let status = if wf.status == Status::Draft {
+        ItemStatus::Captured
+    } else if !pass {
+        ItemStatus::Filtered
+    } else {
+        ItemStatus::Accepted
+    };
+    Fate {
+        status,
+        filter_error,
+        ctx,
+    }
 }
 
 /// The dedupe key of an item: a JSONPath (starting with `$`) or a template.

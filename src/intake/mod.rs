@@ -12,6 +12,9 @@ mod events;
 pub mod items;
 mod limits;
 pub mod reject;
+mod simulate;
+
+pub use simulate::SIMULATE_MAX_BODY;
 
 pub use error::{IntakeError, IntakeErrorKind};
 
@@ -92,15 +95,15 @@ pub struct AnswerItem {
 
 /// The intake service, shared by all request handlers.
 pub struct Intake {
-    pub store: Store,
-    pub catalog: Arc<LiveCatalog>,
-    pub clock: Clock,
-    pub renderer: Arc<Renderer>,
+    store: Store,
+    catalog: Arc<LiveCatalog>,
+    clock: Clock,
+    renderer: Arc<Renderer>,
     limiters: limits::Limiters,
     /// Woken after every acceptance so the worker starts without polling.
-    pub queued: Arc<Notify>,
+    queued: Arc<Notify>,
     /// Where stored and refused requests are announced.
-    pub events: Arc<crate::events::EventBus>,
+    events: Arc<crate::events::EventBus>,
 }
 
 impl Intake {
@@ -127,6 +130,30 @@ impl Intake {
     pub fn with_events(mut self, events: Arc<crate::events::EventBus>) -> Self {
         self.events = events;
         self
+    }
+
+    /// The store requests are written to (the admin views read it too).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The workflows as loaded now.
+    pub fn catalog(&self) -> Arc<crate::workflow::Catalog> {
+        self.catalog.current()
+    }
+
+    /// The current time of hookflow's clock, in milliseconds.
+    pub fn now_ms(&self) -> crate::domain::time::Millis {
+        self.clock.now_ms()
+    }
+
+    /// Waits, with a deadline, until everything written so far is on disk: every handler that
+    /// wrote something calls this before it answers, so no async task blocks on a flush.
+    pub async fn flush(&self) -> Result<(), crate::store::StoreError> {
+        match tokio::time::timeout(FLUSH_DEADLINE, self.store.durable()).await {
+            Ok(result) => result,
+            Err(_) => Err(crate::store::StoreError::FlushTimeout),
+        }
     }
 
     /// Finds the workflow of a hook id; 404 for an unknown one.
@@ -310,15 +337,9 @@ impl Intake {
         // and their events must follow the request's.
         self.events.publish_all(events::stored(&method, &answer));
         // A sender is better served by a 503 it retries than by a request that never ends.
-        match tokio::time::timeout(FLUSH_DEADLINE, self.store.durable()).await {
-            Ok(result) => result.map_err(|e| unavailable(&e, "flush failed"))?,
-            Err(_) => {
-                return Err(unavailable(
-                    &"no flush within the deadline",
-                    "flush timed out",
-                ))
-            }
-        }
+        self.flush()
+            .await
+            .map_err(|e| unavailable(&e, "flush failed"))?;
         if stored.status == ItemStatus::Accepted {
             self.queued.notify_one();
         }

@@ -36,6 +36,9 @@ pub enum StoreError {
     Corrupt { tree: &'static str, message: String },
     #[error("io error: {0}")]
     Io(#[from] std::io::Error),
+    /// The shared flush did not finish within the caller's deadline.
+    #[error("no flush within the deadline")]
+    FlushTimeout,
 }
 
 /// sled's page cache when nothing else is asked (sled's own default is 1 GiB).

@@ -28,7 +28,7 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
 }
 
 async fn show(s: Arc<HttpState>) -> Result<Response, ApiError> {
-    let clock = &s.worker.executor.clock;
+    let clock = s.worker.clock();
     Ok(warp::reply::json(&crate::views::clock::show(clock)).into_response())
 }
 

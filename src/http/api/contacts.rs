@@ -91,8 +91,7 @@ async fn list(s: Arc<HttpState>, raw: String) -> Result<Response, ApiError> {
         }
     }
     let (items, next) = s
-        .intake
-        .store
+        .store()
         .contacts
         .list(&query, &s.region)
         .map_err(|e| contact_error(e, ""))?;
@@ -105,7 +104,7 @@ async fn list(s: Arc<HttpState>, raw: String) -> Result<Response, ApiError> {
 }
 
 async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
-    let trees = &s.intake.store.contacts;
+    let trees = &s.store().contacts;
     let contact = trees
         .get(&id)
         .map_err(|e| contact_error(e, &id))?
@@ -142,24 +141,22 @@ async fn patch(
     body: bytes::Bytes,
 ) -> Result<Response, ApiError> {
     let body = merge_patch_body(content_type.as_deref(), &body)?;
-    let ctx = ChangeCtx::api(s.intake.clock.now_ms());
+    let ctx = ChangeCtx::api(s.intake.now_ms());
     let contact = s
-        .intake
-        .store
+        .store()
         .contacts
         .merge_patch(&id, &body, &s.region, &ctx)
         .map_err(|e| contact_error(e, &id))?;
-    s.intake.store.flush_now().map_err(ApiError::store)?;
+    s.intake.flush().await.map_err(ApiError::store)?;
     Ok(warp::reply::json(&contact).into_response())
 }
 
 async fn delete(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
     let contact = s
-        .intake
-        .store
+        .store()
         .contacts
         .delete(&id)
         .map_err(|e| contact_error(e, &id))?;
-    s.intake.store.flush_now().map_err(ApiError::store)?;
+    s.intake.flush().await.map_err(ApiError::store)?;
     Ok(warp::reply::json(&json!({"deleted": contact.id})).into_response())
 }

@@ -38,7 +38,7 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
 async fn list(s: Arc<HttpState>, q: OutboxQuery) -> Result<Response, ApiError> {
     let limit = super::page_limit(q.limit)?;
     let page = views::list(
-        &s.intake.store,
+        s.store(),
         &s.cursors,
         q.state,
         q.contact.as_deref(),
@@ -49,5 +49,5 @@ async fn list(s: Arc<HttpState>, q: OutboxQuery) -> Result<Response, ApiError> {
 }
 
 async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
-    Ok(warp::reply::json(&views::one(&s.intake.store, &id)?).into_response())
+    Ok(warp::reply::json(&views::one(s.store(), &id)?).into_response())
 }

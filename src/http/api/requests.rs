@@ -30,14 +30,14 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
 }
 
 async fn replay(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
-    let original = views::find(&s.intake.store, &id)?;
+    let original = views::find(s.store(), &id)?;
     let answer = s.intake.replay(&original).await?;
     Ok(warp::reply::json(&answer).into_response())
 }
 
 async fn list(s: Arc<HttpState>, q: ListQuery) -> Result<Response, ApiError> {
     let page = views::list(
-        &s.intake.store,
+        s.store(),
         &s.cursors,
         q.workflow.as_deref(),
         q.status.as_deref(),
@@ -48,5 +48,5 @@ async fn list(s: Arc<HttpState>, q: ListQuery) -> Result<Response, ApiError> {
 }
 
 async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
-    Ok(warp::reply::json(&views::one(&s.intake.store, &id)?).into_response())
+    Ok(warp::reply::json(&views::one(s.store(), &id)?).into_response())
 }

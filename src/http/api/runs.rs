@@ -36,16 +36,10 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
 
 async fn list(s: Arc<HttpState>, q: RunsQuery) -> Result<Response, ApiError> {
     let limit = super::page_limit(q.limit)?;
-    let page = views::list(
-        &s.intake.store,
-        &s.cursors,
-        &q.filter,
-        q.cursor.as_deref(),
-        limit,
-    )?;
+    let page = views::list(s.store(), &s.cursors, &q.filter, q.cursor.as_deref(), limit)?;
     Ok(warp::reply::json(&page).into_response())
 }
 
 async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
-    Ok(warp::reply::json(&views::one(&s.intake.store, &id)?).into_response())
+    Ok(warp::reply::json(&views::one(s.store(), &id)?).into_response())
 }

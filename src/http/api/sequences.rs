@@ -31,8 +31,8 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
 async fn list(s: Arc<HttpState>, q: super::OnePage) -> Result<Response, ApiError> {
     // One page only: no cursor was ever handed out for this list.
     s.cursors.open("sequences", q.cursor.as_deref())?;
-    let counts = s.intake.store.enrolment_counts().map_err(ApiError::store)?;
-    let catalog = s.intake.catalog.current();
+    let counts = s.store().enrolment_counts().map_err(ApiError::store)?;
+    let catalog = s.intake.catalog();
     let items: Vec<Value> = catalog
         .sequences
         .iter()
@@ -57,13 +57,13 @@ async fn list(s: Arc<HttpState>, q: super::OnePage) -> Result<Response, ApiError
 }
 
 async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
-    let catalog = s.intake.catalog.current();
+    let catalog = s.intake.catalog();
     let entry = catalog
         .sequences
         .iter()
         .find(|(k, _)| k.as_str() == id)
         .map(|(_, e)| e);
-    let store = s.intake.store.clone();
+    let store = s.store().clone();
     let sid = id.clone();
     let enrolments = tokio::task::spawn_blocking(move || store.enrolments_of(&sid))
         .await

@@ -31,7 +31,7 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
 async fn list(s: Arc<HttpState>, q: TimersQuery) -> Result<Response, ApiError> {
     let limit = super::page_limit(q.limit)?;
     let cursor = s.cursors.open("timers", q.cursor.as_deref())?;
-    let store = s.intake.store.clone();
+    let store = s.store().clone();
     let page = tokio::task::spawn_blocking(move || store.timers(cursor.as_deref(), limit))
         .await
         .map_err(ApiError::store)?

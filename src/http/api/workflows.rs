@@ -76,8 +76,8 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
 async fn list(s: Arc<HttpState>, q: super::OnePage) -> Result<Response, ApiError> {
     // One page only: no cursor was ever handed out for this list.
     s.cursors.open("workflows", q.cursor.as_deref())?;
-    let catalog = s.intake.catalog.current();
-    let items = list_items(&s.intake.store, &s.public_url, &catalog)?;
+    let catalog = s.intake.catalog();
+    let items = list_items(s.store(), &s.public_url, &catalog)?;
     Ok(warp::reply::json(&json!({"items": items, "next_cursor": null})).into_response())
 }
 
@@ -103,8 +103,8 @@ async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
 
 /// The JSON of a workflow or sequence id, or `None` if no file has that id.
 pub fn view(s: &HttpState, id: &str) -> Result<Option<WorkflowOut>, ApiError> {
-    let catalog = s.intake.catalog.current();
-    view_in(&s.intake.store, &s.public_url, &catalog, id)
+    let catalog = s.intake.catalog();
+    view_in(s.store(), &s.public_url, &catalog, id)
 }
 
 /// [`view`] within one catalog snapshot.
@@ -172,24 +172,21 @@ async fn set_reference(
     body: SetReference,
 ) -> Result<Response, ApiError> {
     require_workflow(&s, &id)?;
-    crate::views::reference::set(&s.intake.store, &id, &body.request_id)?;
+    crate::views::reference::set(s.store(), &id, &body.request_id)?;
     announce(&s, &id, "reference");
     one(s, id).await
 }
 
 async fn clear_reference(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
     require_workflow(&s, &id)?;
-    s.intake
-        .store
-        .clear_reference(&id)
-        .map_err(ApiError::store)?;
+    s.store().clear_reference(&id).map_err(ApiError::store)?;
     announce(&s, &id, "reference");
     one(s, id).await
 }
 
 async fn rotate(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
     let wid = require_workflow(&s, &id)?;
-    s.intake.store.rotate_hook(&wid).map_err(ApiError::store)?;
+    s.store().rotate_hook(&wid).map_err(ApiError::store)?;
     tracing::info!(workflow = %id, "hook rotated");
     announce(&s, &id, "rotated");
     one(s, id).await
@@ -197,8 +194,7 @@ async fn rotate(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
 
 fn require_workflow(s: &HttpState, id: &str) -> Result<crate::domain::ids::WorkflowId, ApiError> {
     s.intake
-        .catalog
-        .current()
+        .catalog()
         .workflows
         .keys()
         .find(|k| k.as_str() == id)
