@@ -3,7 +3,7 @@
 //! line is an absent header; with fewer lines the whole input is a body without headers.
 #![no_main]
 
-use hookflow::inbound::body::{decode_and_parse, query_object};
+use hookflow::sender::body::{decode_and_parse, query_object};
 use libfuzzer_sys::fuzz_target;
 
 /// The default `limits.max_body`.

@@ -3,7 +3,7 @@
 //! `verify` answers without panicking, and it only accepts what `sign` produced.
 #![no_main]
 
-use hookflow::inbound::auth::{sign, verify, AuthConfig, HmacAlgorithm, SignatureEncoding};
+use hookflow::sender::auth::{sign, verify, AuthConfig, HmacAlgorithm, SignatureEncoding};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use libfuzzer_sys::fuzz_target;
 use std::time::Duration;

@@ -4,8 +4,8 @@
 mod events;
 mod reload;
 
-use crate::engine::email::MailSettings;
 use crate::engine::executor::Executor;
+use crate::engine::step::email::MailSettings;
 use crate::engine::template::Renderer;
 use crate::engine::worker::Worker;
 use crate::http::{self, HttpState};

@@ -1,7 +1,7 @@
 //! The live events the engine publishes: runs that wait or finish, emails a step queued or
 //! skipped, timers that fired.
 
-use super::run::path_json;
+use super::position::path_json;
 use crate::domain::time::rfc3339;
 use crate::events::{redact, EmailEvent, Event, RunEvent, StepEvent, TimerEvent};
 use crate::store::runs::{RunRecord, RunStatus, StepStatus};

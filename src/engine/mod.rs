@@ -1,17 +1,14 @@
-//! The workflow engine: template context and rendering, steps, run positions, the executor, the
-//! worker that feeds it from the queue, enrolments, waits and the timers that resume them.
+//! The workflow engine: template context and rendering (`context`, `template`), what each step
+//! kind does (`step/`), a run's position in its steps (`position`), the executor that moves runs,
+//! enrolment steps and dry runs (`executor/`), the worker that feeds it from the queue, waits and
+//! the timers that resume them (`scheduler`).
 
 pub mod context;
-pub mod email;
-pub mod enrol;
 pub mod events;
 pub mod executor;
-pub mod outcome;
-pub mod run;
+pub mod position;
 pub mod scheduler;
-pub mod sequence_runner;
-pub mod simulate;
-pub mod steps;
+pub mod step;
 pub mod template;
 pub mod wait;
 pub mod worker;

@@ -5,7 +5,7 @@ use super::{Intake, IntakeErrorKind, Target};
 use crate::domain::ids::new_ulid;
 use crate::engine::context::run_context;
 use crate::engine::template::Context;
-use crate::inbound::body;
+use crate::sender::body;
 use crate::store::queue::QueueEntry;
 use crate::store::requests::{ItemRecord, ItemStatus, PendingItem, RequestRecord};
 use crate::workflow::{paths, Arg, Status, Workflow};

@@ -21,7 +21,7 @@ pub use error::{IntakeError, IntakeErrorKind};
 use crate::domain::ids::{new_ulid, WorkflowId};
 use crate::domain::time::{rfc3339, wall_now_ms};
 use crate::engine::template::Renderer;
-use crate::inbound::{auth, body, encoding};
+use crate::sender::{auth, body, encoding};
 use crate::store::clock::Clock;
 use crate::store::requests::{ItemStatus, RequestRecord};
 use crate::store::Store;

@@ -9,8 +9,8 @@ use super::{
     header_str, InboundRequest, Intake, IntakeError, IntakeErrorKind, Target, Unavailable,
 };
 use crate::domain::time::rfc3339;
-use crate::inbound::auth::{self, AuthConfig};
-use crate::inbound::{body, encoding};
+use crate::sender::auth::{self, AuthConfig};
+use crate::sender::{body, encoding};
 use crate::store::requests::{ItemStatus, RequestRecord};
 use crate::workflow::trigger::DEFAULT_MAX_BODY;
 

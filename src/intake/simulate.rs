@@ -4,7 +4,7 @@
 use super::{items, Intake, IntakeError, IntakeErrorKind};
 use crate::domain::time::rfc3339;
 use crate::engine::executor::Executor;
-use crate::inbound::body;
+use crate::sender::body;
 use crate::store::requests::ItemStatus;
 use crate::workflow::paths;
 use serde_json::{json, Map, Value};

@@ -441,5 +441,4 @@ fn flatten(e: TransactionError<OutboxError>) -> OutboxError {
 }
 
 #[cfg(test)]
-#[path = "outbox_tests.rs"]
 mod tests;

@@ -2,7 +2,7 @@
 //! setting it from a logged request (`PUT …/reference`, `hookflow reference set`).
 
 use super::{ViewError, ViewResult};
-use crate::inbound::{body, fields};
+use crate::sender::{body, fields};
 use crate::store::references::ReferenceRecord;
 use crate::store::Store;
 use crate::workflow::{paths, WorkflowEntry};

@@ -7,7 +7,7 @@
 use super::model::{Diagnostic, Workflow, WorkflowEntry};
 use super::paths::select;
 use super::suggest::nearest;
-use crate::inbound::fields::flatten;
+use crate::sender::fields::flatten;
 use serde_json::Value;
 
 /// Dotted paths listed from a reference for suggestions; a bigger payload is only cut short.

@@ -24,6 +24,4 @@ pub use model::*;
 pub use report::format_diagnostic;
 
 #[cfg(test)]
-mod error_tests;
-#[cfg(test)]
-mod load_tests;
+mod tests;

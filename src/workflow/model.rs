@@ -2,7 +2,7 @@
 //! The YAML-facing types live in `def`; this is what the rest of hookflow uses.
 
 use crate::domain::ids::WorkflowId;
-use crate::inbound::auth::AuthConfig;
+use crate::sender::auth::AuthConfig;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -45,7 +45,7 @@ const SEQUENCE: &str = "sequence template";
 
 /// The fields of `request` (built in `intake::items::request_context`).
 const REQUEST_FIELDS: [&str; 4] = ["headers", "query", "received_at", "method"];
-/// The fields of `workflow` and `sequence` (built in `engine::context`, `sequence_runner`).
+/// The fields of `workflow` and `sequence` (built in `engine::context`, `engine::executor::sequence`).
 const ID_NAME_FIELDS: [&str; 2] = ["id", "name"];
 
 impl Scope {

@@ -7,7 +7,7 @@ use super::paths::compile;
 use super::resolve::{pos, Ctx, Resolved};
 use crate::domain::duration::parse_duration;
 use crate::domain::size::parse_size;
-use crate::inbound::auth::{AuthConfig, HmacAlgorithm, SignatureEncoding};
+use crate::sender::auth::{AuthConfig, HmacAlgorithm, SignatureEncoding};
 use base64::Engine;
 use serde_saphyr::{Location, Spanned};
 use std::time::Duration;

@@ -1,8 +1,8 @@
 //! Every kind of load error, with the exact line and column `hookflow check` prints.
 
-use super::load::load_sequence_source;
-use super::load_tests::{fixture_dir, load};
+use super::load::{fixture_dir, load};
 use crate::domain::ids::WorkflowId;
+use crate::workflow::load::load_sequence_source;
 
 const BASE: &str = r#"name: Booking
 trigger:

@@ -1,4 +1,4 @@
-use crate::inbound::fields::{flatten, Field, MAX_FIELDS};
+use crate::sender::fields::{flatten, Field, MAX_FIELDS};
 use jsonpath_rust::JsonPath;
 use proptest::prelude::*;
 use serde_json::{json, Value};

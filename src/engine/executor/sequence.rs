@@ -3,13 +3,13 @@
 //! that fails does not stop the sequence: the enrolment records the error and goes on with the
 //! next step, as GHL skips a failed action.
 
-use super::context::enrolment_change;
-use super::enrol::{apply_plan, plan_from, store_enrolment, Plan};
-use super::executor::Executor;
-use super::outcome::{fail, StepFailure, StepOutcome};
-use super::steps::{self, lift, lift_msg, StepEnv, Subject};
+use super::Executor;
 use crate::domain::contact::EnrolmentState;
 use crate::domain::time::{rfc3339, Millis};
+use crate::engine::context::enrolment_change;
+use crate::engine::step::enrol::{apply_plan, plan_from, store_enrolment, Plan};
+use crate::engine::step::outcome::{fail, StepFailure, StepOutcome};
+use crate::engine::step::{self as steps, lift, lift_msg, StepEnv, Subject};
 use crate::store::step_tx::StepError;
 use crate::store::timers::Timer;
 use crate::store::StoreResult;
@@ -156,7 +156,8 @@ impl Executor {
                     ..
                 } = &fired
                 {
-                    let next = super::events::enrolment_timer(&self.store, contact_id, sequence);
+                    let next =
+                        crate::engine::events::enrolment_timer(&self.store, contact_id, sequence);
                     self.events.publish_all(next);
                 }
                 fired.detail()

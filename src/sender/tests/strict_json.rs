@@ -1,4 +1,4 @@
-use crate::inbound::strict_json::{parse_strict, JsonErrorKind, MAX_DEPTH};
+use crate::sender::strict_json::{parse_strict, JsonErrorKind, MAX_DEPTH};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 

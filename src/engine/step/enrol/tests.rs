@@ -37,7 +37,7 @@ impl Engine {
             Arc::new(Renderer::new()),
             "US".into(),
             "UTC".into(),
-            crate::engine::email::MailSettings {
+            crate::engine::step::email::MailSettings {
                 from: "hookflow <noreply@localhost>".into(),
                 public_url: "http://127.0.0.1:8787".into(),
             },

@@ -3,9 +3,9 @@
 //! email nor sends it twice; the fixed Message-ID is the outbox row's id.
 
 use super::outcome::{StepFailure, StepResult};
-use super::template::{Context, Renderer};
 use crate::domain::contact::Contact;
 use crate::domain::ids::new_ulid;
+use crate::engine::template::{Context, Renderer};
 use crate::mail::message::new_token;
 use crate::store::outbox::{OutboxError, OutboxRecord, OutboxState};
 use crate::store::runs::StepStatus;

@@ -1,12 +1,19 @@
 //! Moves one run forward step by step. Each step's store changes, the run's new position and
 //! its step record are one transaction: a crash repeats no step and loses none. A step that
 //! fails changes nothing; the run is then marked failed in a second transaction.
+//!
+//! `impl Executor` is split by what it runs: this file a webhook's run, [`sequence`] an
+//! enrolment's step when its timer fires, [`simulate`] a dry run. Each step's effect is
+//! [`crate::engine::step::execute`].
 
-use super::email::MailSettings;
-use super::outcome::StepResult;
-use super::outcome::{Next, StepFailure};
-use super::run::{enter_branch, mark_failed, next_after, path_json, step_at};
-use super::steps::{self, StepEnv, Subject};
+pub mod sequence;
+pub mod simulate;
+
+use super::position::{enter_branch, mark_failed, next_after, path_json, step_at};
+use super::step::email::MailSettings;
+use super::step::outcome::StepResult;
+use super::step::outcome::{Next, StepFailure};
+use super::step::{self as steps, StepEnv, Subject};
 use super::template::Renderer;
 use crate::domain::ids::WorkflowId;
 use crate::domain::time::{rfc3339, Millis};

@@ -1,12 +1,12 @@
 //! Loading valid workflows end to end: the OptiMantra booking example with every step kind, every
 //! auth form, directory loading with a broken neighbour, and the reference lint.
 
-use super::lint::lint_mapping;
-use super::load::{load_dir, load_sequence_source, load_workflow_source};
-use super::model::*;
-use super::trigger::DEFAULT_MAX_ITEMS;
 use crate::domain::ids::WorkflowId;
-use crate::inbound::auth::{AuthConfig, HmacAlgorithm, SignatureEncoding};
+use crate::sender::auth::{AuthConfig, HmacAlgorithm, SignatureEncoding};
+use crate::workflow::lint::lint_mapping;
+use crate::workflow::load::{load_dir, load_sequence_source, load_workflow_source};
+use crate::workflow::model::*;
+use crate::workflow::trigger::DEFAULT_MAX_ITEMS;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::path::Path;

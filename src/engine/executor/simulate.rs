@@ -2,10 +2,10 @@
 //! is always aborted, so the trace is exactly what a real run would do and nothing is written,
 //! queued or sent.
 
-use super::executor::Executor;
-use super::outcome::StepFailure;
-use super::run::{mark_failed, step_at};
+use super::Executor;
 use crate::domain::time::rfc3339;
+use crate::engine::position::{mark_failed, step_at};
+use crate::engine::step::outcome::StepFailure;
 use crate::store::queue::QueueEntry;
 use crate::store::runs::{RunRecord, RunStatus, StepRecord, StepStatus};
 use crate::store::step_tx::{Abort, StepError};

@@ -1,4 +1,4 @@
-use crate::inbound::auth::{
+use crate::sender::auth::{
     decode_webhook_secret, masked_headers, masked_headers_for, masked_query, sign, verify,
     AuthConfig, HmacAlgorithm, SignatureEncoding, Verified,
 };

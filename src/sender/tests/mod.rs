@@ -1,4 +1,4 @@
-//! Unit tests of the inbound module, one file per source file.
+//! Unit tests of the sender module, one file per source file.
 
 mod auth;
 mod body;

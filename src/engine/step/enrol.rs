@@ -7,10 +7,10 @@
 //! so a crash can neither skip nor repeat a step. Waits are never "run": planning skips over
 //! them and adds their time to the due time.
 
-use super::wait::due_at;
 use crate::domain::contact::{Contact, EnrolmentState};
 use crate::domain::duration::format_duration;
 use crate::domain::time::Millis;
+use crate::engine::wait::due_at;
 use crate::store::contacts::{set_enrolment, ChangeCtx};
 use crate::store::enrolments::EnrolmentRecord;
 use crate::store::step_tx::{Abort, StepTx};

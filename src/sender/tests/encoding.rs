@@ -1,5 +1,5 @@
-use crate::inbound::body::{check_content_type, decode_and_parse, PayloadError};
-use crate::inbound::encoding::{codings, decode, Coding, DecodeError};
+use crate::sender::body::{check_content_type, decode_and_parse, PayloadError};
+use crate::sender::encoding::{codings, decode, Coding, DecodeError};
 use flate2::write::{GzEncoder, ZlibEncoder};
 use flate2::Compression;
 use proptest::prelude::*;

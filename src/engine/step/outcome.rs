@@ -1,5 +1,5 @@
 //! What a step gives back: its outcome and where the run goes next, or the failure that
-//! aborts its transaction. Kept apart from the step kinds so `email` and `steps` both build on
+//! aborts its transaction. Kept apart from the step kinds so `email` and the other kinds (`step`) both build on
 //! it without needing each other.
 
 use crate::store::runs::StepStatus;

@@ -1,4 +1,4 @@
-use crate::inbound::body::{default_split, parse_payload, query_object, PayloadError};
+use crate::sender::body::{default_split, parse_payload, query_object, PayloadError};
 use serde_json::json;
 
 /// The v2 `visit.note.signed_and_sent` sample of the telehealth sender's documentation (seed 003),

@@ -1,11 +1,18 @@
 //! What each step kind does, inside the step's transaction. A step returns its outcome (status,
 //! templated input, output, where to go next) or aborts with a failure, which leaves the store
 //! as it was before the step.
+//!
+//! The step kinds as they run; `workflow::steps` resolves them from YAML. `email` and `enrol`
+//! hold the two larger kinds, `outcome` what every kind gives back.
 
+pub mod email;
+pub mod enrol;
+pub mod outcome;
+
+use self::email::{send_email, EmailCtx, MailSettings};
+use self::outcome::{fail, outcome, Next, StepFailure, StepOutcome, StepResult};
 use super::context::{enrolment_change, run_context, sequence_context};
-use super::email::{send_email, EmailCtx, MailSettings};
-use super::outcome::{fail, outcome, Next, StepFailure, StepOutcome, StepResult};
-use super::run::path_json;
+use super::position::path_json;
 use super::template::{Context, Renderer};
 use crate::domain::contact::{Actor, Contact, Email, Phone, Tag};
 use crate::store::contacts::{
@@ -217,7 +224,7 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
             let contact = need_contact(&contact, &input, "add_to_sequence")?;
             let seq = (env.current_sequence)(id.as_str()).or_else(|e| fail(&input, e))?;
             let (enrolled, output) = lift_msg(
-                super::enrol::enrol(tx, contact, &seq, env.now_ms, env.timezone, &change),
+                self::enrol::enrol(tx, contact, &seq, env.now_ms, env.timezone, &change),
                 &input,
             )?;
             let status = if enrolled {
@@ -231,7 +238,7 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
             let input = json!({"sequence": id.as_str()});
             let contact = need_contact(&contact, &input, "remove_from_sequence")?;
             let cancelled = lift_msg(
-                super::enrol::unenrol(tx, contact, id.as_str(), env.now_ms, &change),
+                self::enrol::unenrol(tx, contact, id.as_str(), env.now_ms, &change),
                 &input,
             )?;
             let (status, output) = if cancelled {
@@ -246,7 +253,7 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
             let Some(run_id) = run_id else {
                 return Ok(outcome(StepStatus::Succeeded, Value::Null, Value::Null));
             };
-            let input = super::enrol::wait_json(w);
+            let input = self::enrol::wait_json(w);
             let zone = contact.as_ref().and_then(|c| c.timezone.as_deref());
             let (due, note) = super::wait::due_at(w, env.now_ms, zone, env.timezone)
                 .or_else(|e| fail(&input, e))?;
