@@ -7,15 +7,18 @@ mod smtp;
 
 mod admin;
 mod capture;
+mod capture_reference;
 mod capture_samples;
 mod check;
 mod cli;
 mod cli_offline;
 mod cli_views;
+mod contacts_cli;
 mod contacts_csv;
 mod crash;
 mod durability;
 mod edges;
+mod edges_admin;
 mod email;
 mod events;
 mod hostile;

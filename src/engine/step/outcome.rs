@@ -1,6 +1,6 @@
 //! What a step gives back: its outcome and where the run goes next, or the failure that
-//! aborts its transaction. Kept apart from the step kinds so `email` and the other kinds (`step`) both build on
-//! it without needing each other.
+//! aborts its transaction. Kept apart from the other step kinds so `email` and `step` both
+//! build on it without needing each other.
 
 use crate::store::runs::StepStatus;
 use crate::store::step_tx::Abort;
