@@ -103,6 +103,7 @@ fn in_store(store: &Store, workflows: &Path, cmd: &ReferenceCmd) -> anyhow::Resu
             store.clear_reference(id)?;
         }
     }
+    store.flush_now()?;
     let reference = views::reference::of(store, entry)?;
     Ok(serde_json::json!({"id": id, "reference": reference}))
 }

@@ -41,6 +41,7 @@ pub async fn run(server: &str, json: bool, args: &RotateArgs) -> anyhow::Result<
                 anyhow::bail!("no workflow `{workflow}` in {}", dir.display());
             };
             let hook = store.rotate_hook(wid)?;
+            store.flush_now()?;
             let base = args.public_url.as_deref().unwrap_or(server);
             let base = base.trim_end_matches('/');
             (

@@ -41,6 +41,11 @@ impl HttpState {
     pub fn store(&self) -> &crate::store::Store {
         self.intake.store()
     }
+
+    /// The contacts the contact routes and the unsubscribe page change.
+    pub fn contacts(&self) -> &std::sync::Arc<crate::store::contacts::ContactTrees> {
+        &self.intake.store().contacts
+    }
 }
 
 /// Every route, with errors rendered as `{"error": {"code", "message"}}`.

@@ -60,13 +60,10 @@ async fn unsubscribe(s: &HttpState, token: &str) -> Response {
         step: None,
         actor: Actor::Unsubscribe,
     };
-    let result = s
-        .store()
-        .contacts
-        .transaction(|tx| match tx.get(&contact_id)? {
-            Some(c) => set_dnd(tx, &c, true, &ctx).map(|_| true),
-            None => Ok(false),
-        });
+    let result = s.contacts().transaction(|tx| match tx.get(&contact_id)? {
+        Some(c) => set_dnd(tx, &c, true, &ctx).map(|_| true),
+        None => Ok(false),
+    });
     let flushed = match result {
         Ok(_) => s.intake.flush().await.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),

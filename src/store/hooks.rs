@@ -47,7 +47,8 @@ impl Store {
             .and_then(|v| WorkflowId::parse(&String::from_utf8_lossy(&v)).ok()))
     }
 
-    /// Replaces the workflow's hook id; the old URL stops answering.
+    /// Replaces the workflow's hook id; the old URL stops answering. The caller flushes before
+    /// it prints the new URL (the server without blocking, the CLI with `flush_now`).
     pub fn rotate_hook(&self, workflow: &WorkflowId) -> StoreResult<HookId> {
         let fresh = HookId::generate();
         let key = workflow.as_str().as_bytes();
@@ -57,7 +58,6 @@ impl Store {
         self.trees
             .hooks_by_id
             .insert(fresh.as_str().as_bytes(), key)?;
-        self.flush_now()?;
         Ok(fresh)
     }
 }

@@ -24,18 +24,18 @@ impl Store {
         }
     }
 
-    /// Makes a logged request the workflow's reference.
+    /// Makes a logged request the workflow's reference (durable after the caller's flush).
     pub fn set_reference(&self, workflow: &str, record: &ReferenceRecord) -> StoreResult<()> {
         self.trees
             .references
             .insert(workflow.as_bytes(), encode(record))?;
-        self.flush_now()
+        Ok(())
     }
 
-    /// Clears the reference; the next accepted request becomes the new one.
+    /// Clears the reference; the next accepted request becomes the new one (durable after the
+    /// caller's flush).
     pub fn clear_reference(&self, workflow: &str) -> StoreResult<bool> {
         let had = self.trees.references.remove(workflow.as_bytes())?.is_some();
-        self.flush_now()?;
         Ok(had)
     }
 }

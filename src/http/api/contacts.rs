@@ -91,8 +91,7 @@ async fn list(s: Arc<HttpState>, raw: String) -> Result<Response, ApiError> {
         }
     }
     let (items, next) = s
-        .store()
-        .contacts
+        .contacts()
         .list(&query, &s.region)
         .map_err(|e| contact_error(e, ""))?;
     Ok(
@@ -104,7 +103,7 @@ async fn list(s: Arc<HttpState>, raw: String) -> Result<Response, ApiError> {
 }
 
 async fn one(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
-    let trees = &s.store().contacts;
+    let trees = s.contacts();
     let contact = trees
         .get(&id)
         .map_err(|e| contact_error(e, &id))?
@@ -143,8 +142,7 @@ async fn patch(
     let body = merge_patch_body(content_type.as_deref(), &body)?;
     let ctx = ChangeCtx::api(s.intake.now_ms());
     let contact = s
-        .store()
-        .contacts
+        .contacts()
         .merge_patch(&id, &body, &s.region, &ctx)
         .map_err(|e| contact_error(e, &id))?;
     s.intake.flush().await.map_err(ApiError::store)?;
@@ -153,8 +151,7 @@ async fn patch(
 
 async fn delete(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
     let contact = s
-        .store()
-        .contacts
+        .contacts()
         .delete(&id)
         .map_err(|e| contact_error(e, &id))?;
     s.intake.flush().await.map_err(ApiError::store)?;

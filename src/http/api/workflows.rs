@@ -173,6 +173,7 @@ async fn set_reference(
 ) -> Result<Response, ApiError> {
     require_workflow(&s, &id)?;
     crate::views::reference::set(s.store(), &id, &body.request_id)?;
+    s.intake.flush().await.map_err(ApiError::store)?;
     announce(&s, &id, "reference");
     one(s, id).await
 }
@@ -180,6 +181,7 @@ async fn set_reference(
 async fn clear_reference(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
     require_workflow(&s, &id)?;
     s.store().clear_reference(&id).map_err(ApiError::store)?;
+    s.intake.flush().await.map_err(ApiError::store)?;
     announce(&s, &id, "reference");
     one(s, id).await
 }
@@ -187,6 +189,7 @@ async fn clear_reference(s: Arc<HttpState>, id: String) -> Result<Response, ApiE
 async fn rotate(s: Arc<HttpState>, id: String) -> Result<Response, ApiError> {
     let wid = require_workflow(&s, &id)?;
     s.store().rotate_hook(&wid).map_err(ApiError::store)?;
+    s.intake.flush().await.map_err(ApiError::store)?;
     tracing::info!(workflow = %id, "hook rotated");
     announce(&s, &id, "rotated");
     one(s, id).await

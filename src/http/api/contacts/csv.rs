@@ -54,7 +54,7 @@ async fn import<B: Buf>(
     check_csv_type(content_type.as_deref())?;
     let body = read_limited(body).await?;
     let ctx = ChangeCtx::import(s.intake.now_ms());
-    let (trees, region) = (s.store().contacts.clone(), s.region.clone());
+    let (trees, region) = (s.contacts().clone(), s.region.clone());
     let report = tokio::task::spawn_blocking(move || trees.import_csv(&body, &region, &ctx))
         .await
         .map_err(ApiError::store)?
@@ -132,7 +132,7 @@ async fn export(s: Arc<HttpState>, raw: String) -> Result<Response, ApiError> {
             }
         }
     }
-    let (trees, region) = (s.store().contacts.clone(), s.region.clone());
+    let (trees, region) = (s.contacts().clone(), s.region.clone());
     // The header needs every custom field name: a first pass, before the answer starts, so a
     // store failure here is still a clean 503.
     let columns = {
