@@ -14,8 +14,43 @@ pub fn compile(path: &str) -> Result<JpQuery, String> {
             "JSONPath `{path}` must start with `$` (e.g. `$.email`, `$['@type']`)"
         ));
     }
+    let depth = nesting(path);
+    if depth > MAX_NESTING {
+        // jsonpath-rust's parser backtracks: its time grows about threefold with each nested
+        // filter, so a path nested 16 deep takes seconds to load (found by fuzzing).
+        return Err(format!(
+            "JSONPath `{path}` nests brackets and parentheses {depth} deep; at most \
+             {MAX_NESTING} are allowed: split the filter or map a shallower path"
+        ));
+    }
     parse_json_path(path)
         .map_err(|e| format!("invalid JSONPath `{path}`: {}", one_line(&e.to_string())))
+}
+
+/// How deep `[` and `(` may nest in a path: real mappings use one or two levels.
+const MAX_NESTING: usize = 10;
+
+/// The deepest nesting of `[` and `(` outside quoted names.
+fn nesting(path: &str) -> usize {
+    let (mut depth, mut deepest, mut quote) = (0usize, 0usize, None);
+    let mut chars = path.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '[' | '(') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (None, ']' | ')') => depth = depth.saturating_sub(1),
+            (None, _) => {}
+        }
+    }
+    deepest
 }
 
 /// The parser's multi-line report (` --> 1:18`, a caret drawing, `= expected x`) as one line:
@@ -107,6 +142,19 @@ mod tests {
         assert_eq!(evaluate(&entry("$.phone"), &item), Value::Null);
         assert_eq!(evaluate(&entry("$.items[*].sku"), &item), json!(["A", "B"]));
         assert_eq!(evaluate(&entry("$.missing[*]"), &item), json!([]));
+    }
+
+    #[test]
+    fn a_path_nested_deeper_than_the_parser_handles_quickly_is_refused_at_once() {
+        assert!(compile("$.items[?@.a[?@.b[?@.c > 1]]]").is_ok());
+        assert!(
+            compile("$['[[[[[[[[[[[[']").is_ok(),
+            "brackets inside a name do not nest"
+        );
+        // The fuzzer's slow input: before the limit, compiling it took seconds.
+        let deep = format!("$.a{}{}", "[?any_of(@[?$.a".repeat(16), ")]]".repeat(16));
+        let err = compile(&deep).unwrap_err();
+        assert!(err.contains("48 deep; at most 10"), "{err}");
     }
 
     #[test]
