@@ -198,12 +198,12 @@ pub enum OutboxError {
     #[error("outbox store: {0}; check the data dir's disk and permissions")]
     Sled(#[from] sled::Error),
     /// A stored record does not parse: the data dir was written by an incompatible version.
-    #[error("outbox record {id} is unreadable ({source}); the data dir may come from another hookflow version")]
+    #[error("outbox record {id} is unreadable ({reason}); the data dir may come from another hookflow version")]
     Corrupt {
         /// The record's id.
         id: String,
-        /// The JSON error.
-        source: serde_json::Error,
+        /// What the store's codec said.
+        reason: String,
     },
     /// No record has this id.
     #[error("outbox record {0} does not exist")]
@@ -423,9 +423,9 @@ fn encode(record: &OutboxRecord) -> Vec<u8> {
 }
 
 fn decode(id: &str, raw: &[u8]) -> Result<OutboxRecord, OutboxError> {
-    serde_json::from_slice(raw).map_err(|source| OutboxError::Corrupt {
+    super::codec::decode("outbox", raw).map_err(|e| OutboxError::Corrupt {
         id: id.to_string(),
-        source,
+        reason: e.to_string(),
     })
 }
 

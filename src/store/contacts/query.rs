@@ -3,6 +3,7 @@
 use super::tx::{decode_contact, timeline_prefix};
 use super::{ContactError, ContactTrees};
 use crate::domain::contact::{Contact, Email, Phone, TimelineEntry};
+use crate::store::codec;
 
 /// The largest page the API serves.
 const MAX_LIMIT: usize = 1000;
@@ -105,9 +106,8 @@ impl ContactTrees {
             .scan_prefix(timeline_prefix(id))
             .map(|item| {
                 let (_, bytes) = item?;
-                serde_json::from_slice(&bytes).map_err(|e| {
-                    ContactError::Store(format!("timeline entry of {id} is unreadable: {e}"))
-                })
+                codec::decode("timeline", &bytes)
+                    .map_err(|e| ContactError::Store(format!("timeline entry of {id}: {e}")))
             })
             .collect()
     }

@@ -6,6 +6,7 @@
 
 use super::{abort, ContactError};
 use crate::domain::contact::{Contact, Email, Phone, TimelineEntry};
+use crate::store::codec;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 
 /// The result of a transactional contact operation; `Abort` carries a [`ContactError`].
@@ -171,9 +172,8 @@ impl<'a> ContactTx<'a> {
 
     fn phone_ids(&self, phone: &Phone) -> TxResult<Vec<String>> {
         match self.by_phone.get(phone.as_str().as_bytes())? {
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                store_err(format!("phone index entry for {phone} is unreadable: {e}"))
-            }),
+            Some(bytes) => codec::decode("contacts_by_phone", &bytes)
+                .map_err(|e| store_err(format!("phone index entry for {phone}: {e}"))),
             None => Ok(Vec::new()),
         }
     }
@@ -221,8 +221,7 @@ pub(crate) fn timeline_prefix(id: &str) -> Vec<u8> {
 
 /// Reads a stored contact; unreadable JSON is a store error naming the contact.
 pub(crate) fn decode_contact(id: &str, bytes: &[u8]) -> Result<Contact, ContactError> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| ContactError::Store(format!("contact {id}: stored JSON is unreadable: {e}")))
+    codec::decode("contacts", bytes).map_err(|e| ContactError::Store(format!("contact {id}: {e}")))
 }
 
 fn store_err(msg: String) -> ConflictableTransactionError<ContactError> {
