@@ -2,6 +2,7 @@
 //! limit, the cache flag, and the admin token rules (cursors and content types: `edges_admin`).
 
 use crate::helpers::*;
+use crate::start_up::serve_refused;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -60,36 +61,6 @@ fn serve_raw(args: &[&str], shell: &str) -> Raw {
         data,
         _workflows: workflows,
     }
-}
-
-/// `hookflow serve ARGS` expected to refuse to start: its exit status and stderr.
-fn serve_refused(args: &[&str], env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
-    let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookflow"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data.path())
-        .arg("--workflows")
-        .arg(repo().join("workflows"))
-        .args(args)
-        .env_remove("HOOKFLOW_ADMIN_TOKEN")
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("serve {args:?} started instead of refusing");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// Sends one keep-alive `GET path` on `s` and returns the status line (None if closed).

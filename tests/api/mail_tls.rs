@@ -8,8 +8,7 @@ use crate::smtp::certs::TestCa;
 use crate::smtp::{free_port, Sink};
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -259,29 +258,9 @@ async fn the_start_up_line_never_shows_the_password_even_percent_encoded() {
 
 /// Runs `serve` with `args`, which must refuse to start; returns its stderr.
 fn serve_refuses(args: &[&str]) -> String {
-    let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookflow"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data.path())
-        .arg("--workflows")
-        .arg(repo().join("workflows"))
-        .args(args)
-        .env_remove("HOOKFLOW_ADMIN_TOKEN")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("serve {args:?} started instead of refusing");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(!out.status.success(), "serve {args:?} exited 0");
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    let (status, stderr) = crate::start_up::serve_refused(args, &[]);
+    assert!(!status.success(), "serve {args:?} exited 0");
+    stderr
 }
 
 #[test]

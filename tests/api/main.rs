@@ -4,6 +4,7 @@
 mod helpers;
 #[path = "../smtp/mod.rs"]
 mod smtp;
+mod start_up;
 
 mod admin;
 mod capture;

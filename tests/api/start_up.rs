@@ -1,0 +1,35 @@
+//! Starting `hookflow serve` with settings it must refuse: shared by the tests of start-up checks.
+
+use crate::helpers::repo;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `hookflow serve ARGS` expected to refuse to start: its exit status and stderr.
+pub fn serve_refused(args: &[&str], env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hookflow"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data.path())
+        .arg("--workflows")
+        .arg(repo().join("workflows"))
+        .args(args)
+        .env_remove("HOOKFLOW_ADMIN_TOKEN")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("serve {args:?} started instead of refusing");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
