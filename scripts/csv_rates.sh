@@ -11,29 +11,8 @@ cd "$(dirname "$0")/.."
 
 N=${N:-100000}
 note() { printf 'csv_rates.sh: %s\n' "$*" >&2; }
-command -v curl >/dev/null 2>&1 || { note "curl is needed to wait for /healthz"; exit 1; }
-
 cargo build --release
-bin=target/release/hookflow
-
-port=$(python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()' 2>/dev/null || echo 18788)
-server="http://127.0.0.1:${port}"
-
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. scripts/lib/server.sh
 
 # Phones 212-200-0000 onwards are valid US numbers, one per contact.
 awk -v n="$N" 'BEGIN {
@@ -44,14 +23,7 @@ awk -v n="$N" 'BEGIN {
 }' >"$work/in.csv"
 note "generated $N contacts ($(du -h "$work/in.csv" | cut -f1))"
 
-env -u HOOKFLOW_ADMIN_TOKEN "$bin" serve \
-  --workflows ./workflows --data "$work/data" --listen "127.0.0.1:${port}" >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-  curl -fsS -o /dev/null "${server}/healthz" 2>/dev/null && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
-  sleep 0.1
-done
+start_server
 
 now() { date +%s.%N; }
 cli() { env -u HOOKFLOW_ADMIN_TOKEN "$bin" "$@" --server "$server"; }

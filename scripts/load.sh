@@ -29,54 +29,9 @@ if ! command -v wrk >/dev/null 2>&1; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 fi
-command -v curl >/dev/null 2>&1 || { note "curl is needed to wait for /healthz"; exit 1; }
-
 cargo build --release
-bin=target/release/hookflow
-
-# wrk needs a known port, so pick a free one instead of asking the server for :0.
-port=$(python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()' 2>/dev/null || echo 18787)
-server="http://127.0.0.1:${port}"
-
-data=$(mktemp -d)
-log="${data}.log"
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$data"
-  rm -f "$log"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# No admin token for this private, loopback-only server.
-env -u HOOKFLOW_ADMIN_TOKEN "$bin" serve \
-  --workflows ./workflows --data "$data" --listen "127.0.0.1:${port}" >"$log" 2>&1 &
-server_pid=$!
-
-for _ in $(seq 1 100); do
-  if curl -fsS -o /dev/null "${server}/healthz" 2>/dev/null; then
-    break
-  fi
-  if ! kill -0 "$server_pid" 2>/dev/null; then
-    note "the server exited:"
-    cat "$log" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
-if ! curl -fsS -o /dev/null "${server}/healthz"; then
-  note "the server did not answer /healthz within 10 s:"
-  cat "$log" >&2
-  exit 1
-fi
+. scripts/lib/server.sh
+start_server
 
 url=$(env -u HOOKFLOW_ADMIN_TOKEN "$bin" urls --server "$server" \
   | awk -F '\t' -v id="$WORKFLOW" '$1 == id { print $2 }') || true
