@@ -131,7 +131,14 @@ impl Store {
             timers_by_owner: db.open_tree("timers_by_owner")?,
             enrolments: db.open_tree("enrolments")?,
         };
-        let commit = commit::GroupCommit::start(db.clone(), dir.join("sled"));
+        let ingest = requests::IngestTrees {
+            requests: trees.requests.clone(),
+            queue: trees.queue.clone(),
+            references: trees.references.clone(),
+            dedupe: trees.dedupe.clone(),
+            counts: trees.counts.clone(),
+        };
+        let commit = commit::GroupCommit::start(db.clone(), dir.join("sled"), ingest);
         let contacts = Arc::new(contacts::ContactTrees::open(&db)?);
         let outbox = outbox::OutboxTrees::open(&db)
             .map_err(|e| StoreError::Corrupt {
