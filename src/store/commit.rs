@@ -145,6 +145,7 @@ fn flusher(shared: &Shared, db: &sled::Db, log_file: &std::path::Path) {
                 .and_then(|f| f.sync_data())
                 .map_err(|e| format!("fsync {}: {e}", log_file.display()))
         });
+        crate::metrics::flush_batch(target - shared.done.borrow().0);
         shared.done.send_replace((target, result.err()));
         let _guard = shared.lock.lock().expect("flusher lock");
         shared.flushed.notify_all();

@@ -11,6 +11,7 @@ pub mod contacts;
 pub mod counts;
 pub mod enrolments;
 pub mod hooks;
+pub mod levels;
 pub mod outbox;
 pub mod queue;
 pub mod references;
