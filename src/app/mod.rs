@@ -232,6 +232,7 @@ fn open_store(args: &ServeArgs) -> anyhow::Result<Store> {
             "data dir {} is in use by another hookflow process",
             args.data.display()
         ),
+        unreadable @ StoreError::Unreadable { .. } => anyhow::Error::new(unreadable),
         other => anyhow::Error::new(other)
             .context(format!("could not open data dir {}", args.data.display())),
     })

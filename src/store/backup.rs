@@ -131,43 +131,80 @@ pub fn restore(input: impl Read, dir: &Path) -> Result<Summary, BackupError> {
 }
 
 fn restore_into(input: impl Read, dir: &Path) -> Result<Summary, BackupError> {
-    let mut r = BufReader::new(GzDecoder::new(BufReader::new(input)));
-    read_header(&mut r)?;
     std::fs::create_dir_all(dir)?;
     let db = sled::Config::new()
         .path(dir.join("sled"))
         .mode(sled::Mode::HighThroughput)
         .cache_capacity(super::DEFAULT_CACHE)
         .open()?;
-    let mut summary = Summary::default();
     let mut tree: Option<sled::Tree> = None;
     let mut batch = sled::Batch::default();
     let mut in_batch = 0;
-    loop {
-        match read_tag(&mut r)? {
-            b'T' => {
+    let summary = read_backup(input, |item| {
+        match item {
+            Item::NextId(next) => {
+                // sled cannot set its id counter: draw ids until it passes the saved one (a few
+                // million at most, with one small sled write per million).
+                while db.generate_id()? < next {}
+            }
+            Item::Tree(name) => {
                 if let Some(t) = tree.take() {
                     t.apply_batch(std::mem::take(&mut batch))?;
                     in_batch = 0;
                 }
-                tree = Some(db.open_tree(read_field(&mut r)?)?);
-                summary.trees += 1;
+                tree = Some(db.open_tree(name)?);
             }
-            b'I' => {
-                // sled cannot set its id counter: draw ids until it passes the saved one (a few
-                // million at most, with one small sled write per million).
-                let next = u64::from_be_bytes(read_array(&mut r)?);
-                while db.generate_id()? < next {}
-            }
-            b'R' => {
+            Item::Record(k, v) => {
                 let t = tree.as_ref().ok_or_else(|| damaged("a record before any tree"))?;
-                batch.insert(read_field(&mut r)?, read_field(&mut r)?);
-                summary.records += 1;
+                batch.insert(k, v);
                 in_batch += 1;
                 if in_batch == BATCH {
                     t.apply_batch(std::mem::take(&mut batch))?;
                     in_batch = 0;
                 }
+            }
+        }
+        Ok(())
+    })?;
+    if let Some(t) = tree {
+        t.apply_batch(batch)?;
+    }
+    db.flush()?;
+    Ok(summary)
+}
+
+/// Reads a whole backup without writing anything: what `hookflow backup` checks before it
+/// calls a file done.
+pub fn verify(input: impl Read) -> Result<Summary, BackupError> {
+    read_backup(input, |_| Ok(()))
+}
+
+/// One piece of a backup, in file order.
+enum Item {
+    NextId(u64),
+    Tree(Vec<u8>),
+    Record(Vec<u8>, Vec<u8>),
+}
+
+/// Reads and checks a backup, handing each piece to `sink`; the end record and gzip's CRC are
+/// checked before it returns.
+fn read_backup(
+    input: impl Read,
+    mut sink: impl FnMut(Item) -> Result<(), BackupError>,
+) -> Result<Summary, BackupError> {
+    let mut r = BufReader::new(GzDecoder::new(BufReader::new(input)));
+    read_header(&mut r)?;
+    let mut summary = Summary::default();
+    loop {
+        match read_tag(&mut r)? {
+            b'I' => sink(Item::NextId(u64::from_be_bytes(read_array(&mut r)?)))?,
+            b'T' => {
+                summary.trees += 1;
+                sink(Item::Tree(read_field(&mut r)?))?;
+            }
+            b'R' => {
+                summary.records += 1;
+                sink(Item::Record(read_field(&mut r)?, read_field(&mut r)?))?;
             }
             b'E' => {
                 let trees = u64::from_be_bytes(read_array(&mut r)?);
@@ -184,16 +221,11 @@ fn restore_into(input: impl Read, dir: &Path) -> Result<Summary, BackupError> {
                 if !rest.is_empty() {
                     return Err(damaged("bytes after its end record"));
                 }
-                break;
+                return Ok(summary);
             }
             other => return Err(damaged(&format!("an unknown record tag {other:#04x}"))),
         }
     }
-    if let Some(t) = tree {
-        t.apply_batch(batch)?;
-    }
-    db.flush()?;
-    Ok(summary)
 }
 
 fn read_header(r: &mut impl BufRead) -> Result<(), BackupError> {
