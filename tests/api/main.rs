@@ -26,6 +26,7 @@ mod hostile;
 mod hostile_bodies;
 mod mail_tls;
 mod matching;
+mod metrics;
 mod numbers;
 mod page;
 mod reload;
