@@ -85,7 +85,8 @@ fn partial_path(file: &Path) -> PathBuf {
 
 async fn write_partial(server: &str, data: &Path, partial: &Path) -> anyhow::Result<()> {
     let create = || {
-        std::fs::File::create(partial).with_context(|| format!("cannot create {}", partial.display()))
+        std::fs::File::create(partial)
+            .with_context(|| format!("cannot create {}", partial.display()))
     };
     match Source::pick(server, data).await? {
         Source::Server(client) => {
@@ -101,16 +102,12 @@ async fn write_partial(server: &str, data: &Path, partial: &Path) -> anyhow::Res
                     Err(e) => anyhow::bail!("the backup was cut short: {e}"),
                 }
             }
-            out.into_inner()
-                .map_err(|e| e.into_error())?
-                .sync_all()?;
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         }
         Source::Local { store, .. } => {
             let mut out = std::io::BufWriter::new(create()?);
             store.backup(&mut out)?;
-            out.into_inner()
-                .map_err(|e| e.into_error())?
-                .sync_all()?;
+            out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         }
     }
     Ok(())

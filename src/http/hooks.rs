@@ -56,8 +56,7 @@ pub fn route(
                     };
                     match hook {
                         Hook::Ready(target) => {
-                            let answered =
-                                ready(&intake, &target, req, body, body_timeout).await;
+                            let answered = ready(&intake, &target, req, body, body_timeout).await;
                             count(target.id.as_str(), started, answered.as_ref().ok());
                             match answered {
                                 Ok(answer) => warp::reply::json(&answer).into_response(),

@@ -42,7 +42,9 @@ pub const REJECTED_LOG: &str = "hookflow_rejected_log_requests";
 const LATENCY_BUCKETS: &[f64] = &[
     0.000_5, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
-const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0];
+const BATCH_BUCKETS: &[f64] = &[
+    1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0,
+];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -52,7 +54,9 @@ pub fn install() {
     HANDLE.get_or_init(|| {
         let handle = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Full(ACK_LATENCY.into()), LATENCY_BUCKETS)
-            .and_then(|b| b.set_buckets_for_metric(Matcher::Full(FLUSH_BATCH.into()), BATCH_BUCKETS))
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full(FLUSH_BATCH.into()), BATCH_BUCKETS)
+            })
             .and_then(|b| b.install_recorder())
             .unwrap_or_else(|e| {
                 // Another recorder was installed first (a test harness): keep a private one.
@@ -82,7 +86,10 @@ fn describe() {
         Unit::Seconds,
         "From a request's arrival to its acknowledgement (stored and flushed)."
     );
-    describe_histogram!(FLUSH_BATCH, "Waiters made durable by one group-commit flush.");
+    describe_histogram!(
+        FLUSH_BATCH,
+        "Waiters made durable by one group-commit flush."
+    );
     describe_gauge!(QUEUE_DEPTH, "Accepted items whose run has not started.");
     describe_gauge!(TIMERS_DUE, "Timers due and not fired yet.");
     describe_gauge!(TIMERS, "Timers scheduled.");
@@ -107,8 +114,7 @@ pub fn item_stored(workflow: &str, status: &str) {
 
 /// A run reached `status`.
 pub fn run_reached(workflow: &str, status: &str) {
-    counter!(RUNS, "workflow" => workflow.to_string(), "status" => status.to_string())
-        .increment(1);
+    counter!(RUNS, "workflow" => workflow.to_string(), "status" => status.to_string()).increment(1);
 }
 
 /// An email reached delivery `state`.

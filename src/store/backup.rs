@@ -69,7 +69,11 @@ impl Store {
     pub fn backup(&self, out: impl Write) -> Result<Summary, BackupError> {
         self.flush_now()?;
         let mut gz = GzEncoder::new(out, Compression::fast());
-        writeln!(gz, "{MAGIC} {FORMAT} hookflow={}", env!("CARGO_PKG_VERSION"))?;
+        writeln!(
+            gz,
+            "{MAGIC} {FORMAT} hookflow={}",
+            env!("CARGO_PKG_VERSION")
+        )?;
         // Every id handed out so far is below this one.
         gz.write_all(b"I")?;
         gz.write_all(&self.db.generate_id()?.to_be_bytes())?;
@@ -155,7 +159,9 @@ fn restore_into(input: impl Read, dir: &Path) -> Result<Summary, BackupError> {
                 tree = Some(db.open_tree(name)?);
             }
             Item::Record(k, v) => {
-                let t = tree.as_ref().ok_or_else(|| damaged("a record before any tree"))?;
+                let t = tree
+                    .as_ref()
+                    .ok_or_else(|| damaged("a record before any tree"))?;
                 batch.insert(k, v);
                 in_batch += 1;
                 if in_batch == BATCH {
@@ -192,7 +198,12 @@ fn read_backup(
     input: impl Read,
     mut sink: impl FnMut(Item) -> Result<(), BackupError>,
 ) -> Result<Summary, BackupError> {
-    let mut r = BufReader::new(GzDecoder::new(BufReader::new(input)));
+    let mut raw = BufReader::new(input);
+    // gzip's magic bytes first, so a file of another kind is named as such, not as cut short.
+    if !raw.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
+        return Err(not_a_backup("it is not gzip"));
+    }
+    let mut r = BufReader::new(GzDecoder::new(raw));
     read_header(&mut r)?;
     let mut summary = Summary::default();
     loop {
@@ -228,12 +239,13 @@ fn read_backup(
     }
 }
 
+fn not_a_backup(why: &str) -> BackupError {
+    BackupError::Bad(format!(
+        "not a hookflow backup ({why}); `hookflow backup FILE` writes one"
+    ))
+}
+
 fn read_header(r: &mut impl BufRead) -> Result<(), BackupError> {
-    let not_a_backup = |why: &str| {
-        BackupError::Bad(format!(
-            "not a hookflow backup ({why}); `hookflow backup FILE` writes one"
-        ))
-    };
     let mut line = Vec::new();
     r.by_ref()
         .take(200)

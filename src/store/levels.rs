@@ -18,10 +18,13 @@ impl Store {
             timers: self.trees.timers.len() as u64,
             ..Levels::default()
         };
-        let pending = self.outbox.pending_records().map_err(|e| StoreError::Corrupt {
-            tree: "outbox",
-            message: e.to_string(),
-        })?;
+        let pending = self
+            .outbox
+            .pending_records()
+            .map_err(|e| StoreError::Corrupt {
+                tree: "outbox",
+                message: e.to_string(),
+            })?;
         for record in pending {
             match record.state {
                 OutboxState::Sending => levels.outbox_sending += 1,
@@ -43,7 +46,10 @@ impl Store {
             else {
                 continue;
             };
-            out.push((String::from_utf8_lossy(workflow).into_owned(), u64::from_be_bytes(n)));
+            out.push((
+                String::from_utf8_lossy(workflow).into_owned(),
+                u64::from_be_bytes(n),
+            ));
         }
         Ok(out)
     }

@@ -7,6 +7,7 @@ mod smtp;
 mod start_up;
 
 mod admin;
+mod backup;
 mod capture;
 mod capture_reference;
 mod capture_samples;

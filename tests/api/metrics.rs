@@ -102,7 +102,11 @@ async fn metrics_need_the_admin_token_and_count_requests_runs_and_emails_without
     let (_, before) = scrape(&app).await;
     let accepted = ("status", "accepted");
     assert_eq!(
-        value(&before, "hookflow_requests_total", &[("workflow", "welcome"), accepted]),
+        value(
+            &before,
+            "hookflow_requests_total",
+            &[("workflow", "welcome"), accepted]
+        ),
         0.0
     );
 
@@ -124,7 +128,11 @@ async fn metrics_need_the_admin_token_and_count_requests_runs_and_emails_without
         .await;
     assert_eq!(app.wait_runs_of(&failing).await[0]["status"], "failed");
     let (status, _) = app
-        .post_hook("welcome", "application/json", "{\"email\": \"zora.patient@exa")
+        .post_hook(
+            "welcome",
+            "application/json",
+            "{\"email\": \"zora.patient@exa",
+        )
         .await;
     assert_eq!(status, 400);
 
@@ -133,21 +141,44 @@ async fn metrics_need_the_admin_token_and_count_requests_runs_and_emails_without
     let fails_wf = ("workflow", "fails");
     for (name, labels, want) in [
         ("hookflow_requests_total", vec![welcome_wf, accepted], 1.0),
-        ("hookflow_requests_total", vec![welcome_wf, ("status", "rejected")], 1.0),
+        (
+            "hookflow_requests_total",
+            vec![welcome_wf, ("status", "rejected")],
+            1.0,
+        ),
         ("hookflow_requests_total", vec![fails_wf, accepted], 1.0),
         ("hookflow_items_total", vec![welcome_wf, accepted], 1.0),
-        ("hookflow_runs_total", vec![welcome_wf, ("status", "succeeded")], 1.0),
-        ("hookflow_runs_total", vec![fails_wf, ("status", "failed")], 1.0),
-        ("hookflow_runs_total", vec![fails_wf, ("status", "succeeded")], 0.0),
+        (
+            "hookflow_runs_total",
+            vec![welcome_wf, ("status", "succeeded")],
+            1.0,
+        ),
+        (
+            "hookflow_runs_total",
+            vec![fails_wf, ("status", "failed")],
+            1.0,
+        ),
+        (
+            "hookflow_runs_total",
+            vec![fails_wf, ("status", "succeeded")],
+            0.0,
+        ),
         ("hookflow_emails_total", vec![("state", "sent")], 1.0),
         ("hookflow_ack_latency_seconds_count", vec![], 2.0),
         ("hookflow_rejected_log_requests", vec![welcome_wf], 1.0),
         ("hookflow_run_queue_depth", vec![], 0.0),
         ("hookflow_outbox_emails", vec![("state", "queued")], 0.0),
     ] {
-        assert_eq!(value(&after, name, &labels), want, "{name} {labels:?}\n{text}");
+        assert_eq!(
+            value(&after, name, &labels),
+            want,
+            "{name} {labels:?}\n{text}"
+        );
     }
-    assert!(value(&after, "hookflow_flush_batch_size_count", &[]) >= 1.0, "{text}");
+    assert!(
+        value(&after, "hookflow_flush_batch_size_count", &[]) >= 1.0,
+        "{text}"
+    );
     let le_10s = value(
         &after,
         "hookflow_ack_latency_seconds_bucket",
@@ -195,7 +226,11 @@ async fn a_waiting_run_shows_as_a_scheduled_timer_that_is_not_due_yet() {
     assert_eq!(value(&samples, "hookflow_timers_scheduled", &[]), 1.0);
     assert_eq!(value(&samples, "hookflow_timers_due", &[]), 0.0);
     assert_eq!(
-        value(&samples, "hookflow_runs_total", &[("workflow", "wait"), ("status", "waiting")]),
+        value(
+            &samples,
+            "hookflow_runs_total",
+            &[("workflow", "wait"), ("status", "waiting")]
+        ),
         1.0
     );
 }

@@ -108,10 +108,12 @@ fn a_changed_byte_is_refused() {
 #[test]
 fn a_file_that_is_not_a_backup_is_named_as_such() {
     let dir = tempfile::tempdir().unwrap();
-    let err = restore(&b"contact,email\n"[..], &dir.path().join("restored"))
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("not a hookflow backup"), "{err}");
+    for other in [&b"contact,email\n"[..], b"hi\n", b""] {
+        let err = restore(other, &dir.path().join("restored"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a hookflow backup"), "{err}");
+    }
     let mut gz = GzEncoder::new(Vec::new(), Compression::fast());
     gz.write_all(b"hello\n").unwrap();
     let err = restore(&gz.finish().unwrap()[..], &dir.path().join("restored"))
@@ -129,7 +131,10 @@ fn a_backup_of_a_newer_format_names_both_versions() {
     let err = restore(&gz.finish().unwrap()[..], &dir.path().join("restored"))
         .unwrap_err()
         .to_string();
-    assert!(err.contains("format 9") && err.contains("hookflow=7.0.0"), "{err}");
+    assert!(
+        err.contains("format 9") && err.contains("hookflow=7.0.0"),
+        "{err}"
+    );
 }
 
 #[test]

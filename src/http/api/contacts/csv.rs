@@ -162,4 +162,3 @@ async fn export(s: Arc<HttpState>, raw: String) -> Result<Response, ApiError> {
     );
     Ok(resp)
 }
-
