@@ -24,8 +24,11 @@ fn backed_up_with_seq() -> (tempfile::TempDir, Store, Vec<u8>, u64) {
     (dir, store, bytes, last)
 }
 
+/// A tree's records.
+type Records = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Every tree's name and records, for comparing two stores.
-fn contents(store: &Store) -> Vec<(Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>)> {
+fn contents(store: &Store) -> Vec<(Vec<u8>, Records)> {
     let mut names = store.db.tree_names();
     names.sort();
     names
