@@ -12,7 +12,8 @@
 
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use std::sync::OnceLock;
+use std::collections::BTreeSet;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 /// Requests answered, by workflow and status (`accepted`, `captured`, `filtered`, `duplicate`,
@@ -47,6 +48,8 @@ const BATCH_BUCKETS: &[f64] = &[
 ];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+/// Workflows whose rejected-log size was reported, so an emptied log can read 0.
+static REJECTED_SEEN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 
 /// Installs the process-wide recorder (once; later calls do nothing) and a thread that drains
 /// histogram samples every few seconds, so memory stays bounded when nobody scrapes.
@@ -155,8 +158,17 @@ pub fn render(levels: &Levels) -> String {
     gauge!(TIMERS).set(levels.timers as f64);
     gauge!(OUTBOX, "state" => "queued").set(levels.outbox_queued as f64);
     gauge!(OUTBOX, "state" => "sending").set(levels.outbox_sending as f64);
+    // A workflow whose rejected log was emptied (a reset) reads 0, not its last size.
+    let mut seen = REJECTED_SEEN.lock().unwrap_or_else(|p| p.into_inner());
+    for workflow in seen.iter() {
+        if !levels.rejected.iter().any(|(w, _)| w == workflow) {
+            gauge!(REJECTED_LOG, "workflow" => workflow.clone()).set(0.0);
+        }
+    }
     for (workflow, n) in &levels.rejected {
         gauge!(REJECTED_LOG, "workflow" => workflow.clone()).set(*n as f64);
+        seen.insert(workflow.clone());
     }
+    drop(seen);
     handle.render()
 }
