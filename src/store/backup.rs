@@ -8,13 +8,16 @@
 //! Restore checks both before the new data dir appears: it is built beside its final name and
 //! renamed into place only when complete, so a bad file leaves nothing behind.
 //!
-//! Consistency: sled 0.34 offers no snapshot, so a backup taken while `serve` writes is not one
-//! instant across trees. What it does promise: it begins with a flush, so every request
-//! acknowledged before it began is in it, with its hook id, reference, items and queue entries
-//! (written together before that flush); each record is whole, as it was at one moment; and a
-//! record written while the backup runs may or may not be in it. Restoring gives the state of a
-//! store that was stopped at that moment and starts with hookflow's crash recovery: queued runs
-//! start, unfinished runs resume, unconfirmed emails are retried.
+//! Consistency: sled 0.34 has no snapshots and its iterators read each tree live, so a backup
+//! taken while `serve` writes is not one instant across trees. It begins with a flush, so every
+//! request acknowledged before it began is in it, with its hook id, reference, items and queue
+//! entries, and every record in it is whole, as it was at one moment. Work in flight while it
+//! runs (a request being stored, a run's step, an email changing state) may be in it only in
+//! part: after a restore, such a run may repeat or skip that one step. A restored store starts
+//! like one after a crash: queued runs start, unfinished ones resume, unconfirmed emails are
+//! retried. For a backup that is one instant, stop `serve` (the backup then reads the data dir)
+//! or take it when no traffic comes in; a live point-in-time backup needs every write to pass
+//! one gate that the backup can hold.
 
 use super::{Store, StoreError};
 use flate2::read::GzDecoder;
