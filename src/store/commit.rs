@@ -174,6 +174,7 @@ fn committer(shared: &Shared, db: &sled::Db, ingest: &IngestTrees, log_file: &Pa
                 .and_then(|f| f.sync_data())
                 .map_err(|e| format!("fsync {}: {e}", log_file.display()))
         });
+        crate::metrics::flush_batch(jobs.len() as u64 + target - shared.done.borrow().0);
         shared.done.send_replace((target, flushed.clone().err()));
         answer(jobs, written, flushed);
         let _guard = shared.lock();
