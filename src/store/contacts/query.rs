@@ -1,9 +1,10 @@
 //! Reads for the admin API outside any transaction: one contact, a filtered page, a timeline.
 
 use super::tx::{decode_contact, timeline_prefix};
-use super::{ContactError, ContactTrees};
+use super::{index, ContactError, ContactTrees};
 use crate::domain::contact::{Contact, Email, Phone, TimelineEntry};
 use crate::store::codec;
+use crate::store::posting::Intersection;
 
 /// The largest page the API serves.
 const MAX_LIMIT: usize = 1000;
@@ -32,6 +33,11 @@ impl ContactTrees {
     }
 
     /// One page of matching contacts, newest first, and the cursor of the next page if any.
+    ///
+    /// Where the candidates come from: an exact email or phone `q` reads its index; tags and a
+    /// `q` of three characters or more walk their posting lists together ([`index`]); only a
+    /// query with neither (no filter, or a one- or two-character `q`) walks the contacts.
+    /// Every candidate is checked against the whole filter before it is served.
     pub fn list(
         &self,
         query: &ContactQuery,
@@ -41,14 +47,10 @@ impl ContactTrees {
         let filter = Filter::new(query, default_region);
         // Contact ids are ULIDs: reverse key order is newest first, and the cursor is the last
         // id served, so the next page is everything below it.
-        let iter = match &query.cursor {
-            Some(cursor) => self.contacts.range(..cursor.as_bytes().to_vec()),
-            None => self.contacts.iter(),
-        };
+        let cursor = query.cursor.as_deref();
         let mut page = Vec::new();
-        for item in iter.rev() {
-            let (key, bytes) = item?;
-            let contact = decode_contact(&String::from_utf8_lossy(&key), &bytes)?;
+        for contact in self.candidates(&filter, cursor)? {
+            let contact = contact?;
             if !filter.matches(&contact) {
                 continue;
             }
@@ -59,6 +61,55 @@ impl ContactTrees {
             page.push(contact);
         }
         Ok((page, None))
+    }
+
+    /// The contacts that may match `filter`, newest first, below `cursor`.
+    fn candidates<'a>(
+        &'a self,
+        filter: &Filter,
+        cursor: Option<&str>,
+    ) -> Result<Box<dyn Iterator<Item = Result<Contact, ContactError>> + 'a>, ContactError> {
+        let below = |id: &String| cursor.is_none_or(|c| id.as_str() < c);
+        if let Some(exact) = &filter.exact {
+            let mut found = match exact {
+                Exact::Email(email) => self
+                    .transaction(|tx| tx.by_email(email))?
+                    .into_iter()
+                    .collect(),
+                Exact::Phone(phone) => self.transaction(|tx| tx.by_phone(phone))?,
+            };
+            found.retain(|c| below(&c.id));
+            found.sort_by(|a, b| b.id.cmp(&a.id));
+            return Ok(Box::new(found.into_iter().map(Ok)));
+        }
+        let lists = filter.posting_lists();
+        if lists.is_empty() {
+            let iter = match cursor {
+                Some(cursor) => self.contacts.range(..cursor.as_bytes().to_vec()),
+                None => self.contacts.iter(),
+            };
+            return Ok(Box::new(iter.rev().map(|item| {
+                let (key, bytes) = item?;
+                decode_contact(&String::from_utf8_lossy(&key), &bytes)
+            })));
+        }
+        // A cursor is an id this list handed out, so a ULID; anything else finds nothing.
+        let below = match cursor {
+            Some(c) => match index::id_bytes(c) {
+                Some(bytes) => Some(bytes.to_vec()),
+                None => return Ok(Box::new(std::iter::empty())),
+            },
+            None => None,
+        };
+        let ids = Intersection::new(&self.index, lists, below);
+        Ok(Box::new(ids.filter_map(move |id| {
+            let id = match id {
+                Ok(id) => id,
+                Err(e) => return Some(Err(e.into())),
+            };
+            let id = index::id_text(&id)?;
+            self.get(&id).transpose()
+        })))
     }
 
     /// Every contact matching `query`'s `q` and `tags` (paging ignored), oldest first, read
@@ -113,10 +164,16 @@ impl ContactTrees {
     }
 }
 
+/// A `q` that names one email or one phone: read from its index.
+enum Exact {
+    Email(Email),
+    Phone(Phone),
+}
+
 /// A compiled `ContactQuery` filter.
 struct Filter {
     text: Option<String>,
-    phone: Option<Phone>,
+    exact: Option<Exact>,
     tags: Vec<String>,
 }
 
@@ -130,11 +187,23 @@ impl Filter {
                     .all(|c| c.is_ascii_digit() || " +-().".contains(c))
             })
             .and_then(|q| Phone::parse(q, default_region).ok());
+        let email = q
+            .filter(|q| q.contains('@'))
+            .and_then(|q| Email::parse(q).ok());
         Self {
             text: q.map(str::to_lowercase),
-            phone,
+            exact: phone.map(Exact::Phone).or(email.map(Exact::Email)),
             tags: query.tags.iter().map(|t| t.trim().to_lowercase()).collect(),
         }
+    }
+
+    /// The index lists every match is in: one per tag, one per trigram of a name `q`.
+    fn posting_lists(&self) -> Vec<Vec<u8>> {
+        let mut lists: Vec<Vec<u8>> = self.tags.iter().map(|t| index::tag_prefix(t)).collect();
+        if let Some(text) = &self.text {
+            lists.extend(index::trigrams(text).iter().map(|g| index::gram_prefix(g)));
+        }
+        lists
     }
 
     fn matches(&self, c: &Contact) -> bool {
@@ -142,18 +211,16 @@ impl Filter {
     }
 
     fn matches_text(&self, c: &Contact) -> bool {
-        if let Some(phone) = &self.phone {
-            return c.phone.as_ref() == Some(phone);
+        match &self.exact {
+            Some(Exact::Phone(phone)) => return c.phone.as_ref() == Some(phone),
+            Some(Exact::Email(email)) => return c.email.as_ref() == Some(email),
+            None => {}
         }
         let Some(text) = &self.text else {
             return true;
         };
-        let first = c.first_name.as_deref().unwrap_or("");
-        let last = c.last_name.as_deref().unwrap_or("");
-        let full = format!("{first} {last}");
-        let email = c.email.as_ref().map(|e| e.as_str()).unwrap_or("");
-        [first, last, full.trim(), email]
+        index::searched_texts(c)
             .iter()
-            .any(|field| field.to_lowercase().contains(text.as_str()))
+            .any(|field| field.contains(text.as_str()))
     }
 }

@@ -115,7 +115,7 @@ fn check_indexes(trees: &ContactTrees) -> Result<(), TestCaseError> {
             .map(|c| c.id.clone())
             .collect();
         // The raw index, so a stale id cannot hide behind a failed lookup.
-        let (_, _, by_phone, _) = trees.trees();
+        let (_, _, by_phone, _, _) = trees.trees();
         let have: BTreeSet<String> = match by_phone.get(p.as_str()).unwrap() {
             Some(ids) => serde_json::from_slice(&ids).unwrap(),
             None => BTreeSet::new(),

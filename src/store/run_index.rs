@@ -1,0 +1,142 @@
+//! The `runs_index` tree: runs by status, by workflow and by contact, as posting lists (see
+//! [`super::posting`]), so `GET /api/runs?status=failed` reads the failed runs and not all runs.
+//!
+//! Keys (values are empty): `s ++ status ++ 0x00 ++ run id`, `w ++ workflow ++ 0x00 ++ run id`,
+//! `c ++ contact id ++ 0x00 ++ run id` (workflow ids, contact ids and statuses hold no 0x00);
+//! `v` marks the layout, and a tree without it is rebuilt from the runs when the store opens.
+//!
+//! Whoever writes a run record calls [`update`] in the same atomic write (a transaction, or a
+//! batch through [`IndexWrite`]) with the record as it was and as it is now, so the index never
+//! disagrees with the runs.
+
+use super::codec::decode;
+use super::posting::{apply_diff, IndexWrite};
+use super::runs::{RunFilter, RunRecord, RunStatus};
+use serde::Deserialize;
+use sled::transaction::UnabortableTransactionError;
+
+/// The tree's name.
+pub(crate) const TREE: &str = "runs_index";
+const VERSION_KEY: &[u8] = b"v";
+const VERSION: &[u8] = b"1";
+/// Runs per batch when the index is rebuilt.
+const REBUILD_BATCH: u64 = 2_000;
+
+/// What of a run the index holds: enough to find its old entries when it changes.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RunKeys {
+    /// The run's id.
+    pub id: String,
+    /// Its workflow.
+    pub workflow: String,
+    /// Its status.
+    pub status: RunStatus,
+    /// Its contact, once a step found one.
+    pub contact_id: Option<String>,
+}
+
+impl RunKeys {
+    /// The indexed fields of `run`.
+    pub fn of(run: &RunRecord) -> Self {
+        Self {
+            id: run.id.clone(),
+            workflow: run.workflow.clone(),
+            status: run.status,
+            contact_id: run.contact_id.clone(),
+        }
+    }
+
+    /// Reads the indexed fields of a stored run record (the rest is skipped, not built).
+    pub fn decode(bytes: &[u8]) -> Result<Self, super::StoreError> {
+        decode("runs", bytes)
+    }
+
+    /// This run's index keys, sorted.
+    fn keys(&self) -> Vec<Vec<u8>> {
+        let mut keys = vec![
+            prefix(b's', self.status.as_str()),
+            prefix(b'w', &self.workflow),
+        ];
+        if let Some(contact) = &self.contact_id {
+            keys.push(prefix(b'c', contact));
+        }
+        for key in &mut keys {
+            key.extend_from_slice(self.id.as_bytes());
+        }
+        keys.sort_unstable();
+        keys
+    }
+}
+
+fn prefix(kind: u8, value: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(value.len() + 2);
+    key.push(kind);
+    key.extend_from_slice(value.as_bytes());
+    key.push(0);
+    key
+}
+
+/// Moves a run's index entries from `old` (the stored record; `None` for a new run) to `new`.
+/// Call it in the same transaction or batch as the write of the run record.
+pub fn update<W: IndexWrite + ?Sized>(
+    index: &W,
+    old: Option<&RunKeys>,
+    new: &RunKeys,
+) -> Result<(), UnabortableTransactionError> {
+    let old = old.map(RunKeys::keys).unwrap_or_default();
+    apply_diff(index, &old, &new.keys())
+}
+
+/// The lists a run filter selects; empty when it selects every run.
+pub(crate) fn lists(filter: &RunFilter) -> Vec<Vec<u8>> {
+    let mut lists = Vec::new();
+    if let Some(status) = &filter.status {
+        lists.push(prefix(b's', status));
+    }
+    if let Some(workflow) = &filter.workflow {
+        lists.push(prefix(b'w', workflow));
+    }
+    if let Some(contact) = &filter.contact {
+        lists.push(prefix(b'c', contact));
+    }
+    lists
+}
+
+/// Empties the index, leaving it marked as current (`hookflow reset`).
+pub(crate) fn clear(index: &sled::Tree) -> sled::Result<()> {
+    index.clear()?;
+    index.insert(VERSION_KEY, VERSION)?;
+    Ok(())
+}
+
+/// Builds the index from the runs when it is missing or of another layout; returns how many
+/// runs were indexed, `None` when it was current.
+pub(crate) fn ensure(runs: &sled::Tree, index: &sled::Tree) -> super::StoreResult<Option<u64>> {
+    if index.get(VERSION_KEY)?.as_deref() == Some(VERSION) {
+        return Ok(None);
+    }
+    index.clear()?;
+    let mut count = 0u64;
+    let batch = std::cell::RefCell::new(sled::Batch::default());
+    for item in runs.iter() {
+        let (_, bytes) = item?;
+        let keys = RunKeys::decode(&bytes)?;
+        update(&batch, None, &keys).map_err(sled_error)?;
+        count += 1;
+        if count.is_multiple_of(REBUILD_BATCH) {
+            index.apply_batch(batch.take())?;
+        }
+    }
+    batch.borrow_mut().insert(VERSION_KEY, VERSION);
+    index.apply_batch(batch.take())?;
+    Ok(Some(count))
+}
+
+fn sled_error(e: UnabortableTransactionError) -> sled::Error {
+    match e {
+        UnabortableTransactionError::Storage(e) => e,
+        UnabortableTransactionError::Conflict => {
+            sled::Error::ReportableBug("a batch cannot conflict".into())
+        }
+    }
+}
