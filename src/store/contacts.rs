@@ -147,9 +147,9 @@ impl ContactTrees {
             index: db.open_tree(index::TREE)?,
         };
         let started = std::time::Instant::now();
-        if let Some(count) =
-            index::ensure(&trees.contacts, &trees.index).map_err(ContactError::Store)?
-        {
+        let built = index::ensure(&trees.contacts, &trees.index).map_err(ContactError::Store)?;
+        // A new store's empty pass is not news; an upgraded one's is.
+        if let Some(count) = built.filter(|n| *n > 0) {
             tracing::info!(
                 contacts = count,
                 ms = started.elapsed().as_millis() as u64,

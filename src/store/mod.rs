@@ -137,7 +137,8 @@ impl Store {
             enrolments: db.open_tree("enrolments")?,
         };
         let started = std::time::Instant::now();
-        if let Some(count) = run_index::ensure(&trees.runs, &trees.runs_index)? {
+        let built = run_index::ensure(&trees.runs, &trees.runs_index)?;
+        if let Some(count) = built.filter(|n| *n > 0) {
             tracing::info!(
                 runs = count,
                 ms = started.elapsed().as_millis() as u64,

@@ -24,6 +24,7 @@ mod email;
 mod events;
 mod hostile;
 mod hostile_bodies;
+mod indexes;
 mod mail_tls;
 mod matching;
 mod numbers;

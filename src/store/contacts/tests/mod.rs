@@ -2,6 +2,7 @@
 
 mod api;
 mod change;
+mod index;
 mod matching;
 mod props;
 
