@@ -121,7 +121,7 @@ pub struct ContactTrees {
     by_email: sled::Tree,
     by_phone: sled::Tree,
     timeline: sled::Tree,
-    /// Tags and name trigrams ([`index`]).
+    /// Tags and search entries ([`index`]).
     index: sled::Tree,
 }
 
@@ -153,7 +153,7 @@ impl ContactTrees {
             tracing::info!(
                 contacts = count,
                 ms = started.elapsed().as_millis() as u64,
-                "built the contacts index (tags, name trigrams)"
+                "built the contacts index (tags, search entries)"
             );
         }
         Ok(trees)

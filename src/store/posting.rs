@@ -1,13 +1,14 @@
 //! Posting lists kept as sled keys, and their intersection newest first.
 //!
 //! An index entry is the key `prefix ++ id` with an empty value: every record that has a tag,
-//! a status or a name trigram is one key under that value's prefix. sled keeps keys sorted, so
+//! or a status is one key under that value's prefix. sled keeps keys sorted, so
 //! one prefix is the list of ids in id order, and ids are ULIDs: newest last. A list page of
 //! records having *all* of several values walks the lists backwards together ("leapfrog"): each
 //! list jumps (a range seek) to the newest id not newer than the current candidate, and an id
 //! that every list reaches is a match. The cost follows the matches and the gaps the jumps
 //! skip, not the size of the store.
 
+use sled::transaction::UnabortableTransactionError;
 use sled::IVec;
 
 /// The ids present under every one of `prefixes`, newest first, strictly below `below`.
@@ -108,43 +109,54 @@ impl Iterator for Intersection<'_> {
 
 /// Where index writes go: a transaction's view of the tree, or a batch applied at once.
 pub trait IndexWrite {
-    /// Adds the entry `key`.
-    fn put(&self, key: Vec<u8>) -> Result<(), sled::transaction::UnabortableTransactionError>;
+    /// Sets the entry `key` to `value`.
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> Result<(), UnabortableTransactionError>;
     /// Removes the entry `key`.
-    fn del(&self, key: Vec<u8>) -> Result<(), sled::transaction::UnabortableTransactionError>;
+    fn del(&self, key: Vec<u8>) -> Result<(), UnabortableTransactionError>;
 }
 
 impl IndexWrite for sled::transaction::TransactionalTree {
-    fn put(&self, key: Vec<u8>) -> Result<(), sled::transaction::UnabortableTransactionError> {
-        self.insert(key, &[][..]).map(|_| ())
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> Result<(), UnabortableTransactionError> {
+        self.insert(key, value).map(|_| ())
     }
-    fn del(&self, key: Vec<u8>) -> Result<(), sled::transaction::UnabortableTransactionError> {
+    fn del(&self, key: Vec<u8>) -> Result<(), UnabortableTransactionError> {
         self.remove(key).map(|_| ())
     }
 }
 
 impl IndexWrite for std::cell::RefCell<sled::Batch> {
-    fn put(&self, key: Vec<u8>) -> Result<(), sled::transaction::UnabortableTransactionError> {
-        self.borrow_mut().insert(key, &[][..]);
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> Result<(), UnabortableTransactionError> {
+        self.borrow_mut().insert(key, value);
         Ok(())
     }
-    fn del(&self, key: Vec<u8>) -> Result<(), sled::transaction::UnabortableTransactionError> {
+    fn del(&self, key: Vec<u8>) -> Result<(), UnabortableTransactionError> {
         self.borrow_mut().remove(key);
         Ok(())
     }
 }
 
-/// Writes the difference between a record's old and new index entries (both sorted lists).
+/// One index entry: a key and its value (empty for a posting).
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+/// Writes the difference between a record's old and new index entries (both sorted by key):
+/// keys that went are removed, entries that are new or changed are written, the rest is left.
 pub(crate) fn apply_diff<W: IndexWrite + ?Sized>(
     index: &W,
-    old: &[Vec<u8>],
-    new: &[Vec<u8>],
-) -> Result<(), sled::transaction::UnabortableTransactionError> {
-    for key in old.iter().filter(|k| new.binary_search(k).is_err()) {
+    old: &[Entry],
+    new: &[Entry],
+) -> Result<(), UnabortableTransactionError> {
+    let find = |list: &[Entry], key: &[u8]| {
+        list.binary_search_by(|(k, _)| k.as_slice().cmp(key))
+            .ok()
+            .map(|i| list[i].1.clone())
+    };
+    for (key, _) in old.iter().filter(|(k, _)| find(new, k).is_none()) {
         index.del(key.clone())?;
     }
-    for key in new.iter().filter(|k| old.binary_search(k).is_err()) {
-        index.put(key.clone())?;
+    for (key, value) in new {
+        if find(old, key).as_ref() != Some(value) {
+            index.put(key.clone(), value.clone())?;
+        }
     }
     Ok(())
 }

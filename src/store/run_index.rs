@@ -10,7 +10,7 @@
 //! disagrees with the runs.
 
 use super::codec::decode;
-use super::posting::{apply_diff, IndexWrite};
+use super::posting::{apply_diff, Entry, IndexWrite};
 use super::runs::{RunFilter, RunRecord, RunStatus};
 use serde::Deserialize;
 use sled::transaction::UnabortableTransactionError;
@@ -51,8 +51,8 @@ impl RunKeys {
         decode("runs", bytes)
     }
 
-    /// This run's index keys, sorted.
-    fn keys(&self) -> Vec<Vec<u8>> {
+    /// This run's index entries (empty values), sorted.
+    fn keys(&self) -> Vec<Entry> {
         let mut keys = vec![
             prefix(b's', self.status.as_str()),
             prefix(b'w', &self.workflow),
@@ -64,7 +64,7 @@ impl RunKeys {
             key.extend_from_slice(self.id.as_bytes());
         }
         keys.sort_unstable();
-        keys
+        keys.into_iter().map(|k| (k, Vec::new())).collect()
     }
 }
 

@@ -1,34 +1,35 @@
-//! The `contacts_index` tree: a contact's tags and the trigrams of its names and email, as
-//! posting lists (see [`crate::store::posting`]), so `?tag=` and a name `?q=` page without
-//! reading every contact.
+//! The `contacts_index` tree: a contact's tags as posting lists (see
+//! [`crate::store::posting`]) and one compact search entry per contact, so `?tag=` and a name
+//! `?q=` page without reading every contact.
 //!
-//! Keys (values are empty; an id is the ULID's 16 bytes, which sort like the text form):
-//! - `t ++ lowercase tag ++ 0x00 ++ id` — tags hold no control characters, so 0x00 ends one;
-//! - `g ++ trigram ++ id` — every three-character window of the lowercased first name, last
-//!   name, full name and email (the fields `?q=` searches), so a `q` of three characters or more
-//!   is in a contact only if all of `q`'s trigrams are in its lists. The walk verifies each
-//!   candidate against the real filter (a trigram match is necessary, not sufficient);
+//! Entries (an id is the ULID's 16 bytes, which sort like the text form):
+//! - `t ++ lowercase tag ++ 0x00 ++ id` → empty — tags hold no control characters, so 0x00
+//!   ends one; `?tag=` (several: AND) walks these lists newest first;
+//! - `s ++ id` → the lowercased first name, last name, full name and email joined by 0x00 —
+//!   what `?q=` searches, about 60 bytes. A name `q` walks these entries newest first with a
+//!   SIMD substring search and reads only the contacts that match;
 //! - `v` — the layout version; a tree without it (a data dir from before the index, or an
 //!   older layout) is rebuilt when the store opens.
 //!
-//! Why trigrams and not a per-contact search string scanned newest first: a common name fills a
-//! page from either in a few milliseconds, but a rare one makes the scan read every contact's
-//! key (about 0.4 s for a million), while the trigram lists are short exactly when the name is
-//! rare. The price is disk: ~30 keys of ~20 bytes per contact (figures in the README).
-//! A `q` of one or two characters has no trigram; it scans, and only a rare one is slow.
+//! Why search entries and not a trigram index: a trigram posting per three-letter window is
+//! about 40 keys per contact; measured on 10,000 imported contacts it made the CSV import 13
+//! times slower (0.84 s → 10.8 s) and added 4.7 KB of disk per contact, because sled pays
+//! per key written. One search entry costs one small key per contact. A common substring fills
+//! its first page from the newest few hundred entries; a rare one reads every entry, but those
+//! are small and hold no JSON (figures for a million contacts in the README).
 //!
-//! Every write of a contact goes through [`super::ContactTx`], which updates these keys in the
-//! same transaction, so the index is never behind the contacts it describes.
+//! Every write of a contact goes through [`super::ContactTx`], which updates these entries in
+//! the same transaction, so the index is never behind the contacts it describes.
 
 use crate::domain::contact::Contact;
-use crate::store::posting::{apply_diff, IndexWrite};
+use crate::store::posting::{apply_diff, Entry, IndexWrite};
 use sled::transaction::UnabortableTransactionError;
 
 /// The tree's name.
 pub(crate) const TREE: &str = "contacts_index";
 /// The marker key, and the layout it stands for.
 const VERSION_KEY: &[u8] = b"v";
-const VERSION: &[u8] = b"1";
+const VERSION: &[u8] = b"2";
 /// Contacts per batch when the index is rebuilt.
 const REBUILD_BATCH: u64 = 2_000;
 
@@ -55,21 +56,22 @@ pub(crate) fn tag_prefix(tag_key: &str) -> Vec<u8> {
     key
 }
 
-/// The list of contacts whose searched text holds `gram` (three characters).
-pub(crate) fn gram_prefix(gram: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(gram.len() + 1);
-    key.push(b'g');
-    key.extend_from_slice(gram.as_bytes());
+/// The search entry of the contact with these id bytes.
+pub(crate) fn search_key(id: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(17);
+    key.push(SEARCH);
+    key.extend_from_slice(id);
     key
 }
 
-/// The distinct trigrams of `text` (already lowercased), in no particular order.
-pub(crate) fn trigrams(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut grams: Vec<String> = chars.windows(3).map(|w| w.iter().collect()).collect();
-    grams.sort_unstable();
-    grams.dedup();
-    grams
+/// The first key after every search entry.
+pub(crate) const SEARCH_END: &[u8] = &[SEARCH + 1];
+/// The first byte of every search entry.
+pub(crate) const SEARCH: u8 = b's';
+
+/// The texts of a search entry, as [`searched_texts`] gives them.
+pub(crate) fn split_texts(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value.split(|b| *b == 0)
 }
 
 /// The texts `?q=` matches in, lowercased: first, last, full name and email.
@@ -81,21 +83,24 @@ pub(crate) fn searched_texts(c: &Contact) -> [String; 4] {
     [first, last, full.trim(), email].map(str::to_lowercase)
 }
 
-/// Every index key of `c`, sorted and distinct (none for a contact without a ULID id).
-pub(crate) fn keys(c: &Contact) -> Vec<Vec<u8>> {
+/// Every index entry of `c`, sorted by key (none for a contact without a ULID id).
+pub(crate) fn entries(c: &Contact) -> Vec<Entry> {
     let Some(id) = id_bytes(&c.id) else {
         return Vec::new();
     };
-    let mut keys: Vec<Vec<u8>> = c.tags.iter().map(|t| tag_prefix(&t.key())).collect();
-    for text in searched_texts(c) {
-        keys.extend(trigrams(&text).iter().map(|g| gram_prefix(g)));
-    }
-    for key in &mut keys {
-        key.extend_from_slice(&id);
-    }
-    keys.sort_unstable();
-    keys.dedup();
-    keys
+    let mut entries: Vec<Entry> = c
+        .tags
+        .iter()
+        .map(|t| {
+            let mut key = tag_prefix(&t.key());
+            key.extend_from_slice(&id);
+            (key, Vec::new())
+        })
+        .collect();
+    entries.push((search_key(&id), searched_texts(c).join("\0").into_bytes()));
+    entries.sort_unstable();
+    entries.dedup_by(|a, b| a.0 == b.0);
+    entries
 }
 
 /// Moves the index from `before`'s entries to `after`'s (either may be absent).
@@ -104,8 +109,8 @@ pub(crate) fn update<W: IndexWrite + ?Sized>(
     before: Option<&Contact>,
     after: Option<&Contact>,
 ) -> Result<(), UnabortableTransactionError> {
-    let old = before.map(keys).unwrap_or_default();
-    let new = after.map(keys).unwrap_or_default();
+    let old = before.map(entries).unwrap_or_default();
+    let new = after.map(entries).unwrap_or_default();
     apply_diff(index, &old, &new)
 }
 

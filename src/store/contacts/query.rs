@@ -34,10 +34,10 @@ impl ContactTrees {
 
     /// One page of matching contacts, newest first, and the cursor of the next page if any.
     ///
-    /// Where the candidates come from: an exact email or phone `q` reads its index; tags and a
-    /// `q` of three characters or more walk their posting lists together ([`index`]); only a
-    /// query with neither (no filter, or a one- or two-character `q`) walks the contacts.
-    /// Every candidate is checked against the whole filter before it is served.
+    /// Where the candidates come from: an exact email or phone `q` reads its index; tags walk
+    /// their posting lists together; a name `q` alone walks the compact search entries; no
+    /// filter walks the contacts ([`index`]). Every candidate is checked against the whole
+    /// filter before it is served.
     pub fn list(
         &self,
         query: &ContactQuery,
@@ -66,10 +66,9 @@ impl ContactTrees {
     /// The contacts that may match `filter`, newest first, below `cursor`.
     fn candidates<'a>(
         &'a self,
-        filter: &Filter,
+        filter: &'a Filter,
         cursor: Option<&str>,
-    ) -> Result<Box<dyn Iterator<Item = Result<Contact, ContactError>> + 'a>, ContactError> {
-        let below = |id: &String| cursor.is_none_or(|c| id.as_str() < c);
+    ) -> Result<Candidates<'a>, ContactError> {
         if let Some(exact) = &filter.exact {
             let mut found = match exact {
                 Exact::Email(email) => self
@@ -78,12 +77,11 @@ impl ContactTrees {
                     .collect(),
                 Exact::Phone(phone) => self.transaction(|tx| tx.by_phone(phone))?,
             };
-            found.retain(|c| below(&c.id));
+            found.retain(|c| cursor.is_none_or(|cursor| c.id.as_str() < cursor));
             found.sort_by(|a, b| b.id.cmp(&a.id));
             return Ok(Box::new(found.into_iter().map(Ok)));
         }
-        let lists = filter.posting_lists();
-        if lists.is_empty() {
+        if filter.tags.is_empty() && filter.text.is_none() {
             let iter = match cursor {
                 Some(cursor) => self.contacts.range(..cursor.as_bytes().to_vec()),
                 None => self.contacts.iter(),
@@ -94,21 +92,37 @@ impl ContactTrees {
             })));
         }
         // A cursor is an id this list handed out, so a ULID; anything else finds nothing.
-        let below = match cursor {
-            Some(c) => match index::id_bytes(c) {
-                Some(bytes) => Some(bytes.to_vec()),
-                None => return Ok(Box::new(std::iter::empty())),
-            },
+        let below = match cursor.map(index::id_bytes) {
+            Some(None) => return Ok(Box::new(std::iter::empty())),
+            Some(Some(bytes)) => Some(bytes),
             None => None,
         };
-        let ids = Intersection::new(&self.index, lists, below);
+        let ids: Box<dyn Iterator<Item = sled::Result<Vec<u8>>> + 'a> = if filter.tags.is_empty() {
+            // A name alone: the search entries, newest first, that hold it.
+            let end = below.map_or(index::SEARCH_END.to_vec(), |b| index::search_key(&b));
+            let entries = self.index.range(vec![index::SEARCH]..end).rev();
+            Box::new(entries.filter_map(move |entry| match entry {
+                Ok((key, texts)) => filter.finds(&texts).then(|| Ok(key[1..].to_vec())),
+                Err(e) => Some(Err(e)),
+            }))
+        } else {
+            let lists = filter.tags.iter().map(|t| index::tag_prefix(t)).collect();
+            let ids = Intersection::new(&self.index, lists, below.map(|b| b.to_vec()));
+            // With a name too, its search entry decides before the contact is read.
+            Box::new(ids.filter(move |id| match (id, &filter.text) {
+                (Ok(id), Some(_)) => match self.index.get(index::search_key(id)) {
+                    Ok(texts) => texts.is_some_and(|t| filter.finds(&t)),
+                    Err(_) => true,
+                },
+                _ => true,
+            }))
+        };
         Ok(Box::new(ids.filter_map(move |id| {
             let id = match id {
                 Ok(id) => id,
                 Err(e) => return Some(Err(e.into())),
             };
-            let id = index::id_text(&id)?;
-            self.get(&id).transpose()
+            self.get(&index::id_text(&id)?).transpose()
         })))
     }
 
@@ -170,9 +184,13 @@ enum Exact {
     Phone(Phone),
 }
 
+/// Contacts read lazily, newest first.
+type Candidates<'a> = Box<dyn Iterator<Item = Result<Contact, ContactError>> + 'a>;
+
 /// A compiled `ContactQuery` filter.
 struct Filter {
     text: Option<String>,
+    finder: Option<memchr::memmem::Finder<'static>>,
     exact: Option<Exact>,
     tags: Vec<String>,
 }
@@ -190,20 +208,23 @@ impl Filter {
         let email = q
             .filter(|q| q.contains('@'))
             .and_then(|q| Email::parse(q).ok());
+        let text = q.map(str::to_lowercase);
         Self {
-            text: q.map(str::to_lowercase),
+            finder: text
+                .as_ref()
+                .map(|t| memchr::memmem::Finder::new(t.as_bytes()).into_owned()),
+            text,
             exact: phone.map(Exact::Phone).or(email.map(Exact::Email)),
             tags: query.tags.iter().map(|t| t.trim().to_lowercase()).collect(),
         }
     }
 
-    /// The index lists every match is in: one per tag, one per trigram of a name `q`.
-    fn posting_lists(&self) -> Vec<Vec<u8>> {
-        let mut lists: Vec<Vec<u8>> = self.tags.iter().map(|t| index::tag_prefix(t)).collect();
-        if let Some(text) = &self.text {
-            lists.extend(index::trigrams(text).iter().map(|g| index::gram_prefix(g)));
-        }
-        lists
+    /// True when a search entry's texts hold the name `q` (true without one).
+    fn finds(&self, texts: &[u8]) -> bool {
+        let Some(finder) = &self.finder else {
+            return true;
+        };
+        index::split_texts(texts).any(|t| finder.find(t).is_some())
     }
 
     fn matches(&self, c: &Contact) -> bool {

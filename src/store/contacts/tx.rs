@@ -3,7 +3,7 @@
 //! sled 0.34's `TransactionalTree` cannot scan ranges, so every lookup here is a point read:
 //! `contacts_by_phone` maps a phone to a JSON list of contact ids (read-modify-write), and the
 //! timeline key `id ++ 0x00 ++ ulid` is only ever written here (scans happen outside). The
-//! tag and trigram entries of `contacts_index` (see [`super::index`]) change with every write.
+//! tag and search entries of `contacts_index` (see [`super::index`]) change with every write.
 
 use super::{abort, index, ContactError};
 use crate::domain::contact::{Contact, Email, Phone, TimelineEntry};

@@ -1,4 +1,4 @@
-//! Lists served from the tag and trigram index give what a scan of every contact gives, page
+//! Lists served from the tag and search index give what a scan of every contact gives, page
 //! by page, after every kind of write, and a store without the index builds it when it opens.
 
 use super::*;

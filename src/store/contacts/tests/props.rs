@@ -1,5 +1,5 @@
 //! Random sequences of operations must leave every index (email, phone, tags and name
-//! trigrams) agreeing with the contacts.
+//! search entries) agreeing with the contacts.
 
 use super::*;
 use proptest::prelude::*;
@@ -164,14 +164,20 @@ fn check_indexes(trees: &ContactTrees) -> Result<(), TestCaseError> {
         };
         prop_assert_eq!(have, want);
     }
-    // The tag and trigram index holds exactly the entries of the contacts there are.
-    let want: BTreeSet<Vec<u8>> = contacts
+    // The tag and search index holds exactly the entries of the contacts there are.
+    let want: BTreeSet<(Vec<u8>, Vec<u8>)> = contacts
         .iter()
-        .flat_map(super::super::index::keys)
-        .chain([b"v".to_vec()])
+        .flat_map(super::super::index::entries)
+        .chain([(b"v".to_vec(), b"2".to_vec())])
         .collect();
     let (_, _, _, _, index) = trees.trees();
-    let have: BTreeSet<Vec<u8>> = index.iter().keys().map(|k| k.unwrap().to_vec()).collect();
+    let have: BTreeSet<(Vec<u8>, Vec<u8>)> = index
+        .iter()
+        .map(|kv| {
+            let (k, v) = kv.unwrap();
+            (k.to_vec(), v.to_vec())
+        })
+        .collect();
     prop_assert_eq!(have, want);
     Ok(())
 }
