@@ -27,6 +27,7 @@ mod hostile_bodies;
 mod indexes;
 mod mail_tls;
 mod matching;
+mod memory;
 mod numbers;
 mod page;
 mod reload;
