@@ -7,6 +7,7 @@ mod smtp;
 mod start_up;
 
 mod admin;
+mod backup;
 mod capture;
 mod capture_reference;
 mod capture_samples;
@@ -28,6 +29,7 @@ mod indexes;
 mod mail_tls;
 mod matching;
 mod memory;
+mod metrics;
 mod numbers;
 mod page;
 mod reload;
