@@ -1,8 +1,8 @@
 //! Posting lists kept as sled keys, and their intersection newest first.
 //!
-//! An index entry is the key `prefix ++ id` with an empty value: every record that has a tag,
-//! or a status is one key under that value's prefix. sled keeps keys sorted, so
-//! one prefix is the list of ids in id order, and ids are ULIDs: newest last. A list page of
+//! An index entry is the key `prefix ++ id` with an empty value: every record that has a tag
+//! or a status is one key under that value's prefix. sled keeps keys sorted, so one prefix is
+//! the list of ids in id order, and ids are ULIDs: newest last. A list page of
 //! records having *all* of several values walks the lists backwards together ("leapfrog"): each
 //! list jumps (a range seek) to the newest id not newer than the current candidate, and an id
 //! that every list reaches is a match. The cost follows the matches and the gaps the jumps

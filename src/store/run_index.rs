@@ -140,3 +140,62 @@ fn sled_error(e: UnabortableTransactionError) -> sled::Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::queue::QueueEntry;
+    use crate::store::Store;
+
+    fn run(id: &str, workflow: &str) -> RunRecord {
+        let entry = QueueEntry {
+            seq: 0,
+            run_id: id.into(),
+            request_id: "REQ".into(),
+            index: 0,
+            workflow: workflow.into(),
+            version: "v1".into(),
+            item: serde_json::json!({}),
+            request: serde_json::json!({}),
+            accepted_at: 0,
+        };
+        RunRecord::start(&entry, "2026-01-01T00:00:00Z".into())
+    }
+
+    #[test]
+    fn runs_by_status_are_read_from_the_index_without_reading_other_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut failed = run("01A", "a");
+        store.save_run(&failed).unwrap();
+        failed.status = RunStatus::Failed;
+        store.save_run(&failed).unwrap();
+        store.save_run(&run("01B", "b")).unwrap();
+        // A newer record that does not decode: a scan of the runs would stop on it.
+        store.trees.runs.insert("01C", &b"{not json"[..]).unwrap();
+        let filter = |status: &str| RunFilter {
+            status: Some(status.into()),
+            ..RunFilter::default()
+        };
+        let page = store.runs(&filter("failed"), None, 10).unwrap();
+        assert_eq!(
+            page.items.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["01A"]
+        );
+        assert!(store
+            .runs(&filter("running"), None, 10)
+            .unwrap()
+            .items
+            .iter()
+            .all(|r| r.id == "01B"));
+        let by_workflow = RunFilter {
+            workflow: Some("b".into()),
+            ..RunFilter::default()
+        };
+        assert_eq!(store.runs(&by_workflow, None, 10).unwrap().items.len(), 1);
+        assert!(
+            store.runs(&RunFilter::default(), None, 10).is_err(),
+            "no filter walks every run and meets the corrupt one"
+        );
+    }
+}

@@ -14,9 +14,14 @@
 //! Why search entries and not a trigram index: a trigram posting per three-letter window is
 //! about 40 keys per contact; measured on 10,000 imported contacts it made the CSV import 13
 //! times slower (0.84 s → 10.8 s) and added 4.7 KB of disk per contact, because sled pays
-//! per key written. One search entry costs one small key per contact. A common substring fills
-//! its first page from the newest few hundred entries; a rare one reads every entry, but those
-//! are small and hold no JSON (figures for a million contacts in the README).
+//! per key written. One search entry costs one small key per contact (the same import: 1.19 s,
+//! +0.4 KB a contact). The price is on rare names: a common substring fills its first page
+//! from the newest few hundred entries (10–50 ms with a million contacts), but one that few
+//! contacts hold reads every entry — about 60 ms for 100,000 contacts, 3–6 s for a million
+//! on a loaded 2-core machine, where the entries no longer fit sled's cache (a full decode of
+//! every contact took 14 s). Meeting 50 ms there needs entries packed many to a key and
+//! compacted off the write path, which sled's transactions (no range reads) make a project of
+//! its own.
 //!
 //! Every write of a contact goes through [`super::ContactTx`], which updates these entries in
 //! the same transaction, so the index is never behind the contacts it describes.

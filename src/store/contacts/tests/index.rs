@@ -196,3 +196,19 @@ fn a_store_without_the_index_builds_it_when_it_opens() {
     assert_eq!(listed(&reopened, None, &["vip"], 7), want_vip);
     assert_eq!(listed(&reopened, Some("ann"), &[], 7), want_ann);
 }
+
+#[test]
+fn a_tag_or_name_list_reads_only_the_contacts_it_serves() {
+    let (_d, trees) = store();
+    import(&trees, &csv(0, 10, ""));
+    let want_vip = scanned(&trees, None, &["vip"]);
+    let want_ann = scanned(&trees, Some("ann"), &[]);
+    // A newer contact record that does not decode: a scan of the contacts would stop on it.
+    let (contacts, ..) = trees.trees();
+    contacts
+        .insert(crate::domain::ids::new_ulid(), &b"{not json"[..])
+        .unwrap();
+    assert_eq!(listed(&trees, None, &["vip"], 2), want_vip);
+    assert_eq!(listed(&trees, Some("ann"), &[], 2), want_ann);
+    assert!(trees.list(&ContactQuery::default(), "US").is_err());
+}
