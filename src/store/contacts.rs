@@ -116,9 +116,9 @@ impl ChangeCtx {
 /// The four contact trees of one database.
 #[derive(Clone)]
 pub struct ContactTrees {
-    contacts: sled::Tree,
-    by_email: sled::Tree,
-    by_phone: sled::Tree,
+    pub(in crate::store) contacts: sled::Tree,
+    pub(in crate::store) by_email: sled::Tree,
+    pub(in crate::store) by_phone: sled::Tree,
     timeline: sled::Tree,
 }
 

@@ -4,6 +4,7 @@
 //! functions of these modules, and a workflow step writes through [`step_tx::StepTx`] and stops
 //! with [`step_tx::Abort`].
 
+pub mod audit;
 pub mod clock;
 pub mod codec;
 pub mod commit;
