@@ -94,6 +94,7 @@ class Send:
         self.people = people
         self.sign = sign
         self.resend_of = resend_of
+        self.epoch = None  # the clock epoch it was sent and answered in (see Generator)
 
     def headers(self):
         h = {"Content-Type": self.content_type}
@@ -128,8 +129,10 @@ class Generator:
         self.n = 0
         self.people = {}  # marker -> Person, every one ever made
         self.lock = threading.Lock()
-        # Resend pools: (epoch, Send); an entry is only resent within its clock epoch, so the
-        # manual clock never moves the retry out of the dedupe window.
+        # Resend pools of acknowledged originals. The epoch counts clock advances (twice each:
+        # when one starts and when it ends, since the clock moves somewhere in between); an
+        # original is only resent in the epoch it was sent and answered in, so the manual clock
+        # never moves a retry out of the dedupe window.
         self.pools = {"resend_embodia": [], "resend_webhooks": []}
         self.epoch = 0
         self.adv_lock = threading.Lock()
@@ -152,23 +155,26 @@ class Generator:
             return KINDS[0][0]
 
     def next(self):
+        """The next request, and the clock epoch it was made in."""
         kind = self.pick()
+        epoch = self.epoch
         if kind.startswith("resend_"):
             with self.lock:
-                pool = [s for e, s in self.pools[kind] if e == self.epoch]
+                pool = [s for s in self.pools[kind] if s.epoch == self.epoch]
                 if pool:
                     orig = self.rng.choice(pool)
                     return Send(kind, orig.workflow, orig.body, orig.content_type, [],
-                                orig.sign, resend_of=orig)
+                                orig.sign, resend_of=orig), epoch
             kind = kind[len("resend_"):]
-        return getattr(self, "make_" + kind)()
+        return getattr(self, "make_" + kind)(), epoch
 
     def remember(self, send, epoch):
         """An acknowledged original that a sender might deliver again."""
         pool = {"embodia": "resend_embodia", "webhooks": "resend_webhooks"}.get(send.kind)
         if pool:
+            send.epoch = epoch
             with self.lock:
-                self.pools[pool].append((epoch, send))
+                self.pools[pool].append(send)
                 del self.pools[pool][:-200]
 
     def make_booking(self):
@@ -271,14 +277,13 @@ class Worker(threading.Thread):
     def run(self):
         conn = None
         while not self.stop.is_set():
-            send = self.gen.next()
-            epoch = self.gen.epoch
+            send, epoch = self.gen.next()
             resend = send.resend_of is not None
             if resend:
                 # A retry must stay inside its dedupe window: no clock advance meanwhile.
                 if not self.gen.adv_lock.acquire(timeout=0.5):
                     continue
-                if epoch != self.gen.epoch:
+                if send.resend_of.epoch != self.gen.epoch:
                     self.gen.adv_lock.release()
                     continue
             entry = {"round": self.round_no, "kind": send.kind, "workflow": send.workflow,

@@ -168,6 +168,7 @@ class Harness:
         self.auditor = Auditor(self.api, self.data, self.gen.people)
         self.rows = []
         self.reloads = 0
+        self.clock_acked = ""  # the latest `now` an answered clock advance gave
 
     # --- one round -------------------------------------------------------------------
     def advance(self, by):
@@ -175,9 +176,15 @@ class Harness:
         with self.gen.adv_lock:
             self.gen.epoch += 1
             try:
-                self.api.call("POST", "/api/clock/advance", json.dumps({"by": by}), timeout=120)
+                answer = self.api.call("POST", "/api/clock/advance", json.dumps({"by": by}),
+                                       timeout=120)
+                self.clock_acked = max(self.clock_acked, answer["now"])
             except (OSError, http.client.HTTPException, RuntimeError):
                 pass  # killed meanwhile
+            finally:
+                # Requests sent during the advance may have been received before the clock
+                # moved: they belong to no epoch.
+                self.gen.epoch += 1
 
     def touch_workflow(self):
         """An edit a marketer might make: a new version of the booking workflow."""
@@ -288,7 +295,13 @@ class Harness:
         drained = self.drain()
         ledger = Ledger()
         ledger.from_log(self.log_path)
+        t_audit = time.monotonic()
         figures, detail = self.auditor.audit(ledger, self.rng)
+        now = self.api.get("/api/clock")["now"]
+        if now < self.clock_acked:
+            figures["lost"] += 1
+            detail.append(f"lost: the clock is at {now}, but an advance answered {self.clock_acked}")
+        audit_s = time.monotonic() - t_audit
         m = snap["mismatches"]
         timer_keys = ["enrolment_without_timer", "waiting_run_without_timer", "timer_index",
                       "timer_orphaned"]
@@ -296,7 +309,8 @@ class Harness:
         figures["index"] += sum(v for k, v in m.items() if k not in timer_keys)
         detail += [f"store audit after the kill: {e}" for e in snap["examples"]]
         row = {"round": no, "point": point, "what": what, "at_ms": at_ms, "acked": sink.acked,
-               "in_flight": sink.unknowns, "drain_s": drained, **{k: figures[k] for k in MUST_BE_ZERO}}
+               "in_flight": sink.unknowns, "drain_s": drained,
+               "audit_s": audit_s, **{k: figures[k] for k in MUST_BE_ZERO}}
         self.rows.append(row)
         print(fmt_row(row), flush=True)
         for d in detail[:20]:
@@ -345,19 +359,22 @@ class Harness:
             worst = max(r[k] for r in self.rows)
             total = sum(r[k] for r in self.rows)
             print(f"  {k:<22} {total}" + ("" if worst == 0 else "   <-- must be 0"))
+        print("  audit seconds          " + ", ".join(
+            f"{k} {v:.0f}" for k, v in self.auditor.timing.items()))
         print("  final store audit      " + final.stdout.strip().splitlines()[-1])
 
 
 HEADER = (f"{'round':>5}  {'kill point':<44} {'at ms':>6} {'acked':>5} {'noans':>5} "
           f"{'lost':>4} {'dupRun':>6} {'noRun':>5} {'fail':>4} {'dupMail':>7} {'noMail':>6} "
-          f"{'index':>5} {'timers':>6} {'drain s':>7}")
+          f"{'index':>5} {'timers':>6} {'drain s':>7} {'audit s':>7}")
 
 
 def fmt_row(r):
     return (f"{r['round']:>5}  {(r['point'] + ': ' + r['what'])[:44]:<44} {r['at_ms']:>6.0f} "
             f"{r['acked']:>5} {r['in_flight']:>5} {r['lost']:>4} {r['dup_runs']:>6} "
             f"{r['missing_runs']:>5} {r['failed_runs']:>4} {r['dup_emails']:>7} "
-            f"{r['missing_emails']:>6} {r['index']:>5} {r['timers_lost']:>6} {r['drain_s']:>7.1f}")
+            f"{r['missing_emails']:>6} {r['index']:>5} {r['timers_lost']:>6} {r['drain_s']:>7.1f} "
+            f"{r['audit_s']:>7.1f}")
 
 
 def main():
