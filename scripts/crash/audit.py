@@ -8,7 +8,6 @@ import collections
 import http.client
 import json
 import os
-import random
 import time
 import urllib.parse
 

@@ -11,7 +11,6 @@ import hmac
 import http.client
 import json
 import os
-import random
 import threading
 import time
 import urllib.parse

@@ -19,7 +19,10 @@ pub struct AuditArgs {
 pub fn run(json: bool, args: &AuditArgs) -> anyhow::Result<ExitCode> {
     // Opening would create an empty store and report it clean: say what is missing instead.
     if !args.data.join("sled").exists() {
-        anyhow::bail!("{} holds no hookflow data; pass --data DIR", args.data.display());
+        anyhow::bail!(
+            "{} holds no hookflow data; pass --data DIR",
+            args.data.display()
+        );
     }
     let store = Store::open(&args.data).map_err(|e| match e {
         StoreError::Locked => anyhow::anyhow!(
@@ -45,7 +48,10 @@ pub fn run(json: bool, args: &AuditArgs) -> anyhow::Result<ExitCode> {
         for example in &report.examples {
             outln!("  {example}");
         }
-        outln!("{}", if total == 0 { "ok".to_string() } else { format!("{total} mismatches") });
+        match total {
+            0 => outln!("ok"),
+            n => outln!("{n} mismatches"),
+        }
     }
     Ok(ExitCode::from(u8::from(total > 0)))
 }

@@ -262,7 +262,11 @@ impl Store {
             if !owner_waits {
                 r.note(
                     |m| m.timer_orphaned += 1,
-                    format!("timer {}: its {} is not waiting", timer.id, timer.kind.name()),
+                    format!(
+                        "timer {}: its {} is not waiting",
+                        timer.id,
+                        timer.kind.name()
+                    ),
                 );
             }
         }

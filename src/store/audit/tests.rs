@@ -59,7 +59,12 @@ fn a_store_written_through_its_transactions_has_no_mismatches() {
     add_contact(&store, "bob@example.com", "(415) 234-0002");
     enrol(&store, &a);
     let report = store.audit().unwrap();
-    assert_eq!(report.mismatches, Mismatches::default(), "{:?}", report.examples);
+    assert_eq!(
+        report.mismatches,
+        Mismatches::default(),
+        "{:?}",
+        report.examples
+    );
     assert_eq!(report.checked.contacts, 2);
     assert_eq!(report.checked.email_index, 2);
     assert_eq!(report.checked.phone_index, 2);
@@ -89,7 +94,10 @@ fn index_entries_corrupted_on_purpose_are_each_counted() {
     assert_eq!(m.email_unindexed, 1, "ann's email is not indexed");
     assert_eq!(m.email_dangling, 1, "the ghost entry");
     assert_eq!(m.phone_unindexed, 1, "bob's phone is not indexed to bob");
-    assert_eq!(m.phone_dangling, 1, "the phone entry names a missing contact");
+    assert_eq!(
+        m.phone_dangling, 1,
+        "the phone entry names a missing contact"
+    );
     assert_eq!(m.total(), 4);
     assert!(a.email.is_some());
 }
