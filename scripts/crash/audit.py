@@ -57,6 +57,7 @@ class Ledger:
         self.acked = {}  # request_id -> (round, kind)
         self.accepted = {}  # marker -> (request_id, run_id, person, workflow, round)
         self.unknown = 0  # requests with no answer (in flight at a kill)
+        self.unknown_markers = []  # their items' markers (a retry's are its original's)
         self.other = collections.Counter()  # non-2xx answers by status
 
     def from_log(self, path):
@@ -67,6 +68,8 @@ class Ledger:
                 rec = json.loads(line)
                 if rec["ev"] == "error":
                     self.unknown += 1
+                    if not rec["resend"]:
+                        self.unknown_markers += [m for m in rec["markers"] if m]
                 if rec["ev"] != "answer":
                     continue
                 if not 200 <= rec["status"] < 300:
@@ -130,6 +133,7 @@ class Auditor:
             if marker:
                 by_marker[marker].append(r)
             by_item[(r["request_id"], r["index"])] += 1
+        self.markers_run = set(by_marker)
         for marker, rs in by_marker.items():
             if len(rs) > 1:
                 f["dup_runs"] += len(rs) - 1

@@ -351,7 +351,14 @@ class Harness:
         by_point = collections.Counter(r["point"] for r in self.rows)
         print("  kill points            " + ", ".join(f"{k} {v}" for k, v in sorted(by_point.items())))
         print(f"  requests acknowledged  {len(ledger.acked)}  (items accepted {len(ledger.accepted)})")
-        print(f"  no answer (in flight)  {ledger.unknown}")
+        stored = sum(m in self.auditor.markers_run for m in ledger.unknown_markers)
+        print(f"  no answer (in flight)  {ledger.unknown}  (their new items that ran anyway: "
+              f"{stored} of {len(ledger.unknown_markers)})")
+        with open(self.server.log_path, encoding="utf-8", errors="replace") as f:
+            log = f.read()
+        print(f"  runs resumed at start  {log.count('resuming run')}")
+        print(f"  emails re-sent         {log.count('email delivery was unconfirmed')}  "
+              "(delivery unconfirmed at the kill; same Message-ID)")
         if ledger.other:
             print("  other answers          " + ", ".join(f"{k}: {v}" for k, v in ledger.other.items()))
         print(f"  emails (.eml files)    {len(self.auditor.eml_cache)}")
