@@ -2,6 +2,7 @@
 # Crash harness (not part of the test run): mixed load on the shipped workflows, kill -9 of the
 # server at a chosen moment of each round, restart on the same data dir, drain, audit.
 #   ./scripts/crash.sh [ROUNDS]        (default 50; CRASH_SEED=N repeats a round plan,
+#                                       CRASH_MAIL=smtp sends to a local aiosmtpd sink,
 #                                       CRASH_WORKERS=6 senders, CRASH_KEEP=1 keeps the work dir)
 # Prints one line per round and a summary; exit 1 when anything acknowledged was lost, ran
 # twice or not at all, emailed twice, or when an index or a timer disagrees with its records.

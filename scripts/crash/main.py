@@ -28,6 +28,8 @@ MUST_BE_ZERO = ["lost", "dup_runs", "missing_runs", "failed_runs", "dup_emails",
                 "missing_emails", "index", "timers_lost"]
 KILL_POINTS = ["load", "run", "email", "timer", "reload", "flush", "recovery"]
 WORKERS = int(os.environ.get("CRASH_WORKERS", "6"))
+# `outbox` (default: .eml files under the data dir) or `smtp` (a local aiosmtpd sink).
+MAIL = os.environ.get("CRASH_MAIL", "outbox")
 
 
 def free_port():
@@ -41,9 +43,9 @@ def free_port():
 class Server:
     """The hookflow serve process on a fixed port and data dir."""
 
-    def __init__(self, binary, workflows, data, port, log_path):
+    def __init__(self, binary, workflows, data, port, log_path, mail):
         self.cmd = [binary, "serve", "--workflows", workflows, "--data", data,
-                    "--listen", f"127.0.0.1:{port}", "--clock", "manual"]
+                    "--listen", f"127.0.0.1:{port}", "--clock", "manual", "--mail", mail]
         self.port, self.log_path, self.proc = port, log_path, None
         self.env = {k: v for k, v in os.environ.items() if k != "HOOKFLOW_ADMIN_TOKEN"}
         self.env.update(SECRETS_ENV)
@@ -159,16 +161,33 @@ class Harness:
             with open(os.path.join(self.wf, name), "w") as f:
                 f.write(text)
         self.port = free_port()
+        self.sink = None
+        if MAIL == "smtp":
+            # The tests' aiosmtpd sink, never killed: it keeps every message it accepted.
+            mail, eml_dir = self.start_sink()
+        else:
+            mail, eml_dir = "outbox", os.path.join(self.data, "outbox")
         self.server = Server(binary, self.wf, self.data, self.port,
-                             os.path.join(self.work, "server.log"))
+                             os.path.join(self.work, "server.log"), mail)
         self.api = Api(self.port)
         self.gen = Generator(random.Random(seed + 1))
         self.log_path = os.path.join(self.work, "client.jsonl")
         self.log = ClientLog(self.log_path)
-        self.auditor = Auditor(self.api, self.data, self.gen.people)
+        self.auditor = Auditor(self.api, eml_dir, self.gen.people)
         self.rows = []
         self.reloads = 0
         self.clock_acked = ""  # the latest `now` an answered clock advance gave
+
+    def start_sink(self):
+        port, received = free_port(), os.path.join(self.work, "smtp")
+        os.makedirs(received)
+        self.sink = subprocess.Popen(
+            [sys.executable, "tests/smtp/sink.py", "--port", str(port), "--dir", received],
+            stdout=subprocess.PIPE, stderr=open(os.path.join(self.work, "sink.log"), "w"),
+            text=True)
+        if self.sink.stdout.readline().strip() != "ready":
+            raise RuntimeError("the SMTP sink did not start (pip install aiosmtpd)")
+        return f"smtp://127.0.0.1:{port}", received
 
     # --- one round -------------------------------------------------------------------
     def advance(self, by):
@@ -320,7 +339,7 @@ class Harness:
     def run(self):
         started = time.monotonic()
         print(f"crash.sh: {self.rounds} rounds, seed {self.seed}, {WORKERS} senders, "
-              f"work dir {self.work}", flush=True)
+              f"mail {MAIL}, work dir {self.work}", flush=True)
         print(HEADER, flush=True)
         self.server.start()
         points = []
@@ -333,6 +352,9 @@ class Harness:
                 ledger = self.round(no, points.pop())
         finally:
             self.server.stop()
+            if self.sink:
+                self.sink.terminate()
+                self.sink.wait()
         final = subprocess.run([self.binary, "audit", "--data", self.data],
                                capture_output=True, text=True)
         elapsed = time.monotonic() - started
@@ -361,7 +383,8 @@ class Harness:
               "(delivery unconfirmed at the kill; same Message-ID)")
         if ledger.other:
             print("  other answers          " + ", ".join(f"{k}: {v}" for k, v in ledger.other.items()))
-        print(f"  emails (.eml files)    {len(self.auditor.eml_cache)}")
+        print(f"  emails ({MAIL})".ljust(25) + f"{len(self.auditor.eml_cache)} .eml files; the "
+              f"same Message-ID again: {self.auditor.redelivered}")
         for k in MUST_BE_ZERO:
             worst = max(r[k] for r in self.rows)
             total = sum(r[k] for r in self.rows)
