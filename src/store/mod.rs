@@ -4,6 +4,7 @@
 //! functions of these modules, and a workflow step writes through [`step_tx::StepTx`] and stops
 //! with [`step_tx::Abort`].
 
+pub mod audit;
 pub mod backup;
 pub mod clock;
 pub mod codec;
