@@ -55,7 +55,7 @@ need() { # COMMAND PACKAGE
 }
 need wrk wrk
 skipped "$SKIP_COMPARE" || need webhook webhook
-skipped "$SKIP_MILLION" || need python3 python3
+need python3 python3 # free ports, the contacts CSV
 
 # One build: examples bring the dev-dependencies' features, so building the binary on its own
 # as well would compile the library twice.
@@ -79,13 +79,27 @@ api() { curl -fsS "${server}$1"; }
 
 wrk_n=0
 # wrk_run URL SCRIPT [WRK ARGS…]: sets rps, p50, p99 (ms), answered (responses), non2xx and
-# errors (socket errors); the whole output is kept in $work/wrk-N.txt.
+# errors (socket errors); the whole output is kept in $work/wrk-N.txt. With until_accepted=N
+# set, wrk is stopped (SIGINT: it still reports) once optimantra-booking has accepted N requests.
 wrk_run() {
   local url=$1 script=$2
   shift 2
   wrk_n=$((wrk_n + 1))
   local out="$work/wrk-${wrk_n}.txt"
-  wrk --timeout 10s --latency -s "$script" "$@" "$url" >"$out"
+  wrk --timeout 10s --latency -s "$script" "$@" "$url" >"$out" &
+  local wrk_pid=$!
+  other_pids="$other_pids $wrk_pid"
+  if [ -n "${until_accepted:-}" ]; then
+    while kill -0 "$wrk_pid" 2>/dev/null; do
+      if [ "$(accepted optimantra-booking)" -ge "$until_accepted" ]; then
+        kill -INT "$wrk_pid"
+        break
+      fi
+      sleep 0.2
+    done
+  fi
+  wait "$wrk_pid"
+  other_pids=${other_pids/ $wrk_pid/}
   rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
   p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
   p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
@@ -128,8 +142,9 @@ start_other() {
 
 # accepted WORKFLOW: requests the server accepted for it (its request counters).
 accepted() {
-  api "/api/workflows/$1" | python3 -c 'import json, sys
-print(json.load(sys.stdin).get("counts", {}).get("accepted", 0))'
+  local n
+  n=$(api "/api/workflows/$1" | grep -o '"accepted":[0-9]*' | head -1 | cut -d: -f2) || true
+  printf '%s\n' "${n:-0}"
 }
 
 # Empty first page of a list, e.g. `empty /api/runs?status=queued`.
@@ -227,23 +242,23 @@ EOF
 
   echo
   echo "1. The same body (samples/optimantra/booking.json) posted by wrk ${wrk_args[*]}"
-  printf '%-40s %9s %8s %8s %8s %7s %9s\n' what "req/s" "p50 ms" "p99 ms" non-2xx "RSS MiB" "× bare"
+  printf '%-40s %9s %8s %8s %8s %7s %9s\n' what "req/s" "p50 ms" "p99 ms" non-2xx "RSS MiB" "x bare"
   printf '%s\n' "${rows[@]}"
 fi
 
 # ---- 2. sustained bookings, a new patient each --------------------------------------------------
 export BENCH_THREADS=$THREADS
 posted_runs=0 # wrk runs of new_patient.lua so far; each starts its patients 10 million further
-book() {      # LIMIT WRK ARGS…: new patients from a fresh index range
-  BENCH_BASE=$((posted_runs * 10000000)) BENCH_LIMIT=$1 wrk_run "$(hook_url optimantra-booking)" \
-    scripts/bench/new_patient.lua "${@:2}"
+book() {      # WRK ARGS…: new patients from a fresh index range
+  BENCH_BASE=$((posted_runs * 10000000)) wrk_run "$(hook_url optimantra-booking)" \
+    scripts/bench/new_patient.lua "$@"
   posted_runs=$((posted_runs + 1))
 }
 bookings_dir="$work/bookings"
 if ! skipped "$SKIP_SUSTAINED"; then
   start_server "$bookings_dir"
   t0=$(now)
-  book 0 "${wrk_args[@]}"
+  book "${wrk_args[@]}"
   load_s=$(since "$t0")
   wait_drained "$t0"
   n=$(accepted optimantra-booking)
@@ -256,8 +271,8 @@ if ! skipped "$SKIP_SUSTAINED"; then
     "load" "${load_s} s at ${rps} req/s, p50 ${p50} ms, p99 ${p99} ms" \
     "every run finished at" "${runs_done} s after the load began" \
     "every email written at" "${mail_done} s" \
-    "bookings/s (accepted ÷ runs finished)" "$(awk -v n="$n" -v s="$runs_done" 'BEGIN { printf "%.0f", n / s }')" \
-    "× bare" "$(ratio "$(awk -v n="$n" -v s="$runs_done" 'BEGIN { print n / s }')" "${bare_rps:-0}")" \
+    "bookings/s (accepted / runs finished)" "$(awk -v n="$n" -v s="$runs_done" 'BEGIN { printf "%.0f", n / s }')" \
+    "x bare" "$(ratio "$(awk -v n="$n" -v s="$runs_done" 'BEGIN { print n / s }')" "${bare_rps:-0}")" \
     "failed runs" "$failed" \
     "peak RSS" "$(hwm_mib "$server_pid") MiB"
 fi
@@ -270,7 +285,7 @@ if ! skipped "$SKIP_DISK"; then
     [ "$n" -lt "$BOOKINGS" ] || break
     note "posting $((BOOKINGS - n)) more bookings to reach $BOOKINGS"
     t0=$(now)
-    book $((BOOKINGS - n)) -t"$THREADS" -c"$CONNECTIONS" -d3600s
+    until_accepted=$BOOKINGS book -t"$THREADS" -c"$CONNECTIONS" -d3600s
     wait_drained "$t0"
     n=$(accepted optimantra-booking)
   done
@@ -335,7 +350,7 @@ if ! skipped "$SKIP_MILLION"; then
   startup_s=$(since "$t0")
 
   echo
-  echo "4. $imported contacts imported (in $(ls "$work"/contacts/contacts-*.csv | wc -l) files) into a store of ${before} MB"
+  echo "4. $imported contacts imported from $(ls "$work"/contacts/contacts-*.csv | wc -l) CSV file(s) of at most 250,000 rows (an import takes 64 MiB at most) into a store of ${before} MB"
   printf '%-40s %s\n' "import" "${import_s} s ($(awk -v n="$imported" -v s="$import_s" 'BEGIN { printf "%.0f", n / s }') rows/s)"
   echo "lookups, wrk -t1 -c1 -d$LOOKUP_DURATION cycling through 1,000 sampled contacts:"
   printf '  %s\n' "${lookups[@]}"

@@ -24,8 +24,9 @@ LAST = ["Doe", "Nguyen", "Patel", "Garcia", "Okafor", "Smith", "Kowalski", "Hadd
         "Wilson", "Thompson", "Jackson", "Nelson", "Carson", "Olsen", "Brennan", "Schmidt",
         "Lopez", "Ivanova", "Mensah", "Yilmaz", "Novak", "Fischer", "Murphy", "Sato", "Reyes",
         "Khan", "Costa", "Larsen", "Bauer", "Hughes"]
-# Valid US area codes; each gives 8 million numbers (exchanges 200-999).
-AREAS = ["212", "646", "718", "917", "347", "415", "310", "312", "617", "202"]
+# Valid US area codes, none of which new_patient.lua uses (the contacts may go into the store
+# of the bookings run); each gives 8 million numbers (exchanges 200-999).
+AREAS = ["213", "323", "424", "818", "626", "714", "949", "858", "619", "510"]
 
 
 def ulid(ms, rnd):
@@ -51,7 +52,7 @@ def main():
             f.write(header)
         first = FIRST[(i * 7) % len(FIRST)]
         last = LAST[(i // 3) % len(LAST)]
-        email = f"{first.lower()}.{last.lower()}.{i}@example.com"
+        email = f"{first.lower()}.{last.lower()}.{i}@example.net"
         phone = f"+1{AREAS[(i // 8_000_000) % len(AREAS)]}{2_000_000 + i % 8_000_000:07}"
         tags = f"lead;cohort-{i % 20}" + (";vip" if i % 100 == 0 else "")
         cid = ulid(1_750_000_000_000 + i, rng.getrandbits(80))

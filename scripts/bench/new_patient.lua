@@ -1,11 +1,9 @@
 -- wrk script for scripts/bench.sh: an OptiMantra booking of a NEW patient per request (unique
 -- email, phone, name and appointment id), so every run creates a contact and sends one email.
--- From the environment: BENCH_THREADS (wrk's -t), BENCH_BASE (the first index; bench.sh moves it
--- on between wrk runs so no patient comes twice) and BENCH_LIMIT (stop once this many answers
--- came back, all threads together; 0 = run for wrk's -d).
+-- From the environment: BENCH_THREADS (wrk's -t) and BENCH_BASE (the first index; bench.sh moves
+-- it on between wrk runs so that no patient comes twice).
 local threads = tonumber(os.getenv("BENCH_THREADS") or "2")
 local base = tonumber(os.getenv("BENCH_BASE") or "0")
-local limit = tonumber(os.getenv("BENCH_LIMIT") or "0")
 
 local first = { "Jane", "Omar", "Priya", "Lucas", "Mei", "Aiden", "Fatima", "Noah", "Chloe",
   "Mateo", "Sofia", "Ethan", "Amara", "Liam", "Yuki", "Zoe" }
@@ -41,13 +39,3 @@ function request()
   return wrk.format("POST", nil, { ["Content-Type"] = "application/json" }, body)
 end
 
-if limit > 0 then
-  local per_thread = math.ceil(limit / threads)
-  local answers = 0
-  function response(status, headers, body)
-    answers = answers + 1
-    if answers >= per_thread then
-      wrk.thread:stop()
-    end
-  end
-end
