@@ -94,8 +94,16 @@ fn matching(c: &mut Criterion) {
 
     // What intake decides per item: the context (mapping included), the filter, the dedupe key.
     let embodia = workflow("embodia-consults");
-    let filter = embodia.trigger.filter.clone().expect("embodia has a filter");
-    let dedupe = embodia.trigger.dedupe.clone().expect("embodia has a dedupe key");
+    let filter = embodia
+        .trigger
+        .filter
+        .clone()
+        .expect("embodia has a filter");
+    let dedupe = embodia
+        .trigger
+        .dedupe
+        .clone()
+        .expect("embodia has a dedupe key");
     let (_, payload) = decode_and_parse(JSON, None, &embodia_body(), "", LIMIT).expect("parses");
     let items = default_split(payload);
     g.throughput(Throughput::Elements(items.len() as u64));
@@ -137,10 +145,18 @@ fn templating(c: &mut Criterion) {
     let (_, html) = email.template.clone().expect("a template file");
     let mut g = c.benchmark_group("template");
     g.bench_function("booking_subject", |b| {
-        b.iter(|| renderer.render_arg(black_box(&email.subject), &ctx).expect("renders"))
+        b.iter(|| {
+            renderer
+                .render_arg(black_box(&email.subject), &ctx)
+                .expect("renders")
+        })
     });
     g.bench_function("booking_confirmation_html", |b| {
-        b.iter(|| renderer.render_text(black_box(&html), &ctx, true).expect("renders"))
+        b.iter(|| {
+            renderer
+                .render_text(black_box(&html), &ctx, true)
+                .expect("renders")
+        })
     });
     g.finish();
 }
