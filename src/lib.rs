@@ -1,6 +1,7 @@
 //! hookflow: a local stand-in for GoHighLevel's inbound-webhook workflows.
 //!
-//! Layers, lowest first; each uses only those before it: `domain` (plain values, no I/O) →
+//! Layers, lowest first; each uses only those before it: `domain` (plain values, no I/O) and
+//! `metrics` (the `/metrics` series) →
 //! `settings` (flags), `events`, `sender` (what a sender sends: body parsing, auth) → `store` (sled,
 //! and only here) → `mail` (outbox delivery) → `workflow` (definitions) and `engine` (runs) →
 //! `intake` (accepting requests) → `views` (the admin API's documents) → `http` → `app` → `cli`. (`workflow` and `engine::template`
@@ -18,6 +19,7 @@ pub mod events;
 pub mod http;
 pub mod intake;
 pub mod mail;
+pub mod metrics;
 pub mod sender;
 pub mod settings;
 pub mod store;

@@ -48,6 +48,7 @@ impl Application {
             .and_then(|m| m.with_ca(args.mail_ca.as_deref()))
             .map_err(anyhow::Error::msg)?;
         raise_open_file_limit(args.max_connections);
+        crate::metrics::install();
         let store = open_store(&args)?;
         crate::engine::wait::zone_named(&args.timezone).map_err(|e| {
             anyhow::anyhow!("--timezone: {e}; use an IANA name such as America/Toronto, or UTC")
@@ -231,6 +232,7 @@ fn open_store(args: &ServeArgs) -> anyhow::Result<Store> {
             "data dir {} is in use by another hookflow process",
             args.data.display()
         ),
+        unreadable @ StoreError::Unreadable { .. } => anyhow::Error::new(unreadable),
         other => anyhow::Error::new(other)
             .context(format!("could not open data dir {}", args.data.display())),
     })

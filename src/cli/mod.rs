@@ -3,6 +3,7 @@
 //! [`local::Source`]); `replay`, `send`, `simulate`, `tail` and `clock advance` run or
 //! follow things, which only a server does, and need one.
 
+mod backup;
 mod check;
 mod client;
 mod clock;
@@ -109,6 +110,10 @@ pub enum Command {
     Rotate(rotate::RotateArgs),
     /// Follow what happens, one line per event, until Ctrl-C.
     Tail(tail::TailArgs),
+    /// Write a backup of the whole store to FILE (from the server, else from --data).
+    Backup(backup::BackupArgs),
+    /// Make a new data dir from a backup: `restore FILE --data DIR`.
+    Restore(backup::RestoreArgs),
 }
 
 /// Runs the command and returns the process exit code.
@@ -147,6 +152,8 @@ pub fn main() -> ExitCode {
             }
             Command::Rotate(a) => rotate::run(&cli.server, cli.json, &a).await,
             Command::Tail(a) => tail::run(&cli.server, cli.json, &a).await,
+            Command::Backup(a) => backup::run_backup(&cli.server, cli.json, &a).await,
+            Command::Restore(a) => backup::run_restore(cli.json, &a),
         }
     });
     match result {
@@ -187,7 +194,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("HOOKFLOW_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("hookflow=info,warn"));
+        .unwrap_or_else(|_| EnvFilter::new("hookflow=info,sled=off,warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

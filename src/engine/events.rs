@@ -4,7 +4,7 @@
 use super::position::path_json;
 use crate::domain::time::rfc3339;
 use crate::events::{redact, EmailEvent, Event, RunEvent, StepEvent, TimerEvent};
-use crate::store::runs::{RunRecord, RunStatus, StepStatus};
+use crate::store::runs::{RunRecord, RunStatus, StepRecord, StepStatus};
 use crate::store::timers::{Timer, TimerKind};
 use crate::store::Store;
 
@@ -31,10 +31,14 @@ pub fn run(run: &RunRecord) -> Event {
     })
 }
 
-/// What the run's last step made: the email a `send_email` queued (or skipped), the timer a
-/// `wait` or an `add_to_sequence` scheduled.
+/// What the run's last step made (see [`of_step`]).
 pub fn of_last_step(store: &Store, run: &RunRecord) -> Option<Event> {
-    let step = run.steps.last()?;
+    of_step(store, run, run.steps.last()?)
+}
+
+/// What one of the run's steps made: the email a `send_email` queued (or skipped), the timer a
+/// `wait` or an `add_to_sequence` scheduled.
+pub fn of_step(store: &Store, run: &RunRecord, step: &StepRecord) -> Option<Event> {
     if step.kind == "wait" && step.status == StepStatus::Waiting {
         return Some(Event::Timer(TimerEvent {
             timer_id: step.output["timer_id"].as_str()?.to_string(),

@@ -1,8 +1,8 @@
 //! The worker: takes queued items in acceptance order and moves their runs forward.
 //!
-//! One worker executes runs one step-transaction at a time, so runs start in acceptance order
-//! and runs touching the same contact never interleave; acceptance never waits for it. Tests
-//! and `clock advance` drain the queue with `run_one` instead of sleeping.
+//! One worker executes runs a batch at a time (see `executor::batch`), so runs start in
+//! acceptance order and runs touching the same contact never interleave; acceptance never waits
+//! for it. Tests and `clock advance` drain the queue with `run_one` instead of sleeping.
 
 use super::executor::Executor;
 use crate::domain::time::rfc3339;
@@ -11,6 +11,11 @@ use crate::store::{Store, StoreResult};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::Notify;
+
+/// The most queued items one transaction starts and moves: enough to share its fixed cost,
+/// few enough that a failing run, which sends the batch round again one run at a time, costs
+/// little.
+const BATCH: usize = 64;
 
 /// What one call of `run_one` did.
 #[derive(Debug, PartialEq, Eq)]
@@ -54,20 +59,28 @@ impl Worker {
         self.gate.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts the next queued item's run and moves it as far as it goes.
+    /// Starts the next queued items' runs and moves them as far as they go.
     pub fn run_one(&self) -> StoreResult<Work> {
         let _gate = self.gate();
         self.run_one_locked()
     }
 
+    /// Starts the next queued items' runs (up to [`BATCH`]) and moves them as far as they go.
     fn run_one_locked(&self) -> StoreResult<Work> {
-        let Some(entry) = self.store.queued(None, 1)?.into_iter().next() else {
+        let entries = self.store.queued(None, BATCH)?;
+        if entries.is_empty() {
             return Ok(Work::EmptyQueue);
-        };
-        let now = self.executor.clock.now_ms();
-        let run = RunRecord::start(&entry, rfc3339(now));
-        let run = self.store.start_run(&entry, &run)?;
-        self.executor.advance(run)?;
+        }
+        let now = rfc3339(self.executor.clock.now_ms());
+        let started: Vec<_> = entries
+            .into_iter()
+            .map(|entry| {
+                let run = RunRecord::start(&entry, now.clone());
+                (entry, run)
+            })
+            .collect();
+        let runs = self.store.start_runs(&started)?;
+        self.executor.advance_all(runs)?;
         Ok(Work::TaskCompleted)
     }
 
@@ -87,7 +100,7 @@ impl Worker {
         Ok(resumed)
     }
 
-    /// Drains the queue until it is empty.
+    /// Drains the queue until it is empty; returns how many batches it took.
     pub fn drain(&self) -> StoreResult<usize> {
         let _gate = self.gate();
         self.drain_locked()

@@ -91,6 +91,7 @@ impl EventBus {
 
     /// Publishes one event to every reader; never waits for one.
     pub fn publish(&self, mut event: Event) {
+        count(&event);
         let at = rfc3339((self.now)());
         let mut ring = self.ring();
         match &mut event {
@@ -175,6 +176,16 @@ impl EventBus {
 
     fn ring(&self) -> std::sync::MutexGuard<'_, Ring> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Counts runs and emails for `/metrics` as they are announced: every change of a run's or an
+/// email's status passes through here, whichever part made it.
+fn count(event: &Event) {
+    match event {
+        Event::Run(r) => crate::metrics::run_reached(&r.workflow, &r.status),
+        Event::Email(e) => crate::metrics::email_reached(&e.state),
+        _ => {}
     }
 }
 

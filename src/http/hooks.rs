@@ -2,12 +2,13 @@
 
 use super::error::{error_response, intake_response};
 use super::server::ClientAddr;
-use crate::intake::{Hook, InboundRequest, Intake, IntakeError, IntakeErrorKind};
+use crate::intake::{Answer, Hook, InboundRequest, Intake, IntakeError, IntakeErrorKind, Target};
+use crate::metrics;
 use crate::workflow::trigger::DEFAULT_MAX_BODY;
 use bytes::{Buf, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use warp::http::{Method, StatusCode};
 use warp::reply::Response;
 use warp::{Filter, Reply};
@@ -26,6 +27,7 @@ pub fn route(
         .then(
             move |hook: String, method: Method, headers, query, addr: Option<ClientAddr>, body| {
                 let intake = intake.clone();
+                let started = Instant::now();
                 async move {
                     if !matches!(method, Method::GET | Method::POST | Method::PUT) {
                         let mut resp = error_response(
@@ -54,18 +56,11 @@ pub fn route(
                     };
                     match hook {
                         Hook::Ready(target) => {
-                            if let Err(e) = intake.check_headers(&target, &req) {
-                                return intake_response(e);
-                            }
-                            if let Err(e) =
-                                read_body(&mut req, target.max_body(), body_timeout, body).await
-                            {
-                                let close = e.kind == IntakeErrorKind::PayloadTooLarge;
-                                return refused(intake.reject(&target, &req, e), close);
-                            }
-                            match intake.receive(&target, req).await {
+                            let answered = ready(&intake, &target, req, body, body_timeout).await;
+                            count(target.id.as_str(), started, answered.as_ref().ok());
+                            match answered {
                                 Ok(answer) => warp::reply::json(&answer).into_response(),
-                                Err(e) => intake_response(e),
+                                Err(resp) => resp,
                             }
                         }
                         Hook::Unavailable(hook) => {
@@ -74,12 +69,47 @@ pub fn route(
                                 read_body(&mut req, DEFAULT_MAX_BODY, body_timeout, body).await;
                             let close =
                                 read.is_err_and(|e| e.kind == IntakeErrorKind::PayloadTooLarge);
+                            count(hook.id.as_str(), started, None);
                             refused(intake.unavailable(&hook, &req), close)
                         }
                     }
                 }
             },
         )
+}
+
+/// A request to a loaded workflow: headers, body, then intake; `Err` is the refusal's answer.
+async fn ready<S, B>(
+    intake: &Intake,
+    target: &Target,
+    mut req: InboundRequest,
+    body: S,
+    body_timeout: Duration,
+) -> Result<Answer, Response>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    if let Err(e) = intake.check_headers(target, &req) {
+        return Err(intake_response(e));
+    }
+    if let Err(e) = read_body(&mut req, target.max_body(), body_timeout, body).await {
+        let close = e.kind == IntakeErrorKind::PayloadTooLarge;
+        return Err(refused(intake.reject(target, &req, e), close));
+    }
+    intake.receive(target, req).await.map_err(intake_response)
+}
+
+/// Counts an answer for `/metrics`: a 2xx by its status, items and latency, a refusal as
+/// `rejected`. Only the workflow id and statuses become labels.
+fn count(workflow: &str, started: Instant, answer: Option<&Answer>) {
+    let Some(answer) = answer else {
+        return metrics::request_answered(workflow, "rejected", None);
+    };
+    metrics::request_answered(workflow, answer.status.as_str(), Some(started.elapsed()));
+    for item in &answer.items {
+        metrics::item_stored(workflow, item.status.as_str());
+    }
 }
 
 /// The refusal's answer; `close` when the rest of the body was not read, so the connection

@@ -3,8 +3,10 @@
 //! touch sled, block on a flush or reach into another part's fields.
 
 pub mod api;
+pub mod chunks;
 pub mod error;
 pub mod hooks;
+pub mod metrics;
 pub mod page;
 pub mod server;
 pub mod unsubscribe;
@@ -58,6 +60,8 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
         .or(hooks)
         .unify()
         .or(unsubscribe::routes(state.clone()))
+        .unify()
+        .or(metrics::route(state.clone()))
         .unify()
         .or(api::routes(state))
         .unify()

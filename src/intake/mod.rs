@@ -312,34 +312,25 @@ impl Intake {
                 store_unavailable().message,
             )
         };
-        // A sled write takes microseconds (the flush is what waits, and it is shared): running
-        // it inline costs less than a hop to the blocking pool.
+        // The committer writes this request with every other one in flight and flushes once;
+        // the request is announced as soon as it is written (its runs may start before the
+        // flush ends, and their events must follow). A sender is better served by a 503 it
+        // retries than by a request that never ends.
+        let events = self.events.clone();
+        let workflow = target.id.to_string();
         let method = record.method.clone();
-        let stored = self
-            .store
-            .accept(record, pending, now)
-            .map_err(|e| unavailable(&e, "could not store request"))?;
-        let answer = Answer {
-            status: stored.status,
-            request_id: stored.id.clone(),
-            workflow: target.id.to_string(),
-            items: stored
-                .items
-                .iter()
-                .map(|i| AnswerItem {
-                    index: i.index,
-                    status: i.status,
-                    run_id: i.run_id.clone(),
-                })
-                .collect(),
-        };
-        // Announced once stored, before the flush: the worker may start the runs meanwhile,
-        // and their events must follow the request's.
-        self.events.publish_all(events::stored(&method, &answer));
-        // A sender is better served by a 503 it retries than by a request that never ends.
-        self.flush()
-            .await
-            .map_err(|e| unavailable(&e, "flush failed"))?;
+        let on_written = Box::new(move |stored: &RequestRecord| {
+            events.publish_all(events::stored(&method, &answer_of(&workflow, stored)));
+        });
+        let stored = tokio::time::timeout(
+            FLUSH_DEADLINE,
+            self.store.accept(record, pending, now, Some(on_written)),
+        )
+        .await
+        .map_err(|_| crate::store::StoreError::FlushTimeout)
+        .and_then(|r| r)
+        .map_err(|e| unavailable(&e, "could not store request"))?;
+        let answer = answer_of(target.id.as_str(), &stored);
         if stored.status == ItemStatus::Accepted {
             self.queued.notify_one();
         }
@@ -386,6 +377,24 @@ impl Intake {
         self.commit(&target, record, request_ctx, None, false)
             .await
             .map_err(|(kind, msg)| IntakeError::new(kind, msg))
+    }
+}
+
+/// The sender's answer for a stored request.
+fn answer_of(workflow: &str, stored: &RequestRecord) -> Answer {
+    Answer {
+        status: stored.status,
+        request_id: stored.id.clone(),
+        workflow: workflow.to_string(),
+        items: stored
+            .items
+            .iter()
+            .map(|i| AnswerItem {
+                index: i.index,
+                status: i.status,
+                run_id: i.run_id.clone(),
+            })
+            .collect(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Delivery: moving queued outbox records to `sent` or `failed`, with retries.
 //!
-//! Each attempt first marks the record `sending` and flushes that to disk, then sends. So after a
+//! Records go a batch at a time. Each attempt first marks the record `sending` and flushes that
+//! to disk, then sends. So after a
 //! crash a record is either still `queued` (never handed over: send it) or `sending` (handed over,
 //! outcome unknown). [`Mailer::recover`] puts the latter back in the queue. That is the one case
 //! where an email can go out twice, and the repeat carries the same `Message-ID`, which lets the
@@ -11,9 +12,17 @@ use super::transport::{SendError, Transport};
 use super::MailError;
 use crate::domain::time::Millis;
 use crate::store::outbox::{OutboxError, OutboxRecord, OutboxState, OutboxTrees, Transition};
+use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
+
+/// The most records one batch takes: one pair of flushes covers them all.
+const BATCH: usize = 256;
+
+/// The most messages in flight at once within a batch (SMTP connections come from lettre's
+/// pool; the outbox writes files).
+const SENDING_AT_ONCE: usize = 16;
 
 /// How transient failures are retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,16 +114,18 @@ impl Mailer {
         Ok(requeued)
     }
 
-    /// Attempts every queued record due at `now_ms`, one after another; returns how many
-    /// attempts were made. Store failures stop the pass; send failures are recorded.
+    /// Attempts every queued record due at `now_ms`; returns how many attempts were made.
+    /// Store failures stop the pass; send failures are recorded.
     pub async fn deliver_due(&self, now_ms: Millis) -> Result<usize, MailError> {
         let mut attempted = 0;
-        for record in self.trees.pending_due(now_ms)? {
-            if self.deliver_one(&record.id, now_ms).await? {
-                attempted += 1;
+        loop {
+            let due = self.trees.pending_due(now_ms, BATCH)?;
+            let full = due.len() == BATCH;
+            attempted += self.deliver_batch(due, now_ms).await?;
+            if !full {
+                return Ok(attempted);
             }
         }
-        Ok(attempted)
     }
 
     /// The earliest `next_attempt_at` of a queued record, if any.
@@ -128,34 +139,59 @@ impl Mailer {
             .min())
     }
 
-    /// One attempt; `false` when another worker already took the record.
-    async fn deliver_one(&self, id: &str, now_ms: Millis) -> Result<bool, MailError> {
-        let record = match self.trees.mark(id, &Transition::Sending) {
-            Ok(r) => r,
-            Err(OutboxError::WrongState { .. }) => return Ok(false),
-            Err(e) => return Err(e.into()),
-        };
-        self.events.publish(email_event(&record));
-        // On disk before the message leaves, so a crash cannot forget that it may have left.
-        self.trees.flush().await?;
-        let outcome = self.send(&record).await;
-        let change = self.outcome_to_transition(&record, outcome, now_ms);
-        match &change {
-            Transition::Sent { .. } => tracing::info!(email = %id, run = ?record.run_id,
-                attempts = record.attempts, "email sent"),
-            Transition::Retry {
-                error,
-                next_attempt_at,
-            } => tracing::warn!(email = %id,
-                attempts = record.attempts, error = %error, next_attempt_at, "email delivery failed; will retry"),
-            _ => {
-                tracing::error!(email = %id, attempts = record.attempts, "email delivery failed for good")
+    /// One attempt at each record, two flushes for the lot: all are marked `sending` and that
+    /// is flushed, then they are sent ([`SENDING_AT_ONCE`] at a time), then every outcome is
+    /// recorded and flushed. Returns how many were attempted (another pass may have taken some).
+    async fn deliver_batch(
+        &self,
+        due: Vec<OutboxRecord>,
+        now_ms: Millis,
+    ) -> Result<usize, MailError> {
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let sending: Vec<_> = due
+            .iter()
+            .map(|r| (r.id.as_str(), &Transition::Sending))
+            .collect();
+        let mut taken = Vec::with_capacity(due.len());
+        for marked in self.trees.mark_all(&sending)? {
+            match marked {
+                Ok(record) => {
+                    self.events.publish(email_event(&record));
+                    taken.push(record);
+                }
+                Err(OutboxError::WrongState { .. } | OutboxError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
             }
         }
-        let done = self.trees.mark(id, &change)?;
+        // On disk before the messages leave, so a crash cannot forget that they may have left.
         self.trees.flush().await?;
-        self.events.publish(email_event(&done));
-        Ok(true)
+        let outcomes: Vec<_> = futures_util::stream::iter(taken.clone())
+            .map(|record| async move { self.send(&record).await })
+            .buffered(SENDING_AT_ONCE)
+            .collect()
+            .await;
+        let changes: Vec<_> = taken
+            .iter()
+            .zip(outcomes)
+            .map(|(record, outcome)| {
+                let change = self.outcome_to_transition(record, outcome, now_ms);
+                log_outcome(record, &change);
+                change
+            })
+            .collect();
+        let marks: Vec<_> = taken
+            .iter()
+            .zip(&changes)
+            .map(|(r, c)| (r.id.as_str(), c))
+            .collect();
+        let done = self.trees.mark_all(&marks)?;
+        self.trees.flush().await?;
+        for record in done.into_iter().flatten() {
+            self.events.publish(email_event(&record));
+        }
+        Ok(taken.len())
     }
 
     async fn send(&self, record: &OutboxRecord) -> Result<Option<String>, SendError> {
@@ -217,6 +253,23 @@ impl Mailer {
                 _ = notified => {}
                 _ = tokio::time::sleep(pause) => {}
             }
+        }
+    }
+}
+
+/// Logs how an attempt ended (never the address or the message).
+fn log_outcome(record: &OutboxRecord, change: &Transition) {
+    let id = &record.id;
+    match change {
+        Transition::Sent { .. } => tracing::info!(email = %id, run = ?record.run_id,
+            attempts = record.attempts, "email sent"),
+        Transition::Retry {
+            error,
+            next_attempt_at,
+        } => tracing::warn!(email = %id,
+            attempts = record.attempts, error = %error, next_attempt_at, "email delivery failed; will retry"),
+        _ => {
+            tracing::error!(email = %id, attempts = record.attempts, "email delivery failed for good")
         }
     }
 }

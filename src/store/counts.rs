@@ -1,16 +1,19 @@
 //! Per-workflow request counters by status, so listing workflows never scans the request log.
 //!
-//! Counters use sled's merge operator: every request adds one without a read-modify-write, so
-//! concurrent acceptances never conflict on a hot key. They are bumped right after the request
-//! commits, in the same flush, so a counter can only lag a crash by the requests in flight.
+//! Accepted, filtered, duplicate and captured requests are counted by the committer in the
+//! transaction that writes them, so the counters always agree with the log. Rejected requests
+//! are counted with sled's merge operator: they are logged by many handlers at once, without a
+//! transaction, and a merge adds one without a read-modify-write.
 
 use super::{Store, StoreResult};
 
-fn key(workflow: &str, status: &str) -> Vec<u8> {
+/// The counter's key of a workflow and status.
+pub(crate) fn key(workflow: &str, status: &str) -> Vec<u8> {
     format!("{workflow}\0{status}").into_bytes()
 }
 
-fn read(v: Option<&[u8]>) -> u64 {
+/// A stored counter's value (0 when absent).
+pub(crate) fn read(v: Option<&[u8]>) -> u64 {
     v.and_then(|v| v.try_into().ok().map(u64::from_be_bytes))
         .unwrap_or(0)
 }

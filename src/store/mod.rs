@@ -4,6 +4,7 @@
 //! functions of these modules, and a workflow step writes through [`step_tx::StepTx`] and stops
 //! with [`step_tx::Abort`].
 
+pub mod backup;
 pub mod clock;
 pub mod codec;
 pub mod commit;
@@ -11,6 +12,8 @@ pub mod contacts;
 pub mod counts;
 pub mod enrolments;
 pub mod hooks;
+pub mod levels;
+mod open_error;
 pub mod outbox;
 pub mod queue;
 pub mod references;
@@ -30,6 +33,12 @@ pub enum StoreError {
     /// Another process (usually a running `hookflow serve`) holds the data dir.
     #[error("data dir in use; pass --server")]
     Locked,
+    /// sled could not open the data dir: damaged files, permissions, not a data dir.
+    #[error(
+        "cannot open the data dir {dir}: {reason}.\n  If it is damaged, make a new data dir \
+         from a backup: `hookflow restore FILE --data NEW_DIR`, then use --data NEW_DIR"
+    )]
+    Unreadable { dir: String, reason: String },
     #[error("store error: {0}")]
     Sled(#[from] sled::Error),
     #[error("corrupt record in {tree}: {message}")]
@@ -98,19 +107,10 @@ impl Store {
 
     /// Opens the store with sled's page cache bounded to `cache_bytes` (`serve --cache`).
     pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> StoreResult<Self> {
-        std::fs::create_dir_all(dir)?;
-        let db = sled::Config::new()
-            .path(dir.join("sled"))
+        let config = sled::Config::new()
             .mode(sled::Mode::HighThroughput)
-            .cache_capacity(cache_bytes)
-            .open()
-            .map_err(|e| match &e {
-                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                    StoreError::Locked
-                }
-                sled::Error::Io(io) if io.to_string().contains("lock") => StoreError::Locked,
-                _ => StoreError::Sled(e),
-            })?;
+            .cache_capacity(cache_bytes);
+        let db = open_error::open_sled(dir, config)?;
         let trees = Trees {
             meta: db.open_tree("meta")?,
             hooks: db.open_tree("hooks")?,
@@ -131,7 +131,14 @@ impl Store {
             timers_by_owner: db.open_tree("timers_by_owner")?,
             enrolments: db.open_tree("enrolments")?,
         };
-        let commit = commit::GroupCommit::start(db.clone(), dir.join("sled"));
+        let ingest = requests::IngestTrees {
+            requests: trees.requests.clone(),
+            queue: trees.queue.clone(),
+            references: trees.references.clone(),
+            dedupe: trees.dedupe.clone(),
+            counts: trees.counts.clone(),
+        };
+        let commit = commit::GroupCommit::start(db.clone(), dir.join("sled"), ingest);
         let contacts = Arc::new(contacts::ContactTrees::open(&db)?);
         let outbox = outbox::OutboxTrees::open(&db)
             .map_err(|e| StoreError::Corrupt {

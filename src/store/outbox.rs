@@ -330,26 +330,45 @@ impl OutboxTrees {
     /// Applies a mailer state change atomically, refusing it when the record is not in the
     /// state the change starts from; returns the updated record.
     pub fn mark(&self, id: &str, change: &Transition) -> Result<OutboxRecord, OutboxError> {
+        let mut results = self.mark_all(&[(id, change)])?;
+        results
+            .pop()
+            .unwrap_or_else(|| Err(OutboxError::NotFound(id.to_string())))
+    }
+
+    /// Applies many state changes in one transaction: each as [`OutboxTrees::mark`] would, a
+    /// refused one (wrong state, unknown id) refused on its own without stopping the rest.
+    /// The outer error is the store's; the inner ones, in order, each change's.
+    pub fn mark_all(
+        &self,
+        changes: &[(&str, &Transition)],
+    ) -> Result<Vec<Result<OutboxRecord, OutboxError>>, OutboxError> {
         (&self.outbox, &self.pending)
             .transaction(|(o, p)| {
-                let raw = o
-                    .get(id.as_bytes())?
-                    .ok_or_else(|| abort(OutboxError::NotFound(id.to_string())))?;
-                let mut record = decode(id, &raw).map_err(abort)?;
-                let expected = change.allowed_from();
-                if record.state != expected {
-                    return Err(abort(OutboxError::WrongState {
-                        id: id.to_string(),
-                        expected,
-                        actual: record.state,
-                    }));
+                let mut out = Vec::with_capacity(changes.len());
+                for (id, change) in changes {
+                    let Some(raw) = o.get(id.as_bytes())? else {
+                        out.push(Err(OutboxError::NotFound(id.to_string())));
+                        continue;
+                    };
+                    let mut record = decode(id, &raw).map_err(abort)?;
+                    let expected = change.allowed_from();
+                    if record.state != expected {
+                        out.push(Err(OutboxError::WrongState {
+                            id: id.to_string(),
+                            expected,
+                            actual: record.state,
+                        }));
+                        continue;
+                    }
+                    change.apply(&mut record);
+                    o.insert(id.as_bytes(), encode(&record))?;
+                    if record.state.is_final() {
+                        p.remove(id.as_bytes())?;
+                    }
+                    out.push(Ok(record));
                 }
-                change.apply(&mut record);
-                o.insert(id.as_bytes(), encode(&record))?;
-                if record.state.is_final() {
-                    p.remove(id.as_bytes())?;
-                }
-                Ok(record)
+                Ok(out)
             })
             .map_err(flatten)
     }
@@ -369,10 +388,26 @@ impl OutboxTrees {
         Ok(out)
     }
 
-    /// Queued records whose `next_attempt_at` has come, oldest first.
-    pub fn pending_due(&self, now_ms: Millis) -> Result<Vec<OutboxRecord>, OutboxError> {
-        let mut due = self.pending_records()?;
-        due.retain(|r| r.state == OutboxState::Queued && r.next_attempt_at <= now_ms);
+    /// Queued records whose `next_attempt_at` has come, oldest first, at most `limit`: the
+    /// walk stops there, so a long backlog costs each pass only what it takes.
+    pub fn pending_due(
+        &self,
+        now_ms: Millis,
+        limit: usize,
+    ) -> Result<Vec<OutboxRecord>, OutboxError> {
+        let mut due = Vec::new();
+        for key in self.pending.iter().keys() {
+            if due.len() == limit {
+                break;
+            }
+            let key = key?;
+            let id = String::from_utf8_lossy(&key);
+            if let Some(r) = self.get(&id)? {
+                if r.state == OutboxState::Queued && r.next_attempt_at <= now_ms {
+                    due.push(r);
+                }
+            }
+        }
         Ok(due)
     }
 

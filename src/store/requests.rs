@@ -13,6 +13,7 @@ use super::references::ReferenceRecord;
 use super::{Store, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, Transactional};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 /// Most rejected requests kept per workflow; older ones are deleted as new ones arrive.
@@ -123,22 +124,49 @@ pub struct PendingItem {
     pub dedupe: Option<(String, i64)>,
 }
 
-impl Store {
-    /// Writes an accepted request with its queue entries in one transaction and returns the
-    /// final record (items already seen within their dedupe window become `duplicate`). The
-    /// workflow's first accepted request becomes its reference in the same transaction.
-    /// The caller must `durable().await` before answering.
-    pub fn accept(
-        &self,
-        mut record: RequestRecord,
-        items: Vec<PendingItem>,
-        now_ms: i64,
-    ) -> StoreResult<RequestRecord> {
-        let t = &self.trees;
-        let result = (&t.requests, &t.queue, &t.references, &t.dedupe).transaction(
-            |(requests, queue, references, dedupe)| {
-                let mut out = Vec::with_capacity(items.len());
-                for item in &items {
+/// Called once a request is written, before the flush.
+pub type OnWritten = Box<dyn FnOnce(&RequestRecord) + Send>;
+
+/// An accepted request on its way to the committer (see [`super::commit`]).
+pub(crate) struct AcceptJob {
+    pub record: RequestRecord,
+    pub items: Vec<PendingItem>,
+    pub now_ms: i64,
+    /// Called by the committer once the request is written, before the flush: the worker may
+    /// start its runs from then on, and their events must follow the request's.
+    pub on_written: Option<OnWritten>,
+    pub reply: tokio::sync::oneshot::Sender<StoreResult<RequestRecord>>,
+}
+
+/// The trees an acceptance writes together.
+pub(crate) struct IngestTrees {
+    pub requests: sled::Tree,
+    pub queue: sled::Tree,
+    pub references: sled::Tree,
+    pub dedupe: sled::Tree,
+    pub counts: sled::Tree,
+}
+
+impl IngestTrees {
+    /// Writes a round of accepted requests in one transaction: each with its queue entries,
+    /// its dedupe marks (items seen within their window, in the store or earlier in the round,
+    /// become `duplicate`), the workflow's reference when it has none, and the counters.
+    /// Returns the final records in the order of `jobs`.
+    pub(crate) fn write(&self, jobs: &mut [AcceptJob]) -> StoreResult<Vec<RequestRecord>> {
+        let trees = (
+            &self.requests,
+            &self.queue,
+            &self.references,
+            &self.dedupe,
+            &self.counts,
+        );
+        let records = trees.transaction(|(requests, queue, references, dedupe, counts)| {
+            let mut out = Vec::with_capacity(jobs.len());
+            let mut tally: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+            for job in jobs.iter() {
+                let record = &job.record;
+                let mut items = Vec::with_capacity(job.items.len());
+                for item in &job.items {
                     let mut rec = item.record.clone();
                     let mut enqueue = item.queue.as_ref();
                     if let Some((key, until)) = &item.dedupe {
@@ -146,7 +174,7 @@ impl Store {
                         let seen = dedupe
                             .get(dkey.as_bytes())?
                             .and_then(|v| v.as_ref().try_into().ok().map(i64::from_be_bytes));
-                        if seen.is_some_and(|until_ms| until_ms > now_ms) {
+                        if seen.is_some_and(|until_ms| until_ms > job.now_ms) {
                             rec.status = ItemStatus::Duplicate;
                             rec.run_id = None;
                             enqueue = None;
@@ -157,11 +185,11 @@ impl Store {
                     if let Some(entry) = enqueue {
                         queue.insert(&entry.seq.to_be_bytes(), encode(entry))?;
                     }
-                    out.push(rec);
+                    items.push(rec);
                 }
-                let mut final_record = record.clone();
-                final_record.status = overall_status(&out, record.status);
-                final_record.items = out;
+                let mut stored = record.clone();
+                stored.status = overall_status(&items, record.status);
+                stored.items = items;
                 if references.get(record.workflow.as_bytes())?.is_none() {
                     let r = ReferenceRecord {
                         request_id: record.id.clone(),
@@ -170,13 +198,52 @@ impl Store {
                     };
                     references.insert(record.workflow.as_bytes(), encode(&r))?;
                 }
-                requests.insert(record.id.as_bytes(), encode(&final_record))?;
-                Ok::<_, ConflictableTransactionError<StoreError>>(final_record)
-            },
-        );
-        record = result?;
-        self.bump_count(&record.workflow, record.status.as_str())?;
-        Ok(record)
+                requests.insert(record.id.as_bytes(), encode(&stored))?;
+                *tally
+                    .entry(super::counts::key(&stored.workflow, stored.status.as_str()))
+                    .or_default() += 1;
+                out.push(stored);
+            }
+            // Only the committer counts these statuses, so a read-modify-write cannot race
+            // (rejections are counted with sled's merge, under another status).
+            for (key, n) in tally {
+                let old = super::counts::read(counts.get(&key)?.as_deref());
+                counts.insert(key, &(old + n).to_be_bytes())?;
+            }
+            Ok::<_, ConflictableTransactionError<StoreError>>(out)
+        })?;
+        for (job, record) in jobs.iter_mut().zip(&records) {
+            if let Some(on_written) = job.on_written.take() {
+                on_written(record);
+            }
+        }
+        Ok(records)
+    }
+}
+
+impl Store {
+    /// Stores an accepted request with its queue entries and returns the final record once it
+    /// is durable (items already seen within their dedupe window become `duplicate`). The
+    /// workflow's first accepted request becomes its reference in the same write. `on_written`
+    /// runs once the request is written, before the flush.
+    pub async fn accept(
+        &self,
+        record: RequestRecord,
+        items: Vec<PendingItem>,
+        now_ms: i64,
+        on_written: Option<OnWritten>,
+    ) -> StoreResult<RequestRecord> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.commit.accept(AcceptJob {
+            record,
+            items,
+            now_ms,
+            on_written,
+            reply,
+        });
+        answer
+            .await
+            .map_err(|_| StoreError::Io(std::io::Error::other("the committer stopped")))?
     }
 
     /// Logs a rejected request without waiting for a flush (bad requests must not slow good

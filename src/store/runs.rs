@@ -120,20 +120,26 @@ impl RunRecord {
 }
 
 impl Store {
-    /// Turns a queue entry into a run record and removes the entry, in one transaction. A run
-    /// that already exists (a crash after this step) only loses its queue entry.
-    pub fn start_run(&self, entry: &QueueEntry, run: &RunRecord) -> StoreResult<RunRecord> {
+    /// Turns queue entries into run records and removes the entries, all in one transaction.
+    /// A run that already exists (a crash after this step) only loses its queue entry, and is
+    /// returned as stored.
+    pub fn start_runs(&self, started: &[(QueueEntry, RunRecord)]) -> StoreResult<Vec<RunRecord>> {
         let t = &self.trees;
         let result = (&t.queue, &t.runs, &t.runs_active).transaction(|(queue, runs, active)| {
-            queue.remove(&entry.seq.to_be_bytes())?;
-            if let Some(existing) = runs.get(run.id.as_bytes())? {
-                let existing =
-                    decode("runs", &existing).map_err(ConflictableTransactionError::Abort)?;
-                return Ok(existing);
+            let mut out = Vec::with_capacity(started.len());
+            for (entry, run) in started {
+                queue.remove(&entry.seq.to_be_bytes())?;
+                if let Some(existing) = runs.get(run.id.as_bytes())? {
+                    let existing =
+                        decode("runs", &existing).map_err(ConflictableTransactionError::Abort)?;
+                    out.push(existing);
+                    continue;
+                }
+                runs.insert(run.id.as_bytes(), encode(run))?;
+                active.insert(run.id.as_bytes(), &[])?;
+                out.push(run.clone());
             }
-            runs.insert(run.id.as_bytes(), encode(run))?;
-            active.insert(run.id.as_bytes(), &[])?;
-            Ok(run.clone())
+            Ok(out)
         });
         Ok(result?)
     }

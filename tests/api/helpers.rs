@@ -61,10 +61,24 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     start(opts, data).await
 }
 
+/// Starts a server with the given options on an existing data dir (a restored one).
+pub async fn spawn_on(opts: Options, data: tempfile::TempDir) -> TestApp {
+    start(opts, data).await
+}
+
 async fn start(opts: Options, data: tempfile::TempDir) -> TestApp {
     let (child, base, banner) = launch(&opts, data.path());
+    // With an admin token in the server's env, the harness's own calls carry it.
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some((_, token)) = opts.env.iter().find(|(k, _)| k == "HOOKFLOW_ADMIN_TOKEN") {
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+    }
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
+        .default_headers(headers)
         .build()
         .unwrap();
     let mut app = TestApp {

@@ -7,6 +7,7 @@ mod smtp;
 mod start_up;
 
 mod admin;
+mod backup;
 mod capture;
 mod capture_reference;
 mod capture_samples;
@@ -26,6 +27,7 @@ mod hostile;
 mod hostile_bodies;
 mod mail_tls;
 mod matching;
+mod metrics;
 mod numbers;
 mod page;
 mod reload;

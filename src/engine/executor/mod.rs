@@ -6,6 +6,7 @@
 //! enrolment's step when its timer fires, [`simulate`] a dry run. Each step's effect is
 //! [`crate::engine::step::execute`].
 
+mod batch;
 pub mod sequence;
 pub mod simulate;
 

@@ -1,5 +1,6 @@
 //! The admin API under `/api`, guarded by `HOOKFLOW_ADMIN_TOKEN` when it is set.
 
+mod backup;
 mod clock;
 mod contacts;
 mod events;
@@ -44,6 +45,8 @@ pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
                 .or(simulate::routes(state.clone()))
                 .unify()
                 .or(reset::routes(state.clone()))
+                .unify()
+                .or(backup::routes(state.clone()))
                 .unify()
                 .or(events::routes(state))
                 .unify(),

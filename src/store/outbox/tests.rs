@@ -92,8 +92,8 @@ fn skipped_records_are_never_due_and_queued_ones_wait_for_their_time() {
     let mut later = record("01B", OutboxState::Queued);
     later.next_attempt_at = 5_000;
     trees.insert(&later, None).unwrap();
-    assert!(trees.pending_due(4_999).unwrap().is_empty());
-    let due = trees.pending_due(5_000).unwrap();
+    assert!(trees.pending_due(4_999, 100).unwrap().is_empty());
+    let due = trees.pending_due(5_000, 100).unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].id, "01B");
 }
@@ -160,7 +160,7 @@ fn insert_tx_commits_or_aborts_together_with_the_callers_other_trees() {
         insert_tx::<EngineError>(o, p, u, &record("01A", OutboxState::Queued), Some("c1"))
     })
     .unwrap();
-    assert_eq!(trees.pending_due(1_000).unwrap().len(), 1);
+    assert_eq!(trees.pending_due(1_000, 100).unwrap().len(), 1);
     assert!(contacts.get("c1").unwrap().is_some());
 }
 

@@ -8,15 +8,12 @@
 
 use super::contact_error;
 use crate::http::api::{guard, reply, with, HttpState};
+use crate::http::chunks;
 use crate::http::error::ApiError;
 use crate::store::contacts::{ChangeCtx, ContactQuery, ExportError};
-use bytes::{Buf, Bytes};
+use bytes::Buf;
 use futures_util::{Stream, StreamExt};
-use std::io::Write;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use tokio::sync::mpsc;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -25,8 +22,6 @@ use warp::{Filter, Reply};
 /// The largest CSV file an import takes (413 past it): some 500,000 typical rows, 100,000
 /// with a dozen long custom fields. The file is held while it is checked, so not unlimited.
 pub const MAX_IMPORT: u64 = 64 * 1024 * 1024;
-/// Bytes per chunk of an export's body.
-const CHUNK: usize = 64 * 1024;
 
 /// The two CSV routes; they go before `/api/contacts/{id}`, which would take `export` for an id.
 pub fn routes(state: Arc<HttpState>) -> BoxedFilter<(Response,)> {
@@ -142,23 +137,18 @@ async fn export(s: Arc<HttpState>, raw: String) -> Result<Response, ApiError> {
             .map_err(ApiError::store)?
             .map_err(|e| contact_error(e, ""))?
     };
-    let (tx, rx) = mpsc::channel(4);
+    let (out, body) = chunks::channel();
     tokio::task::spawn_blocking(move || {
-        let out = ChunkWriter {
-            buf: Vec::with_capacity(CHUNK),
-            tx: tx.clone(),
-        };
+        let breaker = out.breaker();
         if let Err(e) = trees.export_csv(&query, &region, &columns, out) {
             match &e {
                 ExportError::Write(_) => tracing::debug!("contacts export: the client went away"),
                 ExportError::Store(e) => tracing::warn!(error = %e, "contacts export stopped"),
             }
-            // An error after the 200 went out can only cut the body short: the client sees a
-            // broken transfer, never a file that looks complete.
-            let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+            breaker.fail(e.to_string());
         }
     });
-    let mut resp = warp::reply::stream(Chunks(rx)).into_response();
+    let mut resp = warp::reply::stream(body).into_response();
     let headers = resp.headers_mut();
     headers.insert(
         "content-type",
@@ -171,49 +161,4 @@ async fn export(s: Arc<HttpState>, raw: String) -> Result<Response, ApiError> {
             .expect("valid"),
     );
     Ok(resp)
-}
-
-type Chunk = Result<Bytes, std::io::Error>;
-
-/// Buffers the CSV writer's output into chunks for the response body.
-struct ChunkWriter {
-    buf: Vec<u8>,
-    tx: mpsc::Sender<Chunk>,
-}
-
-impl ChunkWriter {
-    fn send(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
-        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
-            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
-        })
-    }
-}
-
-impl Write for ChunkWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= CHUNK {
-            self.send()?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.send()
-    }
-}
-
-/// The receiving end as the body's stream.
-struct Chunks(mpsc::Receiver<Chunk>);
-
-impl futures_util::Stream for Chunks {
-    type Item = Chunk;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Chunk>> {
-        self.0.poll_recv(cx)
-    }
 }
