@@ -12,6 +12,10 @@ use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
 
+/// The allocator the `hookflow` binary uses (src/main.rs), so the figures compare like with like.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const LIMIT: u64 = 1 << 20;
 const JSON: Option<&str> = Some("application/json");
 

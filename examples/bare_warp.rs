@@ -1,6 +1,6 @@
 //! The ceiling of hookflow's HTTP stack: the same warp filter machinery and the same connection
 //! loop (`hookflow::http::server::serve`: hyper-util's auto builder, header timeout, connection
-//! cap) on the same multi-thread tokio runtime, answering any POST on any path with 200 and a
+//! cap) on the same multi-thread tokio runtime and allocator, answering any POST on any path with 200 and a
 //! small JSON body once the body is read, and storing nothing. `scripts/bench.sh` measures
 //! hookflow against it.
 //!   cargo run --release --example bare_warp -- 18080     (or BARE_WARP_PORT=18080; default 8788)
@@ -8,6 +8,10 @@ use hookflow::http::server::{serve, ConnLimits};
 use std::net::SocketAddr;
 use std::time::Duration;
 use warp::{Filter, Reply};
+
+/// The allocator the `hookflow` binary uses (src/main.rs), so the figures compare like with like.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     let port = std::env::args()
