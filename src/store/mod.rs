@@ -62,6 +62,21 @@ impl From<sled::transaction::TransactionError<StoreError>> for StoreError {
     }
 }
 
+/// sled's settings for the store in `sled_dir`. Records are JSON, so new stores compress them
+/// with zstd at its fastest level: sled's log rewrites pages often, and compression shrinks that
+/// log several times over. A store made before keeps its setting (sled refuses to change it).
+pub(crate) fn sled_config(sled_dir: &Path, cache_bytes: u64) -> sled::Config {
+    let made_uncompressed = std::fs::read(sled_dir.join("conf"))
+        .map(|conf| String::from_utf8_lossy(&conf).contains("use_compression: false"))
+        .unwrap_or(false);
+    sled::Config::new()
+        .path(sled_dir)
+        .mode(sled::Mode::HighThroughput)
+        .cache_capacity(cache_bytes)
+        .use_compression(!made_uncompressed)
+        .compression_factor(1)
+}
+
 /// Result alias for store calls.
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -78,6 +93,8 @@ pub struct Store {
     pub outbox: outbox::OutboxTrees,
     /// The index that bounds the rejected log.
     pub(crate) rejected: Arc<requests::RejectedLog>,
+    /// The hook ids requests arrived on, answered without sled (see `hooks`).
+    pub(crate) hook_cache: Arc<std::sync::RwLock<hooks::HookCache>>,
 }
 
 /// The trees of the store (contacts and runs add their own).
@@ -107,9 +124,7 @@ impl Store {
 
     /// Opens the store with sled's page cache bounded to `cache_bytes` (`serve --cache`).
     pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> StoreResult<Self> {
-        let config = sled::Config::new()
-            .mode(sled::Mode::HighThroughput)
-            .cache_capacity(cache_bytes);
+        let config = sled_config(&dir.join("sled"), cache_bytes);
         let db = open_error::open_sled(dir, config)?;
         let trees = Trees {
             meta: db.open_tree("meta")?,
@@ -148,6 +163,7 @@ impl Store {
             .with_commit(commit.clone());
         let rejected = Arc::new(requests::RejectedLog::open(&db)?);
         Ok(Self {
+            hook_cache: Arc::default(),
             rejected,
             contacts,
             outbox,
@@ -190,5 +206,36 @@ impl Store {
     /// the group commit like every flush: sled is not reliable with concurrent flushes.
     pub fn flush_now(&self) -> StoreResult<()> {
         self.commit.wait_blocking()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_made_without_compression_still_opens_and_keeps_its_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = sled::Config::new()
+            .path(dir.path().join("sled"))
+            .use_compression(false)
+            .open()
+            .unwrap();
+        old.open_tree("hooks")
+            .unwrap()
+            .insert("bookings", "h1")
+            .unwrap();
+        old.flush().unwrap();
+        drop(old);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.trees.hooks.get("bookings").unwrap().unwrap(), "h1");
+    }
+
+    #[test]
+    fn a_new_store_compresses_its_records() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        let conf = std::fs::read_to_string(dir.path().join("sled/conf")).unwrap();
+        assert!(conf.contains("use_compression: true"), "{conf}");
     }
 }
