@@ -15,10 +15,13 @@ pub mod hooks;
 pub mod levels;
 mod open_error;
 pub mod outbox;
+pub mod posting;
 pub mod queue;
 pub mod references;
+pub(crate) mod request_index;
 pub mod requests;
 pub mod reset;
+pub mod run_index;
 pub mod runs;
 pub mod step_tx;
 pub mod timers;
@@ -109,6 +112,9 @@ pub(crate) struct Trees {
     pub counts: sled::Tree,
     pub runs: sled::Tree,
     pub runs_active: sled::Tree,
+    /// Runs by status, workflow and contact ([`run_index`]).
+    pub runs_index: sled::Tree,
+    pub requests_index: sled::Tree,
     pub versions: sled::Tree,
     pub timers: sled::Tree,
     pub timers_by_owner: sled::Tree,
@@ -141,12 +147,33 @@ impl Store {
             },
             runs: db.open_tree("runs")?,
             runs_active: db.open_tree("runs_active")?,
+            runs_index: db.open_tree(run_index::TREE)?,
+            requests_index: db.open_tree(request_index::TREE)?,
             versions: db.open_tree("workflow_versions")?,
             timers: db.open_tree("timers")?,
             timers_by_owner: db.open_tree("timers_by_owner")?,
             enrolments: db.open_tree("enrolments")?,
         };
+        let started = std::time::Instant::now();
+        let built = run_index::ensure(&trees.runs, &trees.runs_index)?;
+        if let Some(count) = built.filter(|n| *n > 0) {
+            tracing::info!(
+                runs = count,
+                ms = started.elapsed().as_millis() as u64,
+                "built the runs index (status, workflow, contact)"
+            );
+        }
+        let started = std::time::Instant::now();
+        let built = request_index::ensure(&trees.requests, &trees.requests_index)?;
+        if let Some(count) = built.filter(|n| *n > 0) {
+            tracing::info!(
+                requests = count,
+                ms = started.elapsed().as_millis() as u64,
+                "built the requests index (workflow, status)"
+            );
+        }
         let ingest = requests::IngestTrees {
+            index: trees.requests_index.clone(),
             requests: trees.requests.clone(),
             queue: trees.queue.clone(),
             references: trees.references.clone(),
@@ -154,7 +181,13 @@ impl Store {
             counts: trees.counts.clone(),
         };
         let commit = commit::GroupCommit::start(db.clone(), dir.join("sled"), ingest);
-        let contacts = Arc::new(contacts::ContactTrees::open(&db)?);
+        let contacts =
+            Arc::new(
+                contacts::ContactTrees::open(&db).map_err(|e| StoreError::Corrupt {
+                    tree: "contacts",
+                    message: e.to_string(),
+                })?,
+            );
         let outbox = outbox::OutboxTrees::open(&db)
             .map_err(|e| StoreError::Corrupt {
                 tree: "outbox",
@@ -235,7 +268,8 @@ mod tests {
     fn a_new_store_compresses_its_records() {
         let dir = tempfile::tempdir().unwrap();
         drop(Store::open(dir.path()).unwrap());
-        let conf = std::fs::read_to_string(dir.path().join("sled/conf")).unwrap();
+        let conf = std::fs::read(dir.path().join("sled/conf")).unwrap();
+        let conf = String::from_utf8_lossy(&conf);
         assert!(conf.contains("use_compression: true"), "{conf}");
     }
 }
