@@ -178,7 +178,11 @@ fn restore_into(input: impl Read, dir: &Path) -> Result<Summary, BackupError> {
     if let Some(t) = tree {
         t.apply_batch(batch)?;
     }
+    // The restored store is whole by definition: its control file says what it holds.
+    let acked = super::control::Acked::read(&db.open_tree("meta")?)?;
     db.flush()?;
+    drop(db);
+    super::control::write_file(dir, &acked)?;
     Ok(summary)
 }
 

@@ -11,14 +11,21 @@
 //! pool costs context switches on every round. sled's own `flush` writes its log with
 //! `sync_file_range`, which does not persist file metadata or the device cache; an `fdatasync`
 //! of the log file after it makes the flush a real one.
+//!
+//! After a flush that covered new requests the committer copies its count of acknowledged
+//! requests to the control file (see [`super::control`]), at most every [`CONTROL_EVERY`].
 
+use super::control::{self, Acked};
 use super::requests::{AcceptJob, IngestTrees};
 use super::{StoreError, StoreResult};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
+
+/// Least time between two writes of the control file (each is two fsyncs).
+const CONTROL_EVERY: Duration = Duration::from_millis(100);
 
 /// Handle to the committer thread; the thread stops when the last handle is dropped.
 #[derive(Clone)]
@@ -58,8 +65,14 @@ impl Shared {
 }
 
 impl GroupCommit {
-    /// Starts the committer thread, which writes accepted requests into `ingest`.
-    pub(crate) fn start(db: sled::Db, sled_dir: PathBuf, ingest: IngestTrees) -> Self {
+    /// Starts the committer thread, which writes accepted requests into `ingest` and counts
+    /// them in `meta` (starting from `acked`) and in the control file of `data_dir`.
+    pub(crate) fn start(
+        db: sled::Db,
+        data_dir: PathBuf,
+        ingest: IngestTrees,
+        (meta, acked): (sled::Tree, Acked),
+    ) -> Self {
         let (done, _) = watch::channel((0, None));
         let shared = Arc::new(Shared {
             issued: AtomicU64::new(0),
@@ -72,7 +85,17 @@ impl GroupCommit {
         let worker = shared.clone();
         std::thread::Builder::new()
             .name("hookflow-commit".into())
-            .spawn(move || committer(&worker, &db, &ingest, &sled_dir.join("db")))
+            .spawn(move || {
+                let mut control = Control {
+                    dir: data_dir.clone(),
+                    meta,
+                    acked,
+                    dirty: false,
+                    written: Instant::now(),
+                };
+                let log_file = data_dir.join("sled").join("db");
+                committer(&worker, &db, &ingest, &log_file, &mut control)
+            })
             .expect("start the committer thread");
         Self {
             inner: Arc::new(Handle { shared }),
@@ -143,31 +166,92 @@ fn flush_result(err: Option<String>) -> StoreResult<()> {
     }
 }
 
+/// The committer's count of acknowledged requests and when the control file last got it.
+struct Control {
+    dir: PathBuf,
+    meta: sled::Tree,
+    acked: Acked,
+    /// The count moved past what the file says (and that move is durable).
+    dirty: bool,
+    written: Instant,
+}
+
+impl Control {
+    /// Writes the file if it is behind and, unless `now`, was not written lately. A failure
+    /// (a full disk) is logged and retried at the next chance: the file only lags.
+    fn write(&mut self, now: bool) {
+        if !self.dirty || (!now && self.written.elapsed() < CONTROL_EVERY) {
+            return;
+        }
+        match control::write_file(&self.dir, &self.acked) {
+            Ok(()) => {
+                self.dirty = false;
+                self.written = Instant::now();
+            }
+            Err(e) => tracing::warn!(error = %e, "could not write the control file"),
+        }
+    }
+}
+
+/// What the committer does next.
+enum Round {
+    Work(Vec<AcceptJob>, u64),
+    Idle,
+    Stop,
+}
+
+/// Waits for jobs or tickets; `Idle` after a quiet while, so the control file can catch up.
+fn next_round(shared: &Shared) -> Round {
+    let mut guard = shared.lock();
+    loop {
+        if shared.stop.load(Ordering::SeqCst) && guard.is_empty() {
+            return Round::Stop;
+        }
+        let target = shared.issued.load(Ordering::SeqCst);
+        if !guard.is_empty() || target > shared.done.borrow().0 {
+            return Round::Work(std::mem::take(&mut *guard), target);
+        }
+        let (next, waited) = shared
+            .wake
+            .wait_timeout(guard, CONTROL_EVERY)
+            .unwrap_or_else(|e| e.into_inner());
+        guard = next;
+        if waited.timed_out() {
+            return Round::Idle;
+        }
+    }
+}
+
 /// One round after another: take the waiting jobs and the tickets issued so far, write the
 /// jobs, flush, answer. Whatever arrives meanwhile goes into the next round.
-fn committer(shared: &Shared, db: &sled::Db, ingest: &IngestTrees, log_file: &Path) {
+fn committer(
+    shared: &Shared,
+    db: &sled::Db,
+    ingest: &IngestTrees,
+    log_file: &Path,
+    control: &mut Control,
+) {
     loop {
-        let (mut jobs, target) = {
-            let mut guard = shared.lock();
-            loop {
-                if shared.stop.load(Ordering::SeqCst) && guard.is_empty() {
-                    return;
-                }
-                let target = shared.issued.load(Ordering::SeqCst);
-                if !guard.is_empty() || target > shared.done.borrow().0 {
-                    break (std::mem::take(&mut *guard), target);
-                }
-                guard = shared
-                    .wake
-                    .wait_timeout(guard, Duration::from_millis(200))
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
+        let (mut jobs, target) = match next_round(shared) {
+            Round::Work(jobs, target) => (jobs, target),
+            Round::Idle => {
+                control.write(false);
+                continue;
+            }
+            Round::Stop => {
+                control.write(true);
+                return;
             }
         };
+        let mut counted = control.acked.clone();
         let written = if jobs.is_empty() {
             Ok(Vec::new())
         } else {
-            ingest.write(&mut jobs)
+            ingest.write(&mut jobs).and_then(|records| {
+                let ids = records.iter().map(|r| r.id.clone());
+                counted.record(&control.meta, ids)?;
+                Ok(records)
+            })
         };
         let flushed = db.flush().map_err(|e| e.to_string()).and_then(|_| {
             std::fs::File::open(log_file)
@@ -176,9 +260,16 @@ fn committer(shared: &Shared, db: &sled::Db, ingest: &IngestTrees, log_file: &Pa
         });
         crate::metrics::flush_batch(jobs.len() as u64 + target - shared.done.borrow().0);
         shared.done.send_replace((target, flushed.clone().err()));
+        if written.is_ok() && flushed.is_ok() && !jobs.is_empty() {
+            control.acked = counted;
+            control.dirty = true;
+        }
         answer(jobs, written, flushed);
-        let _guard = shared.lock();
-        shared.flushed.notify_all();
+        {
+            let _guard = shared.lock();
+            shared.flushed.notify_all();
+        }
+        control.write(false);
     }
 }
 

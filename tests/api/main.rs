@@ -25,6 +25,7 @@ mod email;
 mod events;
 mod hostile;
 mod hostile_bodies;
+mod lost_data;
 mod mail_tls;
 mod matching;
 mod metrics;
