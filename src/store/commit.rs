@@ -92,6 +92,7 @@ impl GroupCommit {
                     acked,
                     dirty: false,
                     written: Instant::now(),
+                    failing: false,
                 };
                 let log_file = data_dir.join("sled").join("db");
                 committer(&worker, &db, &ingest, &log_file, &mut control)
@@ -174,6 +175,8 @@ struct Control {
     /// The count moved past what the file says (and that move is durable).
     dirty: bool,
     written: Instant,
+    /// The last write failed (logged once until one succeeds).
+    failing: bool,
 }
 
 impl Control {
@@ -186,9 +189,14 @@ impl Control {
         match control::write_file(&self.dir, &self.acked) {
             Ok(()) => {
                 self.dirty = false;
+                self.failing = false;
                 self.written = Instant::now();
             }
-            Err(e) => tracing::warn!(error = %e, "could not write the control file"),
+            Err(e) if !self.failing => {
+                self.failing = true;
+                tracing::warn!(error = %e, "could not write the control file; retrying");
+            }
+            Err(_) => {}
         }
     }
 }
@@ -246,6 +254,8 @@ fn committer(
         let mut counted = control.acked.clone();
         let written = if jobs.is_empty() {
             Ok(Vec::new())
+        } else if let Err(full) = super::space::check(&control.dir) {
+            Err(StoreError::Io(full))
         } else {
             ingest.write(&mut jobs).and_then(|records| {
                 let ids = records.iter().map(|r| r.id.clone());

@@ -78,11 +78,7 @@ impl Acked {
 /// Compares the store that just opened with the data dir's control file. A store behind the
 /// file is refused (`Behind`) unless `accept_loss`, which logs the loss loudly and takes the
 /// store as it is. Gives the store an id when it has none and rewrites the file.
-pub(crate) fn check(
-    dir: &Path,
-    meta: &sled::Tree,
-    accept_loss: bool,
-) -> Result<Acked, StoreError> {
+pub(crate) fn check(dir: &Path, meta: &sled::Tree, accept_loss: bool) -> Result<Acked, StoreError> {
     let mut store = Acked::read(meta)?;
     if let Some(control) = read_file(dir)? {
         if let Some(missing) = missing(&control, &store) {
@@ -137,16 +133,16 @@ fn path(dir: &Path) -> PathBuf {
 fn read_file(dir: &Path) -> Result<Option<Acked>, StoreError> {
     let file = path(dir);
     match std::fs::read(&file) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            StoreError::Unreadable {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| StoreError::Unreadable {
                 dir: dir.display().to_string(),
                 reason: format!(
                     "its control file {} is damaged ({e}); if the store is fine, delete the \
                      file and hookflow writes a new one",
                     file.display()
                 ),
-            }
-        }),
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(StoreError::Io(e)),
     }
@@ -170,7 +166,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

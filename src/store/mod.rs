@@ -21,6 +21,7 @@ pub mod references;
 pub mod requests;
 pub mod reset;
 pub mod runs;
+pub mod space;
 pub mod step_tx;
 pub mod timers;
 pub mod versions;

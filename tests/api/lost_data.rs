@@ -77,7 +77,10 @@ fn refused(data: &Path) -> (std::process::ExitStatus, String) {
         std::thread::sleep(Duration::from_millis(20));
     }
     let out = child.wait_with_output().unwrap();
-    (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[tokio::test]
@@ -111,8 +114,14 @@ async fn a_damaged_sled_log_is_refused_with_what_is_missing_unless_data_loss_is_
         assert!(!status.success(), "{what}: {err}");
         let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
         assert_eq!(errors.len(), 1, "{what}: {err}");
-        assert!(err.contains(&data.path().display().to_string()), "{what}: {err}");
-        assert!(err.contains("hookflow restore FILE --data NEW_DIR"), "{what}: {err}");
+        assert!(
+            err.contains(&data.path().display().to_string()),
+            "{what}: {err}"
+        );
+        assert!(
+            err.contains("hookflow restore FILE --data NEW_DIR"),
+            "{what}: {err}"
+        );
         assert!(!err.contains("panicked"), "{what}: {err}");
         if !err.contains("has lost data") {
             assert!(err.contains("cannot open the data dir"), "{what}: {err}");
@@ -140,9 +149,15 @@ async fn a_damaged_sled_log_is_refused_with_what_is_missing_unless_data_loss_is_
             "{what}: {log}"
         );
         let control = std::fs::read_to_string(app.data.path().join("control.json")).unwrap();
-        assert!(!control.contains("\"acknowledged\": 3"), "{what}: {control}");
+        assert!(
+            !control.contains("\"acknowledged\": 3"),
+            "{what}: {control}"
+        );
     }
-    assert!(behind >= 2, "sled refused every damage: the check was never reached");
+    assert!(
+        behind >= 2,
+        "sled refused every damage: the check was never reached"
+    );
 }
 
 #[tokio::test]

@@ -23,6 +23,7 @@ mod edges;
 mod edges_admin;
 mod email;
 mod events;
+mod full_disk;
 mod hostile;
 mod hostile_bodies;
 mod lost_data;
