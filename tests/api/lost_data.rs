@@ -83,6 +83,9 @@ fn refused(data: &Path) -> (std::process::ExitStatus, String) {
     )
 }
 
+/// A way to damage a data dir.
+type Damage = dyn Fn(&Path);
+
 #[tokio::test]
 async fn a_damaged_sled_log_is_refused_with_what_is_missing_unless_data_loss_is_accepted() {
     let history = data_dir_with_history().await;
@@ -91,7 +94,7 @@ async fn a_damaged_sled_log_is_refused_with_what_is_missing_unless_data_loss_is_
 
     // The case, other bad sectors, a cut file, a lost log: each either makes sled
     // refuse to open, or opens a store that holds less than was acknowledged.
-    let damages: [(&str, &dyn Fn(&Path)); 4] = [
+    let damages: [(&str, &Damage); 4] = [
         ("4 KB of garbage at 4096", &|d| scribble(d, 4096, 4096)),
         ("4 KB of garbage at 0", &|d| scribble(d, 0, 4096)),
         ("the log cut to nothing", &|d| {
