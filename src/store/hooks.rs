@@ -5,6 +5,9 @@ use super::{Store, StoreError, StoreResult};
 use crate::domain::ids::{HookId, WorkflowId};
 use sled::transaction::{ConflictableTransactionError, Transactional};
 
+/// Hook id → workflow, for the hook ids seen so far.
+pub(crate) type HookCache = std::collections::HashMap<String, WorkflowId>;
+
 /// A stored hook id, unless the bytes are not one (then a new id replaces it).
 fn hook_of(bytes: &[u8]) -> Option<HookId> {
     HookId::parse(&String::from_utf8_lossy(bytes))
@@ -38,13 +41,39 @@ impl Store {
         Ok(id)
     }
 
-    /// The workflow a hook id belongs to, if any.
+    /// The workflow a hook id belongs to, if any. Known hooks are answered from memory: this
+    /// runs for every request, and a sled read waits while any sled transaction runs (sled
+    /// 0.34 holds a process-wide lock for each), which stalled request handlers behind the
+    /// worker's.
     pub fn workflow_for_hook(&self, hook: &str) -> StoreResult<Option<WorkflowId>> {
-        Ok(self
+        if let Some(found) = self.known_hooks().get(hook) {
+            return Ok(Some(found.clone()));
+        }
+        let found = self
             .trees
             .hooks_by_id
             .get(hook.as_bytes())?
-            .and_then(|v| WorkflowId::parse(&String::from_utf8_lossy(&v)).ok()))
+            .and_then(|v| WorkflowId::parse(&String::from_utf8_lossy(&v)).ok());
+        if let Some(wf) = &found {
+            // Only ids that exist are kept, so the map is as small as the hooks tree.
+            self.hook_cache
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(hook.to_string(), wf.clone());
+        }
+        Ok(found)
+    }
+
+    fn known_hooks(&self) -> std::sync::RwLockReadGuard<'_, HookCache> {
+        self.hook_cache.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Forgets every cached hook id (the hooks tree changed under it).
+    pub(crate) fn forget_hooks(&self) {
+        self.hook_cache
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// Replaces the workflow's hook id; the old URL stops answering. The caller flushes before
@@ -53,7 +82,11 @@ impl Store {
         let fresh = HookId::generate();
         let key = workflow.as_str().as_bytes();
         if let Some(old) = self.trees.hooks.insert(key, fresh.as_str().as_bytes())? {
-            self.trees.hooks_by_id.remove(old)?;
+            self.trees.hooks_by_id.remove(&old)?;
+            self.hook_cache
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(String::from_utf8_lossy(&old).as_ref());
         }
         self.trees
             .hooks_by_id
@@ -97,5 +130,22 @@ mod tests {
             "the printed URL stays the same"
         );
         assert_eq!(store.workflow_for_hook(lost.as_str()).unwrap(), Some(wf));
+    }
+
+    #[test]
+    fn a_rotated_or_reset_hook_id_stops_answering_even_after_it_was_looked_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let wf = WorkflowId::parse("bookings").unwrap();
+        let old = store.hook_id_for(&wf).unwrap();
+        assert_eq!(
+            store.workflow_for_hook(old.as_str()).unwrap(),
+            Some(wf.clone())
+        );
+        let new = store.rotate_hook(&wf).unwrap();
+        assert_eq!(store.workflow_for_hook(old.as_str()).unwrap(), None);
+        assert_eq!(store.workflow_for_hook(new.as_str()).unwrap(), Some(wf));
+        store.reset(true).unwrap();
+        assert_eq!(store.workflow_for_hook(new.as_str()).unwrap(), None);
     }
 }

@@ -87,6 +87,8 @@ pub struct Store {
     pub outbox: outbox::OutboxTrees,
     /// The index that bounds the rejected log.
     pub(crate) rejected: Arc<requests::RejectedLog>,
+    /// The hook ids requests arrived on, answered without sled (see `hooks`).
+    pub(crate) hook_cache: Arc<std::sync::RwLock<hooks::HookCache>>,
 }
 
 /// The trees of the store (contacts and runs add their own).
@@ -169,6 +171,7 @@ impl Store {
             .with_commit(commit.clone());
         let rejected = Arc::new(requests::RejectedLog::open(&db)?);
         Ok(Self {
+            hook_cache: Arc::default(),
             rejected,
             contacts,
             outbox,

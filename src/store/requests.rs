@@ -138,6 +138,30 @@ pub(crate) struct AcceptJob {
     pub reply: tokio::sync::oneshot::Sender<StoreResult<RequestRecord>>,
 }
 
+/// A job's records encoded as they are stored when none of its items is a duplicate.
+struct Encoded {
+    record: Vec<u8>,
+    /// Each item's queue key and entry, if it queues a run.
+    queue: Vec<Option<([u8; 8], Vec<u8>)>>,
+}
+
+impl Encoded {
+    fn new(job: &AcceptJob) -> Self {
+        let items: Vec<ItemRecord> = job.items.iter().map(|i| i.record.clone()).collect();
+        let mut record = job.record.clone();
+        record.status = overall_status(&items, job.record.status);
+        record.items = items;
+        Self {
+            record: encode(&record),
+            queue: job
+                .items
+                .iter()
+                .map(|i| i.queue.as_ref().map(|e| (e.seq.to_be_bytes(), encode(e))))
+                .collect(),
+        }
+    }
+}
+
 /// The trees an acceptance writes together.
 pub(crate) struct IngestTrees {
     pub requests: sled::Tree,
@@ -160,15 +184,20 @@ impl IngestTrees {
             &self.dedupe,
             &self.counts,
         );
+        // Encoded before the transaction: sled holds a process-wide lock while one runs, so
+        // only the reads and writes that must be atomic happen inside. A record whose items
+        // turn out to be duplicates is encoded again there.
+        let encoded: Vec<Encoded> = jobs.iter().map(Encoded::new).collect();
         let records = trees.transaction(|(requests, queue, references, dedupe, counts)| {
             let mut out = Vec::with_capacity(jobs.len());
             let mut tally: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-            for job in jobs.iter() {
+            for (job, enc) in jobs.iter().zip(&encoded) {
                 let record = &job.record;
                 let mut items = Vec::with_capacity(job.items.len());
-                for item in &job.items {
+                let mut changed = false;
+                for (item, queued) in job.items.iter().zip(&enc.queue) {
                     let mut rec = item.record.clone();
-                    let mut enqueue = item.queue.as_ref();
+                    let mut enqueue = queued.as_ref();
                     if let Some((key, until)) = &item.dedupe {
                         let dkey = format!("{}\0{}", record.workflow, key);
                         let seen = dedupe
@@ -178,12 +207,13 @@ impl IngestTrees {
                             rec.status = ItemStatus::Duplicate;
                             rec.run_id = None;
                             enqueue = None;
+                            changed = true;
                         } else {
                             dedupe.insert(dkey.as_bytes(), &until.to_be_bytes())?;
                         }
                     }
-                    if let Some(entry) = enqueue {
-                        queue.insert(&entry.seq.to_be_bytes(), encode(entry))?;
+                    if let Some((seq, bytes)) = enqueue {
+                        queue.insert(seq, bytes.as_slice())?;
                     }
                     items.push(rec);
                 }
@@ -198,7 +228,11 @@ impl IngestTrees {
                     };
                     references.insert(record.workflow.as_bytes(), encode(&r))?;
                 }
-                requests.insert(record.id.as_bytes(), encode(&stored))?;
+                if changed {
+                    requests.insert(record.id.as_bytes(), encode(&stored))?;
+                } else {
+                    requests.insert(record.id.as_bytes(), enc.record.as_slice())?;
+                }
                 *tally
                     .entry(super::counts::key(&stored.workflow, stored.status.as_str()))
                     .or_default() += 1;

@@ -35,6 +35,7 @@ impl Store {
             for tree in [&t.hooks, &t.hooks_by_id, &t.references] {
                 tree.clear()?;
             }
+            self.forget_hooks();
         }
         let outbox_dir = self.dir.join("outbox");
         if let Ok(files) = std::fs::read_dir(&outbox_dir) {
