@@ -19,7 +19,7 @@ use super::control::{self, Acked};
 use super::requests::{AcceptJob, IngestTrees};
 use super::{StoreError, StoreResult};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -56,6 +56,12 @@ struct Shared {
     /// Signalled after every flush, for `wait_blocking`.
     flushed: Condvar,
     stop: AtomicBool,
+    /// Holders of [`GroupCommit::pause`]: accepted requests wait while any is held.
+    paused: AtomicUsize,
+    /// Held by the committer while it writes requests, and by a pause.
+    gate: Mutex<()>,
+    /// A `wait_blocking` caller (shutdown, reset, backup) wants the control file up to date.
+    sync_control: AtomicBool,
 }
 
 impl Shared {
@@ -81,6 +87,9 @@ impl GroupCommit {
             wake: Condvar::new(),
             flushed: Condvar::new(),
             stop: AtomicBool::new(false),
+            sync_control: AtomicBool::new(false),
+            paused: AtomicUsize::new(0),
+            gate: Mutex::new(()),
         });
         let worker = shared.clone();
         std::thread::Builder::new()
@@ -123,9 +132,11 @@ impl GroupCommit {
         ticket
     }
 
-    /// The thread-blocking form of `wait`, for code outside async tasks.
+    /// The thread-blocking form of `wait`, for code outside async tasks; the control file
+    /// is written before it returns (it is what `serve` calls last).
     pub fn wait_blocking(&self) -> StoreResult<()> {
         let shared = &self.inner.shared;
+        shared.sync_control.store(true, Ordering::SeqCst);
         let ticket = self.ticket();
         let mut guard = shared.lock();
         loop {
@@ -138,6 +149,19 @@ impl GroupCommit {
                 .wait_timeout(guard, Duration::from_millis(50))
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+        }
+    }
+
+    /// Holds back accepted requests until the guard drops (a backup reads the store as one
+    /// instant of the request log); flushes for other writers go on meanwhile. Returns once
+    /// no round of requests is being written.
+    pub(crate) fn pause(&self) -> Paused<'_> {
+        let shared = &*self.inner.shared;
+        shared.paused.fetch_add(1, Ordering::SeqCst);
+        let gate = shared.gate.lock().unwrap_or_else(|e| e.into_inner());
+        Paused {
+            _gate: gate,
+            shared,
         }
     }
 
@@ -157,6 +181,20 @@ impl GroupCommit {
                 return Err(StoreError::Io(std::io::Error::other("flusher stopped")));
             }
         }
+    }
+}
+
+/// Accepted requests wait while this lives (see [`GroupCommit::pause`]).
+pub(crate) struct Paused<'a> {
+    _gate: MutexGuard<'a, ()>,
+    shared: &'a Shared,
+}
+
+impl Drop for Paused<'_> {
+    fn drop(&mut self) {
+        self.shared.paused.fetch_sub(1, Ordering::SeqCst);
+        let _jobs = self.shared.lock();
+        self.shared.wake.notify_one();
     }
 }
 
@@ -216,7 +254,8 @@ fn next_round(shared: &Shared) -> Round {
             return Round::Stop;
         }
         let target = shared.issued.load(Ordering::SeqCst);
-        if !guard.is_empty() || target > shared.done.borrow().0 {
+        let paused = shared.paused.load(Ordering::SeqCst) > 0;
+        if (!guard.is_empty() && !paused) || target > shared.done.borrow().0 {
             return Round::Work(std::mem::take(&mut *guard), target);
         }
         let (next, waited) = shared
@@ -251,6 +290,7 @@ fn committer(
                 return;
             }
         };
+        let gate = hold_gate(shared, &mut jobs);
         let mut counted = control.acked.clone();
         let written = if jobs.is_empty() {
             Ok(Vec::new())
@@ -268,18 +308,40 @@ fn committer(
                 .and_then(|f| f.sync_data())
                 .map_err(|e| format!("fsync {}: {e}", log_file.display()))
         });
+        drop(gate);
         crate::metrics::flush_batch(jobs.len() as u64 + target - shared.done.borrow().0);
-        shared.done.send_replace((target, flushed.clone().err()));
         if written.is_ok() && flushed.is_ok() && !jobs.is_empty() {
             control.acked = counted;
             control.dirty = true;
         }
+        if shared.sync_control.swap(false, Ordering::SeqCst) {
+            control.write(true);
+        }
+        shared.done.send_replace((target, flushed.clone().err()));
         answer(jobs, written, flushed);
         {
             let _guard = shared.lock();
             shared.flushed.notify_all();
         }
         control.write(false);
+    }
+}
+
+/// Takes the gate for a round with requests; when a pause holds it, puts the requests back
+/// (first in line) and leaves the round to the tickets.
+fn hold_gate<'a>(shared: &'a Shared, jobs: &mut Vec<AcceptJob>) -> Option<MutexGuard<'a, ()>> {
+    if jobs.is_empty() {
+        return None;
+    }
+    match shared.gate.try_lock() {
+        Ok(gate) => Some(gate),
+        Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => {
+            let mut waiting = shared.lock();
+            let later = std::mem::replace(&mut *waiting, std::mem::take(jobs));
+            waiting.extend(later);
+            None
+        }
     }
 }
 

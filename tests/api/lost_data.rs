@@ -173,3 +173,36 @@ async fn a_data_dir_whose_control_file_is_missing_is_an_upgrade_and_starts() {
     let control = std::fs::read_to_string(app.data.path().join("control.json")).unwrap();
     assert!(control.contains("\"acknowledged\": 3"), "{control}");
 }
+
+#[tokio::test]
+async fn a_restored_data_dir_has_a_control_file_that_matches_its_store() {
+    let history = data_dir_with_history().await;
+    let file = history.path().join("all.backup");
+    let backup = Command::new(env!("CARGO_BIN_EXE_hookflow"))
+        .args(["backup", "--server", "http://127.0.0.1:9", "--data"])
+        .arg(history.path())
+        .arg(&file)
+        .env_remove("HOOKFLOW_ADMIN_TOKEN")
+        .output()
+        .unwrap();
+    assert!(backup.status.success(), "{backup:?}");
+    let restored = tempfile::tempdir().unwrap();
+    let target = restored.path().join("data");
+    let out = Command::new(env!("CARGO_BIN_EXE_hookflow"))
+        .arg("restore")
+        .arg(&file)
+        .arg("--data")
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let control = std::fs::read_to_string(target.join("control.json")).unwrap();
+    assert!(control.contains("\"acknowledged\": 3"), "{control}");
+    let (status, err) = {
+        // Damage the restored copy: its own control file must catch it.
+        std::fs::remove_dir_all(target.join("sled")).unwrap();
+        refused(&target)
+    };
+    assert!(!status.success());
+    assert!(err.contains("has lost data"), "{err}");
+}
