@@ -142,11 +142,7 @@ pub fn restore(input: impl Read, dir: &Path) -> Result<Summary, BackupError> {
 
 fn restore_into(input: impl Read, dir: &Path) -> Result<Summary, BackupError> {
     std::fs::create_dir_all(dir)?;
-    let db = sled::Config::new()
-        .path(dir.join("sled"))
-        .mode(sled::Mode::HighThroughput)
-        .cache_capacity(super::DEFAULT_CACHE)
-        .open()?;
+    let db = super::sled_config(&dir.join("sled"), super::DEFAULT_CACHE).open()?;
     let mut tree: Option<sled::Tree> = None;
     let mut batch = sled::Batch::default();
     let mut in_batch = 0;

@@ -1,14 +1,15 @@
 //! The contact store in sled: contacts, their email and phone indexes and their timelines.
 //!
 //! Workflow steps change contacts inside the engine's own multi-tree transaction (so a step's
-//! contact changes, the run's position and its outbox rows commit together): take the four trees
+//! contact changes, the run's position and its outbox rows commit together): take the five trees
 //! from [`ContactTrees::trees`], add yours, and wrap the transactional trees in a [`ContactTx`]:
-//! `(a, b, c, d, &runs).transaction(|(a, b, c, d, runs)| { let tx = ContactTx::new(a, b, c, d); … })`.
+//! `(a, b, c, d, e, &runs).transaction(|(a, b, c, d, e, runs)| { let tx = ContactTx::new(a, b, c, d, e); … })`.
 //! The API's reads and edits (`get`, `list`, `merge_patch`, `delete`, `import_csv`,
 //! `export_csv`) are methods here.
 
 mod change;
 mod csv_file;
+mod index;
 mod matching;
 mod patch;
 mod query;
@@ -113,34 +114,59 @@ impl ChangeCtx {
     }
 }
 
-/// The four contact trees of one database.
+/// The five contact trees of one database.
 #[derive(Clone)]
 pub struct ContactTrees {
     contacts: sled::Tree,
     by_email: sled::Tree,
     by_phone: sled::Tree,
     timeline: sled::Tree,
+    /// Tags and search entries ([`index`]).
+    index: sled::Tree,
 }
 
+/// The contact trees in `ContactTx::new` order.
+pub type TreeRefs<'a> = (
+    &'a sled::Tree,
+    &'a sled::Tree,
+    &'a sled::Tree,
+    &'a sled::Tree,
+    &'a sled::Tree,
+);
+
 impl ContactTrees {
-    /// Opens (or creates) the trees `contacts`, `contacts_by_email`, `contacts_by_phone` and
-    /// `contact_timeline`.
-    pub fn open(db: &sled::Db) -> sled::Result<Self> {
-        Ok(Self {
+    /// Opens (or creates) the trees `contacts`, `contacts_by_email`, `contacts_by_phone`,
+    /// `contact_timeline` and `contacts_index`, building the index when it is missing (a data
+    /// dir from an older hookflow: one pass over the contacts, logged).
+    pub fn open(db: &sled::Db) -> Result<Self, ContactError> {
+        let trees = Self {
             contacts: db.open_tree("contacts")?,
             by_email: db.open_tree("contacts_by_email")?,
             by_phone: db.open_tree("contacts_by_phone")?,
             timeline: db.open_tree("contact_timeline")?,
-        })
+            index: db.open_tree(index::TREE)?,
+        };
+        let started = std::time::Instant::now();
+        let built = index::ensure(&trees.contacts, &trees.index).map_err(ContactError::Store)?;
+        // A new store's empty pass is not news; an upgraded one's is.
+        if let Some(count) = built.filter(|n| *n > 0) {
+            tracing::info!(
+                contacts = count,
+                ms = started.elapsed().as_millis() as u64,
+                "built the contacts index (tags, search entries)"
+            );
+        }
+        Ok(trees)
     }
 
     /// The trees in `ContactTx::new` order, for a caller's own multi-tree transaction.
-    pub fn trees(&self) -> (&sled::Tree, &sled::Tree, &sled::Tree, &sled::Tree) {
+    pub fn trees(&self) -> TreeRefs<'_> {
         (
             &self.contacts,
             &self.by_email,
             &self.by_phone,
             &self.timeline,
+            &self.index,
         )
     }
 
@@ -149,24 +175,19 @@ impl ContactTrees {
         &self,
         f: impl Fn(&ContactTx<'_>) -> TxResult<T>,
     ) -> Result<T, ContactError> {
-        let trees = (
-            &self.contacts,
-            &self.by_email,
-            &self.by_phone,
-            &self.timeline,
-        );
-        let result = trees.transaction(
-            |(c, e, p, t): &(
+        let result = self.trees().transaction(
+            |(c, e, p, t, i): &(
                 TransactionalTree,
                 TransactionalTree,
                 TransactionalTree,
                 TransactionalTree,
-            )| { f(&ContactTx::new(c, e, p, t)) },
+                TransactionalTree,
+            )| { f(&ContactTx::new(c, e, p, t, i)) },
         );
         Ok(result?)
     }
 
-    /// Empties all four trees (`hookflow reset`).
+    /// Empties all five trees (`hookflow reset`).
     pub fn clear(&self) -> Result<(), ContactError> {
         for tree in [
             &self.contacts,
@@ -176,6 +197,7 @@ impl ContactTrees {
         ] {
             tree.clear()?;
         }
+        index::clear(&self.index)?;
         Ok(())
     }
 }

@@ -16,10 +16,12 @@ pub mod hooks;
 pub mod levels;
 mod open_error;
 pub mod outbox;
+pub mod posting;
 pub mod queue;
 pub mod references;
 pub mod requests;
 pub mod reset;
+pub mod run_index;
 pub mod runs;
 pub mod space;
 pub mod step_tx;
@@ -71,6 +73,21 @@ impl From<sled::transaction::TransactionError<StoreError>> for StoreError {
     }
 }
 
+/// sled's settings for the store in `sled_dir`. Records are JSON, so new stores compress them
+/// with zstd at its fastest level: sled's log rewrites pages often, and compression shrinks that
+/// log several times over. A store made before keeps its setting (sled refuses to change it).
+pub(crate) fn sled_config(sled_dir: &Path, cache_bytes: u64) -> sled::Config {
+    let made_uncompressed = std::fs::read(sled_dir.join("conf"))
+        .map(|conf| String::from_utf8_lossy(&conf).contains("use_compression: false"))
+        .unwrap_or(false);
+    sled::Config::new()
+        .path(sled_dir)
+        .mode(sled::Mode::HighThroughput)
+        .cache_capacity(cache_bytes)
+        .use_compression(!made_uncompressed)
+        .compression_factor(1)
+}
+
 /// Result alias for store calls.
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -103,6 +120,8 @@ pub(crate) struct Trees {
     pub counts: sled::Tree,
     pub runs: sled::Tree,
     pub runs_active: sled::Tree,
+    /// Runs by status, workflow and contact ([`run_index`]).
+    pub runs_index: sled::Tree,
     pub versions: sled::Tree,
     pub timers: sled::Tree,
     pub timers_by_owner: sled::Tree,
@@ -118,6 +137,7 @@ impl Store {
 
     /// Opens the store with sled's page cache bounded to `cache_bytes` (`serve --cache`).
     pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> StoreResult<Self> {
+<<<<<<< HEAD
         Self::open_with(dir, cache_bytes, false)
     }
 
@@ -127,6 +147,9 @@ impl Store {
         let config = sled::Config::new()
             .mode(sled::Mode::HighThroughput)
             .cache_capacity(cache_bytes);
+=======
+        let config = sled_config(&dir.join("sled"), cache_bytes);
+>>>>>>> main
         let db = open_error::open_sled(dir, config)?;
         let trees = Trees {
             meta: db.open_tree("meta")?,
@@ -143,11 +166,21 @@ impl Store {
             },
             runs: db.open_tree("runs")?,
             runs_active: db.open_tree("runs_active")?,
+            runs_index: db.open_tree(run_index::TREE)?,
             versions: db.open_tree("workflow_versions")?,
             timers: db.open_tree("timers")?,
             timers_by_owner: db.open_tree("timers_by_owner")?,
             enrolments: db.open_tree("enrolments")?,
         };
+        let started = std::time::Instant::now();
+        let built = run_index::ensure(&trees.runs, &trees.runs_index)?;
+        if let Some(count) = built.filter(|n| *n > 0) {
+            tracing::info!(
+                runs = count,
+                ms = started.elapsed().as_millis() as u64,
+                "built the runs index (status, workflow, contact)"
+            );
+        }
         let ingest = requests::IngestTrees {
             requests: trees.requests.clone(),
             queue: trees.queue.clone(),
@@ -155,6 +188,7 @@ impl Store {
             dedupe: trees.dedupe.clone(),
             counts: trees.counts.clone(),
         };
+<<<<<<< HEAD
         let acked = control::check(dir, &trees.meta, accept_data_loss)?;
         let commit = commit::GroupCommit::start(
             db.clone(),
@@ -163,6 +197,16 @@ impl Store {
             (trees.meta.clone(), acked),
         );
         let contacts = Arc::new(contacts::ContactTrees::open(&db)?);
+=======
+        let commit = commit::GroupCommit::start(db.clone(), dir.join("sled"), ingest);
+        let contacts =
+            Arc::new(
+                contacts::ContactTrees::open(&db).map_err(|e| StoreError::Corrupt {
+                    tree: "contacts",
+                    message: e.to_string(),
+                })?,
+            );
+>>>>>>> main
         let outbox = outbox::OutboxTrees::open(&db)
             .map_err(|e| StoreError::Corrupt {
                 tree: "outbox",
@@ -214,5 +258,37 @@ impl Store {
     /// the group commit like every flush: sled is not reliable with concurrent flushes.
     pub fn flush_now(&self) -> StoreResult<()> {
         self.commit.wait_blocking()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_made_without_compression_still_opens_and_keeps_its_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = sled::Config::new()
+            .path(dir.path().join("sled"))
+            .use_compression(false)
+            .open()
+            .unwrap();
+        old.open_tree("hooks")
+            .unwrap()
+            .insert("bookings", "h1")
+            .unwrap();
+        old.flush().unwrap();
+        drop(old);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.trees.hooks.get("bookings").unwrap().unwrap(), "h1");
+    }
+
+    #[test]
+    fn a_new_store_compresses_its_records() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        let conf = std::fs::read(dir.path().join("sled/conf")).unwrap();
+        let conf = String::from_utf8_lossy(&conf);
+        assert!(conf.contains("use_compression: true"), "{conf}");
     }
 }

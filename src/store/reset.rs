@@ -18,6 +18,7 @@ impl Store {
         ] {
             tree.clear()?;
         }
+        super::run_index::clear(&t.runs_index)?;
         self.contacts
             .clear()
             .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?;

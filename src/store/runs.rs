@@ -2,7 +2,9 @@
 //! did. `runs_active` indexes unfinished runs so a restart can resume them.
 
 use super::codec::{decode, encode, page_newest_first, Page};
+use super::posting::Intersection;
 use super::queue::QueueEntry;
+use super::run_index::{self, RunKeys};
 use super::{Store, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -125,7 +127,8 @@ impl Store {
     /// returned as stored.
     pub fn start_runs(&self, started: &[(QueueEntry, RunRecord)]) -> StoreResult<Vec<RunRecord>> {
         let t = &self.trees;
-        let result = (&t.queue, &t.runs, &t.runs_active).transaction(|(queue, runs, active)| {
+        let trees = (&t.queue, &t.runs, &t.runs_active, &t.runs_index);
+        let result = trees.transaction(|(queue, runs, active, index)| {
             let mut out = Vec::with_capacity(started.len());
             for (entry, run) in started {
                 queue.remove(&entry.seq.to_be_bytes())?;
@@ -137,6 +140,7 @@ impl Store {
                 }
                 runs.insert(run.id.as_bytes(), encode(run))?;
                 active.insert(run.id.as_bytes(), &[])?;
+                run_index::update(index, None, &RunKeys::of(run))?;
                 out.push(run.clone());
             }
             Ok(out)
@@ -162,14 +166,15 @@ impl Store {
             .collect()
     }
 
-    /// Runs newest first, filtered by workflow, status and contact.
+    /// Runs newest first, filtered by workflow, status and contact: a filter reads the runs
+    /// its index lists name (`runs_index`), no filter walks the runs.
     pub fn runs(
         &self,
         filter: &RunFilter,
         cursor: Option<&str>,
         limit: usize,
     ) -> StoreResult<Page<RunRecord>> {
-        page_newest_first(&self.trees.runs, "runs", cursor, limit, |r: &RunRecord| {
+        let keep = |r: &RunRecord| {
             filter.workflow.as_deref().is_none_or(|w| r.workflow == w)
                 && filter
                     .status
@@ -179,6 +184,31 @@ impl Store {
                     .contact
                     .as_deref()
                     .is_none_or(|c| r.contact_id.as_deref() == Some(c))
+        };
+        let lists = run_index::lists(filter);
+        if lists.is_empty() {
+            return page_newest_first(&self.trees.runs, "runs", cursor, limit, keep);
+        }
+        let below = cursor.map(|c| c.as_bytes().to_vec());
+        let mut items = Vec::new();
+        for id in Intersection::new(&self.trees.runs_index, lists, below) {
+            let Some(run) = self.run(&String::from_utf8_lossy(&id?))? else {
+                continue;
+            };
+            // The index is written with the run; checking again costs nothing and keeps a
+            // page right even over an entry a crash-free but corrupt record left behind.
+            if !keep(&run) {
+                continue;
+            }
+            if items.len() == limit {
+                let next_cursor = items.last().map(|r: &RunRecord| r.id.clone());
+                return Ok(Page { items, next_cursor });
+            }
+            items.push(run);
+        }
+        Ok(Page {
+            items,
+            next_cursor: None,
         })
     }
 }
@@ -191,13 +221,19 @@ pub struct RunFilter {
     pub contact: Option<String>,
 }
 
-/// Writes a run inside a step transaction, keeping the active index in step.
+/// Writes a run inside a step transaction, keeping the active index and `runs_index` in step.
 pub fn save_run_tx(
     runs: &sled::transaction::TransactionalTree,
     active: &sled::transaction::TransactionalTree,
+    index: &sled::transaction::TransactionalTree,
     run: &RunRecord,
 ) -> Result<(), sled::transaction::UnabortableTransactionError> {
-    runs.insert(run.id.as_bytes(), encode(run))?;
+    // A stored record that does not decode has no entries to take back; readers check every
+    // listed run against the filter, so a leftover entry never shows a wrong run.
+    let old = runs
+        .insert(run.id.as_bytes(), encode(run))?
+        .and_then(|bytes| RunKeys::decode(&bytes).ok());
+    run_index::update(index, old.as_ref(), &RunKeys::of(run))?;
     if run.is_finished() {
         active.remove(run.id.as_bytes())?;
     } else {
@@ -210,8 +246,8 @@ impl Store {
     /// Writes a run outside a step transaction (a failure record).
     pub fn save_run(&self, run: &RunRecord) -> StoreResult<()> {
         let t = &self.trees;
-        (&t.runs, &t.runs_active).transaction(|(runs, active)| {
-            save_run_tx(runs, active, run)?;
+        (&t.runs, &t.runs_active, &t.runs_index).transaction(|(runs, active, index)| {
+            save_run_tx(runs, active, index, run)?;
             Ok::<_, ConflictableTransactionError<StoreError>>(())
         })?;
         Ok(())

@@ -91,6 +91,7 @@ pub struct StepTx<'a> {
     pub contacts: ContactTx<'a>,
     runs: &'a TransactionalTree,
     active: &'a TransactionalTree,
+    runs_index: &'a TransactionalTree,
     // Email: an outbox row commits with the step that sends it.
     outbox: &'a TransactionalTree,
     outbox_pending: &'a TransactionalTree,
@@ -103,7 +104,7 @@ pub struct StepTx<'a> {
 impl StepTx<'_> {
     /// Writes the run's new state as part of the step.
     pub fn save_run<E>(&self, run: &RunRecord) -> AbortResult<(), E> {
-        Ok(save_run_tx(self.runs, self.active, run)?)
+        Ok(save_run_tx(self.runs, self.active, self.runs_index, run)?)
     }
 
     /// Reads a run inside the transaction (a timer resuming it); a corrupt record is an error.
@@ -146,7 +147,7 @@ impl Store {
         &self,
         f: impl Fn(&StepTx<'_>) -> AbortResult<T, E>,
     ) -> Result<T, StepError<E>> {
-        let (contacts, by_email, by_phone, timeline) = self.contacts.trees();
+        let (contacts, by_email, by_phone, timeline, contacts_index) = self.contacts.trees();
         let t = &self.trees;
         let o = &self.outbox;
         let result = (
@@ -154,8 +155,10 @@ impl Store {
             by_email,
             by_phone,
             timeline,
+            contacts_index,
             &t.runs,
             &t.runs_active,
+            &t.runs_index,
             o.outbox(),
             o.pending(),
             o.unsubscribe(),
@@ -170,8 +173,10 @@ impl Store {
                     e,
                     p,
                     tl,
+                    ci,
                     runs,
                     active,
+                    runs_index,
                     outbox,
                     pending,
                     unsub,
@@ -180,9 +185,10 @@ impl Store {
                     enrolments,
                 )| {
                     let tx = StepTx {
-                        contacts: ContactTx::new(c, e, p, tl),
+                        contacts: ContactTx::new(c, e, p, tl, ci),
                         runs,
                         active,
+                        runs_index,
                         outbox,
                         outbox_pending: pending,
                         unsubscribe: unsub,

@@ -1,9 +1,10 @@
 //! Reads for the admin API outside any transaction: one contact, a filtered page, a timeline.
 
 use super::tx::{decode_contact, timeline_prefix};
-use super::{ContactError, ContactTrees};
+use super::{index, ContactError, ContactTrees};
 use crate::domain::contact::{Contact, Email, Phone, TimelineEntry};
 use crate::store::codec;
+use crate::store::posting::Intersection;
 
 /// The largest page the API serves.
 const MAX_LIMIT: usize = 1000;
@@ -32,6 +33,11 @@ impl ContactTrees {
     }
 
     /// One page of matching contacts, newest first, and the cursor of the next page if any.
+    ///
+    /// Where the candidates come from: an exact email or phone `q` reads its index; tags walk
+    /// their posting lists together; a name `q` alone walks the compact search entries; no
+    /// filter walks the contacts ([`index`]). Every candidate is checked against the whole
+    /// filter before it is served.
     pub fn list(
         &self,
         query: &ContactQuery,
@@ -41,14 +47,10 @@ impl ContactTrees {
         let filter = Filter::new(query, default_region);
         // Contact ids are ULIDs: reverse key order is newest first, and the cursor is the last
         // id served, so the next page is everything below it.
-        let iter = match &query.cursor {
-            Some(cursor) => self.contacts.range(..cursor.as_bytes().to_vec()),
-            None => self.contacts.iter(),
-        };
+        let cursor = query.cursor.as_deref();
         let mut page = Vec::new();
-        for item in iter.rev() {
-            let (key, bytes) = item?;
-            let contact = decode_contact(&String::from_utf8_lossy(&key), &bytes)?;
+        for contact in self.candidates(&filter, cursor)? {
+            let contact = contact?;
             if !filter.matches(&contact) {
                 continue;
             }
@@ -59,6 +61,69 @@ impl ContactTrees {
             page.push(contact);
         }
         Ok((page, None))
+    }
+
+    /// The contacts that may match `filter`, newest first, below `cursor`.
+    fn candidates<'a>(
+        &'a self,
+        filter: &'a Filter,
+        cursor: Option<&str>,
+    ) -> Result<Candidates<'a>, ContactError> {
+        if let Some(exact) = &filter.exact {
+            let mut found = match exact {
+                Exact::Email(email) => self
+                    .transaction(|tx| tx.by_email(email))?
+                    .into_iter()
+                    .collect(),
+                Exact::Phone(phone) => self.transaction(|tx| tx.by_phone(phone))?,
+            };
+            found.retain(|c| cursor.is_none_or(|cursor| c.id.as_str() < cursor));
+            found.sort_by(|a, b| b.id.cmp(&a.id));
+            return Ok(Box::new(found.into_iter().map(Ok)));
+        }
+        if filter.tags.is_empty() && filter.text.is_none() {
+            let iter = match cursor {
+                Some(cursor) => self.contacts.range(..cursor.as_bytes().to_vec()),
+                None => self.contacts.iter(),
+            };
+            return Ok(Box::new(iter.rev().map(|item| {
+                let (key, bytes) = item?;
+                decode_contact(&String::from_utf8_lossy(&key), &bytes)
+            })));
+        }
+        // A cursor is an id this list handed out, so a ULID; anything else finds nothing.
+        let below = match cursor.map(index::id_bytes) {
+            Some(None) => return Ok(Box::new(std::iter::empty())),
+            Some(Some(bytes)) => Some(bytes),
+            None => None,
+        };
+        let ids: Box<dyn Iterator<Item = sled::Result<Vec<u8>>> + 'a> = if filter.tags.is_empty() {
+            // A name alone: the search entries, newest first, that hold it.
+            let end = below.map_or(index::SEARCH_END.to_vec(), |b| index::search_key(&b));
+            let entries = self.index.range(vec![index::SEARCH]..end).rev();
+            Box::new(entries.filter_map(move |entry| match entry {
+                Ok((key, texts)) => filter.finds(&texts).then(|| Ok(key[1..].to_vec())),
+                Err(e) => Some(Err(e)),
+            }))
+        } else {
+            let lists = filter.tags.iter().map(|t| index::tag_prefix(t)).collect();
+            let ids = Intersection::new(&self.index, lists, below.map(|b| b.to_vec()));
+            // With a name too, its search entry decides before the contact is read.
+            Box::new(ids.filter(move |id| match (id, &filter.text) {
+                (Ok(id), Some(_)) => match self.index.get(index::search_key(id)) {
+                    Ok(texts) => texts.is_some_and(|t| filter.finds(&t)),
+                    Err(_) => true,
+                },
+                _ => true,
+            }))
+        };
+        Ok(Box::new(ids.filter_map(move |id| {
+            let id = match id {
+                Ok(id) => id,
+                Err(e) => return Some(Err(e.into())),
+            };
+            self.get(&index::id_text(&id)?).transpose()
+        })))
     }
 
     /// Every contact matching `query`'s `q` and `tags` (paging ignored), oldest first, read
@@ -113,10 +178,20 @@ impl ContactTrees {
     }
 }
 
+/// A `q` that names one email or one phone: read from its index.
+enum Exact {
+    Email(Email),
+    Phone(Phone),
+}
+
+/// Contacts read lazily, newest first.
+type Candidates<'a> = Box<dyn Iterator<Item = Result<Contact, ContactError>> + 'a>;
+
 /// A compiled `ContactQuery` filter.
 struct Filter {
     text: Option<String>,
-    phone: Option<Phone>,
+    finder: Option<memchr::memmem::Finder<'static>>,
+    exact: Option<Exact>,
     tags: Vec<String>,
 }
 
@@ -130,11 +205,26 @@ impl Filter {
                     .all(|c| c.is_ascii_digit() || " +-().".contains(c))
             })
             .and_then(|q| Phone::parse(q, default_region).ok());
+        let email = q
+            .filter(|q| q.contains('@'))
+            .and_then(|q| Email::parse(q).ok());
+        let text = q.map(str::to_lowercase);
         Self {
-            text: q.map(str::to_lowercase),
-            phone,
+            finder: text
+                .as_ref()
+                .map(|t| memchr::memmem::Finder::new(t.as_bytes()).into_owned()),
+            text,
+            exact: phone.map(Exact::Phone).or(email.map(Exact::Email)),
             tags: query.tags.iter().map(|t| t.trim().to_lowercase()).collect(),
         }
+    }
+
+    /// True when a search entry's texts hold the name `q` (true without one).
+    fn finds(&self, texts: &[u8]) -> bool {
+        let Some(finder) = &self.finder else {
+            return true;
+        };
+        index::split_texts(texts).any(|t| finder.find(t).is_some())
     }
 
     fn matches(&self, c: &Contact) -> bool {
@@ -142,18 +232,16 @@ impl Filter {
     }
 
     fn matches_text(&self, c: &Contact) -> bool {
-        if let Some(phone) = &self.phone {
-            return c.phone.as_ref() == Some(phone);
+        match &self.exact {
+            Some(Exact::Phone(phone)) => return c.phone.as_ref() == Some(phone),
+            Some(Exact::Email(email)) => return c.email.as_ref() == Some(email),
+            None => {}
         }
         let Some(text) = &self.text else {
             return true;
         };
-        let first = c.first_name.as_deref().unwrap_or("");
-        let last = c.last_name.as_deref().unwrap_or("");
-        let full = format!("{first} {last}");
-        let email = c.email.as_ref().map(|e| e.as_str()).unwrap_or("");
-        [first, last, full.trim(), email]
+        index::searched_texts(c)
             .iter()
-            .any(|field| field.to_lowercase().contains(text.as_str()))
+            .any(|field| field.contains(text.as_str()))
     }
 }

@@ -2,9 +2,10 @@
 //!
 //! sled 0.34's `TransactionalTree` cannot scan ranges, so every lookup here is a point read:
 //! `contacts_by_phone` maps a phone to a JSON list of contact ids (read-modify-write), and the
-//! timeline key `id ++ 0x00 ++ ulid` is only ever written here (scans happen outside).
+//! timeline key `id ++ 0x00 ++ ulid` is only ever written here (scans happen outside). The
+//! tag and search entries of `contacts_index` (see [`super::index`]) change with every write.
 
-use super::{abort, ContactError};
+use super::{abort, index, ContactError};
 use crate::domain::contact::{Contact, Email, Phone, TimelineEntry};
 use crate::store::codec;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
@@ -18,6 +19,7 @@ pub struct ContactTx<'a> {
     by_email: &'a TransactionalTree,
     by_phone: &'a TransactionalTree,
     timeline: &'a TransactionalTree,
+    index: &'a TransactionalTree,
 }
 
 impl<'a> ContactTx<'a> {
@@ -27,12 +29,14 @@ impl<'a> ContactTx<'a> {
         by_email: &'a TransactionalTree,
         by_phone: &'a TransactionalTree,
         timeline: &'a TransactionalTree,
+        index: &'a TransactionalTree,
     ) -> Self {
         Self {
             contacts,
             by_email,
             by_phone,
             timeline,
+            index,
         }
     }
 
@@ -77,6 +81,7 @@ impl<'a> ContactTx<'a> {
         if let Some(phone) = &contact.phone {
             self.add_phone(phone, &contact.id)?;
         }
+        index::update(self.index, None, Some(contact))?;
         self.put(contact)?;
         self.append(&contact.id, entry)
     }
@@ -107,6 +112,7 @@ impl<'a> ContactTx<'a> {
                 self.add_phone(phone, id)?;
             }
         }
+        index::update(self.index, Some(before), Some(after))?;
         self.put(after)?;
         self.append(id, entry)
     }
@@ -123,6 +129,7 @@ impl<'a> ContactTx<'a> {
         if let Some(phone) = &contact.phone {
             self.remove_phone(phone, id)?;
         }
+        index::update(self.index, Some(&contact), None)?;
         self.contacts.remove(id.as_bytes())?;
         Ok(Some(contact))
     }

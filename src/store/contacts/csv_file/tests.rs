@@ -243,7 +243,7 @@ fn a_row_refused_inside_its_batch_is_skipped_alone_and_the_others_are_applied() 
     let (_dir, trees) = store();
     // An email index entry whose contact is gone: the lookup misses, the insert then finds the
     // email claimed, and the batch's transaction aborts on that row.
-    let (_, by_email, _, _) = trees.trees();
+    let (_, by_email, _, _, _) = trees.trees();
     by_email
         .insert("ghost@x.com", "01ARZ3NDEKTSV4RRFFQ69G5FAV")
         .unwrap();

@@ -117,7 +117,7 @@ fn delete_removes_the_contact_its_indexes_and_its_timeline() {
         "other timelines stay"
     );
     assert!(email_index(&trees).is_empty());
-    let (_, _, by_phone, _) = trees.trees();
+    let (_, _, by_phone, _, _) = trees.trees();
     assert!(by_phone.get("+14155550132").unwrap().is_none());
     assert_eq!(trees.delete(&a.id).unwrap_err(), ContactError::NotFound);
     // The email is free again.

@@ -2,6 +2,7 @@
 
 mod api;
 mod change;
+mod index;
 mod matching;
 mod props;
 
@@ -64,7 +65,7 @@ pub(super) fn make(trees: &ContactTrees, email: Option<&str>, ph: Option<&str>) 
 
 /// The email index as (email, id) pairs.
 pub(super) fn email_index(trees: &ContactTrees) -> Vec<(String, String)> {
-    let (_, by_email, _, _) = trees.trees();
+    let (_, by_email, _, _, _) = trees.trees();
     by_email
         .iter()
         .map(|kv| {

@@ -1,4 +1,5 @@
-//! Random sequences of operations must leave both indexes agreeing with the contacts.
+//! Random sequences of operations must leave every index (email, phone, tags and name
+//! search entries) agreeing with the contacts.
 
 use super::*;
 use proptest::prelude::*;
@@ -6,6 +7,7 @@ use std::collections::BTreeSet;
 
 const EMAILS: [&str; 3] = ["a@example.com", "b@example.com", "c@example.com"];
 const PHONES: [&str; 3] = ["4155550132", "4155550133", "4155550134"];
+const NAMES: [&str; 3] = ["Ann", "Joanna Smith", "Zoë"];
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -24,6 +26,17 @@ enum Op {
     Tag {
         who: usize,
     },
+    Untag {
+        who: usize,
+    },
+    Rename {
+        who: usize,
+        name: usize,
+    },
+    Import {
+        email: usize,
+        name: usize,
+    },
     Delete {
         who: usize,
     },
@@ -36,6 +49,9 @@ fn op() -> impl Strategy<Value = Op> {
         (0..8usize, pick()).prop_map(|(who, email)| Op::SetEmail { who, email }),
         (0..8usize, pick()).prop_map(|(who, phone)| Op::SetPhone { who, phone }),
         (0..8usize).prop_map(|who| Op::Tag { who }),
+        (0..8usize).prop_map(|who| Op::Untag { who }),
+        (0..8usize, 0..3usize).prop_map(|(who, name)| Op::Rename { who, name }),
+        (0..3usize, 0..3usize).prop_map(|(email, name)| Op::Import { email, name }),
         (0..8usize).prop_map(|who| Op::Delete { who }),
     ]
 }
@@ -92,6 +108,32 @@ fn apply(trees: &ContactTrees, op: &Op) {
                 .map(drop),
             None => Ok(()),
         },
+        Op::Untag { who } => match nth(*who) {
+            Some(c) => trees
+                .transaction(|tx| remove_tags(tx, &c, &tags(&["t"]), &ctx))
+                .map(drop),
+            None => Ok(()),
+        },
+        Op::Rename { who, name } => match nth(*who) {
+            Some(c) => trees
+                .merge_patch(
+                    &c.id,
+                    &serde_json::json!({ "first_name": NAMES[*name] }),
+                    "US",
+                    &ctx,
+                )
+                .map(drop),
+            None => Ok(()),
+        },
+        Op::Import { email, name } => {
+            let csv = format!(
+                "Email,First Name,Tags\n{},{},Imported\n",
+                EMAILS[*email], NAMES[*name]
+            );
+            trees
+                .import_csv(csv.as_bytes(), "US", &ChangeCtx::import(7))
+                .map(drop)
+        }
         Op::Delete { who } => match nth(*who) {
             Some(c) => trees.delete(&c.id).map(drop),
             None => Ok(()),
@@ -115,13 +157,28 @@ fn check_indexes(trees: &ContactTrees) -> Result<(), TestCaseError> {
             .map(|c| c.id.clone())
             .collect();
         // The raw index, so a stale id cannot hide behind a failed lookup.
-        let (_, _, by_phone, _) = trees.trees();
+        let (_, _, by_phone, _, _) = trees.trees();
         let have: BTreeSet<String> = match by_phone.get(p.as_str()).unwrap() {
             Some(ids) => serde_json::from_slice(&ids).unwrap(),
             None => BTreeSet::new(),
         };
         prop_assert_eq!(have, want);
     }
+    // The tag and search index holds exactly the entries of the contacts there are.
+    let want: BTreeSet<(Vec<u8>, Vec<u8>)> = contacts
+        .iter()
+        .flat_map(super::super::index::entries)
+        .chain([(b"v".to_vec(), b"2".to_vec())])
+        .collect();
+    let (_, _, _, _, index) = trees.trees();
+    let have: BTreeSet<(Vec<u8>, Vec<u8>)> = index
+        .iter()
+        .map(|kv| {
+            let (k, v) = kv.unwrap();
+            (k.to_vec(), v.to_vec())
+        })
+        .collect();
+    prop_assert_eq!(have, want);
     Ok(())
 }
 

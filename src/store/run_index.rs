@@ -1,0 +1,201 @@
+//! The `runs_index` tree: runs by status, by workflow and by contact, as posting lists (see
+//! [`super::posting`]), so `GET /api/runs?status=failed` reads the failed runs and not all runs.
+//!
+//! Keys (values are empty): `s ++ status ++ 0x00 ++ run id`, `w ++ workflow ++ 0x00 ++ run id`,
+//! `c ++ contact id ++ 0x00 ++ run id` (workflow ids, contact ids and statuses hold no 0x00);
+//! `v` marks the layout, and a tree without it is rebuilt from the runs when the store opens.
+//!
+//! Whoever writes a run record calls [`update`] in the same atomic write (a transaction, or a
+//! batch through [`IndexWrite`]) with the record as it was and as it is now, so the index never
+//! disagrees with the runs.
+
+use super::codec::decode;
+use super::posting::{apply_diff, Entry, IndexWrite};
+use super::runs::{RunFilter, RunRecord, RunStatus};
+use serde::Deserialize;
+use sled::transaction::UnabortableTransactionError;
+
+/// The tree's name.
+pub(crate) const TREE: &str = "runs_index";
+const VERSION_KEY: &[u8] = b"v";
+const VERSION: &[u8] = b"1";
+/// Runs per batch when the index is rebuilt.
+const REBUILD_BATCH: u64 = 2_000;
+
+/// What of a run the index holds: enough to find its old entries when it changes.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RunKeys {
+    /// The run's id.
+    pub id: String,
+    /// Its workflow.
+    pub workflow: String,
+    /// Its status.
+    pub status: RunStatus,
+    /// Its contact, once a step found one.
+    pub contact_id: Option<String>,
+}
+
+impl RunKeys {
+    /// The indexed fields of `run`.
+    pub fn of(run: &RunRecord) -> Self {
+        Self {
+            id: run.id.clone(),
+            workflow: run.workflow.clone(),
+            status: run.status,
+            contact_id: run.contact_id.clone(),
+        }
+    }
+
+    /// Reads the indexed fields of a stored run record (the rest is skipped, not built).
+    pub fn decode(bytes: &[u8]) -> Result<Self, super::StoreError> {
+        decode("runs", bytes)
+    }
+
+    /// This run's index entries (empty values), sorted.
+    fn keys(&self) -> Vec<Entry> {
+        let mut keys = vec![
+            prefix(b's', self.status.as_str()),
+            prefix(b'w', &self.workflow),
+        ];
+        if let Some(contact) = &self.contact_id {
+            keys.push(prefix(b'c', contact));
+        }
+        for key in &mut keys {
+            key.extend_from_slice(self.id.as_bytes());
+        }
+        keys.sort_unstable();
+        keys.into_iter().map(|k| (k, Vec::new())).collect()
+    }
+}
+
+fn prefix(kind: u8, value: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(value.len() + 2);
+    key.push(kind);
+    key.extend_from_slice(value.as_bytes());
+    key.push(0);
+    key
+}
+
+/// Moves a run's index entries from `old` (the stored record; `None` for a new run) to `new`.
+/// Call it in the same transaction or batch as the write of the run record.
+pub fn update<W: IndexWrite + ?Sized>(
+    index: &W,
+    old: Option<&RunKeys>,
+    new: &RunKeys,
+) -> Result<(), UnabortableTransactionError> {
+    let old = old.map(RunKeys::keys).unwrap_or_default();
+    apply_diff(index, &old, &new.keys())
+}
+
+/// The lists a run filter selects; empty when it selects every run.
+pub(crate) fn lists(filter: &RunFilter) -> Vec<Vec<u8>> {
+    let mut lists = Vec::new();
+    if let Some(status) = &filter.status {
+        lists.push(prefix(b's', status));
+    }
+    if let Some(workflow) = &filter.workflow {
+        lists.push(prefix(b'w', workflow));
+    }
+    if let Some(contact) = &filter.contact {
+        lists.push(prefix(b'c', contact));
+    }
+    lists
+}
+
+/// Empties the index, leaving it marked as current (`hookflow reset`).
+pub(crate) fn clear(index: &sled::Tree) -> sled::Result<()> {
+    index.clear()?;
+    index.insert(VERSION_KEY, VERSION)?;
+    Ok(())
+}
+
+/// Builds the index from the runs when it is missing or of another layout; returns how many
+/// runs were indexed, `None` when it was current.
+pub(crate) fn ensure(runs: &sled::Tree, index: &sled::Tree) -> super::StoreResult<Option<u64>> {
+    if index.get(VERSION_KEY)?.as_deref() == Some(VERSION) {
+        return Ok(None);
+    }
+    index.clear()?;
+    let mut count = 0u64;
+    let batch = std::cell::RefCell::new(sled::Batch::default());
+    for item in runs.iter() {
+        let (_, bytes) = item?;
+        let keys = RunKeys::decode(&bytes)?;
+        update(&batch, None, &keys).map_err(sled_error)?;
+        count += 1;
+        if count.is_multiple_of(REBUILD_BATCH) {
+            index.apply_batch(batch.take())?;
+        }
+    }
+    batch.borrow_mut().insert(VERSION_KEY, VERSION);
+    index.apply_batch(batch.take())?;
+    Ok(Some(count))
+}
+
+fn sled_error(e: UnabortableTransactionError) -> sled::Error {
+    match e {
+        UnabortableTransactionError::Storage(e) => e,
+        UnabortableTransactionError::Conflict => {
+            sled::Error::ReportableBug("a batch cannot conflict".into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::queue::QueueEntry;
+    use crate::store::Store;
+
+    fn run(id: &str, workflow: &str) -> RunRecord {
+        let entry = QueueEntry {
+            seq: 0,
+            run_id: id.into(),
+            request_id: "REQ".into(),
+            index: 0,
+            workflow: workflow.into(),
+            version: "v1".into(),
+            item: serde_json::json!({}),
+            request: serde_json::json!({}),
+            accepted_at: 0,
+        };
+        RunRecord::start(&entry, "2026-01-01T00:00:00Z".into())
+    }
+
+    #[test]
+    fn runs_by_status_are_read_from_the_index_without_reading_other_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut failed = run("01A", "a");
+        store.save_run(&failed).unwrap();
+        failed.status = RunStatus::Failed;
+        store.save_run(&failed).unwrap();
+        store.save_run(&run("01B", "b")).unwrap();
+        // A newer record that does not decode: a scan of the runs would stop on it.
+        store.trees.runs.insert("01C", &b"{not json"[..]).unwrap();
+        let filter = |status: &str| RunFilter {
+            status: Some(status.into()),
+            ..RunFilter::default()
+        };
+        let page = store.runs(&filter("failed"), None, 10).unwrap();
+        assert_eq!(
+            page.items.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+            ["01A"]
+        );
+        assert!(store
+            .runs(&filter("running"), None, 10)
+            .unwrap()
+            .items
+            .iter()
+            .all(|r| r.id == "01B"));
+        let by_workflow = RunFilter {
+            workflow: Some("b".into()),
+            ..RunFilter::default()
+        };
+        assert_eq!(store.runs(&by_workflow, None, 10).unwrap().items.len(), 1);
+        assert!(
+            store.runs(&RunFilter::default(), None, 10).is_err(),
+            "no filter walks every run and meets the corrupt one"
+        );
+    }
+}
