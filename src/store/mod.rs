@@ -137,19 +137,13 @@ impl Store {
 
     /// Opens the store with sled's page cache bounded to `cache_bytes` (`serve --cache`).
     pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> StoreResult<Self> {
-<<<<<<< HEAD
         Self::open_with(dir, cache_bytes, false)
     }
 
     /// Opens the store; a store behind its control file is refused with `Behind`, unless
     /// `accept_data_loss`, which logs the loss and starts with what the store holds.
     pub fn open_with(dir: &Path, cache_bytes: u64, accept_data_loss: bool) -> StoreResult<Self> {
-        let config = sled::Config::new()
-            .mode(sled::Mode::HighThroughput)
-            .cache_capacity(cache_bytes);
-=======
         let config = sled_config(&dir.join("sled"), cache_bytes);
->>>>>>> main
         let db = open_error::open_sled(dir, config)?;
         let trees = Trees {
             meta: db.open_tree("meta")?,
@@ -188,7 +182,6 @@ impl Store {
             dedupe: trees.dedupe.clone(),
             counts: trees.counts.clone(),
         };
-<<<<<<< HEAD
         let acked = control::check(dir, &trees.meta, accept_data_loss)?;
         let commit = commit::GroupCommit::start(
             db.clone(),
@@ -196,9 +189,6 @@ impl Store {
             ingest,
             (trees.meta.clone(), acked),
         );
-        let contacts = Arc::new(contacts::ContactTrees::open(&db)?);
-=======
-        let commit = commit::GroupCommit::start(db.clone(), dir.join("sled"), ingest);
         let contacts =
             Arc::new(
                 contacts::ContactTrees::open(&db).map_err(|e| StoreError::Corrupt {
@@ -206,7 +196,6 @@ impl Store {
                     message: e.to_string(),
                 })?,
             );
->>>>>>> main
         let outbox = outbox::OutboxTrees::open(&db)
             .map_err(|e| StoreError::Corrupt {
                 tree: "outbox",
