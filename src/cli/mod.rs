@@ -3,6 +3,7 @@
 //! [`local::Source`]); `replay`, `send`, `simulate`, `tail` and `clock advance` run or
 //! follow things, which only a server does, and need one.
 
+mod audit;
 mod backup;
 mod check;
 mod client;
@@ -71,6 +72,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Validate every workflow and sequence file.
     Check(Offline),
+    /// Check offline that the store's indexes and timers agree with their records.
+    Audit(audit::AuditArgs),
     /// Print `ID<TAB>URL` for every workflow.
     Urls(Offline),
     /// Post a sample file to a workflow's URL as its sender would.
@@ -135,6 +138,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve(args).await,
             Command::Check(o) => check::run(&cli.server, cli.json, &o).await,
+            Command::Audit(a) => audit::run(cli.json, &a),
             Command::Urls(o) => urls::run(&cli.server, cli.json, &o).await,
             Command::Send(a) => send::run(&cli.server, cli.json, &a).await,
             Command::Clock(a) => clock::run(&cli.server, cli.json, &a).await,

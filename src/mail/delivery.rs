@@ -12,7 +12,6 @@ use super::transport::{SendError, Transport};
 use super::MailError;
 use crate::domain::time::Millis;
 use crate::store::outbox::{OutboxError, OutboxRecord, OutboxState, OutboxTrees, Transition};
-use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -140,8 +139,8 @@ impl Mailer {
     }
 
     /// One attempt at each record, two flushes for the lot: all are marked `sending` and that
-    /// is flushed, then they are sent ([`SENDING_AT_ONCE`] at a time), then every outcome is
-    /// recorded and flushed. Returns how many were attempted (another pass may have taken some).
+    /// is flushed, then they are sent [`SENDING_AT_ONCE`] at a time, each group's outcomes
+    /// recorded as it ends, and the outcomes flushed. Returns how many were attempted (another pass may have taken some).
     async fn deliver_batch(
         &self,
         due: Vec<OutboxRecord>,
@@ -167,30 +166,30 @@ impl Mailer {
         }
         // On disk before the messages leave, so a crash cannot forget that they may have left.
         self.trees.flush().await?;
-        let outcomes: Vec<_> = futures_util::stream::iter(taken.clone())
-            .map(|record| async move { self.send(&record).await })
-            .buffered(SENDING_AT_ONCE)
-            .collect()
-            .await;
-        let changes: Vec<_> = taken
-            .iter()
-            .zip(outcomes)
-            .map(|(record, outcome)| {
-                let change = self.outcome_to_transition(record, outcome, now_ms);
-                log_outcome(record, &change);
-                change
-            })
-            .collect();
-        let marks: Vec<_> = taken
-            .iter()
-            .zip(&changes)
-            .map(|(r, c)| (r.id.as_str(), c))
-            .collect();
-        let done = self.trees.mark_all(&marks)?;
-        self.trees.flush().await?;
-        for record in done.into_iter().flatten() {
-            self.events.publish(email_event(&record));
+        // Outcomes are recorded a group at a time, as the group's sends end: a crash then
+        // repeats only what was in flight or not yet written (sled writes its log every half
+        // second on its own), not the whole batch.
+        for group in taken.chunks(SENDING_AT_ONCE) {
+            let outcomes = futures_util::future::join_all(group.iter().map(|r| self.send(r))).await;
+            let changes: Vec<_> = group
+                .iter()
+                .zip(outcomes)
+                .map(|(record, outcome)| {
+                    let change = self.outcome_to_transition(record, outcome, now_ms);
+                    log_outcome(record, &change);
+                    change
+                })
+                .collect();
+            let marks: Vec<_> = group
+                .iter()
+                .zip(&changes)
+                .map(|(r, c)| (r.id.as_str(), c))
+                .collect();
+            for record in self.trees.mark_all(&marks)?.into_iter().flatten() {
+                self.events.publish(email_event(&record));
+            }
         }
+        self.trees.flush().await?;
         Ok(taken.len())
     }
 

@@ -117,9 +117,9 @@ impl ChangeCtx {
 /// The five contact trees of one database.
 #[derive(Clone)]
 pub struct ContactTrees {
-    contacts: sled::Tree,
-    by_email: sled::Tree,
-    by_phone: sled::Tree,
+    pub(in crate::store) contacts: sled::Tree,
+    pub(in crate::store) by_email: sled::Tree,
+    pub(in crate::store) by_phone: sled::Tree,
     timeline: sled::Tree,
     /// Tags and search entries ([`index`]).
     index: sled::Tree,

@@ -4,6 +4,7 @@
 //! functions of these modules, and a workflow step writes through [`step_tx::StepTx`] and stops
 //! with [`step_tx::Abort`].
 
+pub mod audit;
 pub mod backup;
 pub mod clock;
 pub mod codec;
@@ -19,6 +20,7 @@ pub mod outbox;
 pub mod posting;
 pub mod queue;
 pub mod references;
+pub(crate) mod request_index;
 pub mod requests;
 pub mod reset;
 pub mod run_index;
@@ -122,6 +124,7 @@ pub(crate) struct Trees {
     pub runs_active: sled::Tree,
     /// Runs by status, workflow and contact ([`run_index`]).
     pub runs_index: sled::Tree,
+    pub requests_index: sled::Tree,
     pub versions: sled::Tree,
     pub timers: sled::Tree,
     pub timers_by_owner: sled::Tree,
@@ -161,6 +164,7 @@ impl Store {
             runs: db.open_tree("runs")?,
             runs_active: db.open_tree("runs_active")?,
             runs_index: db.open_tree(run_index::TREE)?,
+            requests_index: db.open_tree(request_index::TREE)?,
             versions: db.open_tree("workflow_versions")?,
             timers: db.open_tree("timers")?,
             timers_by_owner: db.open_tree("timers_by_owner")?,
@@ -175,7 +179,17 @@ impl Store {
                 "built the runs index (status, workflow, contact)"
             );
         }
+        let started = std::time::Instant::now();
+        let built = request_index::ensure(&trees.requests, &trees.requests_index)?;
+        if let Some(count) = built.filter(|n| *n > 0) {
+            tracing::info!(
+                requests = count,
+                ms = started.elapsed().as_millis() as u64,
+                "built the requests index (workflow, status)"
+            );
+        }
         let ingest = requests::IngestTrees {
+            index: trees.requests_index.clone(),
             requests: trees.requests.clone(),
             queue: trees.queue.clone(),
             references: trees.references.clone(),

@@ -8,8 +8,10 @@
 //! per-workflow count (`workflow\x01` → u64) finds the oldest without scanning the log.
 
 use super::codec::{decode, encode, page_newest_first, Page};
+use super::posting::Intersection;
 use super::queue::QueueEntry;
 use super::references::ReferenceRecord;
+use super::request_index::{self, RequestKeys};
 use super::{Store, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError, Transactional};
@@ -165,6 +167,8 @@ impl Encoded {
 /// The trees an acceptance writes together.
 pub(crate) struct IngestTrees {
     pub requests: sled::Tree,
+    /// `requests_index`: the log by workflow and status.
+    pub index: sled::Tree,
     pub queue: sled::Tree,
     pub references: sled::Tree,
     pub dedupe: sled::Tree,
@@ -179,6 +183,7 @@ impl IngestTrees {
     pub(crate) fn write(&self, jobs: &mut [AcceptJob]) -> StoreResult<Vec<RequestRecord>> {
         let trees = (
             &self.requests,
+            &self.index,
             &self.queue,
             &self.references,
             &self.dedupe,
@@ -188,64 +193,68 @@ impl IngestTrees {
         // only the reads and writes that must be atomic happen inside. A record whose items
         // turn out to be duplicates is encoded again there.
         let encoded: Vec<Encoded> = jobs.iter().map(Encoded::new).collect();
-        let records = trees.transaction(|(requests, queue, references, dedupe, counts)| {
-            let mut out = Vec::with_capacity(jobs.len());
-            let mut tally: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-            for (job, enc) in jobs.iter().zip(&encoded) {
-                let record = &job.record;
-                let mut items = Vec::with_capacity(job.items.len());
-                let mut changed = false;
-                for (item, queued) in job.items.iter().zip(&enc.queue) {
-                    let mut rec = item.record.clone();
-                    let mut enqueue = queued.as_ref();
-                    if let Some((key, until)) = &item.dedupe {
-                        let dkey = format!("{}\0{}", record.workflow, key);
-                        let seen = dedupe
-                            .get(dkey.as_bytes())?
-                            .and_then(|v| v.as_ref().try_into().ok().map(i64::from_be_bytes));
-                        if seen.is_some_and(|until_ms| until_ms > job.now_ms) {
-                            rec.status = ItemStatus::Duplicate;
-                            rec.run_id = None;
-                            enqueue = None;
-                            changed = true;
-                        } else {
-                            dedupe.insert(dkey.as_bytes(), &until.to_be_bytes())?;
+        let records =
+            trees.transaction(|(requests, index, queue, references, dedupe, counts)| {
+                let mut out = Vec::with_capacity(jobs.len());
+                let mut tally: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+                for (job, enc) in jobs.iter().zip(&encoded) {
+                    let record = &job.record;
+                    let mut items = Vec::with_capacity(job.items.len());
+                    let mut changed = false;
+                    for (item, queued) in job.items.iter().zip(&enc.queue) {
+                        let mut rec = item.record.clone();
+                        let mut enqueue = queued.as_ref();
+                        if let Some((key, until)) = &item.dedupe {
+                            let dkey = format!("{}\0{}", record.workflow, key);
+                            let seen = dedupe
+                                .get(dkey.as_bytes())?
+                                .and_then(|v| v.as_ref().try_into().ok().map(i64::from_be_bytes));
+                            if seen.is_some_and(|until_ms| until_ms > job.now_ms) {
+                                rec.status = ItemStatus::Duplicate;
+                                rec.run_id = None;
+                                enqueue = None;
+                                changed = true;
+                            } else {
+                                dedupe.insert(dkey.as_bytes(), &until.to_be_bytes())?;
+                            }
                         }
+                        if let Some((seq, bytes)) = enqueue {
+                            queue.insert(seq, bytes.as_slice())?;
+                        }
+                        items.push(rec);
                     }
-                    if let Some((seq, bytes)) = enqueue {
-                        queue.insert(seq, bytes.as_slice())?;
+                    let mut stored = record.clone();
+                    stored.status = overall_status(&items, record.status);
+                    stored.items = items;
+                    if references.get(record.workflow.as_bytes())?.is_none() {
+                        let r = ReferenceRecord {
+                            request_id: record.id.clone(),
+                            captured_at: record.received_at.clone(),
+                            payload: record.payload.clone(),
+                        };
+                        references.insert(record.workflow.as_bytes(), encode(&r))?;
                     }
-                    items.push(rec);
+                    if changed {
+                        requests.insert(record.id.as_bytes(), encode(&stored))?;
+                    } else {
+                        requests.insert(record.id.as_bytes(), enc.record.as_slice())?;
+                    }
+                    let keys =
+                        RequestKeys::of(&stored.id, &stored.workflow, stored.status.as_str());
+                    request_index::add(index, &keys)?;
+                    *tally
+                        .entry(super::counts::key(&stored.workflow, stored.status.as_str()))
+                        .or_default() += 1;
+                    out.push(stored);
                 }
-                let mut stored = record.clone();
-                stored.status = overall_status(&items, record.status);
-                stored.items = items;
-                if references.get(record.workflow.as_bytes())?.is_none() {
-                    let r = ReferenceRecord {
-                        request_id: record.id.clone(),
-                        captured_at: record.received_at.clone(),
-                        payload: record.payload.clone(),
-                    };
-                    references.insert(record.workflow.as_bytes(), encode(&r))?;
+                // Only the committer counts these statuses, so a read-modify-write cannot race
+                // (rejections are counted with sled's merge, under another status).
+                for (key, n) in tally {
+                    let old = super::counts::read(counts.get(&key)?.as_deref());
+                    counts.insert(key, &(old + n).to_be_bytes())?;
                 }
-                if changed {
-                    requests.insert(record.id.as_bytes(), encode(&stored))?;
-                } else {
-                    requests.insert(record.id.as_bytes(), enc.record.as_slice())?;
-                }
-                *tally
-                    .entry(super::counts::key(&stored.workflow, stored.status.as_str()))
-                    .or_default() += 1;
-                out.push(stored);
-            }
-            // Only the committer counts these statuses, so a read-modify-write cannot race
-            // (rejections are counted with sled's merge, under another status).
-            for (key, n) in tally {
-                let old = super::counts::read(counts.get(&key)?.as_deref());
-                counts.insert(key, &(old + n).to_be_bytes())?;
-            }
-            Ok::<_, ConflictableTransactionError<StoreError>>(out)
-        })?;
+                Ok::<_, ConflictableTransactionError<StoreError>>(out)
+            })?;
         for (job, record) in jobs.iter_mut().zip(&records) {
             if let Some(on_written) = job.on_written.take() {
                 on_written(record);
@@ -300,6 +309,8 @@ impl Store {
         self.trees
             .requests
             .insert(record.id.as_bytes(), encode(&record))?;
+        let keys = RequestKeys::of(&record.id, &record.workflow, record.status.as_str());
+        request_index::add_plain(&self.trees.requests_index, &keys)?;
         log.tree
             .insert(format!("{prefix}{}", record.id).as_bytes(), &[])?;
         let count_key = count_key(&record.workflow);
@@ -314,7 +325,10 @@ impl Store {
                 break;
             };
             let oldest = oldest?;
-            self.trees.requests.remove(&oldest[prefix.len()..])?;
+            if let Some(gone) = self.trees.requests.remove(&oldest[prefix.len()..])? {
+                let keys = request_index::decode_keys(&gone)?;
+                request_index::remove(&self.trees.requests_index, &keys)?;
+            }
             log.tree.remove(&oldest)?;
             count -= 1;
         }
@@ -332,7 +346,8 @@ impl Store {
         }
     }
 
-    /// Requests newest first, optionally only one workflow's and/or one status.
+    /// Requests newest first, optionally only one workflow's and/or one status: with a filter,
+    /// only the requests its index lists name are read.
     pub fn requests(
         &self,
         workflow: Option<&str>,
@@ -340,16 +355,34 @@ impl Store {
         cursor: Option<&str>,
         limit: usize,
     ) -> StoreResult<Page<RequestRecord>> {
-        page_newest_first(
-            &self.trees.requests,
-            "requests",
-            cursor,
-            limit,
-            |r: &RequestRecord| {
-                workflow.is_none_or(|w| r.workflow == w)
-                    && status.is_none_or(|s| r.status.as_str() == s)
-            },
-        )
+        let keep = |r: &RequestRecord| {
+            workflow.is_none_or(|w| r.workflow == w)
+                && status.is_none_or(|s| r.status.as_str() == s)
+        };
+        let lists = request_index::lists(workflow, status);
+        if lists.is_empty() {
+            return page_newest_first(&self.trees.requests, "requests", cursor, limit, keep);
+        }
+        let below = cursor.map(|c| c.as_bytes().to_vec());
+        let mut items = Vec::new();
+        let mut ids = Intersection::new(&self.trees.requests_index, lists, below);
+        for id in ids.by_ref() {
+            let Some(request) = self.request(&String::from_utf8_lossy(&id?))? else {
+                continue;
+            };
+            if !keep(&request) {
+                continue;
+            }
+            if items.len() == limit {
+                let next_cursor = items.last().map(|r: &RequestRecord| r.id.clone());
+                return Ok(Page { items, next_cursor });
+            }
+            items.push(request);
+        }
+        Ok(Page {
+            items,
+            next_cursor: None,
+        })
     }
 }
 

@@ -19,6 +19,7 @@ impl Store {
             tree.clear()?;
         }
         super::run_index::clear(&t.runs_index)?;
+        super::request_index::clear(&t.requests_index)?;
         self.contacts
             .clear()
             .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?;

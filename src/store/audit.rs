@@ -1,0 +1,287 @@
+//! An offline consistency check of the store's indexes (`hookflow audit`).
+//!
+//! Every index here is written in the same transaction as the record it points at, so after
+//! any crash each one must agree with its records. The crash harness (`scripts/crash.sh`)
+//! runs this after every kill -9; a mismatch means a transaction was torn or an index write
+//! was forgotten. It only reads, one record at a time (memory stays bounded), and counts.
+
+use super::codec::decode;
+use super::enrolments::EnrolmentRecord;
+use super::runs::{RunRecord, RunStatus};
+use super::timers::{Timer, TimerKind};
+use super::{Store, StoreResult};
+use crate::domain::contact::{Contact, EnrolmentState};
+use serde::Serialize;
+
+/// How many problems are described by text in [`AuditReport::examples`].
+const MAX_EXAMPLES: usize = 20;
+
+/// What was checked and what disagreed.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditReport {
+    /// Records read.
+    pub checked: Checked,
+    /// Records that disagree with another record (all must be 0).
+    pub mismatches: Mismatches,
+    /// The first problems found, in words (at most 20).
+    pub examples: Vec<String>,
+}
+
+/// Counts of the records read.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct Checked {
+    pub contacts: usize,
+    pub email_index: usize,
+    pub phone_index: usize,
+    pub enrolments: usize,
+    pub runs: usize,
+    pub timers: usize,
+}
+
+/// Counts of disagreements, by kind.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct Mismatches {
+    /// A contact's email has no index entry, or its entry names another contact.
+    pub email_unindexed: usize,
+    /// An email index entry whose contact is missing or has another email.
+    pub email_dangling: usize,
+    /// A contact's phone whose index entry does not list the contact.
+    pub phone_unindexed: usize,
+    /// A contact id in the phone index whose contact is missing or has another phone.
+    pub phone_dangling: usize,
+    /// An enrolment whose copy on the contact (`contact.sequences`) differs or is missing.
+    pub enrolment_copy: usize,
+    /// An active enrolment without the timer of its next step (it would never go on).
+    pub enrolment_without_timer: usize,
+    /// A waiting run without its timer.
+    pub waiting_run_without_timer: usize,
+    /// A timer whose owner index entry is missing, or an owner entry with no timer.
+    pub timer_index: usize,
+    /// A timer whose run is not waiting, or whose enrolment is not active.
+    pub timer_orphaned: usize,
+    /// An unfinished run missing from the active-run index, or an entry for a finished or
+    /// missing run (a restart would not resume it, or would resume what is done).
+    pub active_run_index: usize,
+}
+
+impl Mismatches {
+    /// The sum of all counts.
+    pub fn total(&self) -> usize {
+        self.email_unindexed
+            + self.email_dangling
+            + self.phone_unindexed
+            + self.phone_dangling
+            + self.enrolment_copy
+            + self.enrolment_without_timer
+            + self.waiting_run_without_timer
+            + self.timer_index
+            + self.timer_orphaned
+            + self.active_run_index
+    }
+}
+
+impl AuditReport {
+    fn note(&mut self, bump: impl FnOnce(&mut Mismatches), what: String) {
+        bump(&mut self.mismatches);
+        if self.examples.len() < MAX_EXAMPLES {
+            self.examples.push(what);
+        }
+    }
+}
+
+impl Store {
+    /// Walks the contact, enrolment, run and timer trees and their indexes and counts every
+    /// record that disagrees with another. Reads only.
+    pub fn audit(&self) -> StoreResult<AuditReport> {
+        let mut report = AuditReport::default();
+        self.audit_contacts(&mut report)?;
+        self.audit_enrolments(&mut report)?;
+        self.audit_runs(&mut report)?;
+        self.audit_timers(&mut report)?;
+        Ok(report)
+    }
+
+    fn audit_contacts(&self, r: &mut AuditReport) -> StoreResult<()> {
+        let trees = &self.contacts;
+        for kv in trees.contacts.iter() {
+            let (id, bytes) = kv?;
+            let id = String::from_utf8_lossy(&id).into_owned();
+            let c: Contact = decode("contacts", &bytes)?;
+            r.checked.contacts += 1;
+            if let Some(email) = &c.email {
+                let owner = trees.by_email.get(email.as_str())?;
+                if owner.as_deref() != Some(id.as_bytes()) {
+                    r.note(
+                        |m| m.email_unindexed += 1,
+                        format!("contact {id}: its email is not indexed to it"),
+                    );
+                }
+            }
+            if let Some(phone) = &c.phone {
+                let ids: Vec<String> = match trees.by_phone.get(phone.as_str())? {
+                    Some(v) => decode("contacts_by_phone", &v)?,
+                    None => Vec::new(),
+                };
+                if !ids.contains(&id) {
+                    r.note(
+                        |m| m.phone_unindexed += 1,
+                        format!("contact {id}: its phone is not indexed to it"),
+                    );
+                }
+            }
+        }
+        for kv in trees.by_email.iter() {
+            let (email, owner) = kv?;
+            r.checked.email_index += 1;
+            let owner = String::from_utf8_lossy(&owner).into_owned();
+            let holds = self.contacts.get(&owner).ok().flatten().is_some_and(|c| {
+                c.email
+                    .is_some_and(|e| e.as_str().as_bytes() == email.as_ref())
+            });
+            if !holds {
+                r.note(
+                    |m| m.email_dangling += 1,
+                    format!("email index entry → {owner}: no such contact with that email"),
+                );
+            }
+        }
+        for kv in trees.by_phone.iter() {
+            let (phone, ids) = kv?;
+            let ids: Vec<String> = decode("contacts_by_phone", &ids)?;
+            r.checked.phone_index += 1;
+            for id in ids {
+                let holds = self.contacts.get(&id).ok().flatten().is_some_and(|c| {
+                    c.phone
+                        .is_some_and(|p| p.as_str().as_bytes() == phone.as_ref())
+                });
+                if !holds {
+                    r.note(
+                        |m| m.phone_dangling += 1,
+                        format!("phone index entry → {id}: no such contact with that phone"),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn audit_enrolments(&self, r: &mut AuditReport) -> StoreResult<()> {
+        for kv in self.trees.enrolments.iter() {
+            let (_, v) = kv?;
+            let e: EnrolmentRecord = decode("enrolments", &v)?;
+            r.checked.enrolments += 1;
+            let who = format!("enrolment of {} in {}", e.contact_id, e.sequence);
+            let copy = self
+                .contacts
+                .get(&e.contact_id)
+                .ok()
+                .flatten()
+                .and_then(|c| c.sequences.into_iter().find(|s| s.sequence == e.sequence));
+            if copy.as_ref() != Some(&e.public()) {
+                r.note(
+                    |m| m.enrolment_copy += 1,
+                    format!("{who}: the contact's copy is {copy:?}"),
+                );
+            }
+            if e.state == EnrolmentState::Active {
+                let kind = TimerKind::SequenceStep {
+                    contact_id: e.contact_id.clone(),
+                    sequence: e.sequence.clone(),
+                };
+                let timer = self.timer_of(&kind)?;
+                if timer.is_none() || timer.map(|t| t.due_at) != e.next_due_at {
+                    r.note(
+                        |m| m.enrolment_without_timer += 1,
+                        format!("{who}: active, but no timer due at its next step"),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn audit_runs(&self, r: &mut AuditReport) -> StoreResult<()> {
+        for kv in self.trees.runs.iter() {
+            let (_, v) = kv?;
+            let run: RunRecord = decode("runs", &v)?;
+            r.checked.runs += 1;
+            let indexed = self.trees.runs_active.contains_key(run.id.as_bytes())?;
+            if indexed == run.is_finished() {
+                r.note(
+                    |m| m.active_run_index += 1,
+                    format!("run {}: {:?} but indexed={indexed}", run.id, run.status),
+                );
+            }
+            if run.status == RunStatus::Waiting {
+                let kind = TimerKind::RunWait {
+                    run_id: run.id.clone(),
+                };
+                if self.timer_of(&kind)?.is_none() {
+                    r.note(
+                        |m| m.waiting_run_without_timer += 1,
+                        format!("run {}: waiting, but has no timer", run.id),
+                    );
+                }
+            }
+        }
+        for id in self.trees.runs_active.iter().keys() {
+            let id = id?;
+            if !self.trees.runs.contains_key(&id)? {
+                let id = String::from_utf8_lossy(&id).into_owned();
+                r.note(
+                    |m| m.active_run_index += 1,
+                    format!("active-run index names {id}, which has no record"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn audit_timers(&self, r: &mut AuditReport) -> StoreResult<()> {
+        for kv in self.trees.timers.iter() {
+            let (key, v) = kv?;
+            let timer: Timer = decode("timers", &v)?;
+            r.checked.timers += 1;
+            if self.timer_of(&timer.kind)?.as_ref() != Some(&timer) || timer.key() != *key {
+                r.note(
+                    |m| m.timer_index += 1,
+                    format!("timer {}: its owner index does not name it", timer.id),
+                );
+            }
+            let owner_waits = match &timer.kind {
+                TimerKind::RunWait { run_id } => self
+                    .run(run_id)?
+                    .is_some_and(|run| run.status == RunStatus::Waiting),
+                TimerKind::SequenceStep {
+                    contact_id,
+                    sequence,
+                } => self
+                    .enrolment(contact_id, sequence)?
+                    .is_some_and(|e| e.state == EnrolmentState::Active),
+            };
+            if !owner_waits {
+                r.note(
+                    |m| m.timer_orphaned += 1,
+                    format!(
+                        "timer {}: its {} is not waiting",
+                        timer.id,
+                        timer.kind.name()
+                    ),
+                );
+            }
+        }
+        for kv in self.trees.timers_by_owner.iter() {
+            let (_, key) = kv?;
+            if !self.trees.timers.contains_key(&key)? {
+                r.note(
+                    |m| m.timer_index += 1,
+                    "a timer owner entry names a timer that is gone".to_string(),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

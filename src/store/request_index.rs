@@ -1,0 +1,245 @@
+//! The `requests_index` tree: logged requests by workflow and by status, as posting lists (see
+//! [`super::posting`]), so `GET /api/requests?workflow=…&status=…` reads only those requests.
+//!
+//! Keys (values are empty): `s ++ status ++ 0x00 ++ request id` and
+//! `w ++ workflow ++ 0x00 ++ request id`; `v` marks the layout, and a tree without it is
+//! rebuilt from the request log when the store opens. A request's workflow and status never
+//! change once it is logged, so entries are only added (with the record) and removed (with it).
+
+use super::posting::IndexWrite;
+use serde::Deserialize;
+use sled::transaction::UnabortableTransactionError;
+use std::borrow::Cow;
+
+/// The tree's name.
+pub(crate) const TREE: &str = "requests_index";
+const VERSION_KEY: &[u8] = b"v";
+const VERSION: &[u8] = b"1";
+/// Requests per batch when the index is rebuilt.
+const REBUILD_BATCH: u64 = 2_000;
+
+/// What of a request the index holds.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct RequestKeys<'a> {
+    /// The request's id.
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    /// Its workflow.
+    #[serde(borrow)]
+    pub workflow: Cow<'a, str>,
+    /// Its status (`accepted`, `rejected`, …).
+    #[serde(borrow)]
+    pub status: Cow<'a, str>,
+}
+
+impl<'a> RequestKeys<'a> {
+    /// The indexed fields of a request.
+    pub(crate) fn of(id: &'a str, workflow: &'a str, status: &'a str) -> Self {
+        Self {
+            id: Cow::Borrowed(id),
+            workflow: Cow::Borrowed(workflow),
+            status: Cow::Borrowed(status),
+        }
+    }
+}
+
+impl RequestKeys<'_> {
+    fn keys(&self) -> [Vec<u8>; 2] {
+        [
+            entry(b's', &self.status, &self.id),
+            entry(b'w', &self.workflow, &self.id),
+        ]
+    }
+}
+
+fn list(kind: u8, value: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(value.len() + 28);
+    key.push(kind);
+    key.extend_from_slice(value.as_bytes());
+    key.push(0);
+    key
+}
+
+fn entry(kind: u8, value: &str, id: &str) -> Vec<u8> {
+    let mut key = list(kind, value);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+/// Adds a logged request's entries, in the same atomic write as the record when there is one.
+pub(crate) fn add<W: IndexWrite + ?Sized>(
+    index: &W,
+    request: &RequestKeys<'_>,
+) -> Result<(), UnabortableTransactionError> {
+    for key in request.keys() {
+        index.put(key, Vec::new())?;
+    }
+    Ok(())
+}
+
+/// Adds a logged request's entries outside a transaction (the rejected log's plain writes).
+pub(crate) fn add_plain(index: &sled::Tree, request: &RequestKeys<'_>) -> sled::Result<()> {
+    for key in request.keys() {
+        index.insert(key, &[][..])?;
+    }
+    Ok(())
+}
+
+/// Reads the indexed fields of a stored request record (the rest is skipped).
+pub(crate) fn decode_keys(bytes: &[u8]) -> super::StoreResult<RequestKeys<'_>> {
+    serde_json::from_slice(bytes).map_err(|e| super::StoreError::Corrupt {
+        tree: "requests",
+        message: e.to_string(),
+    })
+}
+
+/// Removes a request's entries (the request was dropped from the log).
+pub(crate) fn remove(index: &sled::Tree, request: &RequestKeys<'_>) -> sled::Result<()> {
+    for key in request.keys() {
+        index.remove(key)?;
+    }
+    Ok(())
+}
+
+/// The lists a request filter selects; empty when it selects every request.
+pub(crate) fn lists(workflow: Option<&str>, status: Option<&str>) -> Vec<Vec<u8>> {
+    let mut lists = Vec::new();
+    if let Some(status) = status {
+        lists.push(list(b's', status));
+    }
+    if let Some(workflow) = workflow {
+        lists.push(list(b'w', workflow));
+    }
+    lists
+}
+
+/// Empties the index, leaving it marked as current (`hookflow reset`).
+pub(crate) fn clear(index: &sled::Tree) -> sled::Result<()> {
+    index.clear()?;
+    index.insert(VERSION_KEY, VERSION)?;
+    Ok(())
+}
+
+/// Builds the index from the request log when it is missing or of another layout; returns how
+/// many requests were indexed, `None` when it was current.
+pub(crate) fn ensure(requests: &sled::Tree, index: &sled::Tree) -> super::StoreResult<Option<u64>> {
+    if index.get(VERSION_KEY)?.as_deref() == Some(VERSION) {
+        return Ok(None);
+    }
+    index.clear()?;
+    let mut count = 0u64;
+    let mut batch = sled::Batch::default();
+    for item in requests.iter() {
+        let (_, bytes) = item?;
+        let keys = decode_keys(&bytes)?;
+        for key in keys.keys() {
+            batch.insert(key, &[][..]);
+        }
+        count += 1;
+        if count.is_multiple_of(REBUILD_BATCH) {
+            index.apply_batch(std::mem::take(&mut batch))?;
+        }
+    }
+    batch.insert(VERSION_KEY, VERSION);
+    index.apply_batch(batch)?;
+    Ok(Some(count))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::requests::{ItemStatus, RequestRecord};
+    use crate::store::Store;
+
+    fn rejected(id: &str, workflow: &str) -> RequestRecord {
+        RequestRecord {
+            id: id.into(),
+            workflow: workflow.into(),
+            received_at: "2026-12-01T00:00:00Z".into(),
+            method: "POST".into(),
+            remote_addr: None,
+            headers: Vec::new(),
+            query: String::new(),
+            content_type: None,
+            body: "{}".into(),
+            body_size: 2,
+            body_truncated: false,
+            status: ItemStatus::Rejected,
+            http_status: 401,
+            reason: Some("unauthorized".into()),
+            payload: serde_json::Value::Null,
+            items: Vec::new(),
+            replay_of: None,
+        }
+    }
+
+    fn ids(store: &Store, workflow: Option<&str>, status: Option<&str>) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let page = store
+                .requests(workflow, status, cursor.as_deref(), 2)
+                .unwrap();
+            out.extend(page.items.into_iter().map(|r| r.id));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return out,
+            }
+        }
+    }
+
+    #[test]
+    fn a_filtered_request_list_reads_only_the_requests_its_index_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for (id, wf) in [
+            ("01A", "a"),
+            ("01B", "b"),
+            ("01C", "a"),
+            ("01D", "a"),
+            ("01E", "b"),
+        ] {
+            store.log_rejected(rejected(id, wf)).unwrap();
+        }
+        // A newer record no list names: a scan would stop on it, an index walk never reads it.
+        store
+            .trees
+            .requests
+            .insert("01Z", &b"{not json"[..])
+            .unwrap();
+        assert_eq!(ids(&store, Some("a"), None), ["01D", "01C", "01A"]);
+        assert_eq!(ids(&store, Some("b"), Some("rejected")), ["01E", "01B"]);
+        assert!(ids(&store, Some("a"), Some("accepted")).is_empty());
+    }
+
+    #[test]
+    fn a_store_without_the_requests_index_builds_it_when_it_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.log_rejected(rejected("01A", "a")).unwrap();
+        store.log_rejected(rejected("01B", "b")).unwrap();
+        // What an older hookflow leaves: the log without its index (a tree with no layout mark).
+        store.trees.requests_index.clear().unwrap();
+        assert!(ids(&store, Some("b"), None).is_empty());
+        let built = super::ensure(&store.trees.requests, &store.trees.requests_index).unwrap();
+        assert_eq!(built, Some(2));
+        assert_eq!(ids(&store, Some("b"), None), ["01B"]);
+        assert_eq!(ids(&store, None, Some("rejected")), ["01B", "01A"]);
+    }
+
+    #[test]
+    fn requests_trimmed_from_the_rejected_log_leave_the_index_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let total = crate::store::requests::MAX_REJECTED + 3;
+        for n in 0..total {
+            store
+                .log_rejected(rejected(&format!("01{n:08}"), "a"))
+                .unwrap();
+        }
+        let listed = ids(&store, Some("a"), Some("rejected"));
+        assert_eq!(listed.len() as u64, crate::store::requests::MAX_REJECTED);
+        assert_eq!(listed.last().unwrap(), "0100000003");
+        let entries = store.trees.requests_index.scan_prefix(b"wa\0").count() as u64;
+        assert_eq!(entries, crate::store::requests::MAX_REJECTED);
+    }
+}
