@@ -60,6 +60,10 @@ pub struct ServeArgs {
     /// Size of sled's page cache (`64MiB`, `512KiB`): bounds memory whatever the data.
     #[arg(long, env = "HOOKFLOW_CACHE", default_value = "32MiB", value_parser = parse_cache)]
     pub cache: u64,
+    /// Start even when the store holds less than its control file says was acknowledged
+    /// (a damaged or replaced sled `db`); the loss is logged and the file follows the store.
+    #[arg(long)]
+    pub accept_data_loss: bool,
     /// Token required on `/api/*` and `/metrics` (read from the environment only).
     #[arg(skip)]
     pub admin_token: Option<String>,
