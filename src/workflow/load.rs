@@ -192,6 +192,7 @@ fn resolve_mapping(ctx: &Ctx, def: &WorkflowDef) -> Resolved<Vec<MappingEntry>> 
             name: n.clone(),
             path: path.value.clone(),
             single: is_single(&query),
+            query: std::sync::Arc::new(query),
             pos: pos(&path.referenced),
         });
     }

@@ -99,6 +99,9 @@ pub struct MappingEntry {
     pub path: String,
     /// True when the path can match at most one node (no wildcard, slice, filter, recursion).
     pub single: bool,
+    /// The path as compiled at load: every run evaluates it, and compiling it again each time
+    /// cost more than the evaluation.
+    pub query: std::sync::Arc<jsonpath_rust::parser::model::JpQuery>,
     pub pos: Pos,
 }
 

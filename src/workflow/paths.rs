@@ -93,7 +93,9 @@ pub fn select(path: &str, value: &Value) -> Result<Vec<Value>, String> {
 /// array of every match.
 pub fn evaluate(entry: &MappingEntry, item: &Value) -> Value {
     // Paths were compiled at load, so an error here can only mean "nothing matched".
-    let found = select(&entry.path, item).unwrap_or_default();
+    let found: Vec<Value> = js_path_process(&entry.query, item)
+        .map(|found| found.into_iter().map(|r| r.val.clone()).collect())
+        .unwrap_or_default();
     if entry.single {
         found.into_iter().next().unwrap_or(Value::Null)
     } else {
@@ -108,11 +110,12 @@ mod tests {
     use serde_json::json;
 
     fn entry(path: &str) -> MappingEntry {
-        let single = is_single(&compile(path).unwrap());
+        let query = compile(path).unwrap();
         MappingEntry {
             name: "x".into(),
             path: path.into(),
-            single,
+            single: is_single(&query),
+            query: std::sync::Arc::new(query),
             pos: Pos::default(),
         }
     }
