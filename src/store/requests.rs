@@ -54,7 +54,8 @@ impl RejectedLog {
                 .get(&key)?
                 .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
                 .unwrap_or(1);
-            self.tree.insert(key, &count.saturating_sub(1).to_be_bytes())?;
+            self.tree
+                .insert(key, &count.saturating_sub(1).to_be_bytes())?;
         }
         Ok(())
     }

@@ -118,21 +118,22 @@ impl Store {
                 }
             }
             if !batch.is_empty() {
-                let rejected = (&t.requests, &t.requests_index).transaction(|(requests, index)| {
-                    let mut rejected = Vec::new();
-                    for key in &batch {
-                        let Some(bytes) = requests.remove(key)? else {
-                            continue;
-                        };
-                        let keys = request_index::decode_keys(&bytes)
-                            .map_err(ConflictableTransactionError::Abort)?;
-                        request_index::remove_tx(index, &keys)?;
-                        if keys.status == "rejected" {
-                            rejected.push((keys.workflow.into_owned(), keys.id.into_owned()));
+                let rejected =
+                    (&t.requests, &t.requests_index).transaction(|(requests, index)| {
+                        let mut rejected = Vec::new();
+                        for key in &batch {
+                            let Some(bytes) = requests.remove(key)? else {
+                                continue;
+                            };
+                            let keys = request_index::decode_keys(&bytes)
+                                .map_err(ConflictableTransactionError::Abort)?;
+                            request_index::remove_tx(index, &keys)?;
+                            if keys.status == "rejected" {
+                                rejected.push((keys.workflow.into_owned(), keys.id.into_owned()));
+                            }
                         }
-                    }
-                    Ok(rejected)
-                })?;
+                        Ok(rejected)
+                    })?;
                 self.rejected.forget(&rejected)?;
                 deleted += batch.len() as u64;
             }
@@ -177,8 +178,8 @@ impl Store {
                         let Some(bytes) = runs.get(key)? else {
                             continue;
                         };
-                        let keys = RunKeys::decode(&bytes)
-                            .map_err(ConflictableTransactionError::Abort)?;
+                        let keys =
+                            RunKeys::decode(&bytes).map_err(ConflictableTransactionError::Abort)?;
                         if !matches!(keys.status, RunStatus::Succeeded | RunStatus::Failed) {
                             continue;
                         }

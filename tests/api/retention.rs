@@ -68,7 +68,9 @@ async fn post(app: &TestApp, workflow: &str, email: &str) -> (String, Value) {
 
 async fn advance(app: &TestApp, by: &str) {
     let url = format!("{}/api/clock/advance", app.base);
-    let (status, answer) = app.send(app.client.post(url).json(&json!({ "by": by }))).await;
+    let (status, answer) = app
+        .send(app.client.post(url).json(&json!({ "by": by })))
+        .await;
     assert_eq!(status, 200, "{answer}");
 }
 
@@ -149,7 +151,10 @@ async fn after_31_days_old_requests_runs_and_emails_are_gone_and_what_must_stay_
 
     // The reference keeps its own copy of the first booking.
     let book = app.workflow("book").await;
-    assert!(book["reference"].to_string().contains("ann@example.com"), "{book}");
+    assert!(
+        book["reference"].to_string().contains("ann@example.com"),
+        "{book}"
+    );
     // Contacts and their timelines stay.
     let ann = app.contact_by_email("ann@example.com").await;
     assert!(!ann["timeline"].as_array().unwrap().is_empty(), "{ann}");

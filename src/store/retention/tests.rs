@@ -103,7 +103,9 @@ fn a_sweep_deletes_what_is_older_than_the_cutoff_and_keeps_the_rest() {
     store
         .save_run(&run("02A", 10, RunStatus::Succeeded, Some(10)))
         .unwrap();
-    store.save_run(&run("02B", 11, RunStatus::Waiting, None)).unwrap();
+    store
+        .save_run(&run("02B", 11, RunStatus::Waiting, None))
+        .unwrap();
     store
         .save_run(&run("02C", 12, RunStatus::Failed, Some(80)))
         .unwrap();
@@ -124,8 +126,12 @@ fn a_sweep_deletes_what_is_older_than_the_cutoff_and_keeps_the_rest() {
     }
     // Dedupe marks: one expired, one still blocking repeats.
     let dedupe = &store.trees.dedupe;
-    dedupe.insert("bookings\0old", &(NOW - 1).to_be_bytes()).unwrap();
-    dedupe.insert("bookings\0new", &(NOW + DAY).to_be_bytes()).unwrap();
+    dedupe
+        .insert("bookings\0old", &(NOW - 1).to_be_bytes())
+        .unwrap();
+    dedupe
+        .insert("bookings\0new", &(NOW + DAY).to_be_bytes())
+        .unwrap();
 
     let swept = store.sweep(CUTOFF, NOW).unwrap();
     assert_eq!(
@@ -142,12 +148,22 @@ fn a_sweep_deletes_what_is_older_than_the_cutoff_and_keeps_the_rest() {
         .collect();
     assert_eq!(left, ["01C"]);
     // Their index entries went with them: the filtered list reads only what is left.
-    assert_eq!(store.trees.requests_index.scan_prefix(b"wbookings\0").count(), 1);
+    assert_eq!(
+        store
+            .trees
+            .requests_index
+            .scan_prefix(b"wbookings\0")
+            .count(),
+        1
+    );
     let rejected = store.db.open_tree("rejected").unwrap();
     assert_eq!(rejected.scan_prefix(b"bookings\0").count(), 1);
     let count = rejected.get("bookings\x01").unwrap().unwrap();
     assert_eq!(u64::from_be_bytes(count.as_ref().try_into().unwrap()), 1);
-    assert_eq!(store.reference("bookings").unwrap().unwrap().payload["name"], "Jane");
+    assert_eq!(
+        store.reference("bookings").unwrap().unwrap().payload["name"],
+        "Jane"
+    );
 
     assert!(store.run("02A").unwrap().is_none());
     let by_contact = RunFilter {
@@ -159,10 +175,16 @@ fn a_sweep_deletes_what_is_older_than_the_cutoff_and_keeps_the_rest() {
 
     assert!(store.outbox.get("03A").unwrap().is_none());
     assert!(!outbox_dir.join("03A.eml").exists());
-    assert_eq!(store.outbox.get("03B").unwrap().unwrap().state, OutboxState::Queued);
+    assert_eq!(
+        store.outbox.get("03B").unwrap().unwrap().state,
+        OutboxState::Queued
+    );
     assert!(store.outbox.get("03C").unwrap().is_some());
     assert!(outbox_dir.join("03C.eml").exists());
-    assert_eq!(store.outbox.contact_for_token("tok03A").unwrap().as_deref(), Some("C1"));
+    assert_eq!(
+        store.outbox.contact_for_token("tok03A").unwrap().as_deref(),
+        Some("C1")
+    );
 
     assert!(dedupe.get("bookings\0old").unwrap().is_none());
     assert!(dedupe.get("bookings\0new").unwrap().is_some());
