@@ -64,6 +64,10 @@ pub struct ServeArgs {
     /// (`30d`, `12w`); `0` keeps everything.
     #[arg(long, env = "HOOKFLOW_RETAIN", default_value = "30d", value_parser = parse_retain)]
     pub retain: std::time::Duration,
+    /// Start even when the store holds less than its control file says was acknowledged
+    /// (a damaged or replaced sled `db`); the loss is logged and the file follows the store.
+    #[arg(long)]
+    pub accept_data_loss: bool,
     /// Token required on `/api/*` and `/metrics` (read from the environment only).
     #[arg(skip)]
     pub admin_token: Option<String>,

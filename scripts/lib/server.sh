@@ -1,26 +1,43 @@
-# Sourced by the measuring scripts (load.sh, csv_rates.sh): starts a private release server on a
-# free loopback port with a fresh temporary data dir, and stops it and removes its files on exit.
-#   start_server    sets bin, server (its base URL), server_pid and work (a temp dir)
+# Sourced by the measuring scripts (load.sh, csv_rates.sh, bench.sh): starts a private release
+# server on a free loopback port with a fresh temporary data dir, and stops it and removes its
+# files on exit.
+#   start_server [DATA_DIR]   sets bin, server (its base URL), server_pid and work (a temp dir);
+#                             DATA_DIR defaults to $work/data
+#   stop_server               stops it (bench.sh starts several in turn)
+#   free_port                 prints a free loopback port
+# Other processes the caller starts go in other_pids; they are stopped on exit too.
 # The caller defines note() and has run `cargo build --release`.
 
 command -v curl >/dev/null 2>&1 || { note "curl is needed to wait for /healthz"; exit 1; }
 bin=target/release/hookflow
 
 # wrk needs a known port, so pick a free one instead of asking the server for :0.
-port=$(python3 -c 'import socket
+free_port() {
+  python3 -c 'import socket
 s = socket.socket()
 s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])
-s.close()' 2>/dev/null || echo 18787)
+s.close()' 2>/dev/null || echo "$1"
+}
+port=$(free_port 18787)
 server="http://127.0.0.1:${port}"
 
 work=$(mktemp -d)
 server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
+other_pids=""
+stop_pid() {
+  if [ -n "$1" ] && kill -0 "$1" 2>/dev/null; then
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
   fi
+}
+stop_server() {
+  stop_pid "$server_pid"
+  server_pid=""
+}
+cleanup() {
+  stop_server
+  for pid in $other_pids; do stop_pid "$pid"; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -29,18 +46,20 @@ trap 'exit 130' INT TERM
 start_server() {
   # No admin token for this private, loopback-only server.
   env -u HOOKFLOW_ADMIN_TOKEN "$bin" serve \
-    --workflows ./workflows --data "$work/data" --listen "127.0.0.1:${port}" >"$work/server.log" 2>&1 &
+    --workflows ./workflows --data "${1:-$work/data}" --listen "127.0.0.1:${port}" >"$work/server.log" 2>&1 &
   server_pid=$!
-  for _ in $(seq 1 100); do
+  # Polled every 50 ms so that bench.sh can time a start-up with it.
+  local limit=${SERVER_START_TIMEOUT:-10}
+  for _ in $(seq 1 $((limit * 20))); do
     curl -fsS -o /dev/null "${server}/healthz" 2>/dev/null && return 0
     if ! kill -0 "$server_pid" 2>/dev/null; then
       note "the server exited:"
       cat "$work/server.log" >&2
       exit 1
     fi
-    sleep 0.1
+    sleep 0.05
   done
-  note "the server did not answer /healthz within 10 s:"
+  note "the server did not answer /healthz within ${limit} s:"
   cat "$work/server.log" >&2
   exit 1
 }

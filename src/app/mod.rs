@@ -238,12 +238,14 @@ impl Application {
 }
 
 fn open_store(args: &ServeArgs) -> anyhow::Result<Store> {
-    Store::open_with_cache(&args.data, args.cache_bytes()).map_err(|e| match e {
+    Store::open_with(&args.data, args.cache_bytes(), args.accept_data_loss).map_err(|e| match e {
         StoreError::Locked => anyhow::anyhow!(
             "data dir {} is in use by another hookflow process",
             args.data.display()
         ),
-        unreadable @ StoreError::Unreadable { .. } => anyhow::Error::new(unreadable),
+        unreadable @ (StoreError::Unreadable { .. } | StoreError::Behind { .. }) => {
+            anyhow::Error::new(unreadable)
+        }
         other => anyhow::Error::new(other)
             .context(format!("could not open data dir {}", args.data.display())),
     })

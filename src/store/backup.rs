@@ -8,16 +8,18 @@
 //! Restore checks both before the new data dir appears: it is built beside its final name and
 //! renamed into place only when complete, so a bad file leaves nothing behind.
 //!
-//! Consistency: sled 0.34 has no snapshots and its iterators read each tree live, so a backup
-//! taken while `serve` writes is not one instant across trees. It begins with a flush, so every
-//! request acknowledged before it began is in it, with its hook id, reference, items and queue
-//! entries, and every record in it is whole, as it was at one moment. Work in flight while it
-//! runs (a request being stored, a run's step, an email changing state) may be in it only in
-//! part: after a restore, such a run may repeat or skip that one step. A restored store starts
-//! like one after a crash: queued runs start, unfinished ones resume, unconfirmed emails are
-//! retried. For a backup that is one instant, stop `serve` (the backup then reads the data dir)
-//! or take it when no traffic comes in; a live point-in-time backup needs every write to pass
-//! one gate that the backup can hold.
+//! Consistency: sled 0.34 has no snapshots and its iterators read each tree live (and a
+//! transaction would hold sled's global write lock for the whole export). So the backup pauses
+//! the group commit instead: no accepted request is written while it reads (requests arriving
+//! meanwhile wait, and answer 503 if it takes longer than the intake's 10 s flush deadline),
+//! and it begins with a flush. Every request acknowledged before it began is in it whole, with
+//! its hook id, reference, items, queue entries and counters; none that came later is in it in
+//! part. What still changes while it reads: runs' steps (with the contacts, timers and outbox
+//! rows they write), email states, rejected requests, hook ids of new workflows. Such work in
+//! flight may be in the backup only in part: after a restore, a run may repeat or skip that
+//! one step. A restored store starts like one after a crash: queued runs start, unfinished ones
+//! resume, unconfirmed emails are retried. Restore writes the control file of the new data dir
+//! (see [`super::control`]) from the restored store.
 
 use super::{Store, StoreError};
 use flate2::read::GzDecoder;
@@ -70,6 +72,7 @@ impl Store {
     /// Writes every tree of the store to `out` as a backup (see the module comment for what it
     /// holds while writes continue).
     pub fn backup(&self, out: impl Write) -> Result<Summary, BackupError> {
+        let _paused = self.commit.pause();
         self.flush_now()?;
         let mut gz = GzEncoder::new(out, Compression::fast());
         writeln!(
@@ -174,7 +177,11 @@ fn restore_into(input: impl Read, dir: &Path) -> Result<Summary, BackupError> {
     if let Some(t) = tree {
         t.apply_batch(batch)?;
     }
+    // The restored store is whole by definition: its control file says what it holds.
+    let acked = super::control::Acked::read(&db.open_tree("meta")?)?;
     db.flush()?;
+    drop(db);
+    super::control::write_file(dir, &acked)?;
     Ok(summary)
 }
 

@@ -11,14 +11,21 @@
 //! pool costs context switches on every round. sled's own `flush` writes its log with
 //! `sync_file_range`, which does not persist file metadata or the device cache; an `fdatasync`
 //! of the log file after it makes the flush a real one.
+//!
+//! After a flush that covered new requests the committer copies its count of acknowledged
+//! requests to the control file (see [`super::control`]), at most every [`CONTROL_EVERY`].
 
+use super::control::{self, Acked};
 use super::requests::{AcceptJob, IngestTrees};
 use super::{StoreError, StoreResult};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
+
+/// Least time between two writes of the control file (each is two fsyncs).
+const CONTROL_EVERY: Duration = Duration::from_millis(100);
 
 /// Handle to the committer thread; the thread stops when the last handle is dropped.
 #[derive(Clone)]
@@ -49,6 +56,12 @@ struct Shared {
     /// Signalled after every flush, for `wait_blocking`.
     flushed: Condvar,
     stop: AtomicBool,
+    /// Holders of [`GroupCommit::pause`]: accepted requests wait while any is held.
+    paused: AtomicUsize,
+    /// Held by the committer while it writes requests, and by a pause.
+    gate: Mutex<()>,
+    /// A `wait_blocking` caller (shutdown, reset, backup) wants the control file up to date.
+    sync_control: AtomicBool,
 }
 
 impl Shared {
@@ -58,8 +71,14 @@ impl Shared {
 }
 
 impl GroupCommit {
-    /// Starts the committer thread, which writes accepted requests into `ingest`.
-    pub(crate) fn start(db: sled::Db, sled_dir: PathBuf, ingest: IngestTrees) -> Self {
+    /// Starts the committer thread, which writes accepted requests into `ingest` and counts
+    /// them in `meta` (starting from `acked`) and in the control file of `data_dir`.
+    pub(crate) fn start(
+        db: sled::Db,
+        data_dir: PathBuf,
+        ingest: IngestTrees,
+        (meta, acked): (sled::Tree, Acked),
+    ) -> Self {
         let (done, _) = watch::channel((0, None));
         let shared = Arc::new(Shared {
             issued: AtomicU64::new(0),
@@ -68,11 +87,25 @@ impl GroupCommit {
             wake: Condvar::new(),
             flushed: Condvar::new(),
             stop: AtomicBool::new(false),
+            sync_control: AtomicBool::new(false),
+            paused: AtomicUsize::new(0),
+            gate: Mutex::new(()),
         });
         let worker = shared.clone();
         std::thread::Builder::new()
             .name("hookflow-commit".into())
-            .spawn(move || committer(&worker, &db, &ingest, &sled_dir.join("db")))
+            .spawn(move || {
+                let mut control = Control {
+                    dir: data_dir.clone(),
+                    meta,
+                    acked,
+                    dirty: false,
+                    written: Instant::now(),
+                    failing: false,
+                };
+                let log_file = data_dir.join("sled").join("db");
+                committer(&worker, &db, &ingest, &log_file, &mut control)
+            })
             .expect("start the committer thread");
         Self {
             inner: Arc::new(Handle { shared }),
@@ -99,9 +132,11 @@ impl GroupCommit {
         ticket
     }
 
-    /// The thread-blocking form of `wait`, for code outside async tasks.
+    /// The thread-blocking form of `wait`, for code outside async tasks; the control file
+    /// is written before it returns (it is what `serve` calls last).
     pub fn wait_blocking(&self) -> StoreResult<()> {
         let shared = &self.inner.shared;
+        shared.sync_control.store(true, Ordering::SeqCst);
         let ticket = self.ticket();
         let mut guard = shared.lock();
         loop {
@@ -114,6 +149,19 @@ impl GroupCommit {
                 .wait_timeout(guard, Duration::from_millis(50))
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+        }
+    }
+
+    /// Holds back accepted requests until the guard drops (a backup reads the store as one
+    /// instant of the request log); flushes for other writers go on meanwhile. Returns once
+    /// no round of requests is being written.
+    pub(crate) fn pause(&self) -> Paused<'_> {
+        let shared = &*self.inner.shared;
+        shared.paused.fetch_add(1, Ordering::SeqCst);
+        let gate = shared.gate.lock().unwrap_or_else(|e| e.into_inner());
+        Paused {
+            _gate: gate,
+            shared,
         }
     }
 
@@ -136,6 +184,20 @@ impl GroupCommit {
     }
 }
 
+/// Accepted requests wait while this lives (see [`GroupCommit::pause`]).
+pub(crate) struct Paused<'a> {
+    _gate: MutexGuard<'a, ()>,
+    shared: &'a Shared,
+}
+
+impl Drop for Paused<'_> {
+    fn drop(&mut self) {
+        self.shared.paused.fetch_sub(1, Ordering::SeqCst);
+        let _jobs = self.shared.lock();
+        self.shared.wake.notify_one();
+    }
+}
+
 fn flush_result(err: Option<String>) -> StoreResult<()> {
     match err {
         None => Ok(()),
@@ -143,42 +205,143 @@ fn flush_result(err: Option<String>) -> StoreResult<()> {
     }
 }
 
+/// The committer's count of acknowledged requests and when the control file last got it.
+struct Control {
+    dir: PathBuf,
+    meta: sled::Tree,
+    acked: Acked,
+    /// The count moved past what the file says (and that move is durable).
+    dirty: bool,
+    written: Instant,
+    /// The last write failed (logged once until one succeeds).
+    failing: bool,
+}
+
+impl Control {
+    /// Writes the file if it is behind and, unless `now`, was not written lately. A failure
+    /// (a full disk) is logged and retried at the next chance: the file only lags.
+    fn write(&mut self, now: bool) {
+        if !self.dirty || (!now && self.written.elapsed() < CONTROL_EVERY) {
+            return;
+        }
+        match control::write_file(&self.dir, &self.acked) {
+            Ok(()) => {
+                self.dirty = false;
+                self.failing = false;
+                self.written = Instant::now();
+            }
+            Err(e) if !self.failing => {
+                self.failing = true;
+                tracing::warn!(error = %e, "could not write the control file; retrying");
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// What the committer does next.
+enum Round {
+    Work(Vec<AcceptJob>, u64),
+    Idle,
+    Stop,
+}
+
+/// Waits for jobs or tickets; `Idle` after a quiet while, so the control file can catch up.
+fn next_round(shared: &Shared) -> Round {
+    let mut guard = shared.lock();
+    loop {
+        if shared.stop.load(Ordering::SeqCst) && guard.is_empty() {
+            return Round::Stop;
+        }
+        let target = shared.issued.load(Ordering::SeqCst);
+        let paused = shared.paused.load(Ordering::SeqCst) > 0;
+        if (!guard.is_empty() && !paused) || target > shared.done.borrow().0 {
+            return Round::Work(std::mem::take(&mut *guard), target);
+        }
+        let (next, waited) = shared
+            .wake
+            .wait_timeout(guard, CONTROL_EVERY)
+            .unwrap_or_else(|e| e.into_inner());
+        guard = next;
+        if waited.timed_out() {
+            return Round::Idle;
+        }
+    }
+}
+
 /// One round after another: take the waiting jobs and the tickets issued so far, write the
 /// jobs, flush, answer. Whatever arrives meanwhile goes into the next round.
-fn committer(shared: &Shared, db: &sled::Db, ingest: &IngestTrees, log_file: &Path) {
+fn committer(
+    shared: &Shared,
+    db: &sled::Db,
+    ingest: &IngestTrees,
+    log_file: &Path,
+    control: &mut Control,
+) {
     loop {
-        let (mut jobs, target) = {
-            let mut guard = shared.lock();
-            loop {
-                if shared.stop.load(Ordering::SeqCst) && guard.is_empty() {
-                    return;
-                }
-                let target = shared.issued.load(Ordering::SeqCst);
-                if !guard.is_empty() || target > shared.done.borrow().0 {
-                    break (std::mem::take(&mut *guard), target);
-                }
-                guard = shared
-                    .wake
-                    .wait_timeout(guard, Duration::from_millis(200))
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
+        let (mut jobs, target) = match next_round(shared) {
+            Round::Work(jobs, target) => (jobs, target),
+            Round::Idle => {
+                control.write(false);
+                continue;
+            }
+            Round::Stop => {
+                control.write(true);
+                return;
             }
         };
+        let gate = hold_gate(shared, &mut jobs);
+        let mut counted = control.acked.clone();
         let written = if jobs.is_empty() {
             Ok(Vec::new())
+        } else if let Err(full) = super::space::check(&control.dir) {
+            Err(StoreError::Io(full))
         } else {
-            ingest.write(&mut jobs)
+            ingest.write(&mut jobs).and_then(|records| {
+                let ids = records.iter().map(|r| r.id.clone());
+                counted.record(&control.meta, ids)?;
+                Ok(records)
+            })
         };
         let flushed = db.flush().map_err(|e| e.to_string()).and_then(|_| {
             std::fs::File::open(log_file)
                 .and_then(|f| f.sync_data())
                 .map_err(|e| format!("fsync {}: {e}", log_file.display()))
         });
+        drop(gate);
         crate::metrics::flush_batch(jobs.len() as u64 + target - shared.done.borrow().0);
+        if written.is_ok() && flushed.is_ok() && !jobs.is_empty() {
+            control.acked = counted;
+            control.dirty = true;
+        }
+        if shared.sync_control.swap(false, Ordering::SeqCst) {
+            control.write(true);
+        }
         shared.done.send_replace((target, flushed.clone().err()));
         answer(jobs, written, flushed);
-        let _guard = shared.lock();
-        shared.flushed.notify_all();
+        {
+            let _guard = shared.lock();
+            shared.flushed.notify_all();
+        }
+        control.write(false);
+    }
+}
+
+/// Takes the gate for a round with requests; when a pause holds it, puts the requests back
+/// (first in line) and leaves the round to the tickets.
+fn hold_gate<'a>(shared: &'a Shared, jobs: &mut Vec<AcceptJob>) -> Option<MutexGuard<'a, ()>> {
+    if jobs.is_empty() {
+        return None;
+    }
+    match shared.gate.try_lock() {
+        Ok(gate) => Some(gate),
+        Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => {
+            let mut waiting = shared.lock();
+            let later = std::mem::replace(&mut *waiting, std::mem::take(jobs));
+            waiting.extend(later);
+            None
+        }
     }
 }
 

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod codec;
 pub mod commit;
 pub mod contacts;
+pub(crate) mod control;
 pub mod counts;
 pub mod enrolments;
 pub mod hooks;
@@ -25,6 +26,7 @@ pub mod reset;
 pub mod retention;
 pub mod run_index;
 pub mod runs;
+pub mod space;
 pub mod step_tx;
 pub mod timers;
 pub mod versions;
@@ -44,6 +46,13 @@ pub enum StoreError {
          from a backup: `hookflow restore FILE --data NEW_DIR`, then use --data NEW_DIR"
     )]
     Unreadable { dir: String, reason: String },
+    /// The store holds less than its control file says was acknowledged (see [`control`]).
+    #[error(
+        "the data dir {dir} has lost data: {missing}.\n  Make a new data dir from a backup: \
+         `hookflow restore FILE --data NEW_DIR`, then use --data NEW_DIR; or start anyway with \
+         `hookflow serve --accept-data-loss` (what is missing stays lost)"
+    )]
+    Behind { dir: String, missing: String },
     #[error("store error: {0}")]
     Sled(#[from] sled::Error),
     #[error("corrupt record in {tree}: {message}")]
@@ -132,6 +141,12 @@ impl Store {
 
     /// Opens the store with sled's page cache bounded to `cache_bytes` (`serve --cache`).
     pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> StoreResult<Self> {
+        Self::open_with(dir, cache_bytes, false)
+    }
+
+    /// Opens the store; a store behind its control file is refused with `Behind`, unless
+    /// `accept_data_loss`, which logs the loss and starts with what the store holds.
+    pub fn open_with(dir: &Path, cache_bytes: u64, accept_data_loss: bool) -> StoreResult<Self> {
         let config = sled_config(&dir.join("sled"), cache_bytes);
         let db = open_error::open_sled(dir, config)?;
         let trees = Trees {
@@ -182,7 +197,13 @@ impl Store {
             dedupe: trees.dedupe.clone(),
             counts: trees.counts.clone(),
         };
-        let commit = commit::GroupCommit::start(db.clone(), dir.join("sled"), ingest);
+        let acked = control::check(dir, &trees.meta, accept_data_loss)?;
+        let commit = commit::GroupCommit::start(
+            db.clone(),
+            dir.to_path_buf(),
+            ingest,
+            (trees.meta.clone(), acked),
+        );
         let contacts =
             Arc::new(
                 contacts::ContactTrees::open(&db).map_err(|e| StoreError::Corrupt {

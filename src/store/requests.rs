@@ -311,8 +311,10 @@ impl Store {
 
     /// Logs a rejected request without waiting for a flush (bad requests must not slow good
     /// ones), its body cut at [`MAX_REJECTED_BODY`], and drops the workflow's oldest rejected
-    /// requests past [`MAX_REJECTED`].
+    /// requests past [`MAX_REJECTED`]. Below the disk reserve nothing is logged (see
+    /// [`super::space`]).
     pub fn log_rejected(&self, mut record: RequestRecord) -> StoreResult<()> {
+        super::space::check(&self.dir)?;
         if record.body.len() > MAX_REJECTED_BODY {
             let mut cut = MAX_REJECTED_BODY;
             while !record.body.is_char_boundary(cut) {

@@ -160,3 +160,92 @@ fn restore_fills_an_existing_empty_dir() {
     restore(&bytes[..], &target).unwrap();
     assert_eq!(contents(&Store::open(&target).unwrap()), contents(&store));
 }
+
+/// A writer that says when the backup starts writing and then waits to be let go.
+struct Held {
+    started: Option<std::sync::mpsc::Sender<()>>,
+    release: std::sync::mpsc::Receiver<()>,
+    bytes: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl Write for Held {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(started) = self.started.take() {
+            started.send(()).unwrap();
+            self.release.recv().unwrap();
+        }
+        self.bytes.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn booking(id: &str) -> crate::store::requests::RequestRecord {
+    crate::store::requests::RequestRecord {
+        id: id.into(),
+        workflow: "booking".into(),
+        received_at: "2026-01-01T00:00:00Z".into(),
+        method: "POST".into(),
+        remote_addr: None,
+        headers: Vec::new(),
+        query: String::new(),
+        content_type: None,
+        body: "{}".into(),
+        body_size: 2,
+        body_truncated: false,
+        status: crate::store::requests::ItemStatus::Accepted,
+        http_status: 200,
+        reason: None,
+        payload: serde_json::json!({}),
+        items: Vec::new(),
+        replay_of: None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_accepted_while_a_backup_reads_waits_and_is_not_half_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("data")).unwrap();
+    store
+        .accept(booking("01A"), Vec::new(), 0, None)
+        .await
+        .unwrap();
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel();
+    let bytes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let out = Held {
+        started: Some(started_tx),
+        release: release_rx,
+        bytes: bytes.clone(),
+    };
+    let reader = store.clone();
+    let backup = std::thread::spawn(move || reader.backup(out).unwrap());
+    started.recv().unwrap();
+
+    let late = tokio::spawn({
+        let store = store.clone();
+        async move { store.accept(booking("01B"), Vec::new(), 0, None).await }
+    });
+    // Other writers still get their flushes while the backup reads.
+    tokio::time::timeout(std::time::Duration::from_secs(5), store.durable())
+        .await
+        .expect("a flush during a backup")
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !late.is_finished(),
+        "a request was stored while the backup read"
+    );
+    release.send(()).unwrap();
+    backup.join().unwrap();
+    late.await.unwrap().unwrap();
+
+    let target = dir.path().join("restored");
+    restore(&bytes.lock().unwrap()[..], &target).unwrap();
+    let restored = Store::open(&target).unwrap();
+    assert!(restored.request("01A").unwrap().is_some());
+    assert!(restored.request("01B").unwrap().is_none());
+    assert!(store.request("01B").unwrap().is_some());
+}

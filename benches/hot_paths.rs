@@ -1,0 +1,169 @@
+//! Micro-benchmarks of the per-request hot pieces, on the shipped workflows and samples:
+//! body parsing (strict JSON, as the hook handler reads it), matching (mapping paths, the
+//! trigger filter and dedupe key per item) and templating (an email's subject and HTML body).
+//!   cargo bench --bench hot_paths                      (add `-- parse` to run one group)
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use hookflow::engine::context::run_context;
+use hookflow::engine::template::{Context, Renderer};
+use hookflow::sender::body::{decode_and_parse, default_split};
+use hookflow::workflow::{load_dir, paths, SendEmail, StepKind, Workflow};
+use serde_json::{json, Value};
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The allocator the `hookflow` binary uses (src/main.rs), so the figures compare like with like.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const LIMIT: u64 = 1 << 20;
+const JSON: Option<&str> = Some("application/json");
+
+fn repo(path: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn workflow(id: &str) -> Arc<Workflow> {
+    let catalog = load_dir(&repo("workflows"), &|_| None);
+    let entry = catalog
+        .workflows
+        .values()
+        .find(|e| e.id.as_str() == id)
+        .unwrap_or_else(|| panic!("workflows/{id}.yaml is shipped"));
+    entry.workflow.clone().expect("the shipped workflow loads")
+}
+
+fn booking_body() -> Vec<u8> {
+    std::fs::read(repo("samples/optimantra/booking.json")).expect("the booking sample")
+}
+
+/// 100 Embodia events: the mixed sample's items in turn, each with its own consult and
+/// participant ids, as one array (Embodia posts arrays).
+fn embodia_body() -> Vec<u8> {
+    let text = std::fs::read(repo("samples/embodia/consult-mixed.json")).expect("the sample");
+    let sample: Vec<Value> = serde_json::from_slice(&text).expect("an array");
+    let items: Vec<Value> = (0..100)
+        .map(|i| {
+            let mut item = sample[i % sample.len()].clone();
+            item["consult"]["id"] = json!(48000 + i);
+            if item.get("participant").is_some() {
+                item["participant"]["id"] = json!(90000 + i);
+                item["participant"]["email"] = json!(format!("patient{i}@example.org"));
+            }
+            item
+        })
+        .collect();
+    serde_json::to_vec_pretty(&items).expect("serialises")
+}
+
+fn request_ctx() -> Value {
+    json!({"headers": {"content-type": "application/json"}, "query": {},
+           "received_at": "2026-12-01T10:00:00Z", "method": "POST"})
+}
+
+fn parsing(c: &mut Criterion) {
+    let mut g = c.benchmark_group("parse");
+    for (name, body) in [
+        ("optimantra_booking", booking_body()),
+        ("embodia_100_items", embodia_body()),
+    ] {
+        g.throughput(Throughput::Bytes(body.len() as u64));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let (_, payload) =
+                    decode_and_parse(JSON, None, black_box(&body), "", LIMIT).expect("parses");
+                default_split(payload)
+            })
+        });
+    }
+    g.finish();
+}
+
+fn matching(c: &mut Criterion) {
+    let renderer = Renderer::new();
+    let request = request_ctx();
+    let mut g = c.benchmark_group("match");
+
+    let booking = workflow("optimantra-booking");
+    let item: Value = serde_json::from_slice(&booking_body()).expect("JSON");
+    g.bench_function("booking_mapping_4_paths", |b| {
+        b.iter(|| {
+            booking
+                .mapping
+                .iter()
+                .map(|entry| paths::evaluate(entry, black_box(&item)))
+                .collect::<Vec<_>>()
+        })
+    });
+
+    // What intake decides per item: the context (mapping included), the filter, the dedupe key.
+    let embodia = workflow("embodia-consults");
+    let filter = embodia
+        .trigger
+        .filter
+        .clone()
+        .expect("embodia has a filter");
+    let dedupe = embodia
+        .trigger
+        .dedupe
+        .clone()
+        .expect("embodia has a dedupe key");
+    let (_, payload) = decode_and_parse(JSON, None, &embodia_body(), "", LIMIT).expect("parses");
+    let items = default_split(payload);
+    g.throughput(Throughput::Elements(items.len() as u64));
+    g.bench_function("embodia_100_items_filter_and_dedupe", |b| {
+        b.iter(|| {
+            let mut passed = 0;
+            for item in &items {
+                let ctx = run_context(&embodia, item, &request, Value::Null, 0);
+                if renderer.eval_condition(&filter, &ctx).expect("evaluates") {
+                    renderer.render_arg(&dedupe, &ctx).expect("renders");
+                    passed += 1;
+                }
+            }
+            passed
+        })
+    });
+    g.finish();
+}
+
+fn send_email_step(wf: &Workflow) -> SendEmail {
+    wf.steps
+        .iter()
+        .find_map(|s| match &s.kind {
+            StepKind::SendEmail(e) => Some(e.clone()),
+            _ => None,
+        })
+        .expect("the booking workflow sends an email")
+}
+
+fn templating(c: &mut Criterion) {
+    let renderer = Renderer::new();
+    let booking = workflow("optimantra-booking");
+    let email = send_email_step(&booking);
+    let item: Value = serde_json::from_slice(&booking_body()).expect("JSON");
+    let contact = json!({"id": "01JXT21Q00BEM6ZTXV0ZB489QW", "first_name": "Jane",
+        "last_name": "Doe", "email": "jane.doe@example.com", "phone": "+14155550132",
+        "tags": ["Booked"], "dnd": false, "custom": {"last_booking": "2026-12-03"}});
+    let ctx: Context = run_context(&booking, &item, &request_ctx(), contact, 0);
+    let (_, html) = email.template.clone().expect("a template file");
+    let mut g = c.benchmark_group("template");
+    g.bench_function("booking_subject", |b| {
+        b.iter(|| {
+            renderer
+                .render_arg(black_box(&email.subject), &ctx)
+                .expect("renders")
+        })
+    });
+    g.bench_function("booking_confirmation_html", |b| {
+        b.iter(|| {
+            renderer
+                .render_text(black_box(&html), &ctx, true)
+                .expect("renders")
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, parsing, matching, templating);
+criterion_main!(benches);
