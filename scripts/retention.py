@@ -10,10 +10,12 @@ dir's size, the sled files' size and the number of `.eml` files.
     DAYS=60 PER_DAY=200 ./scripts/retention.py
 It kills only the server it started and removes its data dir.
 """
+import gzip
 import json
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -54,6 +56,36 @@ def size(path):
     return total
 
 
+def live_bytes(bin_path, base, work):
+    """Bytes of live records per tree, read from a backup taken through the server."""
+    path = os.path.join(work, "backup.gz")
+    subprocess.run([bin_path, "backup", path, "--server", base], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    raw = gzip.open(path).read()
+    os.remove(path)
+    at = raw.index(b"\n") + 1 + 1 + 8  # header line, then `I` and the next id
+    trees, name = {}, None
+
+    def field(at):
+        n = struct.unpack(">I", raw[at:at + 4])[0]
+        return raw[at + 4:at + 4 + n], at + 4 + n
+
+    while at < len(raw):
+        tag = raw[at:at + 1]
+        at += 1
+        if tag == b"T":
+            name, at = field(at)
+            name = name.decode()
+            trees[name] = 0
+        elif tag == b"R":
+            k, at = field(at)
+            v, at = field(at)
+            trees[name] += len(k) + len(v)
+        else:
+            break
+    return trees
+
+
 def main():
     os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     work = tempfile.mkdtemp(prefix="hookflow-retention-")
@@ -79,7 +111,8 @@ def main():
         sample = json.load(open("samples/optimantra/booking.json"))
         print(f"retention.py: {DAYS} days, {PER_DAY} bookings + {PER_DAY // 4} "
               f"cancellations a day, {PATIENTS} patients, --retain {RETAIN}", flush=True)
-        print("day  data_dir_MiB  sled_MiB  eml_files", flush=True)
+        print("day  data_dir_MiB  sled_MiB  eml_files  live_MiB  biggest live trees (MiB)",
+              flush=True)
         n = 0
         started = time.time()
         for day in range(1, DAYS + 1):
@@ -94,8 +127,12 @@ def main():
                 time.sleep(2)  # let the mailer and the sweep catch up
                 outbox = os.path.join(data, "outbox")
                 emls = len(os.listdir(outbox)) if os.path.isdir(outbox) else 0
+                live = live_bytes(BIN, base, work)
+                top = " ".join(f"{k}={v / 2**20:.1f}" for k, v in
+                               sorted(live.items(), key=lambda kv: -kv[1])[:5])
                 print(f"{day:3d}  {size(data) / 2**20:12.1f}  "
-                      f"{size(os.path.join(data, 'sled')) / 2**20:8.1f}  {emls:9d}", flush=True)
+                      f"{size(os.path.join(data, 'sled')) / 2**20:8.1f}  {emls:9d}  "
+                      f"{sum(live.values()) / 2**20:8.1f}  {top}", flush=True)
         print(f"retention.py: {n} requests in {time.time() - started:.0f} s", flush=True)
         sweeps = [l for l in open(os.path.join(work, "server.log")) if "retention sweep" in l]
         print(f"retention.py: {len(sweeps)} sweeps deleted something; last: "
