@@ -118,9 +118,9 @@ impl Store {
                 }
             }
             if !batch.is_empty() {
-                let rejected =
+                let (n, rejected) =
                     (&t.requests, &t.requests_index).transaction(|(requests, index)| {
-                        let mut rejected = Vec::new();
+                        let (mut n, mut rejected) = (0u64, Vec::new());
                         for key in &batch {
                             let Some(bytes) = requests.remove(key)? else {
                                 continue;
@@ -128,14 +128,15 @@ impl Store {
                             let keys = request_index::decode_keys(&bytes)
                                 .map_err(ConflictableTransactionError::Abort)?;
                             request_index::remove_tx(index, &keys)?;
+                            n += 1;
                             if keys.status == "rejected" {
                                 rejected.push((keys.workflow.into_owned(), keys.id.into_owned()));
                             }
                         }
-                        Ok(rejected)
+                        Ok((n, rejected))
                     })?;
                 self.rejected.forget(&rejected)?;
-                deleted += batch.len() as u64;
+                deleted += n;
             }
             if reached || batch.len() < BATCH {
                 return Ok(deleted);
