@@ -60,6 +60,10 @@ pub struct ServeArgs {
     /// Size of sled's page cache (`64MiB`, `512KiB`): bounds memory whatever the data.
     #[arg(long, env = "HOOKFLOW_CACHE", default_value = "32MiB", value_parser = parse_cache)]
     pub cache: u64,
+    /// Delete requests, finished runs and sent emails older than this on hookflow's clock
+    /// (`30d`, `12w`); `0` keeps everything.
+    #[arg(long, env = "HOOKFLOW_RETAIN", default_value = "30d", value_parser = parse_retain)]
+    pub retain: std::time::Duration,
     /// Start even when the store holds less than its control file says was acknowledged
     /// (a damaged or replaced sled `db`); the loss is logged and the file follows the store.
     #[arg(long)]
@@ -117,4 +121,13 @@ fn parse_cache(text: &str) -> Result<u64, String> {
         0 => Err("the cache needs at least 1 byte; try 32MiB".to_string()),
         n => Ok(n),
     }
+}
+
+/// `--retain DURATION`: a duration such as `30d`, or `0` to keep everything.
+fn parse_retain(text: &str) -> Result<std::time::Duration, String> {
+    if text.trim() == "0" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    crate::domain::duration::parse_duration(text)
+        .map_err(|e| format!("{e}; or `0` to keep everything"))
 }

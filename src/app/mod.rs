@@ -3,6 +3,7 @@
 
 mod events;
 mod reload;
+mod retention;
 
 use crate::engine::executor::Executor;
 use crate::engine::step::email::MailSettings;
@@ -37,6 +38,8 @@ pub struct Application {
     mail_line: String,
     /// hookflow's clock: every time the mailer records comes from it.
     clock: Clock,
+    /// `--retain`: how long old records are kept (zero: forever).
+    retain: Duration,
     _reloader: Option<reload::Reloader>,
 }
 
@@ -141,6 +144,7 @@ impl Application {
             mailer,
             mail_line,
             clock,
+            retain: args.retain,
             _reloader: reloader,
             limits: http::server::ConnLimits {
                 header_timeout: Duration::from_secs(args.header_timeout),
@@ -205,6 +209,12 @@ impl Application {
                 .clone()
                 .run_forever(wake, move || clock.now_ms()),
         );
+        let sweeper = tokio::spawn(retention::run_forever(
+            store.clone(),
+            self.clock.clone(),
+            self.worker.clone(),
+            self.retain,
+        ));
         // Event streams never end by themselves: close them so the drain need not wait.
         let events = self.state.events.clone();
         let shutdown = async move {
@@ -221,6 +231,7 @@ impl Application {
         .await;
         worker.abort();
         mailer.abort();
+        sweeper.abort();
         store.flush_now()?;
         Ok(())
     }

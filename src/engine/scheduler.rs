@@ -69,6 +69,7 @@ impl Worker {
             fired.push(self.fire(&t)?);
         }
         let now = clock.set_manual(target, true)?;
+        self.clock_moved.notify_one();
         Ok(Advanced {
             now: rfc3339(now),
             fired,

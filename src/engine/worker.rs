@@ -29,6 +29,8 @@ pub struct Worker {
     pub executor: Arc<Executor>,
     pub store: Store,
     pub queued: Arc<Notify>,
+    /// Woken after a manual clock advance, so the retention sweep follows the clock at once.
+    pub clock_moved: Arc<Notify>,
     /// Held while runs move or timers fire, so the loop and `clock advance` never interleave.
     gate: Mutex<()>,
 }
@@ -50,6 +52,7 @@ impl Worker {
             store: executor.store.clone(),
             executor,
             queued,
+            clock_moved: Arc::new(Notify::new()),
             gate: Mutex::new(()),
         }
     }

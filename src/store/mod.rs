@@ -23,6 +23,7 @@ pub mod references;
 pub(crate) mod request_index;
 pub mod requests;
 pub mod reset;
+pub mod retention;
 pub mod run_index;
 pub mod runs;
 pub mod space;

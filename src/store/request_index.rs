@@ -101,6 +101,17 @@ pub(crate) fn remove(index: &sled::Tree, request: &RequestKeys<'_>) -> sled::Res
     Ok(())
 }
 
+/// Removes a request's entries inside the caller's transaction (retention).
+pub(crate) fn remove_tx<W: IndexWrite + ?Sized>(
+    index: &W,
+    request: &RequestKeys<'_>,
+) -> Result<(), UnabortableTransactionError> {
+    for key in request.keys() {
+        index.del(key)?;
+    }
+    Ok(())
+}
+
 /// The lists a request filter selects; empty when it selects every request.
 pub(crate) fn lists(workflow: Option<&str>, status: Option<&str>) -> Vec<Vec<u8>> {
     let mut lists = Vec::new();

@@ -40,6 +40,26 @@ impl RejectedLog {
         })
     }
 
+    /// Drops deleted rejected requests (`(workflow, id)`) from the index and their workflows'
+    /// counts (retention); ids it does not hold are ignored.
+    pub(crate) fn forget(&self, gone: &[(String, String)]) -> sled::Result<()> {
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        for (workflow, id) in gone {
+            if self.tree.remove(format!("{workflow}\0{id}"))?.is_none() {
+                continue;
+            }
+            let key = count_key(workflow);
+            let count = self
+                .tree
+                .get(&key)?
+                .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+                .unwrap_or(1);
+            self.tree
+                .insert(key, &count.saturating_sub(1).to_be_bytes())?;
+        }
+        Ok(())
+    }
+
     /// Empties the index (with the request log, on reset).
     pub(crate) fn clear(&self) -> sled::Result<()> {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());

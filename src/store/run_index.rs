@@ -87,6 +87,14 @@ pub fn update<W: IndexWrite + ?Sized>(
     apply_diff(index, &old, &new.keys())
 }
 
+/// Removes a deleted run's entries, in the same transaction as the record (retention).
+pub(crate) fn remove<W: IndexWrite + ?Sized>(
+    index: &W,
+    old: &RunKeys,
+) -> Result<(), UnabortableTransactionError> {
+    apply_diff(index, &old.keys(), &[])
+}
+
 /// The lists a run filter selects; empty when it selects every run.
 pub(crate) fn lists(filter: &RunFilter) -> Vec<Vec<u8>> {
     let mut lists = Vec::new();

@@ -35,6 +35,7 @@ mod metrics;
 mod numbers;
 mod page;
 mod reload;
+mod retention;
 mod runs;
 mod samples;
 mod sequences;
