@@ -76,18 +76,20 @@ impl From<sled::transaction::TransactionError<StoreError>> for StoreError {
     }
 }
 
-/// sled's settings for the store in `sled_dir`. Records are JSON, so new stores compress them
-/// with zstd at its fastest level: sled's log rewrites pages often, and compression shrinks that
-/// log several times over. A store made before keeps its setting (sled refuses to change it).
+/// sled's settings for the store in `sled_dir`. Records are stored uncompressed: with zstd
+/// (level 1) a store took 2.3 times less disk, but importing 200,000 contacts took 49.6 s
+/// instead of 11.5 s, a restart 10.6 s instead of 0.25 s (sled makes a zstd context for every
+/// page fragment it reads) and peak RSS rose from 188 to 272 MiB. A store made compressed keeps
+/// its setting (sled refuses to change it).
 pub(crate) fn sled_config(sled_dir: &Path, cache_bytes: u64) -> sled::Config {
-    let made_uncompressed = std::fs::read(sled_dir.join("conf"))
-        .map(|conf| String::from_utf8_lossy(&conf).contains("use_compression: false"))
+    let made_compressed = std::fs::read(sled_dir.join("conf"))
+        .map(|conf| String::from_utf8_lossy(&conf).contains("use_compression: true"))
         .unwrap_or(false);
     sled::Config::new()
         .path(sled_dir)
         .mode(sled::Mode::HighThroughput)
         .cache_capacity(cache_bytes)
-        .use_compression(!made_uncompressed)
+        .use_compression(made_compressed)
         .compression_factor(1)
 }
 
@@ -270,11 +272,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_store_made_without_compression_still_opens_and_keeps_its_records() {
+    fn a_store_made_with_compression_still_opens_and_keeps_its_records() {
         let dir = tempfile::tempdir().unwrap();
         let old = sled::Config::new()
             .path(dir.path().join("sled"))
-            .use_compression(false)
+            .use_compression(true)
             .open()
             .unwrap();
         old.open_tree("hooks")
@@ -288,11 +290,11 @@ mod tests {
     }
 
     #[test]
-    fn a_new_store_compresses_its_records() {
+    fn a_new_store_does_not_compress_its_records() {
         let dir = tempfile::tempdir().unwrap();
         drop(Store::open(dir.path()).unwrap());
         let conf = std::fs::read(dir.path().join("sled/conf")).unwrap();
         let conf = String::from_utf8_lossy(&conf);
-        assert!(conf.contains("use_compression: true"), "{conf}");
+        assert!(conf.contains("use_compression: false"), "{conf}");
     }
 }

@@ -169,12 +169,7 @@ async fn a_data_dir_without_index_trees_lists_the_same_contacts_and_runs_after_a
     // What an older hookflow leaves behind: the same records, no index trees.
     app.stop();
     {
-        // hookflow's stores are compressed, and sled refuses to open them any other way.
-        let db = sled::Config::new()
-            .path(app.data.path().join("sled"))
-            .use_compression(true)
-            .open()
-            .unwrap();
+        let db = sled::open(app.data.path().join("sled")).unwrap();
         assert!(db.drop_tree("contacts_index").unwrap());
         assert!(db.drop_tree("runs_index").unwrap());
         db.flush().unwrap();
