@@ -158,29 +158,11 @@ pub(crate) fn ensure(requests: &sled::Tree, index: &sled::Tree) -> super::StoreR
 
 #[cfg(test)]
 mod tests {
-    use crate::store::requests::{ItemStatus, RequestRecord};
+    use crate::store::requests::RequestRecord;
     use crate::store::Store;
 
     fn rejected(id: &str, workflow: &str) -> RequestRecord {
-        RequestRecord {
-            id: id.into(),
-            workflow: workflow.into(),
-            received_at: "2026-12-01T00:00:00Z".into(),
-            method: "POST".into(),
-            remote_addr: None,
-            headers: Vec::new(),
-            query: String::new(),
-            content_type: None,
-            body: "{}".into(),
-            body_size: 2,
-            body_truncated: false,
-            status: ItemStatus::Rejected,
-            http_status: 401,
-            reason: Some("unauthorized".into()),
-            payload: serde_json::Value::Null,
-            items: Vec::new(),
-            replay_of: None,
-        }
+        RequestRecord::rejected_for_test(id, workflow, "2026-12-01T00:00:00Z".into())
     }
 
     fn ids(store: &Store, workflow: Option<&str>, status: Option<&str>) -> Vec<String> {

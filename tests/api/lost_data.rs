@@ -5,8 +5,7 @@
 use crate::helpers::*;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 const CONTACTS: &str = "Email,First Name\nann.lost@example.com,Ann\nbob.lost@example.com,Bob\n\
                         cyd.lost@example.com,Cyd\n";
@@ -57,30 +56,7 @@ fn scribble(data: &Path, offset: u64, len: usize) {
 
 /// `hookflow serve` on `data`, which must exit (refuse) within the deadline: status, stderr.
 fn refused(data: &Path) -> (std::process::ExitStatus, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookflow"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .arg("--workflows")
-        .arg(repo().join("workflows"))
-        .env_remove("HOOKFLOW_ADMIN_TOKEN")
-        .env_remove("HOOKFLOW_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("serve started on a damaged data dir without a word");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    crate::start_up::serve_refused_on(data, &[], &[])
 }
 
 /// A way to damage a data dir.

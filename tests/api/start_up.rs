@@ -4,16 +4,27 @@ use crate::helpers::repo;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// `hookflow serve ARGS` expected to refuse to start: its exit status and stderr.
+/// `hookflow serve ARGS` on a fresh data dir, expected to refuse to start: its exit status and
+/// stderr.
 pub fn serve_refused(args: &[&str], env: &[(&str, &str)]) -> (std::process::ExitStatus, String) {
     let data = tempfile::tempdir().unwrap();
+    serve_refused_on(data.path(), args, env)
+}
+
+/// `hookflow serve ARGS` on `data`, expected to refuse to start: its exit status and stderr.
+pub fn serve_refused_on(
+    data: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (std::process::ExitStatus, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hookflow"))
         .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data.path())
+        .arg(data)
         .arg("--workflows")
         .arg(repo().join("workflows"))
         .args(args)
         .env_remove("HOOKFLOW_ADMIN_TOKEN")
+        .env_remove("HOOKFLOW_LOG")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

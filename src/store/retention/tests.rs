@@ -4,7 +4,7 @@ use crate::domain::time::rfc3339;
 use crate::store::outbox::{OutboxRecord, OutboxState};
 use crate::store::queue::QueueEntry;
 use crate::store::references::ReferenceRecord;
-use crate::store::requests::{ItemStatus, RequestRecord};
+use crate::store::requests::RequestRecord;
 use crate::store::runs::{RunFilter, RunRecord, RunStatus};
 use crate::store::Store;
 
@@ -14,25 +14,7 @@ const NOW: i64 = 100 * DAY;
 const CUTOFF: i64 = NOW - 30 * DAY;
 
 fn request(id: &str, day: i64) -> RequestRecord {
-    RequestRecord {
-        id: id.into(),
-        workflow: "bookings".into(),
-        received_at: rfc3339(day * DAY),
-        method: "POST".into(),
-        remote_addr: None,
-        headers: Vec::new(),
-        query: String::new(),
-        content_type: None,
-        body: "{}".into(),
-        body_size: 2,
-        body_truncated: false,
-        status: ItemStatus::Rejected,
-        http_status: 401,
-        reason: Some("unauthorized".into()),
-        payload: serde_json::Value::Null,
-        items: Vec::new(),
-        replay_of: None,
-    }
+    RequestRecord::rejected_for_test(id, "bookings", rfc3339(day * DAY))
 }
 
 fn run(id: &str, created: i64, status: RunStatus, finished: Option<i64>) -> RunRecord {
