@@ -73,6 +73,51 @@ fn walk(tree: &sled::Tree, after: Option<&IVec>) -> sled::Iter {
     }
 }
 
+/// What a sweep makes of a record its walk reached.
+enum Verdict {
+    Delete,
+    Keep,
+    /// Made after the cutoff: so is everything after it (ids sort by time).
+    Stop,
+}
+
+/// Walks `tree` oldest first and hands the keys `judge` marks for deletion to `delete` in
+/// batches of at most [`BATCH`] (so a sweep never holds sled's transaction lock long), until
+/// the walk meets a record made after the cutoff or the end; returns how many `delete` removed.
+fn in_batches(
+    tree: &sled::Tree,
+    mut judge: impl FnMut(&[u8]) -> StoreResult<Verdict>,
+    mut delete: impl FnMut(&[IVec]) -> StoreResult<u64>,
+) -> StoreResult<u64> {
+    let mut deleted = 0;
+    let mut after: Option<IVec> = None;
+    loop {
+        let mut batch = Vec::new();
+        let mut reached = false;
+        for item in walk(tree, after.as_ref()) {
+            let (key, bytes) = item?;
+            match judge(&bytes)? {
+                Verdict::Stop => {
+                    reached = true;
+                    break;
+                }
+                Verdict::Delete => batch.push(key.clone()),
+                Verdict::Keep => {}
+            }
+            after = Some(key);
+            if batch.len() == BATCH {
+                break;
+            }
+        }
+        if !batch.is_empty() {
+            deleted += delete(&batch)?;
+        }
+        if reached || batch.len() < BATCH {
+            return Ok(deleted);
+        }
+    }
+}
+
 fn corrupt(tree: &'static str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt {
         tree,
@@ -96,165 +141,122 @@ impl Store {
     /// rejected ones, their place in the rejected log's bound.
     fn sweep_requests(&self, cutoff: Millis) -> StoreResult<u64> {
         let t = &self.trees;
-        let mut deleted = 0;
-        let mut after: Option<IVec> = None;
-        loop {
-            let mut batch = Vec::new();
-            let mut reached = false;
-            for item in walk(&t.requests, after.as_ref()) {
-                let (key, bytes) = item?;
-                let age: RequestAge = decode("requests", &bytes)?;
-                match millis(&age.received_at) {
-                    Some(at) if at >= cutoff => {
-                        reached = true;
-                        break;
-                    }
-                    Some(_) => batch.push(key.clone()),
-                    None => {}
-                }
-                after = Some(key);
-                if batch.len() == BATCH {
-                    break;
-                }
-            }
-            if !batch.is_empty() {
-                let (n, rejected) =
-                    (&t.requests, &t.requests_index).transaction(|(requests, index)| {
-                        let (mut n, mut rejected) = (0u64, Vec::new());
-                        for key in &batch {
-                            let Some(bytes) = requests.remove(key)? else {
-                                continue;
-                            };
-                            let keys = request_index::decode_keys(&bytes)
-                                .map_err(ConflictableTransactionError::Abort)?;
-                            request_index::remove_tx(index, &keys)?;
-                            n += 1;
-                            if keys.status == "rejected" {
-                                rejected.push((keys.workflow.into_owned(), keys.id.into_owned()));
-                            }
+        let judge = |bytes: &[u8]| {
+            let age: RequestAge = decode("requests", bytes)?;
+            Ok(match millis(&age.received_at) {
+                Some(at) if at >= cutoff => Verdict::Stop,
+                Some(_) => Verdict::Delete,
+                None => Verdict::Keep,
+            })
+        };
+        in_batches(&t.requests, judge, |batch| {
+            let (n, rejected) =
+                (&t.requests, &t.requests_index).transaction(|(requests, index)| {
+                    let (mut n, mut rejected) = (0u64, Vec::new());
+                    for key in batch {
+                        let Some(bytes) = requests.remove(key)? else {
+                            continue;
+                        };
+                        let keys = request_index::decode_keys(&bytes)
+                            .map_err(ConflictableTransactionError::Abort)?;
+                        request_index::remove_tx(index, &keys)?;
+                        n += 1;
+                        if keys.status == "rejected" {
+                            rejected.push((keys.workflow.into_owned(), keys.id.into_owned()));
                         }
-                        Ok((n, rejected))
-                    })?;
-                self.rejected.forget(&rejected)?;
-                deleted += n;
-            }
-            if reached || batch.len() < BATCH {
-                return Ok(deleted);
-            }
-        }
+                    }
+                    Ok((n, rejected))
+                })?;
+            self.rejected.forget(&rejected)?;
+            Ok(n)
+        })
     }
 
     /// Runs that finished before `cutoff`, with their `runs_index` entries. A run made after
     /// the cutoff cannot have finished before it, so the walk stops at the first one.
     fn sweep_runs(&self, cutoff: Millis) -> StoreResult<u64> {
         let t = &self.trees;
-        let mut deleted = 0;
-        let mut after: Option<IVec> = None;
-        loop {
-            let mut batch = Vec::new();
-            let mut reached = false;
-            for item in walk(&t.runs, after.as_ref()) {
-                let (key, bytes) = item?;
-                let age: RunAge = decode("runs", &bytes)?;
-                if millis(&age.created_at).is_some_and(|at| at >= cutoff) {
-                    reached = true;
-                    break;
-                }
-                let finished = matches!(age.status, RunStatus::Succeeded | RunStatus::Failed);
-                let finished_at = age.finished_at.as_deref().and_then(millis);
-                if finished && finished_at.is_some_and(|at| at < cutoff) {
-                    batch.push(key.clone());
-                }
-                after = Some(key);
-                if batch.len() == BATCH {
-                    break;
-                }
+        let judge = |bytes: &[u8]| {
+            let age: RunAge = decode("runs", bytes)?;
+            if millis(&age.created_at).is_some_and(|at| at >= cutoff) {
+                return Ok(Verdict::Stop);
             }
-            if !batch.is_empty() {
-                let trees = (&t.runs, &t.runs_active, &t.runs_index);
-                let n = trees.transaction(|(runs, active, index)| {
-                    let mut n = 0u64;
-                    for key in &batch {
-                        // Checked again inside: a run taken up again since the walk stays.
-                        let Some(bytes) = runs.get(key)? else {
-                            continue;
-                        };
-                        let keys =
-                            RunKeys::decode(&bytes).map_err(ConflictableTransactionError::Abort)?;
-                        if !matches!(keys.status, RunStatus::Succeeded | RunStatus::Failed) {
-                            continue;
-                        }
-                        runs.remove(key)?;
-                        active.remove(key)?;
-                        run_index::remove(index, &keys)?;
-                        n += 1;
+            let finished = matches!(age.status, RunStatus::Succeeded | RunStatus::Failed);
+            let finished_at = age.finished_at.as_deref().and_then(millis);
+            Ok(if finished && finished_at.is_some_and(|at| at < cutoff) {
+                Verdict::Delete
+            } else {
+                Verdict::Keep
+            })
+        };
+        in_batches(&t.runs, judge, |batch| {
+            let trees = (&t.runs, &t.runs_active, &t.runs_index);
+            let n = trees.transaction(|(runs, active, index)| {
+                let mut n = 0u64;
+                for key in batch {
+                    // Checked again inside: a run taken up again since the walk stays.
+                    let Some(bytes) = runs.get(key)? else {
+                        continue;
+                    };
+                    let keys =
+                        RunKeys::decode(&bytes).map_err(ConflictableTransactionError::Abort)?;
+                    if !matches!(keys.status, RunStatus::Succeeded | RunStatus::Failed) {
+                        continue;
                     }
-                    Ok(n)
-                })?;
-                deleted += n;
-            }
-            if reached || batch.len() < BATCH {
-                return Ok(deleted);
-            }
-        }
+                    runs.remove(key)?;
+                    active.remove(key)?;
+                    run_index::remove(index, &keys)?;
+                    n += 1;
+                }
+                Ok(n)
+            })?;
+            Ok(n)
+        })
     }
 
     /// Emails made before `cutoff` that are sent, failed or skipped and whose run is over,
     /// with their `.eml` files under `DATA/outbox/`.
     fn sweep_outbox(&self, cutoff: Millis) -> StoreResult<u64> {
         let (outbox, pending) = (self.outbox.outbox(), self.outbox.pending());
-        let mut deleted = 0;
-        let mut after: Option<IVec> = None;
-        loop {
-            let mut batch = Vec::new();
-            let mut reached = false;
-            for item in walk(outbox, after.as_ref()) {
-                let (key, bytes) = item?;
-                let email: OutboxRecord = decode("outbox", &bytes)?;
-                if email.created_at >= cutoff {
-                    reached = true;
-                    break;
-                }
-                // A run still going may look its email up again (a step repeated after a crash).
-                let run_active = match &email.run_id {
-                    Some(run) => self.trees.runs_active.contains_key(run.as_bytes())?,
-                    None => false,
-                };
-                if email.state.is_final() && !run_active {
-                    batch.push(key.clone());
-                }
-                after = Some(key);
-                if batch.len() == BATCH {
-                    break;
-                }
+        let judge = |bytes: &[u8]| {
+            let email: OutboxRecord = decode("outbox", bytes)?;
+            if email.created_at >= cutoff {
+                return Ok(Verdict::Stop);
             }
-            if !batch.is_empty() {
-                let gone = (outbox, pending).transaction(|(outbox, pending)| {
-                    let mut gone = Vec::new();
-                    for key in &batch {
-                        let Some(bytes) = outbox.get(key)? else {
-                            continue;
-                        };
-                        let email: OutboxRecord = decode("outbox", &bytes)
-                            .map_err(ConflictableTransactionError::Abort)?;
-                        if !email.state.is_final() {
-                            continue;
-                        }
-                        outbox.remove(key)?;
-                        pending.remove(key)?;
-                        gone.push(email.id);
+            // A run still going may look its email up again (a step repeated after a crash).
+            let run_active = match &email.run_id {
+                Some(run) => self.trees.runs_active.contains_key(run.as_bytes())?,
+                None => false,
+            };
+            Ok(if email.state.is_final() && !run_active {
+                Verdict::Delete
+            } else {
+                Verdict::Keep
+            })
+        };
+        in_batches(outbox, judge, |batch| {
+            let gone = (outbox, pending).transaction(|(outbox, pending)| {
+                let mut gone = Vec::new();
+                for key in batch {
+                    let Some(bytes) = outbox.get(key)? else {
+                        continue;
+                    };
+                    let email: OutboxRecord =
+                        decode("outbox", &bytes).map_err(ConflictableTransactionError::Abort)?;
+                    if !email.state.is_final() {
+                        continue;
                     }
-                    Ok(gone)
-                })?;
-                for id in &gone {
-                    self.remove_eml(id);
+                    outbox.remove(key)?;
+                    pending.remove(key)?;
+                    gone.push(email.id);
                 }
-                deleted += gone.len() as u64;
+                Ok(gone)
+            })?;
+            for id in &gone {
+                self.remove_eml(id);
             }
-            if reached || batch.len() < BATCH {
-                return Ok(deleted);
-            }
-        }
+            Ok(gone.len() as u64)
+        })
     }
 
     /// Deletes `DATA/outbox/{id}.eml` (ids are ULIDs, so the name stays in that folder).

@@ -6,8 +6,8 @@
 use crate::helpers::*;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 /// Nothing listens here: port 9 (discard) is closed on loopback.
 const DEAD: &str = "http://127.0.0.1:9";
@@ -274,30 +274,6 @@ async fn a_backup_without_a_server_reads_the_data_dir_and_a_cut_copy_restores_no
     assert_eq!(left, ["cut.backup", "offline.backup", "restored"]);
 }
 
-/// Runs `hookflow serve` on `data`, which must exit (not serve) within the deadline.
-fn serve_that_must_exit(data: &Path) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookflow"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data", path(data)])
-        .arg("--workflows")
-        .arg(repo().join("workflows"))
-        .env_remove("HOOKFLOW_ADMIN_TOKEN")
-        .env_remove("HOOKFLOW_LOG")
-        .env("RUST_BACKTRACE", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("serve started on a damaged data dir");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
 #[tokio::test]
 async fn a_data_dir_sled_cannot_open_is_one_clear_message_with_the_way_to_restore() {
     let mut app = spawn_app().await;
@@ -309,9 +285,8 @@ async fn a_data_dir_sled_cannot_open_is_one_clear_message_with_the_way_to_restor
     )
     .unwrap();
 
-    let out = serve_that_must_exit(data);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
+    let (status, err) = crate::start_up::serve_refused_on(data, &[], &[("RUST_BACKTRACE", "1")]);
+    assert!(!status.success());
     let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(errors.len(), 1, "{err}");
     assert!(
