@@ -1,19 +1,102 @@
-//! JSON encoding of stored records and newest-first pagination over ULID-keyed trees.
+//! Encoding of stored records, and newest-first pagination over ULID-keyed trees.
+//!
+//! A record is JSON, compressed with zstd against a dictionary built into hookflow
+//! ([`DICT_V1`]: its own field names and the usual values around them), which is what makes
+//! small records shrink: a booking's run, request, email and timeline take about a third of
+//! their JSON. Records written before compression are plain JSON and still read: JSON never
+//! starts with [`COMPRESSED_V1`]. The dictionary is part of the format and never changes; a
+//! better one would come as a new first byte.
 
 use super::{StoreError, StoreResult};
 use serde::{de::DeserializeOwned, Serialize};
+use std::cell::RefCell;
+use std::sync::OnceLock;
+use zstd::zstd_safe::{self, CCtx, CDict, DCtx, DDict};
+
+/// The first byte of a record compressed against [`DICT_V1`].
+const COMPRESSED_V1: u8 = 0x01;
+/// The dictionary of [`COMPRESSED_V1`] records. Never edit it: records on disk need it as is.
+const DICT_V1: &[u8] = include_bytes!("codec/dict_v1.txt");
+/// Shorter JSON stays as it is: the frame would cost about what it saves.
+const MIN_COMPRESSED: usize = 48;
+/// zstd's fastest levels: a record is compressed on the ingest and run paths.
+const LEVEL: i32 = 1;
+/// The largest record a compressed frame may claim to hold (a corrupt one must not allocate
+/// more).
+const MAX_RECORD: u64 = 1 << 30;
+
+fn cdict() -> &'static CDict<'static> {
+    static DICT: OnceLock<CDict<'static>> = OnceLock::new();
+    DICT.get_or_init(|| zstd_safe::create_cdict(DICT_V1, LEVEL))
+}
+
+fn ddict() -> &'static DDict<'static> {
+    static DICT: OnceLock<DDict<'static>> = OnceLock::new();
+    DICT.get_or_init(|| zstd_safe::create_ddict(DICT_V1))
+}
+
+thread_local! {
+    // One context per thread, reused: making one per record is what made sled's own
+    // compression slow.
+    static CCTX: RefCell<CCtx<'static>> = RefCell::new(zstd_safe::create_cctx());
+    static DCTX: RefCell<DCtx<'static>> = RefCell::new(zstd_safe::create_dctx());
+}
 
 /// Serialises a record for storage.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
-    serde_json::to_vec(value).expect("records always serialise")
+    compress(serde_json::to_vec(value).expect("records always serialise"))
+}
+
+/// The stored form of a record's JSON: compressed when that makes it shorter.
+pub fn compress(json: Vec<u8>) -> Vec<u8> {
+    if json.len() < MIN_COMPRESSED {
+        return json;
+    }
+    let mut out = vec![0u8; 1 + zstd_safe::compress_bound(json.len())];
+    out[0] = COMPRESSED_V1;
+    let written = CCTX.with(|c| {
+        c.borrow_mut()
+            .compress_using_cdict(&mut out[1..], &json, cdict())
+    });
+    match written {
+        Ok(n) if 1 + n < json.len() => {
+            out.truncate(1 + n);
+            out
+        }
+        _ => json,
+    }
+}
+
+/// The JSON of a stored record, whichever way it was stored.
+pub fn json_of(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
+    match bytes.split_first() {
+        Some((&COMPRESSED_V1, frame)) => decompress(frame).map(std::borrow::Cow::Owned),
+        _ => Ok(std::borrow::Cow::Borrowed(bytes)),
+    }
+}
+
+fn decompress(frame: &[u8]) -> Result<Vec<u8>, String> {
+    let size = zstd_safe::get_frame_content_size(frame);
+    if size > MAX_RECORD {
+        return Err("compressed record has no readable size".to_string());
+    }
+    let mut out = Vec::with_capacity(size as usize);
+    let read = DCTX.with(|d| d.borrow_mut().decompress_using_ddict(&mut out, frame, ddict()));
+    match read {
+        Ok(n) if n as u64 == size => Ok(out),
+        Ok(n) => Err(format!("compressed record holds {n} bytes, not {size}")),
+        Err(code) => Err(format!(
+            "compressed record does not decompress: {}",
+            zstd_safe::get_error_name(code)
+        )),
+    }
 }
 
 /// Reads a stored record, naming the tree when it is corrupt.
 pub fn decode<T: DeserializeOwned>(tree: &'static str, bytes: &[u8]) -> StoreResult<T> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        tree,
-        message: e.to_string(),
-    })
+    let corrupt = |message: String| StoreError::Corrupt { tree, message };
+    let json = json_of(bytes).map_err(corrupt)?;
+    serde_json::from_slice(&json).map_err(|e| corrupt(e.to_string()))
 }
 
 /// One page of a newest-first list.
@@ -59,3 +142,6 @@ pub fn page_newest_first<T: DeserializeOwned>(
     };
     Ok(Page { items, next_cursor })
 }
+
+#[cfg(test)]
+mod tests;

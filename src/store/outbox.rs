@@ -454,7 +454,7 @@ pub fn insert_tx<E: From<OutboxError>>(
 }
 
 fn encode(record: &OutboxRecord) -> Vec<u8> {
-    serde_json::to_vec(record).expect("a struct of strings, numbers and options always serializes")
+    super::codec::encode(record)
 }
 
 fn decode(id: &str, raw: &[u8]) -> Result<OutboxRecord, OutboxError> {

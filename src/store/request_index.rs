@@ -86,10 +86,17 @@ pub(crate) fn add_plain(index: &sled::Tree, request: &RequestKeys<'_>) -> sled::
 }
 
 /// Reads the indexed fields of a stored request record (the rest is skipped).
-pub(crate) fn decode_keys(bytes: &[u8]) -> super::StoreResult<RequestKeys<'_>> {
-    serde_json::from_slice(bytes).map_err(|e| super::StoreError::Corrupt {
+pub(crate) fn decode_keys(bytes: &[u8]) -> super::StoreResult<RequestKeys<'static>> {
+    let corrupt = |message: String| super::StoreError::Corrupt {
         tree: "requests",
-        message: e.to_string(),
+        message,
+    };
+    let json = super::codec::json_of(bytes).map_err(corrupt)?;
+    let keys: RequestKeys<'_> = serde_json::from_slice(&json).map_err(|e| corrupt(e.to_string()))?;
+    Ok(RequestKeys {
+        id: Cow::Owned(keys.id.into_owned()),
+        workflow: Cow::Owned(keys.workflow.into_owned()),
+        status: Cow::Owned(keys.status.into_owned()),
     })
 }
 

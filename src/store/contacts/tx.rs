@@ -137,7 +137,8 @@ impl<'a> ContactTx<'a> {
     fn put(&self, contact: &Contact) -> TxResult<()> {
         let json = serde_json::to_vec(contact)
             .map_err(|e| store_err(format!("contact {}: cannot encode: {e}", contact.id)))?;
-        self.contacts.insert(contact.id.as_bytes(), json)?;
+        self.contacts
+            .insert(contact.id.as_bytes(), codec::compress(json))?;
         Ok(())
     }
 
@@ -146,7 +147,8 @@ impl<'a> ContactTx<'a> {
         let ulid = crate::domain::ids::new_ulid();
         let json = serde_json::to_vec(entry)
             .map_err(|e| store_err(format!("timeline of {id}: cannot encode: {e}")))?;
-        self.timeline.insert(timeline_key(id, &ulid), json)?;
+        self.timeline
+            .insert(timeline_key(id, &ulid), codec::compress(json))?;
         Ok(())
     }
 
