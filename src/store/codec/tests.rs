@@ -81,3 +81,40 @@ fn the_v1_dictionary_never_changes() {
 }
 
 const FROZEN_SUM: u64 = 460294;
+
+/// A data dir from before compression: its plain JSON records read through every path, and
+/// what is written now is compressed.
+#[test]
+fn a_store_written_before_compression_reads_and_new_writes_are_compressed() {
+    use crate::store::outbox::OutboxRecord;
+    use crate::store::runs::RunRecord;
+    use crate::store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut run = booking_run();
+    run["steps"] = json!([]);
+    run["request"] = json!({"headers": {}, "query": {}, "received_at": "2026-12-01T19:41:55.166Z"});
+    run["status"] = json!("running");
+    run["position"] = json!([0]);
+    let run_id = run["id"].as_str().unwrap().to_string();
+    let plain = |v: &Value| serde_json::to_vec(v).unwrap();
+    store.trees.runs.insert(&run_id, plain(&run)).unwrap();
+    let email = json!({"id": "01M8SJ1H31MXX1T7FRYVYK7HF2", "to": "omar@example.com",
+        "subject": "See you", "html": "<p>Hello Omar</p>", "state": "sent", "created_at": 1});
+    store.outbox.outbox().insert("01M8SJ1H31MXX1T7FRYVYK7HF2", plain(&email)).unwrap();
+
+    let read: RunRecord = store.run(&run_id).unwrap().unwrap();
+    assert_eq!(read.item["firstName"], "Omar");
+    let keys = crate::store::run_index::RunKeys::decode(&plain(&run)).unwrap();
+    assert_eq!(keys, crate::store::run_index::RunKeys::of(&read));
+    let mail: OutboxRecord = store.outbox.get("01M8SJ1H31MXX1T7FRYVYK7HF2").unwrap().unwrap();
+    assert_eq!(mail.html.as_deref(), Some("<p>Hello Omar</p>"));
+
+    // Written again (the run's next step), the record is compressed and still the same run.
+    store.save_run(&read).unwrap();
+    let raw = store.trees.runs.get(&run_id).unwrap().unwrap();
+    assert_eq!(raw[0], COMPRESSED_V1);
+    assert!(raw.len() < plain(&run).len() / 2);
+    let again = store.run(&run_id).unwrap().unwrap();
+    assert_eq!(serde_json::to_value(again).unwrap(), serde_json::to_value(read).unwrap());
+}
