@@ -81,7 +81,10 @@ fn decompress(frame: &[u8]) -> Result<Vec<u8>, String> {
         return Err("compressed record has no readable size".to_string());
     }
     let mut out = Vec::with_capacity(size as usize);
-    let read = DCTX.with(|d| d.borrow_mut().decompress_using_ddict(&mut out, frame, ddict()));
+    let read = DCTX.with(|d| {
+        d.borrow_mut()
+            .decompress_using_ddict(&mut out, frame, ddict())
+    });
     match read {
         Ok(n) if n as u64 == size => Ok(out),
         Ok(n) => Err(format!("compressed record holds {n} bytes, not {size}")),

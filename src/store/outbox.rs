@@ -1,7 +1,8 @@
 //! The outbox: every email hookflow decided to send, with its delivery state.
 //!
-//! Three trees: `outbox` (id → record JSON), `pending` (ids of records not in a final state, so
-//! the mailer never scans sent mail) and `unsubscribe` (token → contact id). The engine writes a
+//! Four trees: `outbox` (id → record), `outbox_bodies` (id → rendered body, see [`body`]),
+//! `pending` (ids of records not in a final state, so the mailer never scans sent mail) and
+//! `unsubscribe` (token → contact id). The engine writes a
 //! new record inside its own multi-tree transaction with [`insert_tx`], together with the step's
 //! contact changes and the run's position; the mailer then moves the record through its states
 //! with [`OutboxTrees::mark`], each move one small transaction over `outbox` + `pending`.
@@ -233,6 +234,7 @@ pub struct OutboxPage {
 #[derive(Clone)]
 pub struct OutboxTrees {
     outbox: sled::Tree,
+    bodies: sled::Tree,
     pending: sled::Tree,
     unsubscribe: sled::Tree,
     /// The store's shared flusher; without one (tests of this module alone) sled flushes.
@@ -244,6 +246,7 @@ impl OutboxTrees {
     pub fn open(db: &sled::Db) -> Result<Self, OutboxError> {
         Ok(Self {
             outbox: db.open_tree("outbox")?,
+            bodies: db.open_tree(body::TREE)?,
             pending: db.open_tree("outbox_pending")?,
             unsubscribe: db.open_tree("unsubscribe")?,
             commit: None,
@@ -259,6 +262,11 @@ impl OutboxTrees {
     /// The id → record tree, for the engine's own transactions.
     pub fn outbox(&self) -> &sled::Tree {
         &self.outbox
+    }
+
+    /// The id → rendered body tree, for the engine's own transactions.
+    pub fn bodies(&self) -> &sled::Tree {
+        &self.bodies
     }
 
     /// The index of records not in a final state, for the engine's own transactions.
@@ -277,17 +285,19 @@ impl OutboxTrees {
         record: &OutboxRecord,
         contact_id: Option<&str>,
     ) -> Result<(), OutboxError> {
-        (&self.outbox, &self.pending, &self.unsubscribe)
-            .transaction(|(o, p, u)| insert_tx::<OutboxError>(o, p, u, record, contact_id))
+        (&self.outbox, &self.bodies, &self.pending, &self.unsubscribe)
+            .transaction(|(o, b, p, u)| insert_tx::<OutboxError>(o, b, p, u, record, contact_id))
             .map_err(flatten)
     }
 
     /// The record with this id.
     pub fn get(&self, id: &str) -> Result<Option<OutboxRecord>, OutboxError> {
-        self.outbox
-            .get(id.as_bytes())?
-            .map(|v| decode(id, &v))
-            .transpose()
+        let Some(raw) = self.outbox.get(id.as_bytes())? else {
+            return Ok(None);
+        };
+        let mut record = decode(id, &raw)?;
+        body::fill(&self.bodies, &mut record)?;
+        Ok(Some(record))
     }
 
     /// Records newest first (ids are ULIDs), optionally only those in `state`, starting after
@@ -307,7 +317,7 @@ impl OutboxTrees {
         let mut more = false;
         for entry in iter.rev() {
             let (k, v) = entry?;
-            let record = decode(&String::from_utf8_lossy(&k), &v)?;
+            let mut record = decode(&String::from_utf8_lossy(&k), &v)?;
             if state.is_some_and(|s| s != record.state)
                 || contact.is_some_and(|c| record.contact_id.as_deref() != Some(c))
             {
@@ -317,6 +327,7 @@ impl OutboxTrees {
                 more = true;
                 break;
             }
+            body::fill(&self.bodies, &mut record)?;
             items.push(record);
         }
         let next_cursor = if more {
@@ -343,7 +354,7 @@ impl OutboxTrees {
         &self,
         changes: &[(&str, &Transition)],
     ) -> Result<Vec<Result<OutboxRecord, OutboxError>>, OutboxError> {
-        (&self.outbox, &self.pending)
+        let mut results = (&self.outbox, &self.pending)
             .transaction(|(o, p)| {
                 let mut out = Vec::with_capacity(changes.len());
                 for (id, change) in changes {
@@ -362,6 +373,7 @@ impl OutboxTrees {
                         continue;
                     }
                     change.apply(&mut record);
+                    // The row only: its body (if not inline) was written once, with the row.
                     o.insert(id.as_bytes(), encode(&record))?;
                     if record.state.is_final() {
                         p.remove(id.as_bytes())?;
@@ -370,7 +382,11 @@ impl OutboxTrees {
                 }
                 Ok(out)
             })
-            .map_err(flatten)
+            .map_err(flatten)?;
+        for record in results.iter_mut().flatten() {
+            body::fill(&self.bodies, record)?;
+        }
+        Ok(results)
     }
 
     /// Every record not in a final state, oldest first.
@@ -433,17 +449,22 @@ impl OutboxTrees {
     }
 }
 
-/// Writes `record` inside the caller's transaction: the row, its `pending` index entry when the
-/// state is not final, and `unsubscribe_token → contact_id` when both are known. `E` is the
+/// Writes `record` inside the caller's transaction: the row, its body, its `pending` index entry
+/// when the state is not final, and `unsubscribe_token → contact_id` when both are known. `E` is the
 /// caller's abort error, so this composes with the engine's own transaction closure.
 pub fn insert_tx<E: From<OutboxError>>(
     outbox: &TransactionalTree,
+    bodies: &TransactionalTree,
     pending: &TransactionalTree,
     unsubscribe: &TransactionalTree,
     record: &OutboxRecord,
     contact_id: Option<&str>,
 ) -> ConflictableTransactionResult<(), E> {
-    outbox.insert(record.id.as_bytes(), encode(record))?;
+    let (row, body) = body::split(record);
+    outbox.insert(record.id.as_bytes(), row)?;
+    if let Some(body) = body {
+        bodies.insert(record.id.as_bytes(), body)?;
+    }
     if !record.state.is_final() {
         pending.insert(record.id.as_bytes(), &[][..])?;
     }
@@ -475,5 +496,6 @@ fn flatten(e: TransactionError<OutboxError>) -> OutboxError {
     }
 }
 
+mod body;
 #[cfg(test)]
 mod tests;

@@ -92,7 +92,8 @@ pub(crate) fn decode_keys(bytes: &[u8]) -> super::StoreResult<RequestKeys<'stati
         message,
     };
     let json = super::codec::json_of(bytes).map_err(corrupt)?;
-    let keys: RequestKeys<'_> = serde_json::from_slice(&json).map_err(|e| corrupt(e.to_string()))?;
+    let keys: RequestKeys<'_> =
+        serde_json::from_slice(&json).map_err(|e| corrupt(e.to_string()))?;
     Ok(RequestKeys {
         id: Cow::Owned(keys.id.into_owned()),
         workflow: Cow::Owned(keys.workflow.into_owned()),

@@ -25,6 +25,7 @@ impl Store {
             .map_err(|e| StoreError::Io(std::io::Error::other(e.to_string())))?;
         for tree in [
             self.outbox.outbox(),
+            self.outbox.bodies(),
             self.outbox.pending(),
             self.outbox.unsubscribe(),
         ] {

@@ -218,6 +218,7 @@ impl Store {
     /// with their `.eml` files under `DATA/outbox/`.
     fn sweep_outbox(&self, cutoff: Millis) -> StoreResult<u64> {
         let (outbox, pending) = (self.outbox.outbox(), self.outbox.pending());
+        let bodies = self.outbox.bodies();
         let judge = |bytes: &[u8]| {
             let email: OutboxRecord = decode("outbox", bytes)?;
             if email.created_at >= cutoff {
@@ -235,7 +236,7 @@ impl Store {
             })
         };
         in_batches(outbox, judge, |batch| {
-            let gone = (outbox, pending).transaction(|(outbox, pending)| {
+            let gone = (outbox, bodies, pending).transaction(|(outbox, bodies, pending)| {
                 let mut gone = Vec::new();
                 for key in batch {
                     let Some(bytes) = outbox.get(key)? else {
@@ -247,6 +248,7 @@ impl Store {
                         continue;
                     }
                     outbox.remove(key)?;
+                    bodies.remove(key)?;
                     pending.remove(key)?;
                     gone.push(email.id);
                 }

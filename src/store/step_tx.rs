@@ -94,6 +94,7 @@ pub struct StepTx<'a> {
     runs_index: &'a TransactionalTree,
     // Email: an outbox row commits with the step that sends it.
     outbox: &'a TransactionalTree,
+    outbox_bodies: &'a TransactionalTree,
     outbox_pending: &'a TransactionalTree,
     unsubscribe: &'a TransactionalTree,
     // Sequences and time.
@@ -123,6 +124,7 @@ impl StepTx<'_> {
     ) -> AbortResult<(), E> {
         Ok(insert_tx(
             self.outbox,
+            self.outbox_bodies,
             self.outbox_pending,
             self.unsubscribe,
             record,
@@ -150,7 +152,8 @@ impl Store {
         let (contacts, by_email, by_phone, timeline, contacts_index) = self.contacts.trees();
         let t = &self.trees;
         let o = &self.outbox;
-        let result = (
+        // A slice, not a tuple: sled's tuples stop at 14 trees.
+        let trees: [&sled::Tree; 15] = [
             contacts,
             by_email,
             by_phone,
@@ -160,54 +163,40 @@ impl Store {
             &t.runs_active,
             &t.runs_index,
             o.outbox(),
+            o.bodies(),
             o.pending(),
             o.unsubscribe(),
             // Sequences and time.
             &t.timers,
             &t.timers_by_owner,
             &t.enrolments,
-        )
-            .transaction(
-                |(
-                    c,
-                    e,
-                    p,
-                    tl,
-                    ci,
-                    runs,
-                    active,
-                    runs_index,
-                    outbox,
-                    pending,
-                    unsub,
-                    timers,
-                    by_owner,
-                    enrolments,
-                )| {
-                    let tx = StepTx {
-                        contacts: ContactTx::new(c, e, p, tl, ci),
-                        runs,
-                        active,
-                        runs_index,
-                        outbox,
-                        outbox_pending: pending,
-                        unsubscribe: unsub,
-                        // Sequences and time.
-                        timers: TimerTx::new(timers, by_owner),
-                        enrolments: EnrolmentTx::new(enrolments),
-                    };
-                    // Only a conflict goes back to sled (to retry); the rest leave as they are.
-                    f(&tx).map_err(|Abort(reason)| match reason {
-                        Reason::Conflict => ConflictableTransactionError::Conflict,
-                        Reason::Failed(e) => {
-                            ConflictableTransactionError::Abort(StepError::Failed(e))
-                        }
-                        Reason::Store(e) => {
-                            ConflictableTransactionError::Abort(StepError::Store(e))
-                        }
-                    })
-                },
-            );
+        ];
+        let result = trees[..].transaction(|view| {
+            let [c, e, p, tl, ci, runs, active, runs_index, outbox, bodies, pending, unsub, timers, by_owner, enrolments] =
+                &view[..]
+            else {
+                unreachable!("one transactional tree per tree given");
+            };
+            let tx = StepTx {
+                contacts: ContactTx::new(c, e, p, tl, ci),
+                runs,
+                active,
+                runs_index,
+                outbox,
+                outbox_bodies: bodies,
+                outbox_pending: pending,
+                unsubscribe: unsub,
+                // Sequences and time.
+                timers: TimerTx::new(timers, by_owner),
+                enrolments: EnrolmentTx::new(enrolments),
+            };
+            // Only a conflict goes back to sled (to retry); the rest leave as they are.
+            f(&tx).map_err(|Abort(reason)| match reason {
+                Reason::Conflict => ConflictableTransactionError::Conflict,
+                Reason::Failed(e) => ConflictableTransactionError::Abort(StepError::Failed(e)),
+                Reason::Store(e) => ConflictableTransactionError::Abort(StepError::Store(e)),
+            })
+        });
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StepError::Store(StoreError::Sled(e)),

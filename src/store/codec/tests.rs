@@ -35,7 +35,10 @@ fn a_record_is_stored_compressed_and_reads_back_the_same() {
     let back: Value = decode("runs", &stored).unwrap();
     assert_eq!(back, run);
     // Numbers stay exact through compression too.
-    assert_eq!(back["item"]["big"].to_string(), "123456789012345678901234567890");
+    assert_eq!(
+        back["item"]["big"].to_string(),
+        "123456789012345678901234567890"
+    );
 }
 
 #[test]
@@ -64,7 +67,11 @@ fn a_damaged_compressed_record_is_a_corrupt_record_naming_its_tree() {
         }
         other => panic!("expected a corrupt record, got {other:?}"),
     }
-    let forged = [&[COMPRESSED_V1][..], b"\x28\xb5\x2f\xfd\xff\xff\xff\xff\xff"].concat();
+    let forged = [
+        &[COMPRESSED_V1][..],
+        b"\x28\xb5\x2f\xfd\xff\xff\xff\xff\xff",
+    ]
+    .concat();
     assert!(decode::<Value>("runs", &forged).is_err());
 }
 
@@ -72,7 +79,10 @@ fn a_damaged_compressed_record_is_a_corrupt_record_naming_its_tree() {
 /// of them unreadable. A better dictionary is a new format byte, not an edit.
 #[test]
 fn the_v1_dictionary_never_changes() {
-    let (len, sum) = (DICT_V1.len(), DICT_V1.iter().map(|&b| b as u64).sum::<u64>());
+    let (len, sum) = (
+        DICT_V1.len(),
+        DICT_V1.iter().map(|&b| b as u64).sum::<u64>(),
+    );
     assert_eq!((len, sum), (5931, FROZEN_SUM), "dict_v1.txt was edited");
     // A record compressed by the first build with compression reads back.
     let fixture = include_bytes!("fixture_v1.bin");
@@ -101,13 +111,21 @@ fn a_store_written_before_compression_reads_and_new_writes_are_compressed() {
     store.trees.runs.insert(&run_id, plain(&run)).unwrap();
     let email = json!({"id": "01M8SJ1H31MXX1T7FRYVYK7HF2", "to": "omar@example.com",
         "subject": "See you", "html": "<p>Hello Omar</p>", "state": "sent", "created_at": 1});
-    store.outbox.outbox().insert("01M8SJ1H31MXX1T7FRYVYK7HF2", plain(&email)).unwrap();
+    store
+        .outbox
+        .outbox()
+        .insert("01M8SJ1H31MXX1T7FRYVYK7HF2", plain(&email))
+        .unwrap();
 
     let read: RunRecord = store.run(&run_id).unwrap().unwrap();
     assert_eq!(read.item["firstName"], "Omar");
     let keys = crate::store::run_index::RunKeys::decode(&plain(&run)).unwrap();
     assert_eq!(keys, crate::store::run_index::RunKeys::of(&read));
-    let mail: OutboxRecord = store.outbox.get("01M8SJ1H31MXX1T7FRYVYK7HF2").unwrap().unwrap();
+    let mail: OutboxRecord = store
+        .outbox
+        .get("01M8SJ1H31MXX1T7FRYVYK7HF2")
+        .unwrap()
+        .unwrap();
     assert_eq!(mail.html.as_deref(), Some("<p>Hello Omar</p>"));
 
     // Written again (the run's next step), the record is compressed and still the same run.
@@ -116,5 +134,8 @@ fn a_store_written_before_compression_reads_and_new_writes_are_compressed() {
     assert_eq!(raw[0], COMPRESSED_V1);
     assert!(raw.len() < plain(&run).len() / 2);
     let again = store.run(&run_id).unwrap().unwrap();
-    assert_eq!(serde_json::to_value(again).unwrap(), serde_json::to_value(read).unwrap());
+    assert_eq!(
+        serde_json::to_value(again).unwrap(),
+        serde_json::to_value(read).unwrap()
+    );
 }

@@ -145,19 +145,20 @@ fn insert_tx_commits_or_aborts_together_with_the_callers_other_trees() {
     let all = (
         &contacts,
         trees.outbox(),
+        trees.bodies(),
         trees.pending(),
         trees.unsubscribe(),
     );
-    let aborted: Result<(), TransactionError<EngineError>> = all.transaction(|(c, o, p, u)| {
+    let aborted: Result<(), TransactionError<EngineError>> = all.transaction(|(c, o, b, p, u)| {
         c.insert("c1", "changed")?;
-        insert_tx::<EngineError>(o, p, u, &record("01A", OutboxState::Queued), Some("c1"))?;
+        insert_tx::<EngineError>(o, b, p, u, &record("01A", OutboxState::Queued), Some("c1"))?;
         Err(ConflictableTransactionError::Abort(EngineError))
     });
     assert!(aborted.is_err());
     assert!(trees.get("01A").unwrap().is_none() && contacts.get("c1").unwrap().is_none());
-    all.transaction(|(c, o, p, u)| {
+    all.transaction(|(c, o, b, p, u)| {
         c.insert("c1", "changed")?;
-        insert_tx::<EngineError>(o, p, u, &record("01A", OutboxState::Queued), Some("c1"))
+        insert_tx::<EngineError>(o, b, p, u, &record("01A", OutboxState::Queued), Some("c1"))
     })
     .unwrap();
     assert_eq!(trees.pending_due(1_000, 100).unwrap().len(), 1);
@@ -175,4 +176,62 @@ fn tokens_map_to_their_contact() {
         Some("c42")
     );
     assert_eq!(trees.contact_for_token("other").unwrap(), None);
+}
+
+#[test]
+fn the_body_is_written_once_and_state_changes_rewrite_only_the_small_row() {
+    let (_dir, trees) = open();
+    let mut r = record("01A", OutboxState::Queued);
+    r.html = Some(format!(
+        "<p>{}</p>",
+        "Your appointment is confirmed. ".repeat(40)
+    ));
+    trees.insert(&r, Some("c1")).unwrap();
+    let body_before = trees
+        .bodies()
+        .get("01A")
+        .unwrap()
+        .expect("the body is stored apart");
+    let row_len = |trees: &OutboxTrees| trees.outbox().get("01A").unwrap().unwrap().len();
+    assert!(row_len(&trees) < 400, "row of {} bytes", row_len(&trees));
+
+    let sending = trees.mark("01A", &Transition::Sending).unwrap();
+    assert_eq!(
+        sending.html, r.html,
+        "a marked record comes back whole (the mailer sends it)"
+    );
+    let sent = Transition::Sent {
+        message_id: "<01A@hookflow>".into(),
+        sent_at: 2_000,
+        eml_path: Some("/data/outbox/01A.eml".into()),
+    };
+    trees.mark("01A", &sent).unwrap();
+    assert!(row_len(&trees) < 400, "row of {} bytes", row_len(&trees));
+    assert_eq!(trees.bodies().get("01A").unwrap().unwrap(), body_before);
+    let read = trees.get("01A").unwrap().unwrap();
+    assert_eq!(
+        (read.state, &read.html, &read.text),
+        (OutboxState::Sent, &r.html, &r.text)
+    );
+    let listed = trees.list(None, None, None, 10).unwrap();
+    assert_eq!(listed.items[0].html, r.html);
+}
+
+#[test]
+fn a_row_written_before_bodies_were_split_keeps_its_inline_body_through_state_changes() {
+    let (_dir, trees) = open();
+    let old = record("01A", OutboxState::Queued);
+    trees
+        .outbox()
+        .insert("01A", serde_json::to_vec(&old).unwrap())
+        .unwrap();
+    trees.pending().insert("01A", &[][..]).unwrap();
+    assert_eq!(trees.pending_due(1_000, 10).unwrap()[0].text, old.text);
+    let marked = trees.mark("01A", &Transition::Sending).unwrap();
+    assert_eq!(marked.text.as_deref(), Some("Hello"));
+    assert_eq!(
+        trees.get("01A").unwrap().unwrap().text.as_deref(),
+        Some("Hello")
+    );
+    assert!(trees.bodies().get("01A").unwrap().is_none());
 }

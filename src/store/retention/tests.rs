@@ -156,6 +156,8 @@ fn a_sweep_deletes_what_is_older_than_the_cutoff_and_keeps_the_rest() {
     assert_eq!(store.active_runs().unwrap(), ["02B"]);
 
     assert!(store.outbox.get("03A").unwrap().is_none());
+    assert!(store.outbox.bodies().get("03A").unwrap().is_none());
+    assert!(store.outbox.bodies().get("03C").unwrap().is_some());
     assert!(!outbox_dir.join("03A.eml").exists());
     assert_eq!(
         store.outbox.get("03B").unwrap().unwrap().state,
