@@ -80,6 +80,17 @@ def post_all(port, path, n, threads):
     return sum(ok)
 
 
+def io_written(pid):
+    """Bytes the process has caused to be written to storage so far (Linux), or None."""
+    try:
+        for line in open(f"/proc/{pid}/io"):
+            if line.startswith("write_bytes:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
 def empty(base, path):
     return call(f"{base}{path}&limit=1")["items"] == []
 
@@ -123,11 +134,15 @@ def main():
         failed = not empty(base, "/api/runs?status=failed")
         sled = size(os.path.join(data, "sled"))
         eml = size(os.path.join(data, "outbox"))
+        written = io_written(server.pid)
         live = live_bytes(binary, base, work)
         print(f"disk_per_booking.py: {BIN}, {ok} of {N} bookings answered 2xx in {posted:.1f} s, "
               f"drained at {drained:.1f} s{', SOME RUNS FAILED' if failed else ''}")
         print(f"  sled files      {sled / ok:9.0f} B a booking  ({sled / 1e6:.1f} MB)")
         print(f"  .eml files      {eml / ok:9.0f} B a booking  ({eml / 1e6:.1f} MB)")
+        if written is not None:
+            print(f"  written to disk {written / ok:9.0f} B a booking  (the server's write_bytes, "
+                  f".eml files included)")
         total = sum(live.values())
         print(f"  live records    {total / ok:9.0f} B a booking  ({total / 1e6:.1f} MB), by tree:")
         for name, n in sorted(live.items(), key=lambda kv: -kv[1]):

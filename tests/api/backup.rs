@@ -189,6 +189,13 @@ async fn a_backup_taken_while_serving_restores_into_a_server_that_keeps_every_ho
         .get_ok(&format!("/api/outbox/{}", email["id"].as_str().unwrap()))
         .await;
     assert_eq!(copied_email["state"], "sent");
+    // The rendered body is kept apart from the email's row: the copy has both.
+    let original_email = app
+        .get_ok(&format!("/api/outbox/{}", email["id"].as_str().unwrap()))
+        .await;
+    assert!(copied_email["html"].as_str().unwrap().contains("<html"));
+    assert_eq!(copied_email["html"], original_email["html"]);
+    assert_eq!(copied_email["message"], original_email["message"]);
 
     // A sender's old URL, on the restored server, is accepted and runs.
     let old_url = format!(

@@ -261,6 +261,40 @@ async fn the_default_outbox_writes_one_parseable_eml_per_email_and_sends_nothing
 }
 
 #[tokio::test]
+async fn an_email_shows_its_bodies_and_rendered_message_unchanged_after_a_restart_and_on_lists() {
+    let (app, _dir) = app_with_mail("outbox").await;
+    post_welcome(&app, "again@example.com").await;
+    let items = outbox_until(&app, "both written", |items| {
+        items.len() == 2 && items.iter().all(|e| e["state"] == "sent")
+    })
+    .await;
+    let welcome = items
+        .iter()
+        .find(|e| e["subject"] == "Welcome, Ana")
+        .unwrap();
+    let id = welcome["id"].as_str().unwrap().to_string();
+    assert_eq!(welcome["html"], "<p>Hello <b>Ana</b> &amp; welcome</p>");
+    assert_eq!(welcome["text"], "Hello Ana, your visit is on 2026-12-03.");
+    let before = app.get_ok(&format!("/api/outbox/{id}")).await;
+    assert!(before["message"].as_str().unwrap().contains("Hello Ana"));
+
+    let app = app.restart().await;
+    let after = app.get_ok(&format!("/api/outbox/{id}")).await;
+    assert_eq!(after, before);
+    let listed = app.get_ok("/api/outbox?limit=10").await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == id.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (&listed["html"], &listed["text"]),
+        (&after["html"], &after["text"])
+    );
+}
+
+#[tokio::test]
 async fn a_contact_without_email_fails_the_send_step_with_a_clear_message() {
     let dir = workflows_dir(&[(
         "phone.yaml",
