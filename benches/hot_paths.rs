@@ -1,6 +1,7 @@
 //! Micro-benchmarks of the per-request hot pieces, on the shipped workflows and samples:
 //! body parsing (strict JSON, as the hook handler reads it), matching (mapping paths, the
-//! trigger filter and dedupe key per item) and templating (an email's subject and HTML body).
+//! trigger filter and dedupe key per item), templating (an email's subject and HTML body) and
+//! storing (a booking's run record through the store's codec, against plain JSON).
 //!   cargo bench --bench hot_paths                      (add `-- parse` to run one group)
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hookflow::engine::context::run_context;
@@ -165,5 +166,24 @@ fn templating(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, parsing, matching, templating);
+fn storing(c: &mut Criterion) {
+    use hookflow::store::codec;
+    let run: Value =
+        serde_json::from_slice(&std::fs::read(repo("benches/booking_run.json")).expect("the run"))
+            .expect("JSON");
+    let stored = codec::encode(&run);
+    let mut g = c.benchmark_group("store");
+    g.bench_function("booking_run_to_json", |b| {
+        b.iter(|| serde_json::to_vec(black_box(&run)).expect("serialises"))
+    });
+    g.bench_function("booking_run_encode", |b| {
+        b.iter(|| codec::encode(black_box(&run)))
+    });
+    g.bench_function("booking_run_decode", |b| {
+        b.iter(|| codec::decode::<Value>("runs", black_box(&stored)).expect("decodes"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, parsing, matching, templating, storing);
 criterion_main!(benches);
