@@ -26,6 +26,7 @@ DAYS = int(os.environ.get("DAYS", "60"))
 PER_DAY = int(os.environ.get("PER_DAY", "200"))
 PATIENTS = int(os.environ.get("PATIENTS", "2000"))
 RETAIN = os.environ.get("RETAIN", "30d")
+IDLE = float(os.environ.get("IDLE", "0"))
 BIN = os.environ.get("BIN", "target/debug/hookflow")
 
 
@@ -123,6 +124,7 @@ def main():
                             phone=f"+1416555{p:04d}", firstName=f"P{p}")
                 call(cancel if i >= PER_DAY else booking, body)
             call(f"{base}/api/clock/advance", {"by": "1d"})
+            time.sleep(IDLE)
             if day % 10 == 0:
                 time.sleep(2)  # let the mailer and the sweep catch up
                 outbox = os.path.join(data, "outbox")
