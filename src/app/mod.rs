@@ -219,7 +219,7 @@ impl Application {
         let worker = tokio::spawn(self.worker.clone().run_forever());
         let wake = self.worker.mail_wake();
         let clock = self.clock.clone();
-        let mailer = tokio::spawn(
+        let mailer_task = tokio::spawn(
             self.mailer
                 .clone()
                 .run_forever(wake, move || clock.now_ms()),
@@ -258,8 +258,15 @@ impl Application {
         )
         .await;
         worker.abort();
-        mailer.abort();
         sweeper.abort();
+        // Sends in flight finish and are recorded, so a restart repeats no email.
+        self.mailer.stop();
+        if tokio::time::timeout(Duration::from_secs(30), mailer_task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("email sends still in flight at shutdown will be retried");
+        }
         store.flush_now()?;
         Ok(if compacting.load(std::sync::atomic::Ordering::SeqCst) {
             Stopped::ToCompact(listening)
