@@ -24,6 +24,8 @@ use crate::workflow::report::format_diagnostic;
 use anyhow::Context as _;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -237,15 +239,15 @@ impl Application {
             },
         ));
         // Kept past the server's end when the store is compacted: the new process serves on it.
-        let listening = std::os::fd::AsFd::as_fd(&self.listener).try_clone_to_owned()?;
-        let compacting = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let listening = self.listener.as_fd().try_clone_to_owned()?;
+        let compacting = Arc::new(AtomicBool::new(false));
         // Event streams never end by themselves: close them so the drain need not wait.
         let events = self.state.events.clone();
         let asked = compacting.clone();
         let shutdown = async move {
             tokio::select! {
                 _ = shutdown => {}
-                _ = compact.notified() => asked.store(true, std::sync::atomic::Ordering::SeqCst),
+                _ = compact.notified() => asked.store(true, Ordering::SeqCst),
             }
             events.close();
         };
@@ -268,7 +270,7 @@ impl Application {
             tracing::warn!("email sends still in flight at shutdown will be retried");
         }
         store.flush_now()?;
-        Ok(if compacting.load(std::sync::atomic::Ordering::SeqCst) {
+        Ok(if compacting.load(Ordering::SeqCst) {
             Stopped::ToCompact(listening)
         } else {
             Stopped::Signal
@@ -282,7 +284,7 @@ pub enum Stopped {
     Signal,
     /// The store asked to be compacted: restart in place on this listening socket
     /// ([`exec_compacting`]).
-    ToCompact(std::os::fd::OwnedFd),
+    ToCompact(OwnedFd),
 }
 
 /// Compacts the store before it is opened, as a restart asked; `false` when that failed, which
