@@ -233,7 +233,12 @@ impl Application {
             self.worker.clone(),
             maintenance::Upkeep {
                 retain: self.retain,
-                compact_above: self.compact_above,
+                // Where the process cannot exec itself, `hookflow compact` with it stopped.
+                compact_above: if restart::supported() {
+                    self.compact_above
+                } else {
+                    0
+                },
                 compact: compact.clone(),
                 compaction_failed: self.compaction_failed,
             },

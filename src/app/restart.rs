@@ -13,6 +13,14 @@ const LISTEN_FD: &str = "HOOKFLOW_LISTEN_FD";
 /// Tells the new process to compact before it opens the store.
 const COMPACT: &str = "HOOKFLOW_COMPACT_AT_START";
 
+/// True where this process can exec itself (Linux: `/proc/self/exe` names the running binary
+/// even when the file was replaced since).
+pub fn supported() -> bool {
+    cfg!(target_os = "linux") && std::path::Path::new(SELF).exists()
+}
+
+const SELF: &str = "/proc/self/exe";
+
 /// Replaces this process with a fresh `hookflow serve` (same arguments, same environment) that
 /// compacts the store and keeps serving on `listener`. Returns only when the exec failed.
 pub fn exec_compacting(listener: OwnedFd) -> std::io::Error {
@@ -21,7 +29,7 @@ pub fn exec_compacting(listener: OwnedFd) -> std::io::Error {
     }
     let mut args = std::env::args_os();
     let arg0 = args.next().unwrap_or_else(|| "hookflow".into());
-    std::process::Command::new("/proc/self/exe")
+    std::process::Command::new(SELF)
         .arg0(arg0)
         .args(args)
         .env(LISTEN_FD, listener.as_raw_fd().to_string())
