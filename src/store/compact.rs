@@ -111,8 +111,18 @@ impl super::Store {
     }
 }
 
+/// Takes the file's present size as the baseline of a store that has none (a new one, or one
+/// made before compaction existed), so that opening a big store never starts a compaction that
+/// would find nothing to reclaim: a store is compacted once it has doubled since.
+pub(crate) fn keep_baseline(dir: &Path, meta: &sled::Tree) -> StoreResult<()> {
+    let size = file_bytes(dir).to_be_bytes();
+    meta.compare_and_swap(BASELINE, None as Option<&[u8]>, Some(&size[..]))?
+        .ok();
+    Ok(())
+}
+
 /// True when the sled file is above `floor` bytes and more than twice its size right after the
-/// last compaction (`floor` 0: never).
+/// last compaction, or when the store was first opened (`floor` 0: never).
 pub fn due(dir: &Path, meta: &sled::Tree, floor: u64) -> StoreResult<bool> {
     if floor == 0 {
         return Ok(false);

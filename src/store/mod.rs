@@ -205,6 +205,7 @@ impl Store {
             counts: trees.counts.clone(),
         };
         let acked = control::check(dir, &trees.meta, accept_data_loss)?;
+        compact::keep_baseline(dir, &trees.meta)?;
         let commit = commit::GroupCommit::start(
             db.clone(),
             dir.to_path_buf(),

@@ -151,3 +151,24 @@ fn compaction_is_due_past_the_floor_and_then_only_once_the_file_has_doubled() {
     }
     assert!(store.compaction_due(done.after / 2).unwrap());
 }
+
+#[test]
+fn a_store_from_before_compaction_is_not_due_at_its_first_open_only_once_it_doubles() {
+    let (dir, _) = churned();
+    // As a data dir made before compaction existed: no baseline.
+    let store = Store::open(dir.path()).unwrap();
+    store.trees.meta.remove(BASELINE).unwrap();
+    store.flush_now().unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    let size = file_bytes(dir.path());
+    assert!(!store.compaction_due(1).unwrap(), "due at its first open");
+    let tree = store.db.open_tree("scratch").unwrap();
+    let mut i = 0u32;
+    while file_bytes(dir.path()) <= 2 * size {
+        tree.insert(i.to_be_bytes(), vec![7; 4096]).unwrap();
+        store.flush_now().unwrap();
+        i += 1;
+    }
+    assert!(store.compaction_due(1).unwrap());
+}
