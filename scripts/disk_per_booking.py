@@ -9,6 +9,7 @@ booking: the sled files, the `.eml` files, and the live bytes of each tree (keys
 from a backup taken through the server, as scripts/retention.py does).
     N=20000 ./scripts/disk_per_booking.py
     BIN=./base-hookflow N=20000 ./scripts/disk_per_booking.py     (another build, side by side)
+    COMPACT=target/release/hookflow ./scripts/disk_per_booking.py  (also after `hookflow compact`)
 It stops only the server it started and removes its data dir (KEEP=1 keeps it and says where).
 """
 import http.client
@@ -29,6 +30,8 @@ N = int(os.environ.get("N", "20000"))
 THREADS = int(os.environ.get("THREADS", "8"))
 BIN = os.environ.get("BIN", "target/release/hookflow")
 DRAIN_TIMEOUT = float(os.environ.get("DRAIN_TIMEOUT", "1800"))
+# A binary with `hookflow compact`: when set, the store is also measured after a compaction.
+COMPACT = os.environ.get("COMPACT", "")
 
 FIRST = ["Jane", "Omar", "Priya", "Lucas", "Mei", "Aiden", "Fatima", "Noah", "Chloe", "Mateo",
          "Sofia", "Ethan", "Amara", "Liam", "Yuki", "Zoe"]
@@ -148,6 +151,14 @@ def main():
         for name, n in sorted(live.items(), key=lambda kv: -kv[1]):
             if n:
                 print(f"    {name:24s}{n / ok:9.0f}")
+        if COMPACT:
+            server.terminate()
+            server.wait(timeout=60)
+            subprocess.run([os.path.abspath(COMPACT), "compact", "--data", data], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            after = size(os.path.join(data, "sled"))
+            print(f"  after `{COMPACT} compact`: sled files {after / ok:.0f} B a booking  "
+                  f"({after / 1e6:.1f} MB)")
     finally:
         server.terminate()
         server.wait(timeout=60)
