@@ -2,10 +2,10 @@
 //!
 //! A record is JSON, compressed with zstd against a dictionary built into hookflow
 //! ([`DICT_V1`]: its own field names and the usual values around them), which is what makes
-//! small records shrink: a booking's run, request, email and timeline take about a third of
-//! their JSON. Records written before compression are plain JSON and still read: JSON never
-//! starts with [`COMPRESSED_V1`]. The dictionary is part of the format and never changes; a
-//! better one would come as a new first byte.
+//! small records shrink: a booking's run takes under a third of its JSON, its request and
+//! email about two fifths. Records written before compression are plain JSON and still read:
+//! JSON never starts with [`COMPRESSED_V1`]. The dictionary is part of the format and never
+//! changes; a better one would come as a new first byte.
 
 use super::{StoreError, StoreResult};
 use serde::{de::DeserializeOwned, Serialize};
@@ -19,8 +19,10 @@ const COMPRESSED_V1: u8 = 0x01;
 const DICT_V1: &[u8] = include_bytes!("codec/dict_v1.txt");
 /// Shorter JSON stays as it is: the frame would cost about what it saves.
 const MIN_COMPRESSED: usize = 48;
-/// zstd's fastest levels: a record is compressed on the ingest and run paths.
-const LEVEL: i32 = 1;
+/// A negative (fast) level: records are compressed inside the store's transactions, and at
+/// these levels zstd leaves literals as they are instead of building a Huffman table for each
+/// small record (the dictionary's matches do most of the work).
+const LEVEL: i32 = -1;
 /// The largest record a compressed frame may claim to hold (a corrupt one must not allocate
 /// more).
 const MAX_RECORD: u64 = 1 << 30;
