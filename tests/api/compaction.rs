@@ -82,9 +82,10 @@ fn sender(
     })
 }
 
-#[tokio::test]
-async fn a_store_whose_file_doubled_is_compacted_in_place_while_senders_keep_getting_answers() {
-    let mut app = spawn_with(Options {
+/// A manual clock, one day of retention and compaction past 1 MiB: a test's store becomes due
+/// after a clock advance.
+pub fn compacting_soon() -> Options {
+    Options {
         args: [
             "--clock",
             "manual",
@@ -96,8 +97,12 @@ async fn a_store_whose_file_doubled_is_compacted_in_place_while_senders_keep_get
         .map(String::from)
         .to_vec(),
         ..Options::default()
-    })
-    .await;
+    }
+}
+
+#[tokio::test]
+async fn a_store_whose_file_doubled_is_compacted_in_place_while_senders_keep_getting_answers() {
+    let mut app = spawn_with(compacting_soon()).await;
     booked(&app, 150).await;
     let pid = app.child.id();
     let urls = app.urls.clone();
@@ -119,11 +124,7 @@ async fn a_store_whose_file_doubled_is_compacted_in_place_while_senders_keep_get
     );
     // Two days on, the sweep deletes the bookings' requests, runs and emails; the check after it
     // finds the file above 1 MiB with no compaction yet.
-    let url = format!("{}/api/clock/advance", app.base);
-    let (status, answer) = app
-        .send(app.client.post(url).json(&json!({"by": "2d"})))
-        .await;
-    assert_eq!(status, 200, "{answer}");
+    app.advance_clock("2d").await;
     advanced.store(true, Ordering::SeqCst);
     let data = app.data.path().to_path_buf();
     eventually("the store to be compacted", Duration::from_secs(60), || {
@@ -193,11 +194,7 @@ async fn hookflow_compact_shrinks_a_stopped_servers_store_and_refuses_a_running_
     })
     .await;
     booked(&app, 60).await;
-    let url = format!("{}/api/clock/advance", app.base);
-    let (status, _) = app
-        .send(app.client.post(url).json(&json!({"by": "2d"})))
-        .await;
-    assert_eq!(status, 200);
+    app.advance_clock("2d").await;
     let data = app.data.path().to_path_buf();
     let compact = || {
         Command::new(env!("CARGO_BIN_EXE_hookflow"))

@@ -163,35 +163,13 @@ async fn a_full_disk_is_a_503_that_loses_nothing_and_passes_once_space_is_freed(
     }
 }
 
-/// Moves the manual clock, which runs the retention sweep and the compaction check after it.
-async fn advance(app: &TestApp, by: &str) {
-    let url = format!("{}/api/clock/advance", app.base);
-    let (s, answer) = app
-        .send(app.client.post(url).json(&serde_json::json!({ "by": by })))
-        .await;
-    assert_eq!(s, 200, "{answer}");
-}
-
 #[tokio::test]
 async fn a_compaction_without_room_for_its_copy_waits_for_space_instead_of_restarting() {
     let Some(disk) = SmallDisk::mount("48m") else {
         return;
     };
     let data = tempfile::tempdir_in(disk.path()).unwrap();
-    let opts = Options {
-        args: [
-            "--clock",
-            "manual",
-            "--retain",
-            "1d",
-            "--compact-above",
-            "1MiB",
-        ]
-        .map(String::from)
-        .to_vec(),
-        ..Options::default()
-    };
-    let app = spawn_on(opts, data).await;
+    let app = spawn_on(crate::compaction::compacting_soon(), data).await;
     let sled = app.data.path().join("sled/db");
     while std::fs::metadata(&sled).unwrap().len() < 3 << 20 {
         let (s, answer) = post_booking(&app).await;
@@ -199,7 +177,7 @@ async fn a_compaction_without_room_for_its_copy_waits_for_space_instead_of_resta
     }
     // Room for new requests (above the 8 MiB reserve), not for a copy of the file besides.
     let filler = fill(disk.path(), 9 << 20);
-    advance(&app, "2d").await;
+    app.advance_clock("2d").await;
     let log_path = app.data.path().join("server.log");
     let log = eventually("the compaction check", Duration::from_secs(30), || {
         let log = std::fs::read_to_string(&log_path).unwrap_or_default();
@@ -212,7 +190,7 @@ async fn a_compaction_without_room_for_its_copy_waits_for_space_instead_of_resta
     assert_eq!(s, 200, "{answer}");
 
     std::fs::remove_file(&filler).unwrap();
-    advance(&app, "1h").await;
+    app.advance_clock("1h").await;
     eventually(
         "the compaction once space is free",
         Duration::from_secs(60),
