@@ -224,3 +224,40 @@ impl Worker {
         self.store.flush_now()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::OwnThread;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_job_runs_on_the_one_thread_of_the_worker_even_when_sent_at_once() {
+        let own = std::sync::Arc::new(OwnThread::start().unwrap());
+        let jobs = (0..32).map(|_| {
+            let own = own.clone();
+            tokio::spawn(async move {
+                own.run(|| {
+                    let me = std::thread::current();
+                    (me.id(), me.name().map(str::to_string))
+                })
+                .await
+                .unwrap()
+            })
+        });
+        let threads: Vec<_> = futures_util::future::join_all(jobs)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert!(threads.iter().all(|t| *t == threads[0]), "{threads:?}");
+        assert_eq!(threads[0].1.as_deref(), Some("hookflow-worker"));
+        assert_ne!(threads[0].0, std::thread::current().id());
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_is_an_error_with_its_message_and_the_thread_goes_on() {
+        let own = OwnThread::start().unwrap();
+        let err = own.run(|| -> u32 { panic!("store on fire") }).await;
+        assert_eq!(err, Err("store on fire".to_string()));
+        assert_eq!(own.run(|| 7).await, Ok(7));
+    }
+}
