@@ -7,7 +7,7 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Where a quoted field may be: the state of a CSV scanner that only tracks quotes.
 #[derive(Debug, Clone, Copy, Default)]
-enum Quote {
+enum Scan {
     #[default]
     FieldStart,
     Unquoted,
@@ -25,7 +25,7 @@ pub struct FileCheck {
     lines: u64,
     /// A UTF-8 sequence cut by the end of the previous piece (at most 3 bytes).
     carry: Vec<u8>,
-    quote: Quote,
+    quote: Scan,
     /// The line of the quote that opened the current quoted field.
     opened_line: u64,
     /// A character other than whitespace has been seen.
@@ -93,16 +93,16 @@ impl FileCheck {
     fn quotes(&mut self, text: &[u8]) {
         for &b in text {
             self.quote = match (self.quote, b) {
-                (Quote::FieldStart, b'"') => {
+                (Scan::FieldStart, b'"') => {
                     self.opened_line = self.lines;
-                    Quote::Quoted
+                    Scan::Quoted
                 }
-                (Quote::Quoted, b'"') => Quote::QuoteInQuoted,
-                (Quote::Quoted, _) => Quote::Quoted,
+                (Scan::Quoted, b'"') => Scan::QuoteInQuoted,
+                (Scan::Quoted, _) => Scan::Quoted,
                 // `""` inside quotes is an escaped quote.
-                (Quote::QuoteInQuoted, b'"') => Quote::Quoted,
-                (_, b',' | b'\n' | b'\r') => Quote::FieldStart,
-                _ => Quote::Unquoted,
+                (Scan::QuoteInQuoted, b'"') => Scan::Quoted,
+                (_, b',' | b'\n' | b'\r') => Scan::FieldStart,
+                _ => Scan::Unquoted,
             };
             self.lines += u64::from(b == b'\n');
         }
@@ -129,7 +129,7 @@ impl FileCheck {
                     .into(),
             );
         }
-        if matches!(self.quote, Quote::Quoted) {
+        if matches!(self.quote, Scan::Quoted) {
             return Err(format!(
                 "line {}: a quoted field is never closed (an unbalanced `\"`); nothing was imported",
                 self.opened_line + 1
