@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Disk use under retention: simulated days of a clinic's traffic with the manual clock.
 
-Starts a private `hookflow serve --clock manual --retain 30d` (the debug binary unless BIN is
+Starts a private `hookflow serve --clock manual --retain 30d --compact-above 256MiB` (RETAIN and
+COMPACT_ABOVE change them; the debug binary unless BIN is
 set) on a free loopback port with a fresh data dir and the shipped workflows, then each
 simulated day posts PER_DAY OptiMantra bookings (each sends an email to the outbox) and
 PER_DAY/4 cancellations (each enrols the patient in the warming sequence), from a pool of
@@ -13,6 +14,7 @@ It kills only the server it started and removes its data dir.
 import gzip
 import json
 import os
+import re
 import shutil
 import socket
 import struct
@@ -26,6 +28,9 @@ DAYS = int(os.environ.get("DAYS", "60"))
 PER_DAY = int(os.environ.get("PER_DAY", "200"))
 PATIENTS = int(os.environ.get("PATIENTS", "2000"))
 RETAIN = os.environ.get("RETAIN", "30d")
+COMPACT_ABOVE = os.environ.get("COMPACT_ABOVE", "256MiB")
+# Seconds of wall time left idle after each simulated day (sled cleans its log in idle time).
+IDLE = float(os.environ.get("IDLE", "0"))
 BIN = os.environ.get("BIN", "target/debug/hookflow")
 
 
@@ -96,7 +101,8 @@ def main():
     log = open(os.path.join(work, "server.log"), "w")
     server = subprocess.Popen(
         [BIN, "serve", "--workflows", "./workflows", "--data", data,
-         "--listen", f"127.0.0.1:{port}", "--clock", "manual", "--retain", RETAIN],
+         "--listen", f"127.0.0.1:{port}", "--clock", "manual", "--retain", RETAIN,
+         "--compact-above", COMPACT_ABOVE],
         stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         for _ in range(200):
@@ -110,11 +116,13 @@ def main():
         booking, cancel = urls["optimantra-booking"], urls["optimantra-cancellation"]
         sample = json.load(open("samples/optimantra/booking.json"))
         print(f"retention.py: {DAYS} days, {PER_DAY} bookings + {PER_DAY // 4} "
-              f"cancellations a day, {PATIENTS} patients, --retain {RETAIN}", flush=True)
+              f"cancellations a day, {PATIENTS} patients, --retain {RETAIN} "
+              f"--compact-above {COMPACT_ABOVE}", flush=True)
         print("day  data_dir_MiB  sled_MiB  eml_files  live_MiB  biggest live trees (MiB)",
               flush=True)
         n = 0
         started = time.time()
+        peak_after_30 = 0
         for day in range(1, DAYS + 1):
             for i in range(PER_DAY + PER_DAY // 4):
                 p = n % PATIENTS
@@ -123,6 +131,9 @@ def main():
                             phone=f"+1416555{p:04d}", firstName=f"P{p}")
                 call(cancel if i >= PER_DAY else booking, body)
             call(f"{base}/api/clock/advance", {"by": "1d"})
+            time.sleep(IDLE)
+            if day > 30:
+                peak_after_30 = max(peak_after_30, size(data))
             if day % 10 == 0:
                 time.sleep(2)  # let the mailer and the sweep catch up
                 outbox = os.path.join(data, "outbox")
@@ -134,9 +145,19 @@ def main():
                       f"{size(os.path.join(data, 'sled')) / 2**20:8.1f}  {emls:9d}  "
                       f"{sum(live.values()) / 2**20:8.1f}  {top}", flush=True)
         print(f"retention.py: {n} requests in {time.time() - started:.0f} s", flush=True)
-        sweeps = [l for l in open(os.path.join(work, "server.log")) if "retention sweep" in l]
+        lines = open(os.path.join(work, "server.log")).readlines()
+        sweeps = [l for l in lines if "retention sweep" in l]
         print(f"retention.py: {len(sweeps)} sweeps deleted something; last: "
               f"{sweeps[-1].strip() if sweeps else '-'}", flush=True)
+        compactions = [re.sub(r"\x1b\[[0-9;]*m", "", l).strip() for l in lines
+                       if "compacted the store" in l]
+        print(f"retention.py: {len(compactions)} compactions (the server restarted in place)",
+              flush=True)
+        for line in compactions:
+            print(f"  {line[line.index('compacted'):]}", flush=True)
+        if DAYS > 30:
+            print(f"retention.py: largest data dir after day 30: {peak_after_30 / 2**20:.1f} MiB",
+                  flush=True)
         # sled 0.34 reuses freed space only in part (spacejam/sled#1333): a backup restored into
         # a new data dir holds only the live records, which shows what a compaction would give.
         backup = os.path.join(work, "backup.gz")

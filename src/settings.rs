@@ -64,6 +64,11 @@ pub struct ServeArgs {
     /// (`30d`, `12w`); `0` keeps everything.
     #[arg(long, env = "HOOKFLOW_RETAIN", default_value = "30d", value_parser = parse_retain)]
     pub retain: std::time::Duration,
+    /// Compact the store (restarting in place, the listening socket kept) once sled's file is
+    /// above this size and twice its size after the last compaction; `0` never does.
+    #[arg(long, env = "HOOKFLOW_COMPACT_ABOVE", default_value = "256MiB",
+          value_parser = crate::domain::size::parse_size)]
+    pub compact_above: u64,
     /// Start even when the store holds less than its control file says was acknowledged
     /// (a damaged or replaced sled `db`); the loss is logged and the file follows the store.
     #[arg(long)]

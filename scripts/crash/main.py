@@ -26,7 +26,7 @@ from load import SECRETS_ENV, SIGNED_WORKFLOWS, ClientLog, Generator, Worker  # 
 # The figures that must be 0 after every round.
 MUST_BE_ZERO = ["lost", "dup_runs", "missing_runs", "failed_runs", "dup_emails",
                 "missing_emails", "index", "timers_lost"]
-KILL_POINTS = ["load", "run", "email", "timer", "reload", "flush", "recovery"]
+KILL_POINTS = ["load", "run", "email", "timer", "reload", "flush", "recovery", "compact"]
 WORKERS = int(os.environ.get("CRASH_WORKERS", "6"))
 # `outbox` (default: .eml files under the data dir) or `smtp` (a local aiosmtpd sink).
 MAIL = os.environ.get("CRASH_MAIL", "outbox")
@@ -47,7 +47,9 @@ class Server:
         self.cmd = [binary, "serve", "--workflows", workflows, "--data", data,
                     "--listen", f"127.0.0.1:{port}", "--clock", "manual", "--mail", mail,
                     # The clock races ahead days at a time; the audit needs every request kept.
-                    "--retain", "0"]
+                    "--retain", "0",
+                    # Compactions (a restart in place) happen now and then under load.
+                    "--compact-above", "1MiB"]
         self.port, self.log_path, self.proc = port, log_path, None
         self.env = {k: v for k, v in os.environ.items() if k != "HOOKFLOW_ADMIN_TOKEN"}
         self.env.update(SECRETS_ENV)
@@ -93,6 +95,17 @@ class Events(threading.Thread):
         self.port, self.q, self.ready = port, queue.Queue(), threading.Event()
 
     def run(self):
+        # A restart in place to compact ends the stream: follow the new process for a while
+        # (after a kill -9 the next round has its own follower).
+        gave_up = time.monotonic() + 15
+        while time.monotonic() < gave_up:
+            if self.follow():
+                gave_up = time.monotonic() + 15
+            time.sleep(0.05)
+        self.ready.set()
+
+    def follow(self):
+        """Reads one stream until it ends; True when it was connected."""
         try:
             c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=3600)
             c.request("GET", "/api/events")
@@ -102,7 +115,7 @@ class Events(threading.Thread):
             while True:
                 line = r.fp.readline()
                 if not line:
-                    return
+                    return True
                 line = line.decode("utf-8", "replace").rstrip("\r\n")
                 if line.startswith("event:"):
                     kind = line[6:].strip()
@@ -112,7 +125,7 @@ class Events(threading.Thread):
                     except ValueError:
                         pass
         except (OSError, http.client.HTTPException):
-            self.ready.set()
+            return False
 
     def wait_for(self, pred, count, timeout):
         """Waits for the `count`-th event matching `pred`; False on timeout."""
@@ -250,6 +263,17 @@ class Harness:
             k = rng.randint(1, 8)
             got = events.wait_for(lambda kind, d: kind == "timer", k, 15)
             what = f"timer event #{k} of +{by}" + ("" if got else " (timeout)")
+        elif point == "compact":
+            # Somewhere in a restart to compact: the drain, the exec, the copy or the swap.
+            seen = self.compactions_asked()
+            deadline = time.monotonic() + 20
+            while self.compactions_asked() == seen and time.monotonic() < deadline:
+                time.sleep(0.01)
+            got = self.compactions_asked() > seen
+            delay = rng.uniform(0, 0.4)
+            time.sleep(delay)
+            what = (f"compaction, {delay * 1000:.0f} ms after it was asked" if got
+                    else "compaction (timeout)")
         elif point == "reload":
             self.touch_workflow()
             delay = rng.uniform(0.2, 0.45)  # the watcher waits 250 ms for more changes
@@ -259,11 +283,19 @@ class Harness:
         self.server.kill9()
         return what, at_ms
 
+    def compactions_asked(self):
+        with open(self.server.log_path, errors="replace") as f:
+            return f.read().count("restarting to compact it")
+
     def snapshot_audit(self):
-        """`hookflow audit` on a copy of the data dir as the kill left it."""
+        """`hookflow audit` on a copy of the data dir as the kill left it (a compaction's
+        folders included: the audit's open finishes or discards it)."""
         snap = os.path.join(self.work, "snapshot")
         shutil.rmtree(snap, ignore_errors=True)
-        shutil.copytree(os.path.join(self.data, "sled"), os.path.join(snap, "sled"))
+        os.makedirs(snap)
+        for name in os.listdir(self.data):
+            if name.startswith("sled"):
+                shutil.copytree(os.path.join(self.data, name), os.path.join(snap, name))
         out = subprocess.run([self.binary, "audit", "--data", snap, "--json"],
                              capture_output=True, text=True)
         shutil.rmtree(snap, ignore_errors=True)

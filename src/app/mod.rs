@@ -2,8 +2,11 @@
 //! listener, port 0 allowed) and run it until a shutdown signal. Tests start this very code.
 
 mod events;
+mod maintenance;
 mod reload;
-mod retention;
+mod restart;
+
+pub use restart::exec_compacting;
 
 use crate::engine::executor::Executor;
 use crate::engine::step::email::MailSettings;
@@ -21,6 +24,8 @@ use crate::workflow::report::format_diagnostic;
 use anyhow::Context as _;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -40,6 +45,10 @@ pub struct Application {
     clock: Clock,
     /// `--retain`: how long old records are kept (zero: forever).
     retain: Duration,
+    /// `--compact-above`: the sled file size past which the store is compacted (zero: never).
+    compact_above: u64,
+    /// A compaction asked for at this start failed (no new one until the next start).
+    compaction_failed: bool,
     _reloader: Option<reload::Reloader>,
 }
 
@@ -52,15 +61,20 @@ impl Application {
             .map_err(anyhow::Error::msg)?;
         raise_open_file_limit(args.max_connections);
         crate::metrics::install();
+        let inherited = restart::inherited_listener()?;
+        let compaction_failed = restart::compaction_asked() && !compact_at_start(&args);
         let store = open_store(&args)?;
         crate::engine::wait::zone_named(&args.timezone).map_err(|e| {
             anyhow::anyhow!("--timezone: {e}; use an IANA name such as America/Toronto, or UTC")
         })?;
         let catalog = Arc::new(LiveCatalog::load(&args.workflows));
         let clock = Clock::new(args.clock, store.clone())?;
-        let listener = TcpListener::bind(args.listen)
-            .await
-            .with_context(|| format!("could not listen on {}", args.listen))?;
+        let listener = match inherited {
+            Some(kept) => TcpListener::from_std(kept)?,
+            None => TcpListener::bind(args.listen)
+                .await
+                .with_context(|| format!("could not listen on {}", args.listen))?,
+        };
         let addr = listener.local_addr()?;
         let public_url = args.public_base(addr);
         let transport = Transport::from_config(
@@ -145,6 +159,8 @@ impl Application {
             mail_line,
             clock,
             retain: args.retain,
+            compact_above: args.compact_above,
+            compaction_failed,
             _reloader: reloader,
             limits: http::server::ConnLimits {
                 header_timeout: Duration::from_secs(args.header_timeout),
@@ -197,28 +213,47 @@ impl Application {
         out
     }
 
-    /// Serves until `shutdown` resolves, then drains open requests and flushes the store.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    /// Serves until `shutdown` resolves, or the store asks to be compacted, then drains open
+    /// requests and flushes the store.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<Stopped> {
         let store = self.state.intake.store().clone();
         let routes = http::routes(self.state.clone());
         let worker = tokio::spawn(self.worker.clone().run_forever());
         let wake = self.worker.mail_wake();
         let clock = self.clock.clone();
-        let mailer = tokio::spawn(
+        let mailer_task = tokio::spawn(
             self.mailer
                 .clone()
                 .run_forever(wake, move || clock.now_ms()),
         );
-        let sweeper = tokio::spawn(retention::run_forever(
+        let compact = Arc::new(Notify::new());
+        let sweeper = tokio::spawn(maintenance::run_forever(
             store.clone(),
             self.clock.clone(),
             self.worker.clone(),
-            self.retain,
+            maintenance::Upkeep {
+                retain: self.retain,
+                // Where the process cannot exec itself, `hookflow compact` with it stopped.
+                compact_above: if restart::supported() {
+                    self.compact_above
+                } else {
+                    0
+                },
+                compact: compact.clone(),
+                compaction_failed: self.compaction_failed,
+            },
         ));
+        // Kept past the server's end when the store is compacted: the new process serves on it.
+        let listening = self.listener.as_fd().try_clone_to_owned()?;
+        let compacting = Arc::new(AtomicBool::new(false));
         // Event streams never end by themselves: close them so the drain need not wait.
         let events = self.state.events.clone();
+        let asked = compacting.clone();
         let shutdown = async move {
-            shutdown.await;
+            tokio::select! {
+                _ = shutdown => {}
+                _ = compact.notified() => asked.store(true, Ordering::SeqCst),
+            }
             events.close();
         };
         http::server::serve(
@@ -230,10 +265,51 @@ impl Application {
         )
         .await;
         worker.abort();
-        mailer.abort();
         sweeper.abort();
+        // Sends in flight finish and are recorded, so a restart repeats no email.
+        self.mailer.stop();
+        if tokio::time::timeout(Duration::from_secs(30), mailer_task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("email sends still in flight at shutdown will be retried");
+        }
         store.flush_now()?;
-        Ok(())
+        Ok(if compacting.load(Ordering::SeqCst) {
+            Stopped::ToCompact(listening)
+        } else {
+            Stopped::Signal
+        })
+    }
+}
+
+/// Why [`Application::run_until`] returned.
+pub enum Stopped {
+    /// The shutdown future resolved (a signal): exit.
+    Signal,
+    /// The store asked to be compacted: restart in place on this listening socket
+    /// ([`exec_compacting`]).
+    ToCompact(OwnedFd),
+}
+
+/// Compacts the store before it is opened, as a restart asked; `false` when that failed, which
+/// leaves the store as it was, so the server starts anyway.
+fn compact_at_start(args: &ServeArgs) -> bool {
+    match crate::store::compact::compact(&args.data, args.cache_bytes()) {
+        Ok(done) => {
+            tracing::info!(
+                before_mib = done.before >> 20,
+                after_mib = done.after >> 20,
+                records = done.records,
+                ms = done.took.as_millis() as u64,
+                "compacted the store"
+            );
+            true
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not compact the store; serving it as it is");
+            false
+        }
     }
 }
 

@@ -8,6 +8,7 @@ mod backup;
 mod check;
 mod client;
 mod clock;
+mod compact;
 mod contacts;
 mod list;
 mod local;
@@ -117,6 +118,8 @@ pub enum Command {
     Backup(backup::BackupArgs),
     /// Make a new data dir from a backup: `restore FILE --data DIR`.
     Restore(backup::RestoreArgs),
+    /// Rewrite a stopped server's store so its file holds only live records.
+    Compact(compact::CompactArgs),
 }
 
 /// Runs the command and returns the process exit code.
@@ -158,6 +161,7 @@ pub fn main() -> ExitCode {
             Command::Tail(a) => tail::run(&cli.server, cli.json, &a).await,
             Command::Backup(a) => backup::run_backup(&cli.server, cli.json, &a).await,
             Command::Restore(a) => backup::run_restore(cli.json, &a),
+            Command::Compact(a) => compact::run(cli.json, &a),
         }
     });
     match result {
@@ -191,8 +195,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let _ = writeln!(err, "{line}");
     }
     drop(err);
-    app.run_until(crate::app::shutdown_signal()).await?;
-    Ok(ExitCode::SUCCESS)
+    match app.run_until(crate::app::shutdown_signal()).await? {
+        crate::app::Stopped::Signal => Ok(ExitCode::SUCCESS),
+        crate::app::Stopped::ToCompact(listener) => {
+            let e = crate::app::exec_compacting(listener);
+            anyhow::bail!("could not restart to compact the store: {e}")
+        }
+    }
 }
 
 fn init_tracing() {

@@ -92,6 +92,21 @@ impl Phone {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A phone read back from the store: [`Phone::parse`] wrote it, so it is only checked to
+    /// be E.164 (`+`, then up to 15 digits, the first not 0). Parsing it again against the
+    /// numbering plan cost more than the rest of reading a contact (5 % of a booking's CPU).
+    fn stored(s: &str) -> Result<Self, String> {
+        let digits = s.strip_prefix('+').unwrap_or("");
+        let e164 = (2..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !digits.starts_with('0');
+        if e164 {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(format!("stored phone {s:?} is not in E.164 form"))
+        }
+    }
 }
 
 /// A tag as first written; two tags are the same tag when their `key()`s are equal.
@@ -151,8 +166,7 @@ macro_rules! string_newtype_impls {
 
 string_newtype_impls!(Email, Email::parse);
 string_newtype_impls!(Tag, Tag::parse);
-// Stored phones are already E.164, so the region is never consulted when reading them back.
-string_newtype_impls!(Phone, |s: &str| Phone::parse(s, "US"));
+string_newtype_impls!(Phone, Phone::stored);
 
 #[cfg(test)]
 mod tests;

@@ -62,6 +62,9 @@ pub struct Mailer {
     policy: RetryPolicy,
     tick: Duration,
     events: Arc<crate::events::EventBus>,
+    /// Set by [`Mailer::stop`]: finish the group in flight, attempt nothing more.
+    stopping: std::sync::atomic::AtomicBool,
+    stopped: Notify,
 }
 
 impl Mailer {
@@ -78,7 +81,22 @@ impl Mailer {
             policy,
             tick: Duration::from_secs(1),
             events: Arc::default(),
+            stopping: Default::default(),
+            stopped: Notify::new(),
         }
+    }
+
+    /// Asks [`Mailer::run_forever`] to end once the group of sends in flight has ended and its
+    /// outcomes are recorded, so a shutdown or a restart sends nothing twice; the emails of the
+    /// batch not yet attempted go back to the queue.
+    pub fn stop(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.stopped.notify_one();
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Announces every state change on `events`.
@@ -118,6 +136,9 @@ impl Mailer {
     pub async fn deliver_due(&self, now_ms: Millis) -> Result<usize, MailError> {
         let mut attempted = 0;
         loop {
+            if self.is_stopping() {
+                return Ok(attempted);
+            }
             let due = self.trees.pending_due(now_ms, BATCH)?;
             let full = due.len() == BATCH;
             attempted += self.deliver_batch(due, now_ms).await?;
@@ -169,7 +190,17 @@ impl Mailer {
         // Outcomes are recorded a group at a time, as the group's sends end: a crash then
         // repeats only what was in flight or not yet written (sled writes its log every half
         // second on its own), not the whole batch.
-        for group in taken.chunks(SENDING_AT_ONCE) {
+        for (n, group) in taken.chunks(SENDING_AT_ONCE).enumerate() {
+            if self.is_stopping() {
+                let back: Vec<_> = taken[n * SENDING_AT_ONCE..]
+                    .iter()
+                    .map(|r| (r.id.as_str(), &Transition::Recover))
+                    .collect();
+                for record in self.trees.mark_all(&back)?.into_iter().flatten() {
+                    self.events.publish(email_event(&record));
+                }
+                break;
+            }
             let outcomes = futures_util::future::join_all(group.iter().map(|r| self.send(r))).await;
             let changes: Vec<_> = group
                 .iter()
@@ -226,12 +257,12 @@ impl Mailer {
         }
     }
 
-    /// Delivers due records until the task is aborted: after every `wake` (the engine notifies
+    /// Delivers due records until [`Mailer::stop`] (or the task is aborted): after every `wake` (the engine notifies
     /// it after a commit that queued email; `notify_one` is not lost while a pass runs) and on a
     /// short timer for retries. `now` is hookflow's clock (real or manual). Call
     /// [`Mailer::recover`] once before starting it.
     pub async fn run_forever(self: Arc<Self>, wake: Arc<Notify>, now: impl Fn() -> Millis) {
-        loop {
+        while !self.is_stopping() {
             let notified = wake.notified();
             tokio::pin!(notified);
             // Registered before the pass, so a `notify_waiters` during it still wakes us.
@@ -250,6 +281,7 @@ impl Mailer {
             }
             tokio::select! {
                 _ = notified => {}
+                _ = self.stopped.notified() => {}
                 _ = tokio::time::sleep(pause) => {}
             }
         }

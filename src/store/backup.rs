@@ -21,6 +21,10 @@
 //! resume, unconfirmed emails are retried. Restore writes the control file of the new data dir
 //! (see [`super::control`]) from the restored store.
 
+mod loader;
+
+pub(crate) use loader::Loader;
+
 use super::{Store, StoreError};
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
@@ -31,8 +35,6 @@ use std::path::{Path, PathBuf};
 /// The backup format this build writes and reads.
 pub const FORMAT: u32 = 1;
 const MAGIC: &str = "hookflow-backup";
-/// Records written per sled batch on restore: bounded memory, few syncs.
-const BATCH: usize = 1024;
 /// Longest key or value a backup may hold (sled's own limit is lower in practice).
 const MAX_LEN: u32 = 1 << 30;
 
@@ -143,40 +145,20 @@ pub fn restore(input: impl Read, dir: &Path) -> Result<Summary, BackupError> {
 fn restore_into(input: impl Read, dir: &Path) -> Result<Summary, BackupError> {
     std::fs::create_dir_all(dir)?;
     let db = super::sled_config(&dir.join("sled"), super::DEFAULT_CACHE).open()?;
-    let mut tree: Option<sled::Tree> = None;
-    let mut batch = sled::Batch::default();
-    let mut in_batch = 0;
+    let mut loader = Loader::new(db);
     let summary = read_backup(input, |item| {
         match item {
-            Item::NextId(next) => {
-                // sled cannot set its id counter: draw ids until it passes the saved one (a few
-                // million at most, with one small sled write per million).
-                while db.generate_id()? < next {}
-            }
-            Item::Tree(name) => {
-                if let Some(t) = tree.take() {
-                    t.apply_batch(std::mem::take(&mut batch))?;
-                    in_batch = 0;
-                }
-                tree = Some(db.open_tree(name)?);
-            }
+            Item::NextId(next) => loader.next_id(next)?,
+            Item::Tree(name) => loader.tree(&name)?,
             Item::Record(k, v) => {
-                let t = tree
-                    .as_ref()
-                    .ok_or_else(|| damaged("a record before any tree"))?;
-                batch.insert(k, v);
-                in_batch += 1;
-                if in_batch == BATCH {
-                    t.apply_batch(std::mem::take(&mut batch))?;
-                    in_batch = 0;
+                if !loader.record(k, v)? {
+                    return Err(damaged("a record before any tree"));
                 }
             }
         }
         Ok(())
     })?;
-    if let Some(t) = tree {
-        t.apply_batch(batch)?;
-    }
+    let db = loader.finish()?;
     // The restored store is whole by definition: its control file says what it holds.
     let acked = super::control::Acked::read(&db.open_tree("meta")?)?;
     db.flush()?;

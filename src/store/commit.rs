@@ -33,15 +33,23 @@ pub struct GroupCommit {
     inner: Arc<Handle>,
 }
 
-/// Dropped with the last `GroupCommit`: tells the thread to stop so the Db can close.
+/// Dropped with the last `GroupCommit`: stops the thread and waits for it, so the Db (and the
+/// data dir's lock) is closed once the store is dropped and the dir can be opened again.
 struct Handle {
     shared: Arc<Shared>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for Handle {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
-        self.shared.wake.notify_one();
+        {
+            let _jobs = self.shared.lock();
+            self.shared.wake.notify_one();
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -92,7 +100,7 @@ impl GroupCommit {
             gate: Mutex::new(()),
         });
         let worker = shared.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("hookflow-commit".into())
             .spawn(move || {
                 let mut control = Control {
@@ -108,7 +116,10 @@ impl GroupCommit {
             })
             .expect("start the committer thread");
         Self {
-            inner: Arc::new(Handle { shared }),
+            inner: Arc::new(Handle {
+                shared,
+                thread: Some(thread),
+            }),
         }
     }
 

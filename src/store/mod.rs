@@ -9,6 +9,7 @@ pub mod backup;
 pub mod clock;
 pub mod codec;
 pub mod commit;
+pub mod compact;
 pub mod contacts;
 pub(crate) mod control;
 pub mod counts;
@@ -111,6 +112,8 @@ pub struct Store {
     pub(crate) rejected: Arc<requests::RejectedLog>,
     /// The hook ids requests arrived on, answered without sled (see `hooks`).
     pub(crate) hook_cache: Arc<std::sync::RwLock<hooks::HookCache>>,
+    /// The data dir's lock, held while any clone lives ([`compact::lock`]).
+    _lock: Arc<std::fs::File>,
 }
 
 /// The trees of the store (contacts and runs add their own).
@@ -149,6 +152,8 @@ impl Store {
     /// Opens the store; a store behind its control file is refused with `Behind`, unless
     /// `accept_data_loss`, which logs the loss and starts with what the store holds.
     pub fn open_with(dir: &Path, cache_bytes: u64, accept_data_loss: bool) -> StoreResult<Self> {
+        let lock = compact::lock(dir)?;
+        compact::recover(dir)?;
         let config = sled_config(&dir.join("sled"), cache_bytes);
         let db = open_error::open_sled(dir, config)?;
         let trees = Trees {
@@ -200,6 +205,7 @@ impl Store {
             counts: trees.counts.clone(),
         };
         let acked = control::check(dir, &trees.meta, accept_data_loss)?;
+        compact::keep_baseline(dir, &trees.meta)?;
         let commit = commit::GroupCommit::start(
             db.clone(),
             dir.to_path_buf(),
@@ -221,6 +227,7 @@ impl Store {
             .with_commit(commit.clone());
         let rejected = Arc::new(requests::RejectedLog::open(&db)?);
         Ok(Self {
+            _lock: Arc::new(lock),
             hook_cache: Arc::default(),
             rejected,
             contacts,

@@ -8,22 +8,19 @@ use std::path::Path;
 /// set here), turning every failure but a lock into [`StoreError::Unreadable`]. sled 0.34 panics
 /// on some damaged files; that is caught here and reported the same way.
 pub(super) fn open_sled(dir: &Path, config: sled::Config) -> Result<sled::Db, StoreError> {
-    if dir.join("conf").is_file() && dir.join("db").is_file() {
-        return Err(unreadable(
-            dir,
-            "it is sled's own folder, not a data dir: pass the folder that contains it",
-        ));
-    }
-    if let Err(e) = std::fs::create_dir_all(dir) {
-        let why = match e.kind() {
-            std::io::ErrorKind::PermissionDenied => permission_denied(),
-            _ if dir.exists() && !dir.is_dir() => "it is a file, not a directory".into(),
-            _ => e.to_string(),
-        };
-        return Err(unreadable(dir, &why));
-    }
+    prepare_dir(dir)?;
     let config = config.path(dir.join("sled"));
-    let opened = catch_panic(|| config.open());
+    // The caller holds the data dir's lock, so a sled lock can only be this process's own store
+    // closing (sled's threads release it a moment after the last handle drops): wait for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let opened = loop {
+        match catch_panic(|| config.open()) {
+            Ok(Err(e)) if is_lock(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => break other,
+        }
+    };
     match opened {
         Ok(Ok(db)) => Ok(db),
         Ok(Err(e)) if is_lock(&e) => Err(StoreError::Locked),
@@ -33,6 +30,25 @@ pub(super) fn open_sled(dir: &Path, config: sled::Config) -> Result<sled::Db, St
             &format!("its sled files are damaged (sled stopped: {panic})"),
         )),
     }
+}
+
+/// Creates the data dir `dir` if needed; refuses sled's own folder, a file, or a dir hookflow
+/// may not write, with the reason in words.
+pub(super) fn prepare_dir(dir: &Path) -> Result<(), StoreError> {
+    if dir.join("conf").is_file() && dir.join("db").is_file() {
+        return Err(unreadable(
+            dir,
+            "it is sled's own folder, not a data dir: pass the folder that contains it",
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::PermissionDenied => permission_denied(),
+            _ if dir.exists() && !dir.is_dir() => "it is a file, not a directory".into(),
+            _ => e.to_string(),
+        };
+        unreadable(dir, &why)
+    })
 }
 
 fn is_lock(e: &sled::Error) -> bool {
@@ -64,7 +80,7 @@ fn permission_denied() -> String {
     "permission denied: the user running hookflow must be able to read and write it".into()
 }
 
-fn unreadable(dir: &Path, reason: &str) -> StoreError {
+pub(super) fn unreadable(dir: &Path, reason: &str) -> StoreError {
     StoreError::Unreadable {
         dir: dir.display().to_string(),
         reason: reason.to_string(),

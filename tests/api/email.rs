@@ -288,3 +288,48 @@ async fn a_contact_without_email_fails_the_send_step_with_a_clear_message() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn a_shutdown_while_emails_are_in_flight_waits_for_their_answers_and_sends_none_twice() {
+    let port = free_port();
+    let sink_dir = tempfile::tempdir().unwrap();
+    // The server stores each message, then answers 1.5 s later.
+    let sink = Sink::start(port, sink_dir.path(), &["--delay", "1.5"]);
+    let (mut app, _dir) = app_with_mail(&format!("smtp://127.0.0.1:{port}")).await;
+    for i in 0..20 {
+        let body =
+            json!({"email": format!("p{i}@example.com"), "firstName": "Ana", "date": "2026-12-03"});
+        let (s, a) = app
+            .post_hook("welcome", "application/json", body.to_string())
+            .await;
+        assert_eq!(s, 200, "{a}");
+    }
+    // A group of sends is in flight: SIGTERM now.
+    let sink_dir_path = sink_dir.path().to_path_buf();
+    eventually("a message at the sink", Duration::from_secs(30), || {
+        let dir = sink_dir_path.clone();
+        async move {
+            std::fs::read_dir(&dir)
+                .ok()?
+                .flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .then_some(())
+        }
+    })
+    .await;
+    app.stop();
+    let app = app.restart().await;
+    let items = outbox_until(&app, "forty emails sent", |items| {
+        items.len() == 40 && items.iter().all(|e| e["state"] == "sent")
+    })
+    .await;
+    let mut ids: Vec<String> = sink
+        .messages()
+        .iter()
+        .map(|m| m.eml.header("Message-ID").unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 40, "each email once at the SMTP server");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), items.len());
+}

@@ -162,3 +162,49 @@ async fn a_full_disk_is_a_503_that_loses_nothing_and_passes_once_space_is_freed(
         );
     }
 }
+
+#[tokio::test]
+async fn a_compaction_without_room_for_its_copy_waits_for_space_instead_of_restarting() {
+    let Some(disk) = SmallDisk::mount("48m") else {
+        return;
+    };
+    let data = tempfile::tempdir_in(disk.path()).unwrap();
+    let app = spawn_on(crate::compaction::compacting_soon(), data).await;
+    let sled = app.data.path().join("sled/db");
+    while std::fs::metadata(&sled).unwrap().len() < 3 << 20 {
+        let (s, answer) = post_booking(&app).await;
+        assert_eq!(s, 200, "{answer}");
+    }
+    // Room for new requests (above the 8 MiB reserve), not for a copy of the file besides.
+    let filler = fill(disk.path(), 9 << 20);
+    app.advance_clock("2d").await;
+    let log_path = app.data.path().join("server.log");
+    let log = eventually("the compaction check", Duration::from_secs(30), || {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        async move { log.contains("cannot be compacted now").then_some(log) }
+    })
+    .await;
+    assert!(log.contains("needs up to"), "{log}");
+    assert!(!log.contains("restarting to compact"), "{log}");
+    let (s, answer) = post_booking(&app).await;
+    assert_eq!(s, 200, "{answer}");
+
+    std::fs::remove_file(&filler).unwrap();
+    app.advance_clock("1h").await;
+    eventually(
+        "the compaction once space is free",
+        Duration::from_secs(60),
+        || {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            async move { log.contains("compacted the store").then_some(()) }
+        },
+    )
+    .await;
+    let (s, answer) = app
+        .get(&format!(
+            "/api/requests/{}",
+            answer["request_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(s, 200, "{answer}");
+}

@@ -256,6 +256,15 @@ impl TestApp {
     }
 
     /// One run (queued or recorded).
+    /// Moves the manual clock forward (`"2d"`); the server answers once what became due ran.
+    pub async fn advance_clock(&self, by: &str) {
+        let url = format!("{}/api/clock/advance", self.base);
+        let (status, answer) = self
+            .send(self.client.post(url).json(&serde_json::json!({ "by": by })))
+            .await;
+        assert_eq!(status, 200, "clock advance by {by}: {answer}");
+    }
+
     pub async fn run(&self, id: &str) -> Value {
         self.get_ok(&format!("/api/runs/{id}")).await
     }

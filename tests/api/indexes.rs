@@ -45,17 +45,6 @@ async fn post(app: &TestApp, workflow: &str, body: Value) -> String {
     accepted_run_ids(&answer).remove(0)
 }
 
-async fn advance(app: &TestApp, by: &str) {
-    let (status, body) = app
-        .send(
-            app.client
-                .post(format!("{}/api/clock/advance", app.base))
-                .json(&json!({ "by": by })),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-}
-
 async fn manual_app() -> (tempfile::TempDir, TestApp) {
     let dir = workflows_dir(&[("tagged.yaml", TAGGED)]);
     let app = spawn_with(Options {
@@ -107,7 +96,7 @@ async fn runs_listed_by_status_follow_each_status_change() {
         "pages of one follow the cursor"
     );
 
-    advance(&app, "1d").await;
+    app.advance_clock("1d").await;
     eventually(
         "the waits to finish",
         std::time::Duration::from_secs(20),

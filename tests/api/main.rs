@@ -15,6 +15,7 @@ mod check;
 mod cli;
 mod cli_offline;
 mod cli_views;
+mod compaction;
 mod contacts_cli;
 mod contacts_csv;
 mod crash;

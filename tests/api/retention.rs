@@ -66,14 +66,6 @@ async fn post(app: &TestApp, workflow: &str, email: &str) -> (String, Value) {
     (answer["request_id"].as_str().unwrap().to_string(), run)
 }
 
-async fn advance(app: &TestApp, by: &str) {
-    let url = format!("{}/api/clock/advance", app.base);
-    let (status, answer) = app
-        .send(app.client.post(url).json(&json!({ "by": by })))
-        .await;
-    assert_eq!(status, 200, "{answer}");
-}
-
 async fn sent_emails(app: &TestApp) -> Vec<Value> {
     app.get_ok("/api/outbox").await["items"]
         .as_array()
@@ -118,7 +110,7 @@ async fn old_history(app: &TestApp) -> (Vec<String>, Vec<String>, String) {
 async fn after_31_days_old_requests_runs_and_emails_are_gone_and_what_must_stay_stays() {
     let (_dir, app) = app("30d").await;
     let (old_requests, old_runs, waiting) = old_history(&app).await;
-    advance(&app, "31d").await;
+    app.advance_clock("31d").await;
     let (young, young_run) = post(&app, "book", "eve@example.com").await;
 
     eventually("old requests deleted", Duration::from_secs(20), || async {
@@ -171,7 +163,7 @@ async fn after_31_days_old_requests_runs_and_emails_are_gone_and_what_must_stay_
 async fn with_retain_0_nothing_is_deleted() {
     let (_dir, app) = app("0").await;
     let (old_requests, old_runs, _) = old_history(&app).await;
-    advance(&app, "400d").await;
+    app.advance_clock("400d").await;
     post(&app, "book", "eve@example.com").await;
     let app = app.restart().await;
     for id in &old_requests {

@@ -5,6 +5,8 @@ Stores each accepted message as DIR/<n>.eml (n = 1, 2, ...) with the envelope in
 and can misbehave on purpose:
   --fail-first K --fail-code 451   answer the first K DATA (or RCPT, see --fail-stage) with 4xx
   --reject SUBSTR --reject-code 550 refuse recipients containing SUBSTR
+  --delay SECONDS                  answer DATA that late, after the message is stored (a client
+                                   that gives up meanwhile delivered it without knowing)
 and can speak TLS and require a login:
   --tls starttls|smtps --cert PEM --key PEM   STARTTLS offered, or TLS from the first byte
   --auth USER:PASS                            AUTH PLAIN/LOGIN with these credentials; every
@@ -16,6 +18,7 @@ Prints `ready` on stdout once it accepts connections, then serves until killed.
 """
 
 import argparse
+import asyncio
 import json
 import os
 import signal
@@ -66,6 +69,8 @@ class Sink:
             with open(base + suffix + ".tmp", "wb") as f:
                 f.write(data)
             os.replace(base + suffix + ".tmp", base + suffix)
+        if self.args.delay:
+            await asyncio.sleep(self.args.delay)
         return "250 2.0.0 stored"
 
 
@@ -117,6 +122,7 @@ def main():
     p.add_argument("--fail-code", type=int, default=451)
     p.add_argument("--fail-stage", choices=("data", "rcpt"), default="data")
     p.add_argument("--reject", default=None)
+    p.add_argument("--delay", type=float, default=0)
     p.add_argument("--reject-code", type=int, default=550)
     p.add_argument("--tls", choices=("starttls", "smtps"), default=None)
     p.add_argument("--cert")

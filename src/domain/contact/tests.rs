@@ -117,6 +117,27 @@ fn stored_json_with_a_bad_email_does_not_deserialise() {
     assert!(serde_json::from_value::<Contact>(v).is_err());
 }
 
+#[test]
+fn stored_json_with_a_phone_not_in_e164_form_does_not_deserialise() {
+    let mut c = Contact::new(0);
+    c.phone = Some(Phone::parse("(415) 555-0132", "US").unwrap());
+    let v = serde_json::to_value(&c).unwrap();
+    assert_eq!(v["phone"], json!("+14155550132"));
+    assert_eq!(serde_json::from_value::<Contact>(v.clone()).unwrap(), c);
+    for bad in [
+        "(415) 555-0132",
+        "14155550132",
+        "+",
+        "+0415555",
+        "+1415555013212345",
+        "+1 415",
+    ] {
+        let mut v = v.clone();
+        v["phone"] = json!(bad);
+        assert!(serde_json::from_value::<Contact>(v).is_err(), "{bad}");
+    }
+}
+
 proptest! {
     #[test]
     fn email_parse_is_idempotent(local in "[A-Za-z0-9._+-]{1,20}", domain in "[A-Za-z0-9-]{1,15}",

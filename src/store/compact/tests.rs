@@ -1,0 +1,174 @@
+use super::*;
+use crate::store::{Store, DEFAULT_CACHE};
+use std::collections::BTreeMap;
+
+type Contents = BTreeMap<Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>>;
+
+/// Every record of every tree, without the compaction's own baseline mark.
+fn contents(dir: &Path) -> Contents {
+    let store = Store::open(dir).unwrap();
+    let mut all = Contents::new();
+    for name in store.db.tree_names() {
+        let records = store
+            .db
+            .open_tree(&name)
+            .unwrap()
+            .iter()
+            .map(|kv| kv.unwrap())
+            .filter(|(k, _)| !(name == "meta" && k == BASELINE))
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect();
+        all.insert(name.to_vec(), records);
+    }
+    all
+}
+
+/// A store that wrote 6,000 records of 1 KiB three times over and deleted nine in ten:
+/// most of its file is space sled does not reuse.
+fn churned() -> (tempfile::TempDir, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let tree = store.db.open_tree("scratch").unwrap();
+    for round in 0..3u8 {
+        for i in 0..6_000u32 {
+            tree.insert(i.to_be_bytes(), vec![round; 1024]).unwrap();
+        }
+    }
+    for i in (0..6_000u32).filter(|i| i % 10 != 0) {
+        tree.remove(i.to_be_bytes()).unwrap();
+    }
+    let id = store.db.generate_id().unwrap();
+    store.flush_now().unwrap();
+    drop((tree, store));
+    (dir, id)
+}
+
+fn folders(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("sled"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_compacted_store_holds_every_record_in_a_smaller_file_and_draws_higher_ids() {
+    let (dir, id) = churned();
+    let before = contents(dir.path());
+    let size = file_bytes(dir.path());
+    let done = compact(dir.path(), DEFAULT_CACHE).unwrap();
+    assert_eq!(done.before, size);
+    assert!(
+        done.after * 3 < done.before,
+        "{} -> {} bytes",
+        done.before,
+        done.after
+    );
+    assert_eq!(done.after, file_bytes(dir.path()));
+    assert_eq!(contents(dir.path()), before);
+    assert_eq!(folders(dir.path()), ["sled"]);
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.db.generate_id().unwrap() > id);
+}
+
+#[test]
+fn a_data_dir_in_use_is_not_compacted_and_stays_as_it_was() {
+    let (dir, _) = churned();
+    let store = Store::open(dir.path()).unwrap();
+    let size = file_bytes(dir.path());
+    assert!(matches!(
+        compact(dir.path(), DEFAULT_CACHE),
+        Err(StoreError::Locked)
+    ));
+    assert_eq!(file_bytes(dir.path()), size);
+    assert_eq!(folders(dir.path()), ["sled"]);
+    drop(store);
+}
+
+#[test]
+fn a_second_open_of_a_data_dir_is_refused_while_the_first_lives() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Store::open(dir.path()).unwrap();
+    assert!(matches!(Store::open(dir.path()), Err(StoreError::Locked)));
+    drop(first);
+    Store::open(dir.path()).unwrap();
+}
+
+/// The data dir as a kill at `stage` of a compaction leaves it: 0 copy half built, 1 copy
+/// complete, 2 old store moved aside, 3 new store in place with the old one not yet removed.
+fn interrupted_at(stage: u8) -> (tempfile::TempDir, Contents) {
+    let (dir, _) = churned();
+    let before = contents(dir.path());
+    let f = Folders::of(dir.path());
+    if stage == 0 {
+        std::fs::create_dir_all(&f.building).unwrap();
+        std::fs::write(f.building.join("db"), b"half a copy").unwrap();
+        return (dir, before);
+    }
+    let old = sled_config(&f.live, DEFAULT_CACHE).open().unwrap();
+    copy(&old, &f.building, DEFAULT_CACHE).unwrap();
+    drop(old);
+    std::fs::rename(&f.building, &f.complete).unwrap();
+    if stage >= 2 {
+        std::fs::rename(&f.live, &f.old).unwrap();
+    }
+    if stage >= 3 {
+        std::fs::rename(&f.complete, &f.live).unwrap();
+    }
+    (dir, before)
+}
+
+#[test]
+fn a_compaction_killed_at_any_stage_leaves_one_whole_store_at_the_next_open() {
+    for stage in 0..=3 {
+        let (dir, before) = interrupted_at(stage);
+        assert_eq!(contents(dir.path()), before, "killed at stage {stage}");
+        assert_eq!(folders(dir.path()), ["sled"], "killed at stage {stage}");
+    }
+}
+
+#[test]
+fn compaction_is_due_past_the_floor_and_then_only_once_the_file_has_doubled() {
+    let (dir, _) = churned();
+    let store = Store::open(dir.path()).unwrap();
+    let size = file_bytes(dir.path());
+    assert!(store.compaction_due(size - 1).unwrap());
+    assert!(!store.compaction_due(size).unwrap());
+    assert!(!store.compaction_due(0).unwrap(), "0 is never");
+    drop(store);
+    let done = compact(dir.path(), DEFAULT_CACHE).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    // Above the floor, but not yet twice the size it had after the compaction.
+    assert!(!store.compaction_due(done.after / 2).unwrap());
+    let tree = store.db.open_tree("scratch").unwrap();
+    let mut i = 0u32;
+    while file_bytes(dir.path()) <= 2 * done.after {
+        tree.insert(i.to_be_bytes(), vec![7; 4096]).unwrap();
+        store.flush_now().unwrap();
+        i += 1;
+    }
+    assert!(store.compaction_due(done.after / 2).unwrap());
+}
+
+#[test]
+fn a_store_from_before_compaction_is_not_due_at_its_first_open_only_once_it_doubles() {
+    let (dir, _) = churned();
+    // As a data dir made before compaction existed: no baseline.
+    let store = Store::open(dir.path()).unwrap();
+    store.trees.meta.remove(BASELINE).unwrap();
+    store.flush_now().unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    let size = file_bytes(dir.path());
+    assert!(!store.compaction_due(1).unwrap(), "due at its first open");
+    let tree = store.db.open_tree("scratch").unwrap();
+    let mut i = 0u32;
+    while file_bytes(dir.path()) <= 2 * size {
+        tree.insert(i.to_be_bytes(), vec![7; 4096]).unwrap();
+        store.flush_now().unwrap();
+        i += 1;
+    }
+    assert!(store.compaction_due(1).unwrap());
+}
