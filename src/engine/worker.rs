@@ -128,13 +128,7 @@ impl Worker {
     /// Runs forever: resume interrupted runs, then drain the queue and fire due timers whenever
     /// woken or a timer comes due.
     pub async fn run_forever(self: Arc<Self>) {
-        let own = match OwnThread::start() {
-            Ok(own) => own,
-            Err(e) => {
-                tracing::error!(error = %e, "could not start the worker thread");
-                return;
-            }
-        };
+        let own = OwnThread::start();
         let me = self.clone();
         if let Err(e) = own
             .run(move || me.resume_interrupted())
@@ -169,22 +163,23 @@ impl Worker {
 /// A job for the worker's thread.
 type Job = Box<dyn FnOnce() + Send>;
 
-/// The worker's own OS thread, which moves every run and fires every timer. Not the blocking
-/// pool: its threads come and go (sixty under load, the mailer's file writes among them), and
-/// each that moved runs would keep its own allocator heap of partly used pages holding the
-/// records and sled nodes it made; under the booking load that was most of the peak RSS.
+/// The worker's own thread, which moves every run and fires every timer: one blocking-pool
+/// thread held for the worker's whole life, not a pool thread per tick. The pool's threads come
+/// and go (sixty under load, the mailer's file writes among them), and each that moved runs
+/// kept its own allocator heap of partly used pages holding the records and sled nodes it
+/// made: under the booking load that was most of the peak RSS. Being the pool's, the thread
+/// is waited for when the runtime shuts down, as a tick in `spawn_blocking` was.
 struct OwnThread {
     jobs: std::sync::mpsc::Sender<Job>,
 }
 
 impl OwnThread {
-    /// Starts the thread; it ends once this handle is dropped and its current job is done.
-    fn start() -> std::io::Result<Self> {
+    /// Starts the thread (inside the runtime); it ends once this handle is dropped and its
+    /// current job is done.
+    fn start() -> Self {
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("hookflow-worker".into())
-            .spawn(move || queue.into_iter().for_each(|job| job()))?;
-        Ok(Self { jobs })
+        tokio::task::spawn_blocking(move || queue.into_iter().for_each(|job| job()));
+        Self { jobs }
     }
 
     /// Runs `job` on the thread and waits for it without blocking the runtime; a panic is an
@@ -231,17 +226,10 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_job_runs_on_the_one_thread_of_the_worker_even_when_sent_at_once() {
-        let own = std::sync::Arc::new(OwnThread::start().unwrap());
+        let own = std::sync::Arc::new(OwnThread::start());
         let jobs = (0..32).map(|_| {
             let own = own.clone();
-            tokio::spawn(async move {
-                own.run(|| {
-                    let me = std::thread::current();
-                    (me.id(), me.name().map(str::to_string))
-                })
-                .await
-                .unwrap()
-            })
+            tokio::spawn(async move { own.run(|| std::thread::current().id()).await.unwrap() })
         });
         let threads: Vec<_> = futures_util::future::join_all(jobs)
             .await
@@ -249,13 +237,12 @@ mod tests {
             .map(Result::unwrap)
             .collect();
         assert!(threads.iter().all(|t| *t == threads[0]), "{threads:?}");
-        assert_eq!(threads[0].1.as_deref(), Some("hookflow-worker"));
-        assert_ne!(threads[0].0, std::thread::current().id());
+        assert_ne!(threads[0], std::thread::current().id());
     }
 
     #[tokio::test]
     async fn a_job_that_panics_is_an_error_with_its_message_and_the_thread_goes_on() {
-        let own = OwnThread::start().unwrap();
+        let own = OwnThread::start();
         let err = own.run(|| -> u32 { panic!("store on fire") }).await;
         assert_eq!(err, Err("store on fire".to_string()));
         assert_eq!(own.run(|| 7).await, Ok(7));
