@@ -2,6 +2,7 @@
 
 /// mimalloc, not glibc's malloc: under load a quarter of the server's cycles went to glibc's
 /// malloc, free and consolidation of the small records every request makes.
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

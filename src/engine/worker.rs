@@ -128,20 +128,18 @@ impl Worker {
     /// Runs forever: resume interrupted runs, then drain the queue and fire due timers whenever
     /// woken or a timer comes due.
     pub async fn run_forever(self: Arc<Self>) {
+        let own = OwnThread::start();
         let me = self.clone();
-        if let Err(e) = tokio::task::spawn_blocking(move || me.resume_interrupted())
+        if let Err(e) = own
+            .run(move || me.resume_interrupted())
             .await
-            .unwrap_or_else(|e| {
-                Err(crate::store::StoreError::Io(std::io::Error::other(
-                    e.to_string(),
-                )))
-            })
+            .unwrap_or_else(|e| Err(crate::store::StoreError::Io(std::io::Error::other(e))))
         {
             tracing::error!(error = %e, "could not resume interrupted runs");
         }
         loop {
             let me = self.clone();
-            let result = tokio::task::spawn_blocking(move || me.tick()).await;
+            let result = own.run(move || me.tick()).await;
             let mut sleep = Duration::from_secs(1);
             match result {
                 Ok(Ok(Some(due))) => {
@@ -162,6 +160,53 @@ impl Worker {
     }
 }
 
+/// A job for the worker's thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The worker's own thread, which moves every run and fires every timer: one blocking-pool
+/// thread held for the worker's whole life, not a pool thread per tick. The pool's threads come
+/// and go (sixty under load, the mailer's file writes among them), and each that moved runs
+/// kept its own allocator heap of partly used pages holding the records and sled nodes it
+/// made: under the booking load that was most of the peak RSS. Being the pool's, the thread
+/// is waited for when the runtime shuts down, as a tick in `spawn_blocking` was.
+struct OwnThread {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl OwnThread {
+    /// Starts the thread (inside the runtime); it ends once this handle is dropped and its
+    /// current job is done.
+    fn start() -> Self {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        tokio::task::spawn_blocking(move || queue.into_iter().for_each(|job| job()));
+        Self { jobs }
+    }
+
+    /// Runs `job` on the thread and waits for it without blocking the runtime; a panic is an
+    /// `Err` with its message, and the thread goes on.
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job = move || {
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            let _ = done.send(out.map_err(|p| {
+                p.downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic".into())
+            }));
+        };
+        self.jobs
+            .send(Box::new(job))
+            .map_err(|_| "the worker thread stopped".to_string())?;
+        result
+            .await
+            .unwrap_or_else(|_| Err("the worker thread stopped".into()))
+    }
+}
+
 impl Worker {
     /// Empties the store's working data (see `Store::reset`) while no run moves.
     pub fn reset(&self, all: bool) -> StoreResult<()> {
@@ -172,5 +217,34 @@ impl Worker {
             self.store.hook_id_for(id)?;
         }
         self.store.flush_now()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OwnThread;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_job_runs_on_the_one_thread_of_the_worker_even_when_sent_at_once() {
+        let own = std::sync::Arc::new(OwnThread::start());
+        let jobs = (0..32).map(|_| {
+            let own = own.clone();
+            tokio::spawn(async move { own.run(|| std::thread::current().id()).await.unwrap() })
+        });
+        let threads: Vec<_> = futures_util::future::join_all(jobs)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert!(threads.iter().all(|t| *t == threads[0]), "{threads:?}");
+        assert_ne!(threads[0], std::thread::current().id());
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_is_an_error_with_its_message_and_the_thread_goes_on() {
+        let own = OwnThread::start();
+        let err = own.run(|| -> u32 { panic!("store on fire") }).await;
+        assert_eq!(err, Err("store on fire".to_string()));
+        assert_eq!(own.run(|| 7).await, Ok(7));
     }
 }

@@ -18,7 +18,7 @@ mod tx;
 pub use change::{
     add_tags, apply_update, remove_tags, set_dnd, set_enrolment, ContactUpdate, UpdateOutcome,
 };
-pub use csv_file::{ExportError, ImportReport, RowNote, COLUMNS as CSV_COLUMNS};
+pub use csv_file::{ExportError, FileCheck, ImportReport, RowNote, COLUMNS as CSV_COLUMNS};
 pub use matching::{find_contact, FindInput, FindOutcome, MatchedBy};
 pub use query::ContactQuery;
 pub use tx::{ContactTx, TxResult};

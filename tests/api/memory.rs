@@ -106,3 +106,40 @@ async fn memory_stays_within_the_cache_plus_a_fixed_margin_after_many_contacts()
         MARGIN >> 20
     );
 }
+
+#[tokio::test]
+async fn a_contacts_import_checks_a_large_file_without_holding_it_in_memory() {
+    let app = spawn_app().await;
+    // 48 MiB of rows whose last one opens a quote it never closes: the whole file is read and
+    // checked, and refused before any row is applied.
+    let row = "Ann,Lee,ann@clinic.example,lead\n";
+    let rows = (48 << 20) / row.len();
+    let mut body = String::with_capacity(rows * row.len() + 64);
+    body += "First Name,Last Name,Email,Tags\n";
+    for _ in 0..rows {
+        body += row;
+    }
+    body += "Bob,\"Unclosed,bob@clinic.example,\n";
+    let before = peak_rss(app.child.id());
+
+    let (status, answer) = post_csv(&app, "text/csv", &body).await;
+
+    assert_eq!(status, 400, "{answer}");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!(
+            "line {}: a quoted field is never closed",
+            rows + 2
+        )),
+        "{message}"
+    );
+    let all = app.get_ok("/api/contacts?limit=1").await;
+    assert!(all["items"].as_array().unwrap().is_empty(), "{all}");
+    let grew = peak_rss(app.child.id()).saturating_sub(before);
+    assert!(
+        grew < 16 << 20,
+        "peak RSS grew by {} MiB while a {} MiB file was imported",
+        grew >> 20,
+        body.len() >> 20
+    );
+}

@@ -1,7 +1,9 @@
 //! `POST /api/contacts/import` (text/csv) and `GET /api/contacts/export` (streamed text/csv).
 //!
-//! The import body is read whole, chunked or not (up to [`MAX_IMPORT`], far above the admin API's JSON limits:
-//! 100,000 contacts are ~8 MiB) so the file can be checked before any row is applied. The
+//! The import body, chunked or not (up to [`MAX_IMPORT`], far above the admin API's JSON
+//! limits: 100,000 contacts are ~8 MiB), is checked as it arrives and written to a nameless
+//! file in the data dir, then applied from there: the whole file is checked before any row is
+//! applied, and memory stays a few buffers whatever its size. The
 //! export is written by a blocking task into a small bounded channel that feeds the response
 //! body: a slow client slows the walk over sled, and memory stays a few chunks whatever the
 //! number of contacts.
@@ -10,17 +12,19 @@ use super::contact_error;
 use crate::http::api::{guard, reply, with, HttpState};
 use crate::http::chunks;
 use crate::http::error::ApiError;
-use crate::store::contacts::{ChangeCtx, ContactQuery, ExportError};
+use crate::store::contacts::{ChangeCtx, ContactQuery, ExportError, FileCheck};
 use bytes::Buf;
 use futures_util::{Stream, StreamExt};
 use std::sync::Arc;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
 use warp::reply::Response;
 use warp::{Filter, Reply};
 
 /// The largest CSV file an import takes (413 past it): some 500,000 typical rows, 100,000
-/// with a dozen long custom fields. The file is held while it is checked, so not unlimited.
+/// with a dozen long custom fields. The file is spooled to disk while it is checked, so not
+/// unlimited.
 pub const MAX_IMPORT: u64 = 64 * 1024 * 1024;
 
 /// The two CSV routes; they go before `/api/contacts/{id}`, which would take `export` for an id.
@@ -47,26 +51,48 @@ async fn import<B: Buf>(
     body: impl Stream<Item = Result<B, warp::Error>> + Unpin,
 ) -> Result<Response, ApiError> {
     check_csv_type(content_type.as_deref())?;
-    let body = read_limited(body).await?;
+    let file = spool(body, s.store().dir()).await?;
     let ctx = ChangeCtx::import(s.intake.now_ms());
     let (trees, region) = (s.contacts().clone(), s.region.clone());
-    let report = tokio::task::spawn_blocking(move || trees.import_csv(&body, &region, &ctx))
-        .await
-        .map_err(ApiError::store)?
-        .map_err(|e| contact_error(e, ""))?;
+    let report = tokio::task::spawn_blocking(move || {
+        trees.import_checked(std::io::BufReader::new(file), &region, &ctx)
+    })
+    .await
+    .map_err(ApiError::store)?
+    .map_err(|e| contact_error(e, ""))?;
     s.intake.flush().await.map_err(ApiError::store)?;
     Ok(warp::reply::json(&report).into_response())
 }
 
-/// The whole body, chunked or not, refused with 413 once it passes [`MAX_IMPORT`].
-async fn read_limited<B: Buf>(
+/// Writes the body, chunked or not, to a nameless file in the data dir while checking it
+/// (refused with 413 once it passes [`MAX_IMPORT`], with 400 when the check fails); returns
+/// the file rewound. The file has no name from the start, so nothing is left behind by a
+/// failed import or a crash.
+async fn spool<B: Buf>(
     mut body: impl Stream<Item = Result<B, warp::Error>> + Unpin,
-) -> Result<Vec<u8>, ApiError> {
-    let mut data = Vec::new();
+    dir: &std::path::Path,
+) -> Result<std::fs::File, ApiError> {
+    let path = dir.join(format!("import-{}.csv", ulid::Ulid::new()));
+    let file = tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+        let file = std::fs::File::options()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        std::fs::remove_file(&path)?;
+        Ok(file)
+    })
+    .await
+    .map_err(ApiError::store)?
+    .map_err(ApiError::store)?;
+    let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, tokio::fs::File::from_std(file));
+    let mut check = FileCheck::default();
+    let mut size = 0u64;
     while let Some(chunk) = body.next().await {
         let mut chunk =
             chunk.map_err(|e| ApiError::bad_request(format!("reading the body: {e}")))?;
-        if (data.len() + chunk.remaining()) as u64 > MAX_IMPORT {
+        size += chunk.remaining() as u64;
+        if size > MAX_IMPORT {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
@@ -78,12 +104,17 @@ async fn read_limited<B: Buf>(
         }
         while chunk.has_remaining() {
             let part = chunk.chunk();
-            data.extend_from_slice(part);
+            check.feed(part);
+            out.write_all(part).await.map_err(ApiError::store)?;
             let n = part.len();
             chunk.advance(n);
         }
     }
-    Ok(data)
+    check.finish().map_err(ApiError::bad_request)?;
+    out.flush().await.map_err(ApiError::store)?;
+    let mut file = out.into_inner();
+    file.rewind().await.map_err(ApiError::store)?;
+    Ok(file.into_std().await)
 }
 
 /// `text/csv` (or `application/csv`), UTF-8 when a charset is named; else 415.

@@ -5,13 +5,15 @@
 //! transaction, so each row stays atomic and a bad row changes nothing. A store failure stops
 //! the import: batches already committed stay, each of their rows whole.
 
-use super::format::{check_file, Header, Row};
+use super::check::check_file;
+use super::format::{Header, Row};
 use crate::domain::contact::Contact;
 use crate::store::contacts::change::{commit, diff};
 use crate::store::contacts::matching::{lookup, phone_not_copied, phone_taken, Lookup};
 use crate::store::contacts::{ChangeCtx, ContactError, ContactTrees, ContactTx, TxResult};
 use serde::Serialize;
 use serde_json::Value;
+use std::io::Read;
 
 /// Rows per transaction.
 const BATCH: usize = 500;
@@ -54,10 +56,33 @@ impl ContactTrees {
         ctx: &ChangeCtx,
     ) -> Result<ImportReport, ContactError> {
         let text = check_file(data).map_err(ContactError::Invalid)?;
+        self.import_rows(text.as_bytes(), region, ctx)
+    }
+
+    /// Imports a file that passed a [`super::FileCheck`], read from `file` (a spooled upload,
+    /// so that the file need not be in memory); a BOM at its start is skipped.
+    pub fn import_checked(
+        &self,
+        file: impl Read,
+        region: &str,
+        ctx: &ChangeCtx,
+    ) -> Result<ImportReport, ContactError> {
+        let file =
+            skip_bom(file).map_err(|e| ContactError::Store(format!("reading the file: {e}")))?;
+        self.import_rows(file, region, ctx)
+    }
+
+    /// Applies the rows of checked text (without a BOM).
+    fn import_rows(
+        &self,
+        text: impl Read,
+        region: &str,
+        ctx: &ChangeCtx,
+    ) -> Result<ImportReport, ContactError> {
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(text.as_bytes());
+            .from_reader(text);
         let mut records = reader.records();
         let header = match records.next() {
             Some(first) => Header::parse(&first.map_err(unreadable)?),
@@ -224,7 +249,20 @@ fn set_fields(c: &mut Contact, row: &Row) {
     }
 }
 
+/// `file` after its BOM, if it starts with one.
+fn skip_bom(mut file: impl Read) -> std::io::Result<impl Read> {
+    let mut head = Vec::with_capacity(3);
+    (&mut file).take(3).read_to_end(&mut head)?;
+    if head == b"\xEF\xBB\xBF" {
+        head.clear();
+    }
+    Ok(std::io::Cursor::new(head).chain(file))
+}
+
 fn unreadable(e: csv::Error) -> ContactError {
+    if let csv::ErrorKind::Io(io) = e.kind() {
+        return ContactError::Store(format!("reading the file: {io}"));
+    }
     let at = e
         .position()
         .map(|p| format!("line {}: ", p.line()))

@@ -2,10 +2,12 @@
 //! writes rows and depends on the domain only; `import` applies a file in batches of
 //! transactions; `export` streams contacts out of sled.
 
+mod check;
 mod export;
 mod format;
 mod import;
 
+pub use check::FileCheck;
 pub use export::ExportError;
 pub use format::COLUMNS;
 pub use import::{ImportReport, RowNote};
