@@ -49,13 +49,10 @@ async fn run(addr: SocketAddr) -> std::process::ExitCode {
         max_connections: 4096,
     };
     println!("listening on http://{addr}");
-    serve(
-        listener,
-        route,
-        limits,
-        Duration::from_secs(1),
-        hookflow::app::shutdown_signal(),
-    )
-    .await;
+    let shutdown = async {
+        hookflow::app::shutdown_signal().await;
+        Duration::from_secs(1)
+    };
+    serve(listener, route, limits, shutdown).await;
     std::process::ExitCode::SUCCESS
 }

@@ -44,8 +44,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 start_server() {
-  # No admin token for this private, loopback-only server.
-  env -u HOOKFLOW_ADMIN_TOKEN "$bin" serve \
+  # No admin token for this private, loopback-only server; no compaction (a restart in place
+  # would pause the load being measured: its cost is measured on its own, see README).
+  env -u HOOKFLOW_ADMIN_TOKEN "$bin" serve --compact-above 0 \
     --workflows ./workflows --data "${1:-$work/data}" --listen "127.0.0.1:${port}" >"$work/server.log" 2>&1 &
   server_pid=$!
   # Polled every 50 ms so that bench.sh can time a start-up with it.

@@ -249,21 +249,20 @@ impl Application {
         // Event streams never end by themselves: close them so the drain need not wait.
         let events = self.state.events.clone();
         let asked = compacting.clone();
+        // A stop asked for waits 10 s for open requests; a restart to compact waits until a
+        // long one (a large import) has finished, since nobody asked it to stop.
         let shutdown = async move {
-            tokio::select! {
-                _ = shutdown => {}
-                _ = compact.notified() => asked.store(true, Ordering::SeqCst),
-            }
+            let drain = tokio::select! {
+                _ = shutdown => Duration::from_secs(10),
+                _ = compact.notified() => {
+                    asked.store(true, Ordering::SeqCst);
+                    Duration::from_secs(600)
+                }
+            };
             events.close();
+            drain
         };
-        http::server::serve(
-            self.listener,
-            routes,
-            self.limits,
-            Duration::from_secs(10),
-            shutdown,
-        )
-        .await;
+        http::server::serve(self.listener, routes, self.limits, shutdown).await;
         worker.abort();
         sweeper.abort();
         // Sends in flight finish and are recorded, so a restart repeats no email.

@@ -36,14 +36,13 @@ pub struct ConnLimits {
     pub max_connections: usize,
 }
 
-/// Serves `filter` on `listener` until `shutdown` resolves, then lets open requests finish
-/// (for at most `drain`).
+/// Serves `filter` on `listener` until `shutdown` resolves, then lets open requests finish for
+/// at most the time `shutdown` resolved with.
 pub async fn serve(
     listener: TcpListener,
     filter: BoxedFilter<(Response,)>,
     limits: ConnLimits,
-    drain: Duration,
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = Duration>,
 ) {
     let header_timeout = limits.header_timeout;
     let open = Arc::new(Semaphore::new(limits.max_connections));
@@ -57,6 +56,7 @@ pub async fn serve(
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let drain;
     loop {
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -68,7 +68,10 @@ pub async fn serve(
                     continue;
                 }
             },
-            _ = &mut shutdown => break,
+            time = &mut shutdown => {
+                drain = time;
+                break;
+            }
         };
         let Ok(permit) = open.clone().try_acquire_owned() else {
             // Dropping the stream closes it: the open connections keep their descriptors.

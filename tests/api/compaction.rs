@@ -227,3 +227,39 @@ async fn hookflow_compact_shrinks_a_stopped_servers_store_and_refuses_a_running_
     let app = app.restart().await;
     assert_eq!(contact_ids(&app).await, contacts);
 }
+
+#[tokio::test]
+async fn a_request_still_arriving_when_a_compaction_is_asked_is_answered_before_the_restart() {
+    let mut app = spawn_with(compacting_soon()).await;
+    booked(&app, 300).await;
+    // A sender that takes 13 s to send its body: longer than a stop's 10 s drain.
+    let body = booking("slow@example.com").to_string().into_bytes();
+    let pieces: Vec<Vec<u8>> = body
+        .chunks(body.len() / 12 + 1)
+        .map(<[u8]>::to_vec)
+        .collect();
+    let slowly = futures_util::stream::unfold(pieces.into_iter(), |mut rest| async move {
+        let piece = rest.next()?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Some((Ok::<_, std::io::Error>(piece), rest))
+    });
+    let slow = app.post_hook(
+        "optimantra-booking",
+        "application/json",
+        reqwest::Body::wrap_stream(slowly),
+    );
+    let compaction_asked = async {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        app.advance_clock("2d").await;
+    };
+    let ((status, answer), ()) = tokio::join!(slow, compaction_asked);
+    assert_eq!(status, 200, "{answer}");
+    let data = app.data.path().to_path_buf();
+    eventually("the store to be compacted", Duration::from_secs(60), || {
+        let log = server_log(&data);
+        async move { log.contains("compacted the store").then_some(()) }
+    })
+    .await;
+    app.client = reqwest::Client::new();
+    app.request(answer["request_id"].as_str().unwrap()).await;
+}
