@@ -24,7 +24,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from retention import call, free_port, live_bytes, size  # noqa: E402
+from retention import call, free_port, live_bytes, size, start_server  # noqa: E402
 
 N = int(os.environ.get("N", "20000"))
 THREADS = int(os.environ.get("THREADS", "8"))
@@ -115,18 +115,10 @@ def main():
     data = os.path.join(work, "data")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if k != "HOOKFLOW_ADMIN_TOKEN"}
-    log = open(os.path.join(work, "server.log"), "w")
-    server = subprocess.Popen(
-        [binary, "serve", "--workflows", "./workflows", "--data", data,
-         "--listen", f"127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT, env=env)
+    # No compaction while measuring (COMPACT=BIN measures after one).
+    server = start_server(binary, data, port, os.path.join(work, "server.log"),
+                          ["--compact-above", "0"])
     try:
-        for _ in range(200):
-            try:
-                call(f"{base}/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)
         url = call(f"{base}/api/workflows/optimantra-booking")["url"]
         path = urllib.parse.urlsplit(url).path
         started = time.time()
@@ -155,7 +147,7 @@ def main():
             server.terminate()
             server.wait(timeout=60)
             subprocess.run([os.path.abspath(COMPACT), "compact", "--data", data], check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             after = size(os.path.join(data, "sled"))
             print(f"  after `{COMPACT} compact`: sled files {after / ok:.0f} B a booking  "
                   f"({after / 1e6:.1f} MB)")

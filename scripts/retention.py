@@ -91,26 +91,33 @@ def live_bytes(bin_path, base, work):
     return trees
 
 
+def start_server(binary, data, port, log_path, flags):
+    """A private `hookflow serve` (shipped workflows, no admin token) on 127.0.0.1:port, once
+    /healthz answers."""
+    env = {k: v for k, v in os.environ.items() if k != "HOOKFLOW_ADMIN_TOKEN"}
+    server = subprocess.Popen(
+        [binary, "serve", "--workflows", "./workflows", "--data", data,
+         "--listen", f"127.0.0.1:{port}", *flags],
+        stdout=open(log_path, "w"), stderr=subprocess.STDOUT, env=env)
+    for _ in range(200):
+        try:
+            call(f"http://127.0.0.1:{port}/healthz")
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server
+
+
 def main():
     os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     work = tempfile.mkdtemp(prefix="hookflow-retention-")
     data = os.path.join(work, "data")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if k != "HOOKFLOW_ADMIN_TOKEN"}
-    log = open(os.path.join(work, "server.log"), "w")
-    server = subprocess.Popen(
-        [BIN, "serve", "--workflows", "./workflows", "--data", data,
-         "--listen", f"127.0.0.1:{port}", "--clock", "manual", "--retain", RETAIN,
-         "--compact-above", COMPACT_ABOVE],
-        stdout=log, stderr=subprocess.STDOUT, env=env)
+    server = start_server(BIN, data, port, os.path.join(work, "server.log"),
+                          ["--clock", "manual", "--retain", RETAIN,
+                           "--compact-above", COMPACT_ABOVE])
     try:
-        for _ in range(200):
-            try:
-                call(f"{base}/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)
         urls = {w["id"]: w["url"] for w in call(f"{base}/api/workflows")["items"]
                 if w.get("kind") == "workflow"}
         booking, cancel = urls["optimantra-booking"], urls["optimantra-cancellation"]
