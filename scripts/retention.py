@@ -29,7 +29,8 @@ PER_DAY = int(os.environ.get("PER_DAY", "200"))
 PATIENTS = int(os.environ.get("PATIENTS", "2000"))
 RETAIN = os.environ.get("RETAIN", "30d")
 COMPACT_ABOVE = os.environ.get("COMPACT_ABOVE", "256MiB")
-# Seconds of wall time left idle after each simulated day (sled cleans its log in idle time).
+# Seconds of wall time left idle after each simulated day (to check whether sled's own cleaner
+# catches up when given time: with IDLE=1 it did not).
 IDLE = float(os.environ.get("IDLE", "0"))
 BIN = os.environ.get("BIN", "target/debug/hookflow")
 

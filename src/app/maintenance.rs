@@ -21,18 +21,12 @@ pub struct Upkeep {
     pub compact_above: u64,
     /// Notified (once) when the store should be compacted.
     pub compact: Arc<Notify>,
-    /// A compaction at this start failed: do not restart for another one until the next start.
-    pub compaction_failed: bool,
 }
 
 /// Runs rounds until a compaction is asked for.
 pub async fn run_forever(store: Store, clock: Clock, worker: Arc<Worker>, upkeep: Upkeep) {
     let retain_ms = i64::try_from(upkeep.retain.as_millis()).unwrap_or(i64::MAX);
-    let floor = if upkeep.compaction_failed {
-        0
-    } else {
-        upkeep.compact_above
-    };
+    let floor = upkeep.compact_above;
     if retain_ms == 0 && floor == 0 {
         return;
     }

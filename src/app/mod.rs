@@ -233,14 +233,14 @@ impl Application {
             self.worker.clone(),
             maintenance::Upkeep {
                 retain: self.retain,
-                // Where the process cannot exec itself, `hookflow compact` with it stopped.
-                compact_above: if restart::supported() {
+                // No restart to compact where the process cannot exec itself (then `hookflow
+                // compact` with it stopped), nor again after one failed at this start.
+                compact_above: if restart::supported() && !self.compaction_failed {
                     self.compact_above
                 } else {
                     0
                 },
                 compact: compact.clone(),
-                compaction_failed: self.compaction_failed,
             },
         ));
         // Kept past the server's end when the store is compacted: the new process serves on it.
