@@ -30,6 +30,7 @@ pub mod runs;
 pub mod space;
 pub mod step_tx;
 pub mod timers;
+pub mod txn;
 pub mod versions;
 
 use std::path::{Path, PathBuf};

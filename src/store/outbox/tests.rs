@@ -1,6 +1,7 @@
 //! Tests of the outbox store.
 
 use super::*;
+use crate::store::txn;
 
 fn record(id: &str, state: OutboxState) -> OutboxRecord {
     OutboxRecord {
@@ -142,21 +143,23 @@ fn insert_tx_commits_or_aborts_together_with_the_callers_other_trees() {
     let db = sled::open(dir.path()).unwrap();
     let trees = OutboxTrees::open(&db).unwrap();
     let contacts = db.open_tree("contacts").unwrap();
-    let all = (
+    let all = [
         &contacts,
         trees.outbox(),
         trees.bodies(),
         trees.pending(),
         trees.unsubscribe(),
-    );
-    let aborted: Result<(), TransactionError<EngineError>> = all.transaction(|(c, o, b, p, u)| {
+    ];
+    let aborted: Result<(), TransactionError<EngineError>> = txn::transaction(&all, |v| {
+        let [c, o, b, p, u] = v else { unreachable!() };
         c.insert("c1", "changed")?;
         insert_tx::<EngineError>(o, b, p, u, &record("01A", OutboxState::Queued), Some("c1"))?;
         Err(ConflictableTransactionError::Abort(EngineError))
     });
     assert!(aborted.is_err());
     assert!(trees.get("01A").unwrap().is_none() && contacts.get("c1").unwrap().is_none());
-    all.transaction(|(c, o, b, p, u)| {
+    txn::transaction(&all, |v| {
+        let [c, o, b, p, u] = v else { unreachable!() };
         c.insert("c1", "changed")?;
         insert_tx::<EngineError>(o, b, p, u, &record("01A", OutboxState::Queued), Some("c1"))
     })
