@@ -89,6 +89,8 @@ pub type AbortResult<T, E> = Result<T, Abort<E>>;
 /// What a step sees of the store inside its transaction.
 pub struct StepTx<'a> {
     pub contacts: ContactTx<'a>,
+    /// Queued items: a batch of runs starts in the transaction that moves them.
+    queue: &'a TxTree<'a>,
     runs: &'a TxTree<'a>,
     active: &'a TxTree<'a>,
     runs_index: &'a TxTree<'a>,
@@ -106,6 +108,11 @@ impl StepTx<'_> {
     /// Writes the run's new state as part of the step.
     pub fn save_run<E>(&self, run: &RunRecord) -> AbortResult<(), E> {
         Ok(save_run_tx(self.runs, self.active, self.runs_index, run)?)
+    }
+
+    /// Removes the queue entry `seq` (its run starts in this transaction).
+    pub fn dequeue<E>(&self, seq: u64) -> AbortResult<(), E> {
+        Ok(self.queue.remove(seq.to_be_bytes())?)
     }
 
     /// Reads a run inside the transaction (a timer resuming it); a corrupt record is an error.
@@ -143,8 +150,9 @@ pub enum StepError<E> {
 }
 
 impl Store {
-    /// Runs `f` in one transaction over the contact, run, active-run, outbox, timer and enrolment
-    /// trees (retried by sled on conflict, so `f` must only read and write through `tx`).
+    /// Runs `f` in one transaction over the contact, run, active-run, outbox, timer, enrolment
+    /// and queue trees (run again when a value it read changed before the commit, so `f` must
+    /// only read and write through `tx`).
     pub fn step_transaction<T, E>(
         &self,
         f: impl Fn(&StepTx<'_>) -> AbortResult<T, E>,
@@ -153,7 +161,7 @@ impl Store {
         let t = &self.trees;
         let o = &self.outbox;
         // A slice, not a tuple: sled's tuples stop at 14 trees.
-        let trees: [&sled::Tree; 15] = [
+        let trees: [&sled::Tree; 16] = [
             contacts,
             by_email,
             by_phone,
@@ -170,16 +178,18 @@ impl Store {
             &t.timers,
             &t.timers_by_owner,
             &t.enrolments,
+            &t.queue,
         ];
         // Optimistic: the steps run without sled's process-wide lock (see `txn`).
         let result = txn::transaction(&trees, |view| {
-            let [c, e, p, tl, ci, runs, active, runs_index, outbox, bodies, pending, unsub, timers, by_owner, enrolments] =
+            let [c, e, p, tl, ci, runs, active, runs_index, outbox, bodies, pending, unsub, timers, by_owner, enrolments, queue] =
                 view
             else {
                 unreachable!("one transactional tree per tree given");
             };
             let tx = StepTx {
                 contacts: ContactTx::new(c, e, p, tl, ci),
+                queue,
                 runs,
                 active,
                 runs_index,
