@@ -29,6 +29,8 @@ pub mod run_index;
 pub mod runs;
 pub mod space;
 pub mod step_tx;
+#[cfg(test)]
+mod test_fixtures;
 pub mod timers;
 pub mod versions;
 

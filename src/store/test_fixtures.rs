@@ -1,0 +1,51 @@
+//! Records the store's unit tests build again and again, written once: each test changes only
+//! the fields it is about.
+
+use super::outbox::{OutboxRecord, OutboxState};
+use super::queue::QueueEntry;
+use super::runs::RunRecord;
+
+/// A plain text email `id` to jane@example.com from run `run1` for contact `c1`, in `state`,
+/// made (and due) at 1,000 ms, never tried.
+pub(crate) fn outbox_record(id: &str, state: OutboxState) -> OutboxRecord {
+    OutboxRecord {
+        id: id.to_string(),
+        to: "jane@example.com".into(),
+        cc: vec![],
+        bcc: vec![],
+        from: None,
+        subject: "Hi".into(),
+        text: Some("Hello".into()),
+        html: None,
+        state,
+        attempts: 0,
+        last_error: None,
+        message_id: None,
+        run_id: Some("run1".into()),
+        contact_id: Some("c1".into()),
+        unsubscribe_token: Some(format!("tok-{id}")),
+        unsubscribe_url: None,
+        created_at: 1_000,
+        next_attempt_at: 1_000,
+        sent_at: None,
+        eml_path: None,
+        skip_reason: None,
+    }
+}
+
+/// A new (running) run `id` of `workflow` at version `v1`, for request `REQ`, created at
+/// `created_at`.
+pub(crate) fn started_run(id: &str, workflow: &str, created_at: String) -> RunRecord {
+    let entry = QueueEntry {
+        seq: 0,
+        run_id: id.into(),
+        request_id: "REQ".into(),
+        index: 0,
+        workflow: workflow.into(),
+        version: "v1".into(),
+        item: serde_json::json!({}),
+        request: serde_json::json!({}),
+        accepted_at: 0,
+    };
+    RunRecord::start(&entry, created_at)
+}
