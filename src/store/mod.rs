@@ -15,6 +15,7 @@ pub(crate) mod control;
 pub mod counts;
 pub mod enrolments;
 pub mod hooks;
+mod index_tree;
 pub mod levels;
 mod open_error;
 pub mod outbox;
