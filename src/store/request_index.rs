@@ -120,10 +120,11 @@ pub(crate) fn ensure(requests: &sled::Tree, index: &sled::Tree) -> super::StoreR
 #[cfg(test)]
 mod tests {
     use crate::store::requests::RequestRecord;
+    use crate::store::test_fixtures::rejected_request;
     use crate::store::Store;
 
     fn rejected(id: &str, workflow: &str) -> RequestRecord {
-        RequestRecord::rejected_for_test(id, workflow, "2026-12-01T00:00:00Z".into())
+        rejected_request(id, workflow, "2026-12-01T00:00:00Z".into())
     }
 
     fn ids(store: &Store, workflow: Option<&str>, status: Option<&str>) -> Vec<String> {

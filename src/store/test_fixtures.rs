@@ -3,6 +3,7 @@
 
 use super::outbox::{OutboxRecord, OutboxState};
 use super::queue::QueueEntry;
+use super::requests::{ItemStatus, RequestRecord};
 use super::runs::RunRecord;
 
 /// A plain text email `id` to jane@example.com from run `run1` for contact `c1`, in `state`,
@@ -48,4 +49,38 @@ pub(crate) fn started_run(id: &str, workflow: &str, created_at: String) -> RunRe
         accepted_at: 0,
     };
     RunRecord::start(&entry, created_at)
+}
+
+/// A request to `workflow` refused with 401, as the rejected log stores it.
+pub(crate) fn rejected_request(id: &str, workflow: &str, received_at: String) -> RequestRecord {
+    RequestRecord {
+        id: id.into(),
+        workflow: workflow.into(),
+        received_at,
+        method: "POST".into(),
+        remote_addr: None,
+        headers: Vec::new(),
+        query: String::new(),
+        content_type: None,
+        body: "{}".into(),
+        body_size: 2,
+        body_truncated: false,
+        status: ItemStatus::Rejected,
+        http_status: 401,
+        reason: Some("unauthorized".into()),
+        payload: serde_json::Value::Null,
+        items: Vec::new(),
+        replay_of: None,
+    }
+}
+
+/// A request to `workflow` accepted with 200, its payload `{}` and no items.
+pub(crate) fn accepted_request(id: &str, workflow: &str, received_at: String) -> RequestRecord {
+    RequestRecord {
+        status: ItemStatus::Accepted,
+        http_status: 200,
+        reason: None,
+        payload: serde_json::json!({}),
+        ..rejected_request(id, workflow, received_at)
+    }
 }

@@ -5,7 +5,7 @@ use crate::store::outbox::{OutboxRecord, OutboxState};
 use crate::store::references::ReferenceRecord;
 use crate::store::requests::RequestRecord;
 use crate::store::runs::{RunFilter, RunRecord, RunStatus};
-use crate::store::test_fixtures::{outbox_record, started_run};
+use crate::store::test_fixtures::{outbox_record, rejected_request, started_run};
 use crate::store::Store;
 
 const DAY: i64 = 86_400_000;
@@ -14,7 +14,7 @@ const NOW: i64 = 100 * DAY;
 const CUTOFF: i64 = NOW - 30 * DAY;
 
 fn request(id: &str, day: i64) -> RequestRecord {
-    RequestRecord::rejected_for_test(id, "bookings", rfc3339(day * DAY))
+    rejected_request(id, "bookings", rfc3339(day * DAY))
 }
 
 fn run(id: &str, created: i64, status: RunStatus, finished: Option<i64>) -> RunRecord {
