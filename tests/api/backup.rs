@@ -6,7 +6,7 @@
 use crate::helpers::*;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 /// Nothing listens here: port 9 (discard) is closed on loopback.
@@ -16,24 +16,11 @@ const CONTACTS: &str =
     "Email,First Name,Tags\nann.backup@example.com,Ann,VIP\nbob.backup@example.com,Bob,\n";
 
 fn hookflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hookflow"))
-        .env_remove("HOOKFLOW_ADMIN_TOKEN")
-        .env_remove("HOOKFLOW_SERVER")
-        .env_remove("HOOKFLOW_DATA")
-        .args(args)
-        .output()
-        .unwrap()
+    cli().args(args).output().unwrap()
 }
 
 fn ok(args: &[&str]) -> String {
-    let out = hookflow(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    stdout_ok(&hookflow(args))
 }
 
 fn path(p: &Path) -> &str {

@@ -9,24 +9,11 @@ use std::process::{Command, Output, Stdio};
 
 /// Runs `hookflow ARGS --server` against `app`.
 pub(crate) fn hookflow(app: &TestApp, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hookflow"))
+    cli()
         .args(args)
         .args(["--server", &app.base])
-        .env_remove("HOOKFLOW_ADMIN_TOKEN")
         .output()
         .unwrap()
-}
-
-/// The stdout of a command that must have succeeded.
-pub(crate) fn stdout_ok(out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {stdout}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
 }
 
 /// Posts a CSV body to the import route: status and JSON answer.

@@ -5,7 +5,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// The repository root (where `workflows/` and `samples/` live).
@@ -461,4 +461,32 @@ pub fn workflows_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
         std::fs::write(p, text).unwrap();
     }
     dir
+}
+
+/// The `hookflow` binary as a user runs it, without the settings a developer's shell may hold
+/// (admin token, server, data dir, clock): each test says what it means.
+pub fn cli() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookflow"));
+    for name in [
+        "HOOKFLOW_ADMIN_TOKEN",
+        "HOOKFLOW_SERVER",
+        "HOOKFLOW_DATA",
+        "HOOKFLOW_CLOCK",
+    ] {
+        cmd.env_remove(name);
+    }
+    cmd
+}
+
+/// The stdout of a command that must have succeeded; its exit status, stdout and stderr when
+/// it did not.
+pub fn stdout_ok(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "exit {:?}\nstdout: {stdout}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }

@@ -221,18 +221,13 @@ const BROKEN: &str = "name: Was broken\nstepz: []\n";
 
 #[tokio::test]
 async fn a_request_to_a_broken_workflow_is_logged_and_replayed_once_it_loads() {
-    let dir = workflows_dir(&[
+    let (app, dir) = spawn_workflows(&[
         ("later.yaml", BROKEN),
         (
             "nosecret.yaml",
             "name: No secret\ntrigger:\n  inbound_webhook:\n    auth: {type: header, name: X-Clinic-Key, value: \"${HOOKFLOW_TEST_UNSET_SECRET}\"}\nsteps: []\n",
         ),
-    ]);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        ..Options::default()
-    })
-    .await;
+    ]).await;
     let body = r#"{"email": "waited@example.com"}"#;
     let (s, a) = app.post_hook("later", "application/json", body).await;
     assert_eq!(
@@ -277,11 +272,7 @@ async fn a_request_to_a_broken_workflow_is_logged_and_replayed_once_it_loads() {
         .args(["replay", &id, "--json", "--server", &app.base])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    stdout_ok(&out);
     let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(printed["answer"]["status"], "accepted", "{printed}");
     assert_eq!(printed["runs"][0]["status"], "succeeded", "{printed}");
