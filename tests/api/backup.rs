@@ -9,9 +9,6 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-/// Nothing listens here: port 9 (discard) is closed on loopback.
-const DEAD: &str = "http://127.0.0.1:9";
-
 const CONTACTS: &str =
     "Email,First Name,Tags\nann.backup@example.com,Ann,VIP\nbob.backup@example.com,Bob,\n";
 

@@ -4,16 +4,7 @@ use crate::helpers::*;
 
 #[test]
 fn check_passes_the_shipped_workflows() {
-    let out = cli()
-        .args([
-            "check",
-            "--server",
-            "http://127.0.0.1:9",
-            "--data",
-            "/nonexistent/hookflow",
-        ])
-        .arg("--workflows")
-        .arg(repo().join("workflows"))
+    let out = check_command(repo().join("workflows"), DEAD)
         .output()
         .unwrap();
     let stdout = stdout_ok(&out);
@@ -30,18 +21,7 @@ fn check_points_at_the_line_and_column_of_each_error_and_exits_1() {
         ),
         ("sequences/seq.yaml", "name: Seq\nsteps:\n  - wait: 3x\n"),
     ]);
-    let out = cli()
-        .args([
-            "check",
-            "--server",
-            "http://127.0.0.1:9",
-            "--data",
-            "/nonexistent/hookflow",
-        ])
-        .arg("--workflows")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = check_command(dir.path(), DEAD).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();

@@ -8,9 +8,6 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-/// Nothing listens here: port 9 (discard) is closed on loopback.
-const DEAD: &str = "http://127.0.0.1:9";
-
 /// `hookflow --server SERVER ARGS --data DATA` (and the shipped workflows where one is named).
 fn hookflow(server: &str, data: &Path, args: &[&str]) -> Output {
     let mut cmd = cli();

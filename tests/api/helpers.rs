@@ -490,3 +490,22 @@ pub fn stdout_ok(out: &Output) -> String {
     );
     stdout
 }
+
+/// Nothing listens here: port 9 (discard) is closed on loopback.
+pub const DEAD: &str = "http://127.0.0.1:9";
+
+/// `hookflow check` of the workflows in `dir` against `server`, with a data dir that does not
+/// exist: what it reports comes from the files and that server alone.
+pub fn check_command(dir: impl AsRef<std::ffi::OsStr>, server: &str) -> Command {
+    let mut cmd = cli();
+    cmd.args([
+        "check",
+        "--server",
+        server,
+        "--data",
+        "/nonexistent/hookflow",
+    ])
+    .arg("--workflows")
+    .arg(dir);
+    cmd
+}
