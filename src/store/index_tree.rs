@@ -54,8 +54,18 @@ pub(crate) fn update<W: IndexWrite + ?Sized, P: Postings>(
     old: Option<&P>,
     new: Option<&P>,
 ) -> Result<(), UnabortableTransactionError> {
-    let old = old.map(entries).unwrap_or_default();
-    let new = new.map(entries).unwrap_or_default();
+    update_with(index, old, new, entries)
+}
+
+/// [`update`] for a record whose entries `entries_of` gives (sorted by key), values and all.
+pub(crate) fn update_with<W: IndexWrite + ?Sized, R>(
+    index: &W,
+    old: Option<&R>,
+    new: Option<&R>,
+    entries_of: impl Fn(&R) -> Vec<Entry>,
+) -> Result<(), UnabortableTransactionError> {
+    let old = old.map(&entries_of).unwrap_or_default();
+    let new = new.map(&entries_of).unwrap_or_default();
     apply_diff(index, &old, &new)
 }
 

@@ -29,7 +29,7 @@
 use super::ContactError;
 use crate::domain::contact::Contact;
 use crate::store::index_tree;
-use crate::store::posting::{apply_diff, Entry, IndexWrite};
+use crate::store::posting::{Entry, IndexWrite};
 use sled::transaction::UnabortableTransactionError;
 
 /// The tree's name.
@@ -113,9 +113,7 @@ pub(crate) fn update<W: IndexWrite + ?Sized>(
     before: Option<&Contact>,
     after: Option<&Contact>,
 ) -> Result<(), UnabortableTransactionError> {
-    let old = before.map(entries).unwrap_or_default();
-    let new = after.map(entries).unwrap_or_default();
-    apply_diff(index, &old, &new)
+    index_tree::update_with(index, before, after, entries)
 }
 
 /// Empties the index, leaving it marked as current (`hookflow reset`).
