@@ -65,16 +65,10 @@ async fn check_warns_where_a_mapping_path_matches_nothing_in_the_reference() {
 
 #[tokio::test]
 async fn send_signs_with_the_workflows_auth_and_prints_the_run() {
-    let dir = workflows_dir(&[(
+    let (app, dir) = spawn_workflows_env(&[(
         "signed.yaml",
         "name: Signed\ntrigger:\n  inbound_webhook:\n    auth: {type: hmac, header: X-Signature, secret: \"${SIGN_SECRET}\", prefix: \"sha256=\"}\nsteps:\n  - find_contact: {email: \"{{ trigger.email }}\", create: true}\n  - add_tag: Signed\n",
-    )]);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        env: vec![("SIGN_SECRET".into(), "shh".into())],
-        ..Options::default()
-    })
-    .await;
+    )], &[("SIGN_SECRET", "shh")]).await;
     let payload = dir.path().join("p.json");
     std::fs::write(&payload, r#"{"email": "signed@example.com"}"#).unwrap();
     let run = |extra: &[&str]| {
@@ -104,19 +98,13 @@ async fn send_signs_with_the_workflows_auth_and_prints_the_run() {
 
 #[tokio::test]
 async fn logs_never_carry_bodies_auth_headers_or_hook_ids() {
-    let dir = workflows_dir(&[(
+    let (app, _dir) = spawn_workflows_env(&[(
         "secret.yaml",
         "name: Secret\ntrigger:\n  inbound_webhook:\n    auth: {type: bearer, token: \"${TOK}\"}\nsteps:\n  - find_contact: {email: \"{{ trigger.email }}\", create: true}\n",
-    )]);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        env: vec![
-            ("TOK".into(), "tok-XYZZY".into()),
-            ("HOOKFLOW_LOG".into(), "debug".into()),
-        ],
-        ..Options::default()
-    })
-    .await;
+    )], &[
+            ("TOK", "tok-XYZZY"),
+            ("HOOKFLOW_LOG", "debug"),
+        ]).await;
     let hook = app.url("secret").rsplit('/').next().unwrap().to_string();
     let send = |token: &'static str, body: &'static str| {
         app.client

@@ -418,9 +418,21 @@ pub fn item_statuses(answer: &Value) -> Vec<String> {
 
 /// Starts a server on a workflows dir holding these files; keep the dir as long as the app.
 pub async fn spawn_workflows(files: &[(&str, &str)]) -> (TestApp, tempfile::TempDir) {
+    spawn_workflows_env(files, &[]).await
+}
+
+/// [`spawn_workflows`], with these variables set for the server (secrets, log level).
+pub async fn spawn_workflows_env(
+    files: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> (TestApp, tempfile::TempDir) {
     let dir = workflows_dir(files);
     let app = spawn_with(Options {
         workflows: dir.path().to_path_buf(),
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         ..Options::default()
     })
     .await;

@@ -20,24 +20,21 @@ const OPEN_WF: &str =
 const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 async fn app() -> (TestApp, tempfile::TempDir) {
-    let dir = workflows_dir(&[
-        ("signed.yaml", HMAC_WF),
-        ("standard.yaml", STANDARD_WF),
-        ("bearer.yaml", BEARER_WF),
-        ("few.yaml", FEW_WF),
-        ("open.yaml", OPEN_WF),
-    ]);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        env: vec![
-            ("SIG_SECRET".into(), "shh".into()),
-            ("WHSEC".into(), WHSEC.into()),
-            ("TOK".into(), "right-token".into()),
+    spawn_workflows_env(
+        &[
+            ("signed.yaml", HMAC_WF),
+            ("standard.yaml", STANDARD_WF),
+            ("bearer.yaml", BEARER_WF),
+            ("few.yaml", FEW_WF),
+            ("open.yaml", OPEN_WF),
         ],
-        ..Options::default()
-    })
-    .await;
-    (app, dir)
+        &[
+            ("SIG_SECRET", "shh"),
+            ("WHSEC", WHSEC),
+            ("TOK", "right-token"),
+        ],
+    )
+    .await
 }
 
 /// `sha256=<hex HMAC of body>` with the test secret.
