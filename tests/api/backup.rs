@@ -3,6 +3,7 @@
 //! every hook URL, contact, reference, request, run and email; a cut backup restores nothing;
 //! and a data dir sled cannot open is one clear message naming the way back.
 
+use crate::contacts_csv::post_csv;
 use crate::helpers::*;
 use serde_json::Value;
 use std::path::Path;
@@ -30,14 +31,7 @@ fn hook_id(url: &str) -> &str {
 }
 
 async fn import_contacts(app: &TestApp) {
-    let (s, body) = app
-        .send(
-            app.client
-                .post(format!("{}/api/contacts/import", app.base))
-                .header("content-type", "text/csv")
-                .body(CONTACTS),
-        )
-        .await;
+    let (s, body) = post_csv(app, "text/csv", CONTACTS).await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["created"], 2, "{body}");
 }

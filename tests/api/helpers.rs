@@ -184,6 +184,19 @@ impl TestApp {
         .await
     }
 
+    /// POSTs `{}` to a workflow's URL with `Authorization: Bearer TOKEN` (`None`: no header).
+    pub async fn post_bearer(&self, workflow: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = self
+            .client
+            .post(self.url(workflow))
+            .header("content-type", "application/json")
+            .body("{}");
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        self.send(req).await
+    }
+
     /// Sends a prepared request; returns status and JSON body (Null if not JSON).
     pub async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
         let resp = match req.send().await {

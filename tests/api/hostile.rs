@@ -129,26 +129,10 @@ async fn a_signature_of_the_empty_body_cannot_authorise_a_query_string_payload()
 async fn requests_that_fail_auth_never_spend_the_rate_limit() {
     let (app, _dir) = app().await;
     for _ in 0..30 {
-        let (s, _) = app
-            .send(
-                app.client
-                    .post(app.url("bearer"))
-                    .bearer_auth("wrong-token")
-                    .header("content-type", "application/json")
-                    .body("{}"),
-            )
-            .await;
+        let (s, _) = app.post_bearer("bearer", Some("wrong-token")).await;
         assert_eq!(s, 401);
     }
-    let (s, a) = app
-        .send(
-            app.client
-                .post(app.url("bearer"))
-                .bearer_auth("right-token")
-                .header("content-type", "application/json")
-                .body("{}"),
-        )
-        .await;
+    let (s, a) = app.post_bearer("bearer", Some("right-token")).await;
     assert_eq!(s, 200, "the right token after 30 wrong ones: {a}");
 }
 
