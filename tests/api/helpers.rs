@@ -5,8 +5,13 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod cli;
+mod workflows;
+pub use cli::*;
+pub use workflows::*;
 
 /// The repository root (where `workflows/` and `samples/` live).
 pub fn repo() -> PathBuf {
@@ -429,29 +434,6 @@ pub fn item_statuses(answer: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Starts a server on a workflows dir holding these files; keep the dir as long as the app.
-pub async fn spawn_workflows(files: &[(&str, &str)]) -> (TestApp, tempfile::TempDir) {
-    spawn_workflows_env(files, &[]).await
-}
-
-/// [`spawn_workflows`], with these variables set for the server (secrets, log level).
-pub async fn spawn_workflows_env(
-    files: &[(&str, &str)],
-    env: &[(&str, &str)],
-) -> (TestApp, tempfile::TempDir) {
-    let dir = workflows_dir(files);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        env: env
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        ..Options::default()
-    })
-    .await;
-    (app, dir)
-}
-
 /// `(kind, status)` of each step of a run.
 pub fn step_kinds(run: &Value) -> Vec<(String, String)> {
     run["steps"]
@@ -475,62 +457,4 @@ pub fn entries_of<'a>(contact: &'a Value, run_id: &str, step: &str) -> Vec<&'a V
         .iter()
         .filter(|e| e["run_id"] == run_id && e["step"] == step)
         .collect()
-}
-
-/// Writes a workflows dir with the given files (path → text) into a temp dir.
-pub fn workflows_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-    dir
-}
-
-/// The `hookflow` binary as a user runs it, without the settings a developer's shell may hold
-/// (admin token, server, data dir, clock): each test says what it means.
-pub fn cli() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookflow"));
-    for name in [
-        "HOOKFLOW_ADMIN_TOKEN",
-        "HOOKFLOW_SERVER",
-        "HOOKFLOW_DATA",
-        "HOOKFLOW_CLOCK",
-    ] {
-        cmd.env_remove(name);
-    }
-    cmd
-}
-
-/// The stdout of a command that must have succeeded; its exit status, stdout and stderr when
-/// it did not.
-pub fn stdout_ok(out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {stdout}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
-/// Nothing listens here: port 9 (discard) is closed on loopback.
-pub const DEAD: &str = "http://127.0.0.1:9";
-
-/// `hookflow check` of the workflows in `dir` against `server`, with a data dir that does not
-/// exist: what it reports comes from the files and that server alone.
-pub fn check_command(dir: impl AsRef<std::ffi::OsStr>, server: &str) -> Command {
-    let mut cmd = cli();
-    cmd.args([
-        "check",
-        "--server",
-        server,
-        "--data",
-        "/nonexistent/hookflow",
-    ])
-    .arg("--workflows")
-    .arg(dir);
-    cmd
 }
