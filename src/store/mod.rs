@@ -15,6 +15,7 @@ pub(crate) mod control;
 pub mod counts;
 pub mod enrolments;
 pub mod hooks;
+mod index_tree;
 pub mod levels;
 mod open_error;
 pub mod outbox;
@@ -29,6 +30,8 @@ pub mod run_index;
 pub mod runs;
 pub mod space;
 pub mod step_tx;
+#[cfg(test)]
+mod test_fixtures;
 pub mod timers;
 pub mod txn;
 pub mod versions;

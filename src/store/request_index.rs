@@ -6,6 +6,7 @@
 //! rebuilt from the request log when the store opens. A request's workflow and status never
 //! change once it is logged, so entries are only added (with the record) and removed (with it).
 
+use super::index_tree::{self, Postings};
 use super::posting::IndexWrite;
 use serde::Deserialize;
 use sled::transaction::UnabortableTransactionError;
@@ -13,10 +14,8 @@ use std::borrow::Cow;
 
 /// The tree's name.
 pub(crate) const TREE: &str = "requests_index";
-const VERSION_KEY: &[u8] = b"v";
+/// Its layout version.
 const VERSION: &[u8] = b"1";
-/// Requests per batch when the index is rebuilt.
-const REBUILD_BATCH: u64 = 2_000;
 
 /// What of a request the index holds.
 #[derive(Debug, Clone, Deserialize)]
@@ -43,27 +42,13 @@ impl<'a> RequestKeys<'a> {
     }
 }
 
-impl RequestKeys<'_> {
-    fn keys(&self) -> [Vec<u8>; 2] {
-        [
-            entry(b's', &self.status, &self.id),
-            entry(b'w', &self.workflow, &self.id),
-        ]
+impl Postings for RequestKeys<'_> {
+    fn id(&self) -> &str {
+        &self.id
     }
-}
-
-fn list(kind: u8, value: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(value.len() + 28);
-    key.push(kind);
-    key.extend_from_slice(value.as_bytes());
-    key.push(0);
-    key
-}
-
-fn entry(kind: u8, value: &str, id: &str) -> Vec<u8> {
-    let mut key = list(kind, value);
-    key.extend_from_slice(id.as_bytes());
-    key
+    fn lists(&self) -> Vec<(u8, &str)> {
+        vec![(b's', &self.status), (b'w', &self.workflow)]
+    }
 }
 
 /// Adds a logged request's entries, in the same atomic write as the record when there is one.
@@ -71,16 +56,13 @@ pub(crate) fn add<W: IndexWrite + ?Sized>(
     index: &W,
     request: &RequestKeys<'_>,
 ) -> Result<(), UnabortableTransactionError> {
-    for key in request.keys() {
-        index.put(key, Vec::new())?;
-    }
-    Ok(())
+    index_tree::update(index, None, Some(request))
 }
 
 /// Adds a logged request's entries outside a transaction (the rejected log's plain writes).
 pub(crate) fn add_plain(index: &sled::Tree, request: &RequestKeys<'_>) -> sled::Result<()> {
-    for key in request.keys() {
-        index.insert(key, &[][..])?;
+    for (key, value) in index_tree::entries(request) {
+        index.insert(key, value)?;
     }
     Ok(())
 }
@@ -103,7 +85,7 @@ pub(crate) fn decode_keys(bytes: &[u8]) -> super::StoreResult<RequestKeys<'stati
 
 /// Removes a request's entries (the request was dropped from the log).
 pub(crate) fn remove(index: &sled::Tree, request: &RequestKeys<'_>) -> sled::Result<()> {
-    for key in request.keys() {
+    for (key, _) in index_tree::entries(request) {
         index.remove(key)?;
     }
     Ok(())
@@ -114,63 +96,35 @@ pub(crate) fn remove_tx<W: IndexWrite + ?Sized>(
     index: &W,
     request: &RequestKeys<'_>,
 ) -> Result<(), UnabortableTransactionError> {
-    for key in request.keys() {
-        index.del(key)?;
-    }
-    Ok(())
+    index_tree::update(index, Some(request), None)
 }
 
 /// The lists a request filter selects; empty when it selects every request.
 pub(crate) fn lists(workflow: Option<&str>, status: Option<&str>) -> Vec<Vec<u8>> {
-    let mut lists = Vec::new();
-    if let Some(status) = status {
-        lists.push(list(b's', status));
-    }
-    if let Some(workflow) = workflow {
-        lists.push(list(b'w', workflow));
-    }
-    lists
+    index_tree::selected(&[(b's', status), (b'w', workflow)])
 }
 
 /// Empties the index, leaving it marked as current (`hookflow reset`).
 pub(crate) fn clear(index: &sled::Tree) -> sled::Result<()> {
-    index.clear()?;
-    index.insert(VERSION_KEY, VERSION)?;
-    Ok(())
+    index_tree::clear(index, VERSION)
 }
 
 /// Builds the index from the request log when it is missing or of another layout; returns how
 /// many requests were indexed, `None` when it was current.
 pub(crate) fn ensure(requests: &sled::Tree, index: &sled::Tree) -> super::StoreResult<Option<u64>> {
-    if index.get(VERSION_KEY)?.as_deref() == Some(VERSION) {
-        return Ok(None);
-    }
-    index.clear()?;
-    let mut count = 0u64;
-    let mut batch = sled::Batch::default();
-    for item in requests.iter() {
-        let (_, bytes) = item?;
-        let keys = decode_keys(&bytes)?;
-        for key in keys.keys() {
-            batch.insert(key, &[][..]);
-        }
-        count += 1;
-        if count.is_multiple_of(REBUILD_BATCH) {
-            index.apply_batch(std::mem::take(&mut batch))?;
-        }
-    }
-    batch.insert(VERSION_KEY, VERSION);
-    index.apply_batch(batch)?;
-    Ok(Some(count))
+    index_tree::rebuild(requests, index, VERSION, |_, bytes| {
+        Ok(index_tree::entries(&decode_keys(bytes)?))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use crate::store::requests::RequestRecord;
+    use crate::store::test_fixtures::rejected_request;
     use crate::store::Store;
 
     fn rejected(id: &str, workflow: &str) -> RequestRecord {
-        RequestRecord::rejected_for_test(id, workflow, "2026-12-01T00:00:00Z".into())
+        rejected_request(id, workflow, "2026-12-01T00:00:00Z".into())
     }
 
     fn ids(store: &Store, workflow: Option<&str>, status: Option<&str>) -> Vec<String> {

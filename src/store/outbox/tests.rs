@@ -1,33 +1,8 @@
 //! Tests of the outbox store.
 
 use super::*;
+use crate::store::test_fixtures::outbox_record as record;
 use crate::store::txn;
-
-fn record(id: &str, state: OutboxState) -> OutboxRecord {
-    OutboxRecord {
-        id: id.to_string(),
-        to: "jane@example.com".into(),
-        cc: vec![],
-        bcc: vec![],
-        from: None,
-        subject: "Hi".into(),
-        text: Some("Hello".into()),
-        html: None,
-        state,
-        attempts: 0,
-        last_error: None,
-        message_id: None,
-        run_id: Some("run1".into()),
-        contact_id: Some("c1".into()),
-        unsubscribe_token: Some(format!("tok-{id}")),
-        unsubscribe_url: None,
-        created_at: 1_000,
-        next_attempt_at: 1_000,
-        sent_at: None,
-        eml_path: None,
-        skip_reason: None,
-    }
-}
 
 fn open() -> (tempfile::TempDir, OutboxTrees) {
     let dir = tempfile::tempdir().unwrap();
