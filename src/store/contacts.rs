@@ -181,6 +181,31 @@ impl ContactTrees {
         Ok(result?)
     }
 
+    /// `transaction` under sled's lock throughout (see [`super::txn::locked`]): for imports.
+    pub fn transaction_locked<T>(
+        &self,
+        f: impl Fn(&ContactTx<'_>) -> TxResult<T>,
+    ) -> Result<T, ContactError> {
+        let (c, e, p, t, i) = self.trees();
+        let result = super::txn::locked(&[c, e, p, t, i], |v| {
+            f(&ContactTx::new(&v[0], &v[1], &v[2], &v[3], &v[4]))
+        });
+        Ok(result?)
+    }
+
+    /// Runs `f` over plain reads of the contact trees, without sled's lock or a commit: for
+    /// lookups (writes made through `f` are dropped).
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&ContactTx<'_>) -> TxResult<T>,
+    ) -> Result<T, ContactError> {
+        let (c, e, p, t, i) = self.trees();
+        let result = super::txn::read_only(&[c, e, p, t, i], |v| {
+            f(&ContactTx::new(&v[0], &v[1], &v[2], &v[3], &v[4]))
+        });
+        Ok(result?)
+    }
+
     /// Empties all five trees (`hookflow reset`).
     pub fn clear(&self) -> Result<(), ContactError> {
         for tree in [
