@@ -146,7 +146,7 @@ fn templating(c: &mut Criterion) {
     let contact = json!({"id": "01JXT21Q00BEM6ZTXV0ZB489QW", "first_name": "Jane",
         "last_name": "Doe", "email": "jane.doe@example.com", "phone": "+14155550132",
         "tags": ["Booked"], "dnd": false, "custom": {"last_booking": "2026-12-03"}});
-    let ctx: Context = run_context(&booking, &item, &request_ctx(), contact, 0);
+    let ctx: Context = run_context(&booking, &item, &request_ctx(), contact.clone(), 0);
     let (_, html) = email.template.clone().expect("a template file");
     let mut g = c.benchmark_group("template");
     g.bench_function("booking_subject", |b| {
@@ -161,6 +161,15 @@ fn templating(c: &mut Criterion) {
             renderer
                 .render_text(black_box(&html), &ctx, true)
                 .expect("renders")
+        })
+    });
+    // What a send_email step does: its context made, then the subject and the body rendered.
+    g.bench_function("booking_email_step_context_and_renders", |b| {
+        b.iter(|| {
+            let ctx = run_context(&booking, &item, &request_ctx(), contact.clone(), 0);
+            let subject = renderer.render_arg(black_box(&email.subject), &ctx);
+            let body = renderer.render_text(black_box(&html), &ctx, true);
+            (subject.expect("renders"), body.expect("renders"))
         })
     });
     g.finish();

@@ -30,7 +30,7 @@ pub fn run_context(
     );
     vars.insert("now".into(), Value::String(rfc3339(now_ms)));
     vars.insert("contact".into(), contact);
-    Context { vars }
+    Context::from(vars)
 }
 
 /// The sequence's template names: `contact`, `sequence`, `workflow` (the sequence too), `now`.
@@ -44,7 +44,7 @@ pub fn sequence_context(seq: &Sequence, contact: &Contact, now: Millis) -> Conte
     vars.insert("sequence".into(), me.clone());
     vars.insert("workflow".into(), me);
     vars.insert("now".into(), Value::String(rfc3339(now)));
-    Context { vars }
+    Context::from(vars)
 }
 
 /// Who changed the contact: step `index` of `sequence`.

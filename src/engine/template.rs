@@ -22,11 +22,30 @@ use crate::workflow::model::{Arg, Expr, Pos};
 use cache::{wrapper_len, Job, Mode, Templates};
 use error::Site;
 use serde_json::{Map, Value};
+use std::sync::OnceLock;
 
 /// The names a template can read and their values.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Context {
-    pub vars: Map<String, Value>,
+    vars: Map<String, Value>,
+    /// `vars` as templates see them, made at the first render: making it copies and walks every
+    /// value, so once per step rather than once per template.
+    root: OnceLock<minijinja::Value>,
+}
+
+impl PartialEq for Context {
+    fn eq(&self, other: &Self) -> bool {
+        self.vars == other.vars
+    }
+}
+
+impl From<Map<String, Value>> for Context {
+    fn from(vars: Map<String, Value>) -> Self {
+        Context {
+            vars,
+            root: OnceLock::new(),
+        }
+    }
 }
 
 impl Context {
@@ -50,6 +69,16 @@ impl Context {
     /// Adds or replaces one name in place (e.g. `contact` after `find_contact`).
     pub fn set(&mut self, name: impl Into<String>, value: Value) {
         self.vars.insert(name.into(), value);
+        self.root = OnceLock::new();
+    }
+
+    /// The names and their values.
+    pub fn vars(&self) -> &Map<String, Value> {
+        &self.vars
+    }
+
+    fn root(&self) -> &minijinja::Value {
+        self.root.get_or_init(|| json::context_value(&self.vars))
     }
 }
 
@@ -109,7 +138,7 @@ impl Renderer {
         let Some(job) = value_job(source, pos) else {
             return Ok(Value::String(source.to_owned()));
         };
-        let (out, value) = self.templates.run(&job, &ctx.vars)?;
+        let (out, value) = self.templates.run(&job, ctx.root(), &ctx.vars)?;
         let Some((value, exact)) = value else {
             return Ok(Value::String(out));
         };
@@ -124,7 +153,9 @@ impl Renderer {
 
     /// Evaluates a condition (minijinja expression syntax) and takes its truthiness.
     pub fn eval_condition(&self, expr: &Expr, ctx: &Context) -> Result<bool, TemplateError> {
-        let (_, value) = self.templates.run(&condition_job(expr), &ctx.vars)?;
+        let (_, value) = self
+            .templates
+            .run(&condition_job(expr), ctx.root(), &ctx.vars)?;
         Ok(value.is_some_and(|(v, _)| v.is_true()))
     }
 
@@ -140,7 +171,9 @@ impl Renderer {
             return Ok(source.to_owned());
         }
         let job = text_job(source, Pos::default(), html_escape);
-        self.templates.run(&job, &ctx.vars).map(|(out, _)| out)
+        self.templates
+            .run(&job, ctx.root(), &ctx.vars)
+            .map(|(out, _)| out)
     }
 
     /// Load-time check of an argument: syntax, and every top-level name it reads is in `known`

@@ -2,7 +2,7 @@
 //! compiled so far, keyed by mode and source so each distinct source is compiled once.
 
 use super::error::{describe, Failure, Site};
-use super::json::{self, ExactNumbers};
+use super::json::ExactNumbers;
 use super::{Read, TemplateError};
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Value as MjValue;
@@ -125,10 +125,12 @@ impl Templates {
         Err(self.failure(&env, e, job, None, &Map::new()))
     }
 
-    /// Renders `job` against `vars`: the output, and for an expression its value.
+    /// Renders `job` against `root` (`vars` as [`super::json::context_value`] made it; `vars` name
+    /// what is missing in errors): the output, and for an expression its value.
     pub fn run(
         &self,
         job: &Job,
+        root: &MjValue,
         vars: &Map<String, Value>,
     ) -> Result<(String, Option<ExprValue>), TemplateError> {
         self.compile(job)?;
@@ -137,7 +139,7 @@ impl Templates {
             .get_template(&job.key())
             .map_err(|e| self.failure(&env, e, job, None, vars))?;
         let captured = tmpl
-            .render_captured(json::context_value(vars))
+            .render_captured(root.clone())
             .map_err(|e| self.failure(&env, e, job, None, vars))?;
         let value = match job.mode {
             Mode::Expr => match captured.state().lookup(RESULT) {

@@ -382,3 +382,19 @@ fn error_reports_and_compiles_on_other_threads_never_deadlock() {
             .expect("a render and a compile deadlocked on the template cache");
     }
 }
+
+#[test]
+fn a_name_set_after_a_render_is_what_the_next_render_sees() {
+    let renderer = Renderer::new();
+    let mut ctx = ctx();
+    let first = renderer.render_arg(&tpl("{{ contact.first_name }}"), &ctx);
+    assert_eq!(first.unwrap(), json!("Ann"));
+    // find_contact sets `contact` for the steps after it; the context made for the first render
+    // must not be reused.
+    ctx.set("contact", json!({"first_name": "Bea"}));
+    let second = renderer.render_arg(&tpl("{{ contact.first_name }}"), &ctx);
+    assert_eq!(second.unwrap(), json!("Bea"));
+    let cloned = ctx.clone().with("contact", json!({"first_name": "Cy"}));
+    let third = renderer.render_text("{{ contact.first_name }}", &cloned, false);
+    assert_eq!(third.unwrap(), "Cy");
+}
