@@ -15,6 +15,7 @@ pub(crate) mod control;
 pub mod counts;
 pub mod enrolments;
 pub mod hooks;
+mod ingest;
 pub mod levels;
 mod open_error;
 pub mod outbox;
@@ -196,7 +197,7 @@ impl Store {
                 "built the requests index (workflow, status)"
             );
         }
-        let ingest = requests::IngestTrees {
+        let ingest = ingest::IngestTrees {
             index: trees.requests_index.clone(),
             requests: trees.requests.clone(),
             queue: trees.queue.clone(),
