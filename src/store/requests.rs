@@ -9,7 +9,6 @@
 
 use super::codec::{decode, encode, page_newest_first, Page};
 pub use super::ingest::OnWritten;
-use super::posting::Intersection;
 use super::queue::QueueEntry;
 use super::request_index::{self, RequestKeys};
 use super::{Store, StoreResult};
@@ -241,13 +240,13 @@ impl Store {
             workflow.is_none_or(|w| r.workflow == w)
                 && status.is_none_or(|s| r.status.as_str() == s)
         };
-        let lists = request_index::lists(workflow, status);
-        if lists.is_empty() {
+        if workflow.is_none() && status.is_none() {
             return page_newest_first(&self.trees.requests, "requests", cursor, limit, keep);
         }
+        let lists = request_index::lists(&self.trees.requests_index, workflow, status)?;
         let below = cursor.map(|c| c.as_bytes().to_vec());
         let mut items = Vec::new();
-        let mut ids = Intersection::new(&self.trees.requests_index, lists, below);
+        let mut ids = request_index::Union::new(&self.trees.requests_index, lists, below);
         for id in ids.by_ref() {
             let Some(request) = self.request(&String::from_utf8_lossy(&id?))? else {
                 continue;
