@@ -34,25 +34,7 @@ SKIP_MILLION=${SKIP_MILLION:-0}
 note() { printf 'bench.sh: %s\n' "$*" >&2; }
 skipped() { [ "$1" = 1 ]; }
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then
-    "$@"
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo "$@"
-  else
-    return 1
-  fi
-}
-apt_updated=0
-need() { # COMMAND PACKAGE
-  command -v "$1" >/dev/null 2>&1 && return 0
-  note "installing $2"
-  if [ "$apt_updated" = 0 ]; then
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    apt_updated=1
-  fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
-}
+. scripts/lib/need.sh
 need wrk wrk
 skipped "$SKIP_COMPARE" || need webhook webhook
 need python3 python3 # free ports, the contacts CSV

@@ -24,7 +24,9 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from retention import call, free_port, live_bytes, size, start_server  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from net import free_port  # noqa: E402
+from retention import call, live_bytes, size, start_server  # noqa: E402
 
 N = int(os.environ.get("N", "20000"))
 THREADS = int(os.environ.get("THREADS", "8"))

@@ -14,21 +14,8 @@ WORKFLOW=${WORKFLOW:-optimantra-booking}
 
 note() { printf 'load.sh: %s\n' "$*" >&2; }
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then
-    "$@"
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo "$@"
-  else
-    return 1
-  fi
-}
-
-if ! command -v wrk >/dev/null 2>&1; then
-  note "installing wrk"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
-fi
+. scripts/lib/need.sh
+need wrk wrk
 cargo build --release
 . scripts/lib/server.sh
 start_server

@@ -16,13 +16,15 @@ import json
 import os
 import re
 import shutil
-import socket
 import struct
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from net import free_port  # noqa: E402
 
 DAYS = int(os.environ.get("DAYS", "60"))
 PER_DAY = int(os.environ.get("PER_DAY", "200"))
@@ -33,14 +35,6 @@ COMPACT_ABOVE = os.environ.get("COMPACT_ABOVE", "256MiB")
 # catches up when given time: with IDLE=1 it did not).
 IDLE = float(os.environ.get("IDLE", "0"))
 BIN = os.environ.get("BIN", "target/debug/hookflow")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def call(url, body=None):

@@ -12,7 +12,6 @@ import queue
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,8 +19,10 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from audit import Api, Auditor, Ledger  # noqa: E402
 from load import SECRETS_ENV, SIGNED_WORKFLOWS, ClientLog, Generator, Worker  # noqa: E402
+from net import free_port  # noqa: E402
 
 # The figures that must be 0 after every round.
 MUST_BE_ZERO = ["lost", "dup_runs", "missing_runs", "failed_runs", "dup_emails",
@@ -30,14 +31,6 @@ KILL_POINTS = ["load", "run", "email", "timer", "reload", "flush", "recovery", "
 WORKERS = int(os.environ.get("CRASH_WORKERS", "6"))
 # `outbox` (default: .eml files under the data dir) or `smtp` (a local aiosmtpd sink).
 MAIL = os.environ.get("CRASH_MAIL", "outbox")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Server:

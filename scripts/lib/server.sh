@@ -10,14 +10,11 @@
 
 command -v curl >/dev/null 2>&1 || { note "curl is needed to wait for /healthz"; exit 1; }
 bin=target/release/hookflow
+lib_dir=$(dirname "${BASH_SOURCE[0]}")
 
 # wrk needs a known port, so pick a free one instead of asking the server for :0.
 free_port() {
-  python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()' 2>/dev/null || echo "$1"
+  python3 "$lib_dir/net.py" 2>/dev/null || echo "$1"
 }
 port=$(free_port 18787)
 server="http://127.0.0.1:${port}"

@@ -82,8 +82,7 @@ impl Worker {
                 (entry, run)
             })
             .collect();
-        let runs = self.store.start_runs(&started)?;
-        self.executor.advance_all(runs)?;
+        self.executor.start_all(started)?;
         Ok(Work::TaskCompleted)
     }
 

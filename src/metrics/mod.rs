@@ -29,6 +29,9 @@ pub const EMAILS: &str = "hookflow_emails_total";
 pub const ACK_LATENCY: &str = "hookflow_ack_latency_seconds";
 /// Waiters one group-commit flush made durable.
 pub const FLUSH_BATCH: &str = "hookflow_flush_batch_size";
+/// Store transactions whose reads changed before their commit: `retried` without sled's lock,
+/// `locked` when the body then ran under it (see `store::txn`).
+pub const TRANSACTION_RETRIES: &str = "hookflow_transaction_retries_total";
 /// Accepted items whose run has not started.
 pub const QUEUE_DEPTH: &str = "hookflow_run_queue_depth";
 /// Timers whose due time has come and that have not fired yet.
@@ -93,6 +96,10 @@ fn describe() {
         FLUSH_BATCH,
         "Waiters made durable by one group-commit flush."
     );
+    describe_counter!(
+        TRANSACTION_RETRIES,
+        "Store transactions run again because a value they read changed, by how."
+    );
     describe_gauge!(QUEUE_DEPTH, "Accepted items whose run has not started.");
     describe_gauge!(TIMERS_DUE, "Timers due and not fired yet.");
     describe_gauge!(TIMERS, "Timers scheduled.");
@@ -128,6 +135,13 @@ pub fn email_reached(state: &str) {
 /// One group-commit flush made `waiters` callers durable.
 pub fn flush_batch(waiters: u64) {
     histogram!(FLUSH_BATCH).record(waiters as f64);
+}
+
+/// A store transaction's reads changed before its commit; `locked`: its body then ran under
+/// sled's lock.
+pub fn transaction_retried(locked: bool) {
+    let how = if locked { "locked" } else { "retried" };
+    counter!(TRANSACTION_RETRIES, "how" => how).increment(1);
 }
 
 /// The store's levels at scrape time.

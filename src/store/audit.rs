@@ -11,6 +11,7 @@ use super::runs::{RunRecord, RunStatus};
 use super::timers::{Timer, TimerKind};
 use super::{Store, StoreResult};
 use crate::domain::contact::{Contact, EnrolmentState};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 /// How many problems are described by text in [`AuditReport::examples`].
@@ -81,12 +82,33 @@ impl Mismatches {
 }
 
 impl AuditReport {
-    fn note(&mut self, bump: impl FnOnce(&mut Mismatches), what: String) {
+    /// Counts a disagreement (`bump`) unless `holds`, and describes it among the first few.
+    fn expect(&mut self, holds: bool, bump: fn(&mut Mismatches), what: impl FnOnce() -> String) {
+        if holds {
+            return;
+        }
         bump(&mut self.mismatches);
         if self.examples.len() < MAX_EXAMPLES {
-            self.examples.push(what);
+            self.examples.push(what());
         }
     }
+}
+
+/// Decodes every record of `tree` (named `name` in errors) and hands it to `check` with its
+/// key, one at a time; returns how many were read.
+fn each<T: DeserializeOwned>(
+    tree: &sled::Tree,
+    name: &'static str,
+    mut check: impl FnMut(&[u8], T) -> StoreResult<()>,
+) -> StoreResult<usize> {
+    let mut count = 0;
+    for kv in tree.iter() {
+        let (key, bytes) = kv?;
+        let record = decode(name, &bytes)?;
+        count += 1;
+        check(&key, record)?;
+    }
+    Ok(count)
 }
 
 impl Store {
@@ -103,33 +125,29 @@ impl Store {
 
     fn audit_contacts(&self, r: &mut AuditReport) -> StoreResult<()> {
         let trees = &self.contacts;
-        for kv in trees.contacts.iter() {
-            let (id, bytes) = kv?;
-            let id = String::from_utf8_lossy(&id).into_owned();
-            let c: Contact = decode("contacts", &bytes)?;
-            r.checked.contacts += 1;
+        r.checked.contacts = each(&trees.contacts, "contacts", |id, c: Contact| {
+            let id = String::from_utf8_lossy(id).into_owned();
             if let Some(email) = &c.email {
                 let owner = trees.by_email.get(email.as_str())?;
-                if owner.as_deref() != Some(id.as_bytes()) {
-                    r.note(
-                        |m| m.email_unindexed += 1,
-                        format!("contact {id}: its email is not indexed to it"),
-                    );
-                }
+                r.expect(
+                    owner.as_deref() == Some(id.as_bytes()),
+                    |m| m.email_unindexed += 1,
+                    || format!("contact {id}: its email is not indexed to it"),
+                );
             }
             if let Some(phone) = &c.phone {
                 let ids: Vec<String> = match trees.by_phone.get(phone.as_str())? {
                     Some(v) => decode("contacts_by_phone", &v)?,
                     None => Vec::new(),
                 };
-                if !ids.contains(&id) {
-                    r.note(
-                        |m| m.phone_unindexed += 1,
-                        format!("contact {id}: its phone is not indexed to it"),
-                    );
-                }
+                r.expect(
+                    ids.contains(&id),
+                    |m| m.phone_unindexed += 1,
+                    || format!("contact {id}: its phone is not indexed to it"),
+                );
             }
-        }
+            Ok(())
+        })?;
         for kv in trees.by_email.iter() {
             let (email, owner) = kv?;
             r.checked.email_index += 1;
@@ -138,116 +156,109 @@ impl Store {
                 c.email
                     .is_some_and(|e| e.as_str().as_bytes() == email.as_ref())
             });
-            if !holds {
-                r.note(
-                    |m| m.email_dangling += 1,
-                    format!("email index entry → {owner}: no such contact with that email"),
-                );
-            }
+            r.expect(
+                holds,
+                |m| m.email_dangling += 1,
+                || format!("email index entry → {owner}: no such contact with that email"),
+            );
         }
-        for kv in trees.by_phone.iter() {
-            let (phone, ids) = kv?;
-            let ids: Vec<String> = decode("contacts_by_phone", &ids)?;
-            r.checked.phone_index += 1;
-            for id in ids {
-                let holds = self.contacts.get(&id).ok().flatten().is_some_and(|c| {
-                    c.phone
-                        .is_some_and(|p| p.as_str().as_bytes() == phone.as_ref())
-                });
-                if !holds {
-                    r.note(
+        r.checked.phone_index = each(
+            &trees.by_phone,
+            "contacts_by_phone",
+            |phone, ids: Vec<String>| {
+                for id in ids {
+                    let holds =
+                        self.contacts.get(&id).ok().flatten().is_some_and(|c| {
+                            c.phone.is_some_and(|p| p.as_str().as_bytes() == phone)
+                        });
+                    r.expect(
+                        holds,
                         |m| m.phone_dangling += 1,
-                        format!("phone index entry → {id}: no such contact with that phone"),
+                        || format!("phone index entry → {id}: no such contact with that phone"),
                     );
                 }
-            }
-        }
+                Ok(())
+            },
+        )?;
         Ok(())
     }
 
     fn audit_enrolments(&self, r: &mut AuditReport) -> StoreResult<()> {
-        for kv in self.trees.enrolments.iter() {
-            let (_, v) = kv?;
-            let e: EnrolmentRecord = decode("enrolments", &v)?;
-            r.checked.enrolments += 1;
-            let who = format!("enrolment of {} in {}", e.contact_id, e.sequence);
-            let copy = self
-                .contacts
-                .get(&e.contact_id)
-                .ok()
-                .flatten()
-                .and_then(|c| c.sequences.into_iter().find(|s| s.sequence == e.sequence));
-            if copy.as_ref() != Some(&e.public()) {
-                r.note(
+        r.checked.enrolments = each(
+            &self.trees.enrolments,
+            "enrolments",
+            |_, e: EnrolmentRecord| {
+                let who = format!("enrolment of {} in {}", e.contact_id, e.sequence);
+                let copy = self
+                    .contacts
+                    .get(&e.contact_id)
+                    .ok()
+                    .flatten()
+                    .and_then(|c| c.sequences.into_iter().find(|s| s.sequence == e.sequence));
+                r.expect(
+                    copy.as_ref() == Some(&e.public()),
                     |m| m.enrolment_copy += 1,
-                    format!("{who}: the contact's copy is {copy:?}"),
+                    || format!("{who}: the contact's copy is {copy:?}"),
                 );
-            }
-            if e.state == EnrolmentState::Active {
-                let kind = TimerKind::SequenceStep {
-                    contact_id: e.contact_id.clone(),
-                    sequence: e.sequence.clone(),
-                };
-                let timer = self.timer_of(&kind)?;
-                if timer.is_none() || timer.map(|t| t.due_at) != e.next_due_at {
-                    r.note(
+                if e.state == EnrolmentState::Active {
+                    let kind = TimerKind::SequenceStep {
+                        contact_id: e.contact_id.clone(),
+                        sequence: e.sequence.clone(),
+                    };
+                    let timer = self.timer_of(&kind)?;
+                    r.expect(
+                        timer.is_some_and(|t| Some(t.due_at) == e.next_due_at),
                         |m| m.enrolment_without_timer += 1,
-                        format!("{who}: active, but no timer due at its next step"),
+                        || format!("{who}: active, but no timer due at its next step"),
                     );
                 }
-            }
-        }
+                Ok(())
+            },
+        )?;
         Ok(())
     }
 
     fn audit_runs(&self, r: &mut AuditReport) -> StoreResult<()> {
-        for kv in self.trees.runs.iter() {
-            let (_, v) = kv?;
-            let run: RunRecord = decode("runs", &v)?;
-            r.checked.runs += 1;
+        r.checked.runs = each(&self.trees.runs, "runs", |_, run: RunRecord| {
             let indexed = self.trees.runs_active.contains_key(run.id.as_bytes())?;
-            if indexed == run.is_finished() {
-                r.note(
-                    |m| m.active_run_index += 1,
-                    format!("run {}: {:?} but indexed={indexed}", run.id, run.status),
-                );
-            }
+            r.expect(
+                indexed != run.is_finished(),
+                |m| m.active_run_index += 1,
+                || format!("run {}: {:?} but indexed={indexed}", run.id, run.status),
+            );
             if run.status == RunStatus::Waiting {
                 let kind = TimerKind::RunWait {
                     run_id: run.id.clone(),
                 };
-                if self.timer_of(&kind)?.is_none() {
-                    r.note(
-                        |m| m.waiting_run_without_timer += 1,
-                        format!("run {}: waiting, but has no timer", run.id),
-                    );
-                }
-            }
-        }
-        for id in self.trees.runs_active.iter().keys() {
-            let id = id?;
-            if !self.trees.runs.contains_key(&id)? {
-                let id = String::from_utf8_lossy(&id).into_owned();
-                r.note(
-                    |m| m.active_run_index += 1,
-                    format!("active-run index names {id}, which has no record"),
+                r.expect(
+                    self.timer_of(&kind)?.is_some(),
+                    |m| m.waiting_run_without_timer += 1,
+                    || format!("run {}: waiting, but has no timer", run.id),
                 );
             }
+            Ok(())
+        })?;
+        for id in self.trees.runs_active.iter().keys() {
+            let id = id?;
+            r.expect(
+                self.trees.runs.contains_key(&id)?,
+                |m| m.active_run_index += 1,
+                || {
+                    let id = String::from_utf8_lossy(&id);
+                    format!("active-run index names {id}, which has no record")
+                },
+            );
         }
         Ok(())
     }
 
     fn audit_timers(&self, r: &mut AuditReport) -> StoreResult<()> {
-        for kv in self.trees.timers.iter() {
-            let (key, v) = kv?;
-            let timer: Timer = decode("timers", &v)?;
-            r.checked.timers += 1;
-            if self.timer_of(&timer.kind)?.as_ref() != Some(&timer) || timer.key() != *key {
-                r.note(
-                    |m| m.timer_index += 1,
-                    format!("timer {}: its owner index does not name it", timer.id),
-                );
-            }
+        r.checked.timers = each(&self.trees.timers, "timers", |key, timer: Timer| {
+            r.expect(
+                self.timer_of(&timer.kind)?.as_ref() == Some(&timer) && timer.key() == *key,
+                |m| m.timer_index += 1,
+                || format!("timer {}: its owner index does not name it", timer.id),
+            );
             let owner_waits = match &timer.kind {
                 TimerKind::RunWait { run_id } => self
                     .run(run_id)?
@@ -259,25 +270,26 @@ impl Store {
                     .enrolment(contact_id, sequence)?
                     .is_some_and(|e| e.state == EnrolmentState::Active),
             };
-            if !owner_waits {
-                r.note(
-                    |m| m.timer_orphaned += 1,
+            r.expect(
+                owner_waits,
+                |m| m.timer_orphaned += 1,
+                || {
                     format!(
                         "timer {}: its {} is not waiting",
                         timer.id,
                         timer.kind.name()
-                    ),
-                );
-            }
-        }
+                    )
+                },
+            );
+            Ok(())
+        })?;
         for kv in self.trees.timers_by_owner.iter() {
             let (_, key) = kv?;
-            if !self.trees.timers.contains_key(&key)? {
-                r.note(
-                    |m| m.timer_index += 1,
-                    "a timer owner entry names a timer that is gone".to_string(),
-                );
-            }
+            r.expect(
+                self.trees.timers.contains_key(&key)?,
+                |m| m.timer_index += 1,
+                || "a timer owner entry names a timer that is gone".to_string(),
+            );
         }
         Ok(())
     }

@@ -25,8 +25,7 @@ pub use tx::{ContactTx, TxResult};
 
 use crate::domain::contact::{Actor, TimelineEntry};
 use crate::domain::time::Millis;
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
-use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 /// Why a contact operation failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -175,15 +174,10 @@ impl ContactTrees {
         &self,
         f: impl Fn(&ContactTx<'_>) -> TxResult<T>,
     ) -> Result<T, ContactError> {
-        let result = self.trees().transaction(
-            |(c, e, p, t, i): &(
-                TransactionalTree,
-                TransactionalTree,
-                TransactionalTree,
-                TransactionalTree,
-                TransactionalTree,
-            )| { f(&ContactTx::new(c, e, p, t, i)) },
-        );
+        let (c, e, p, t, i) = self.trees();
+        let result = super::txn::transaction(&[c, e, p, t, i], |v| {
+            f(&ContactTx::new(&v[0], &v[1], &v[2], &v[3], &v[4]))
+        });
         Ok(result?)
     }
 

@@ -6,11 +6,11 @@
 
 use super::codec::{decode, encode};
 use super::step_tx::AbortResult;
+use super::txn::TxTree;
 use super::{Store, StoreResult};
 use crate::domain::contact::{Enrolment, EnrolmentState};
 use crate::domain::time::Millis;
 use serde::{Deserialize, Serialize};
-use sled::transaction::TransactionalTree;
 
 /// One contact's enrolment in one sequence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,12 +49,12 @@ fn key(contact_id: &str, sequence: &str) -> Vec<u8> {
 
 /// The enrolment tree inside a step transaction.
 pub struct EnrolmentTx<'a> {
-    tree: &'a TransactionalTree,
+    tree: &'a TxTree<'a>,
 }
 
 impl<'a> EnrolmentTx<'a> {
     /// Wraps the transactional view of `enrolments`.
-    pub fn new(tree: &'a TransactionalTree) -> Self {
+    pub fn new(tree: &'a TxTree<'a>) -> Self {
         Self { tree }
     }
 

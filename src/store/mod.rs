@@ -15,6 +15,7 @@ pub(crate) mod control;
 pub mod counts;
 pub mod enrolments;
 pub mod hooks;
+mod index_tree;
 mod ingest;
 pub mod levels;
 mod open_error;
@@ -30,7 +31,10 @@ pub mod run_index;
 pub mod runs;
 pub mod space;
 pub mod step_tx;
+#[cfg(test)]
+mod test_fixtures;
 pub mod timers;
+pub mod txn;
 pub mod versions;
 
 use std::path::{Path, PathBuf};

@@ -7,11 +7,11 @@
 //! contact changes and the run's position; the mailer then moves the record through its states
 //! with [`OutboxTrees::mark`], each move one small transaction over `outbox` + `pending`.
 
+use super::txn::TxTree;
 use crate::domain::time::Millis;
 use serde::{Deserialize, Serialize};
 use sled::transaction::{
     ConflictableTransactionError, ConflictableTransactionResult, TransactionError,
-    TransactionalTree,
 };
 use sled::Transactional;
 use std::fmt;
@@ -213,9 +213,11 @@ impl OutboxTrees {
         record: &OutboxRecord,
         contact_id: Option<&str>,
     ) -> Result<(), OutboxError> {
-        (&self.outbox, &self.bodies, &self.pending, &self.unsubscribe)
-            .transaction(|(o, b, p, u)| insert_tx::<OutboxError>(o, b, p, u, record, contact_id))
-            .map_err(flatten)
+        let trees = [&self.outbox, &self.bodies, &self.pending, &self.unsubscribe];
+        super::txn::transaction(&trees, |v| {
+            insert_tx::<OutboxError>(&v[0], &v[1], &v[2], &v[3], record, contact_id)
+        })
+        .map_err(flatten)
     }
 
     /// The record with this id.
@@ -381,10 +383,10 @@ impl OutboxTrees {
 /// when the state is not final, and `unsubscribe_token → contact_id` when both are known. `E` is the
 /// caller's abort error, so this composes with the engine's own transaction closure.
 pub fn insert_tx<E: From<OutboxError>>(
-    outbox: &TransactionalTree,
-    bodies: &TransactionalTree,
-    pending: &TransactionalTree,
-    unsubscribe: &TransactionalTree,
+    outbox: &TxTree<'_>,
+    bodies: &TxTree<'_>,
+    pending: &TxTree<'_>,
+    unsubscribe: &TxTree<'_>,
     record: &OutboxRecord,
     contact_id: Option<&str>,
 ) -> ConflictableTransactionResult<(), E> {

@@ -124,6 +124,15 @@ impl IndexWrite for sled::transaction::TransactionalTree {
     }
 }
 
+impl IndexWrite for super::txn::TxTree<'_> {
+    fn put(&self, key: Vec<u8>, value: Vec<u8>) -> Result<(), UnabortableTransactionError> {
+        self.insert(key, value)
+    }
+    fn del(&self, key: Vec<u8>) -> Result<(), UnabortableTransactionError> {
+        self.remove(key)
+    }
+}
+
 impl IndexWrite for std::cell::RefCell<sled::Batch> {
     fn put(&self, key: Vec<u8>, value: Vec<u8>) -> Result<(), UnabortableTransactionError> {
         self.borrow_mut().insert(key, value);

@@ -9,6 +9,7 @@
 //! from the request log when the store opens. A request's workflow and status never change once
 //! it is logged, so entries are only added (with the record) and removed (with it).
 
+use super::index_tree;
 use super::posting::IndexWrite;
 use super::requests::ItemStatus;
 use serde::Deserialize;
@@ -17,12 +18,10 @@ use std::borrow::Cow;
 
 /// The tree's name.
 pub(crate) const TREE: &str = "requests_index";
-const VERSION_KEY: &[u8] = b"v";
+/// Its layout version.
 const VERSION: &[u8] = b"2";
 /// The first byte of every entry.
 const ENTRY: u8 = b'c';
-/// Requests per batch when the index is rebuilt.
-const REBUILD_BATCH: u64 = 2_000;
 /// Every status a logged request can have: a workflow's lists.
 const STATUSES: [ItemStatus; 5] = [
     ItemStatus::Accepted,
@@ -222,40 +221,25 @@ impl Iterator for Union<'_> {
 
 /// Empties the index, leaving it marked as current (`hookflow reset`).
 pub(crate) fn clear(index: &sled::Tree) -> sled::Result<()> {
-    index.clear()?;
-    index.insert(VERSION_KEY, VERSION)?;
-    Ok(())
+    index_tree::clear(index, VERSION)
 }
 
 /// Builds the index from the request log when it is missing or of another layout; returns how
 /// many requests were indexed, `None` when it was current.
 pub(crate) fn ensure(requests: &sled::Tree, index: &sled::Tree) -> super::StoreResult<Option<u64>> {
-    if index.get(VERSION_KEY)?.as_deref() == Some(VERSION) {
-        return Ok(None);
-    }
-    index.clear()?;
-    let mut count = 0u64;
-    let mut batch = sled::Batch::default();
-    for item in requests.iter() {
-        let (_, bytes) = item?;
-        batch.insert(decode_keys(&bytes)?.key(), &[][..]);
-        count += 1;
-        if count.is_multiple_of(REBUILD_BATCH) {
-            index.apply_batch(std::mem::take(&mut batch))?;
-        }
-    }
-    batch.insert(VERSION_KEY, VERSION);
-    index.apply_batch(batch)?;
-    Ok(Some(count))
+    index_tree::rebuild(requests, index, VERSION, |_, bytes| {
+        Ok(vec![(decode_keys(bytes)?.key(), Vec::new())])
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use crate::store::requests::{ItemStatus, RequestRecord};
+    use crate::store::test_fixtures::rejected_request;
     use crate::store::Store;
 
     fn rejected(id: &str, workflow: &str) -> RequestRecord {
-        RequestRecord::rejected_for_test(id, workflow, "2026-12-01T00:00:00Z".into())
+        rejected_request(id, workflow, "2026-12-01T00:00:00Z".into())
     }
 
     fn ids(store: &Store, workflow: Option<&str>, status: Option<&str>) -> Vec<String> {
@@ -397,7 +381,11 @@ mod tests {
         let keys: Vec<_> = index.iter().keys().map(|k| k.unwrap().to_vec()).collect();
         assert_eq!(
             keys,
-            [&b"ca\0captured\001A"[..], b"cb\0rejected\001B", b"v"]
+            [
+                &b"ca\x00captured\x0001A"[..],
+                b"cb\x00rejected\x0001B",
+                b"v"
+            ]
         );
         assert_eq!(super::ensure(&store.trees.requests, index).unwrap(), None);
     }

@@ -135,32 +135,6 @@ pub struct RequestRecord {
     pub replay_of: Option<String>,
 }
 
-#[cfg(test)]
-impl RequestRecord {
-    /// A request refused with 401, as the rejected log stores it: a fixture for store tests.
-    pub(crate) fn rejected_for_test(id: &str, workflow: &str, received_at: String) -> Self {
-        RequestRecord {
-            id: id.into(),
-            workflow: workflow.into(),
-            received_at,
-            method: "POST".into(),
-            remote_addr: None,
-            headers: Vec::new(),
-            query: String::new(),
-            content_type: None,
-            body: "{}".into(),
-            body_size: 2,
-            body_truncated: false,
-            status: ItemStatus::Rejected,
-            http_status: 401,
-            reason: Some("unauthorized".into()),
-            payload: serde_json::Value::Null,
-            items: Vec::new(),
-            replay_of: None,
-        }
-    }
-}
-
 /// What the acceptance transaction decides per item: its dedupe key and queue entry.
 pub struct PendingItem {
     pub record: ItemRecord,

@@ -10,17 +10,16 @@
 //! disagrees with the runs.
 
 use super::codec::decode;
-use super::posting::{apply_diff, Entry, IndexWrite};
+use super::index_tree::{self, Postings};
+use super::posting::IndexWrite;
 use super::runs::{RunFilter, RunRecord, RunStatus};
 use serde::Deserialize;
 use sled::transaction::UnabortableTransactionError;
 
 /// The tree's name.
 pub(crate) const TREE: &str = "runs_index";
-const VERSION_KEY: &[u8] = b"v";
+/// Its layout version.
 const VERSION: &[u8] = b"1";
-/// Runs per batch when the index is rebuilt.
-const REBUILD_BATCH: u64 = 2_000;
 
 /// What of a run the index holds: enough to find its old entries when it changes.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -50,30 +49,19 @@ impl RunKeys {
     pub fn decode(bytes: &[u8]) -> Result<Self, super::StoreError> {
         decode("runs", bytes)
     }
-
-    /// This run's index entries (empty values), sorted.
-    fn keys(&self) -> Vec<Entry> {
-        let mut keys = vec![
-            prefix(b's', self.status.as_str()),
-            prefix(b'w', &self.workflow),
-        ];
-        if let Some(contact) = &self.contact_id {
-            keys.push(prefix(b'c', contact));
-        }
-        for key in &mut keys {
-            key.extend_from_slice(self.id.as_bytes());
-        }
-        keys.sort_unstable();
-        keys.into_iter().map(|k| (k, Vec::new())).collect()
-    }
 }
 
-fn prefix(kind: u8, value: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(value.len() + 2);
-    key.push(kind);
-    key.extend_from_slice(value.as_bytes());
-    key.push(0);
-    key
+impl Postings for RunKeys {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn lists(&self) -> Vec<(u8, &str)> {
+        let mut lists = vec![(b's', self.status.as_str()), (b'w', &self.workflow)];
+        if let Some(contact) = &self.contact_id {
+            lists.push((b'c', contact));
+        }
+        lists
+    }
 }
 
 /// Moves a run's index entries from `old` (the stored record; `None` for a new run) to `new`.
@@ -83,8 +71,7 @@ pub fn update<W: IndexWrite + ?Sized>(
     old: Option<&RunKeys>,
     new: &RunKeys,
 ) -> Result<(), UnabortableTransactionError> {
-    let old = old.map(RunKeys::keys).unwrap_or_default();
-    apply_diff(index, &old, &new.keys())
+    index_tree::update(index, old, Some(new))
 }
 
 /// Removes a deleted run's entries, in the same transaction as the record (retention).
@@ -92,82 +79,39 @@ pub(crate) fn remove<W: IndexWrite + ?Sized>(
     index: &W,
     old: &RunKeys,
 ) -> Result<(), UnabortableTransactionError> {
-    apply_diff(index, &old.keys(), &[])
+    index_tree::update(index, Some(old), None)
 }
 
 /// The lists a run filter selects; empty when it selects every run.
 pub(crate) fn lists(filter: &RunFilter) -> Vec<Vec<u8>> {
-    let mut lists = Vec::new();
-    if let Some(status) = &filter.status {
-        lists.push(prefix(b's', status));
-    }
-    if let Some(workflow) = &filter.workflow {
-        lists.push(prefix(b'w', workflow));
-    }
-    if let Some(contact) = &filter.contact {
-        lists.push(prefix(b'c', contact));
-    }
-    lists
+    index_tree::selected(&[
+        (b's', filter.status.as_deref()),
+        (b'w', filter.workflow.as_deref()),
+        (b'c', filter.contact.as_deref()),
+    ])
 }
 
 /// Empties the index, leaving it marked as current (`hookflow reset`).
 pub(crate) fn clear(index: &sled::Tree) -> sled::Result<()> {
-    index.clear()?;
-    index.insert(VERSION_KEY, VERSION)?;
-    Ok(())
+    index_tree::clear(index, VERSION)
 }
 
 /// Builds the index from the runs when it is missing or of another layout; returns how many
 /// runs were indexed, `None` when it was current.
 pub(crate) fn ensure(runs: &sled::Tree, index: &sled::Tree) -> super::StoreResult<Option<u64>> {
-    if index.get(VERSION_KEY)?.as_deref() == Some(VERSION) {
-        return Ok(None);
-    }
-    index.clear()?;
-    let mut count = 0u64;
-    let batch = std::cell::RefCell::new(sled::Batch::default());
-    for item in runs.iter() {
-        let (_, bytes) = item?;
-        let keys = RunKeys::decode(&bytes)?;
-        update(&batch, None, &keys).map_err(sled_error)?;
-        count += 1;
-        if count.is_multiple_of(REBUILD_BATCH) {
-            index.apply_batch(batch.take())?;
-        }
-    }
-    batch.borrow_mut().insert(VERSION_KEY, VERSION);
-    index.apply_batch(batch.take())?;
-    Ok(Some(count))
-}
-
-fn sled_error(e: UnabortableTransactionError) -> sled::Error {
-    match e {
-        UnabortableTransactionError::Storage(e) => e,
-        UnabortableTransactionError::Conflict => {
-            sled::Error::ReportableBug("a batch cannot conflict".into())
-        }
-    }
+    index_tree::rebuild(runs, index, VERSION, |_, bytes| {
+        Ok(index_tree::entries(&RunKeys::decode(bytes)?))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::queue::QueueEntry;
+    use crate::store::test_fixtures::started_run;
     use crate::store::Store;
 
     fn run(id: &str, workflow: &str) -> RunRecord {
-        let entry = QueueEntry {
-            seq: 0,
-            run_id: id.into(),
-            request_id: "REQ".into(),
-            index: 0,
-            workflow: workflow.into(),
-            version: "v1".into(),
-            item: serde_json::json!({}),
-            request: serde_json::json!({}),
-            accepted_at: 0,
-        };
-        RunRecord::start(&entry, "2026-01-01T00:00:00Z".into())
+        started_run(id, workflow, "2026-01-01T00:00:00Z".into())
     }
 
     #[test]

@@ -5,6 +5,7 @@ use super::codec::{decode, encode, page_newest_first, Page};
 use super::posting::Intersection;
 use super::queue::QueueEntry;
 use super::run_index::{self, RunKeys};
+use super::txn::{self, TxTree};
 use super::{Store, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -223,15 +224,15 @@ pub struct RunFilter {
 
 /// Writes a run inside a step transaction, keeping the active index and `runs_index` in step.
 pub fn save_run_tx(
-    runs: &sled::transaction::TransactionalTree,
-    active: &sled::transaction::TransactionalTree,
-    index: &sled::transaction::TransactionalTree,
+    runs: &TxTree<'_>,
+    active: &TxTree<'_>,
+    index: &TxTree<'_>,
     run: &RunRecord,
 ) -> Result<(), sled::transaction::UnabortableTransactionError> {
     // A stored record that does not decode has no entries to take back; readers check every
     // listed run against the filter, so a leftover entry never shows a wrong run.
     let old = runs
-        .insert(run.id.as_bytes(), encode(run))?
+        .replace(run.id.as_bytes(), encode(run))?
         .and_then(|bytes| RunKeys::decode(&bytes).ok());
     run_index::update(index, old.as_ref(), &RunKeys::of(run))?;
     if run.is_finished() {
@@ -246,8 +247,8 @@ impl Store {
     /// Writes a run outside a step transaction (a failure record).
     pub fn save_run(&self, run: &RunRecord) -> StoreResult<()> {
         let t = &self.trees;
-        (&t.runs, &t.runs_active, &t.runs_index).transaction(|(runs, active, index)| {
-            save_run_tx(runs, active, index, run)?;
+        txn::transaction(&[&t.runs, &t.runs_active, &t.runs_index], |v| {
+            save_run_tx(&v[0], &v[1], &v[2], run)?;
             Ok::<_, ConflictableTransactionError<StoreError>>(())
         })?;
         Ok(())

@@ -11,10 +11,10 @@ use super::enrolments::EnrolmentTx;
 use super::outbox::{insert_tx, OutboxError, OutboxRecord};
 use super::runs::{save_run_tx, RunRecord};
 use super::timers::TimerTx;
+use super::txn::{self, TxTree};
 use super::{Store, StoreError};
 use sled::transaction::{
-    ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
-    UnabortableTransactionError,
+    ConflictableTransactionError, TransactionError, UnabortableTransactionError,
 };
 
 /// Why a step's body stopped before its transaction committed.
@@ -89,14 +89,16 @@ pub type AbortResult<T, E> = Result<T, Abort<E>>;
 /// What a step sees of the store inside its transaction.
 pub struct StepTx<'a> {
     pub contacts: ContactTx<'a>,
-    runs: &'a TransactionalTree,
-    active: &'a TransactionalTree,
-    runs_index: &'a TransactionalTree,
+    /// Queued items: a batch of runs starts in the transaction that moves them.
+    queue: &'a TxTree<'a>,
+    runs: &'a TxTree<'a>,
+    active: &'a TxTree<'a>,
+    runs_index: &'a TxTree<'a>,
     // Email: an outbox row commits with the step that sends it.
-    outbox: &'a TransactionalTree,
-    outbox_bodies: &'a TransactionalTree,
-    outbox_pending: &'a TransactionalTree,
-    unsubscribe: &'a TransactionalTree,
+    outbox: &'a TxTree<'a>,
+    outbox_bodies: &'a TxTree<'a>,
+    outbox_pending: &'a TxTree<'a>,
+    unsubscribe: &'a TxTree<'a>,
     // Sequences and time.
     pub timers: TimerTx<'a>,
     pub enrolments: EnrolmentTx<'a>,
@@ -106,6 +108,11 @@ impl StepTx<'_> {
     /// Writes the run's new state as part of the step.
     pub fn save_run<E>(&self, run: &RunRecord) -> AbortResult<(), E> {
         Ok(save_run_tx(self.runs, self.active, self.runs_index, run)?)
+    }
+
+    /// Removes the queue entry `seq` (its run starts in this transaction).
+    pub fn dequeue<E>(&self, seq: u64) -> AbortResult<(), E> {
+        Ok(self.queue.remove(seq.to_be_bytes())?)
     }
 
     /// Reads a run inside the transaction (a timer resuming it); a corrupt record is an error.
@@ -143,8 +150,9 @@ pub enum StepError<E> {
 }
 
 impl Store {
-    /// Runs `f` in one transaction over the contact, run, active-run, outbox, timer and enrolment
-    /// trees (retried by sled on conflict, so `f` must only read and write through `tx`).
+    /// Runs `f` in one transaction over the contact, run, active-run, outbox, timer, enrolment
+    /// and queue trees (run again when a value it read changed before the commit, so `f` must
+    /// only read and write through `tx`).
     pub fn step_transaction<T, E>(
         &self,
         f: impl Fn(&StepTx<'_>) -> AbortResult<T, E>,
@@ -153,7 +161,7 @@ impl Store {
         let t = &self.trees;
         let o = &self.outbox;
         // A slice, not a tuple: sled's tuples stop at 14 trees.
-        let trees: [&sled::Tree; 15] = [
+        let trees: [&sled::Tree; 16] = [
             contacts,
             by_email,
             by_phone,
@@ -170,15 +178,18 @@ impl Store {
             &t.timers,
             &t.timers_by_owner,
             &t.enrolments,
+            &t.queue,
         ];
-        let result = trees[..].transaction(|view| {
-            let [c, e, p, tl, ci, runs, active, runs_index, outbox, bodies, pending, unsub, timers, by_owner, enrolments] =
-                &view[..]
+        // Optimistic: the steps run without sled's process-wide lock (see `txn`).
+        let result = txn::transaction(&trees, |view| {
+            let [c, e, p, tl, ci, runs, active, runs_index, outbox, bodies, pending, unsub, timers, by_owner, enrolments, queue] =
+                view
             else {
                 unreachable!("one transactional tree per tree given");
             };
             let tx = StepTx {
                 contacts: ContactTx::new(c, e, p, tl, ci),
+                queue,
                 runs,
                 active,
                 runs_index,
@@ -207,6 +218,29 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_step_body_does_not_hold_up_the_requests_being_written_meanwhile() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .step_transaction(|tx| {
+                assert!(tx.run::<()>("r1")?.is_none());
+                // The committer writes requests while the worker's steps run: under sled's own
+                // transaction this write would wait until the step body ended.
+                let (done, wrote) = std::sync::mpsc::channel();
+                let requests = store.trees.requests.clone();
+                std::thread::spawn(move || {
+                    requests.insert("01REQ", &b"{}"[..]).unwrap();
+                    let _ = done.send(());
+                });
+                let waited = wrote.recv_timeout(std::time::Duration::from_secs(5));
+                assert!(waited.is_ok(), "the request write waited for the step body");
+                Ok(())
+            })
+            .unwrap();
+        assert!(store.trees.requests.get("01REQ").unwrap().is_some());
+    }
 
     #[test]
     fn a_corrupt_run_record_stops_the_step_with_a_store_error_instead_of_reading_as_missing() {

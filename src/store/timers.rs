@@ -7,10 +7,11 @@
 //! effect they belong to, so each fires exactly once, even across crashes.
 
 use super::codec::{decode, encode};
+use super::txn::TxTree;
 use super::{Store, StoreResult};
 use crate::domain::time::Millis;
 use serde::{Deserialize, Serialize};
-use sled::transaction::{TransactionalTree, UnabortableTransactionError};
+use sled::transaction::UnabortableTransactionError;
 
 /// What a timer resumes when it fires.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,13 +81,13 @@ type TxResult<T> = Result<T, UnabortableTransactionError>;
 
 /// The timer trees inside a step transaction.
 pub struct TimerTx<'a> {
-    timers: &'a TransactionalTree,
-    by_owner: &'a TransactionalTree,
+    timers: &'a TxTree<'a>,
+    by_owner: &'a TxTree<'a>,
 }
 
 impl<'a> TimerTx<'a> {
     /// Wraps the transactional views of `timers` and `timers_by_owner`.
-    pub fn new(timers: &'a TransactionalTree, by_owner: &'a TransactionalTree) -> Self {
+    pub fn new(timers: &'a TxTree<'a>, by_owner: &'a TxTree<'a>) -> Self {
         Self { timers, by_owner }
     }
 
@@ -101,7 +102,7 @@ impl<'a> TimerTx<'a> {
 
     /// Deletes the owner's timer; returns whether there was one.
     pub fn cancel(&self, owner: &TimerKind) -> TxResult<bool> {
-        match self.by_owner.remove(owner.owner())? {
+        match self.by_owner.take(owner.owner())? {
             Some(key) => {
                 self.timers.remove(key)?;
                 Ok(true)
@@ -113,7 +114,7 @@ impl<'a> TimerTx<'a> {
     /// Deletes exactly this timer (when it fires); false when it is already gone, i.e. it
     /// fired or was cancelled in the meantime.
     pub fn take(&self, timer: &Timer) -> TxResult<bool> {
-        if self.timers.remove(timer.key())?.is_none() {
+        if self.timers.take(timer.key())?.is_none() {
             return Ok(false);
         }
         let owner = timer.kind.owner();

@@ -115,12 +115,7 @@ fn serve_refuses_a_public_address_without_an_admin_token() {
 
 #[tokio::test]
 async fn a_second_process_on_the_same_data_dir_is_told_to_use_the_server() {
-    let dir = workflows_dir(&[("open.yaml", OPEN)]);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        ..Options::default()
-    })
-    .await;
+    let (app, dir) = spawn_workflows(&[("open.yaml", OPEN)]).await;
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hookflow"))
         .args(["urls", "--server", "http://127.0.0.1:9", "--data"])
         .arg(app.data.path())
@@ -167,12 +162,7 @@ async fn a_half_sent_request_is_closed_after_the_header_timeout() {
 
 #[tokio::test]
 async fn request_lists_page_newest_first_with_a_cursor() {
-    let dir = workflows_dir(&[("open.yaml", OPEN)]);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        ..Options::default()
-    })
-    .await;
+    let (app, _dir) = spawn_workflows(&[("open.yaml", OPEN)]).await;
     let mut ids = Vec::new();
     for n in 0..5 {
         let (_, a) = app
@@ -217,12 +207,7 @@ async fn request_lists_page_newest_first_with_a_cursor() {
 
 #[tokio::test]
 async fn sigterm_stops_the_server_gracefully_and_keeps_what_it_accepted() {
-    let dir = workflows_dir(&[("open.yaml", OPEN)]);
-    let mut app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        ..Options::default()
-    })
-    .await;
+    let (mut app, _dir) = spawn_workflows(&[("open.yaml", OPEN)]).await;
     let (_, a) = app
         .post_hook("open", "application/json", "{\"n\": 1}")
         .await;

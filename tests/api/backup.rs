@@ -3,37 +3,22 @@
 //! every hook URL, contact, reference, request, run and email; a cut backup restores nothing;
 //! and a data dir sled cannot open is one clear message naming the way back.
 
+use crate::contacts_csv::post_csv;
 use crate::helpers::*;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
-
-/// Nothing listens here: port 9 (discard) is closed on loopback.
-const DEAD: &str = "http://127.0.0.1:9";
 
 const CONTACTS: &str =
     "Email,First Name,Tags\nann.backup@example.com,Ann,VIP\nbob.backup@example.com,Bob,\n";
 
 fn hookflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hookflow"))
-        .env_remove("HOOKFLOW_ADMIN_TOKEN")
-        .env_remove("HOOKFLOW_SERVER")
-        .env_remove("HOOKFLOW_DATA")
-        .args(args)
-        .output()
-        .unwrap()
+    cli().args(args).output().unwrap()
 }
 
 fn ok(args: &[&str]) -> String {
-    let out = hookflow(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    stdout_ok(&hookflow(args))
 }
 
 fn path(p: &Path) -> &str {
@@ -46,14 +31,7 @@ fn hook_id(url: &str) -> &str {
 }
 
 async fn import_contacts(app: &TestApp) {
-    let (s, body) = app
-        .send(
-            app.client
-                .post(format!("{}/api/contacts/import", app.base))
-                .header("content-type", "text/csv")
-                .body(CONTACTS),
-        )
-        .await;
+    let (s, body) = post_csv(app, "text/csv", CONTACTS).await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(body["created"], 2, "{body}");
 }

@@ -268,39 +268,16 @@ async fn unknown_hooks_are_404_and_other_methods_405() {
 #[tokio::test]
 async fn a_wrong_token_is_401_without_a_hint_and_logged_with_secrets_masked() {
     let (app, _dir) = app().await;
-    let (s, a) = app
-        .send(
-            app.client
-                .post(app.url("bearer"))
-                .bearer_auth("wrong")
-                .header("content-type", "application/json")
-                .body("{}"),
-        )
-        .await;
+    let (s, a) = app.post_bearer("bearer", Some("wrong")).await;
     assert_eq!(s, 401);
     assert_eq!(a["error"]["code"], "unauthorized");
     assert!(
         !a["error"]["message"].as_str().unwrap().contains("Bearer"),
         "no hint: {a}"
     );
-    let (s, _) = app
-        .send(
-            app.client
-                .post(app.url("bearer"))
-                .header("content-type", "application/json")
-                .body("{}"),
-        )
-        .await;
+    let (s, _) = app.post_bearer("bearer", None).await;
     assert_eq!(s, 401);
-    let (s, a) = app
-        .send(
-            app.client
-                .post(app.url("bearer"))
-                .bearer_auth("s3cret-token")
-                .header("content-type", "application/json")
-                .body("{}"),
-        )
-        .await;
+    let (s, a) = app.post_bearer("bearer", Some("s3cret-token")).await;
     assert_eq!(s, 200, "{a}");
     let rejected = app
         .get_ok("/api/requests?workflow=bearer&status=rejected")

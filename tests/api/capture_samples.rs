@@ -283,12 +283,8 @@ async fn the_embodia_reference_lists_the_fields_of_one_consult_in_document_order
 
 #[tokio::test]
 async fn mixpanel_keys_that_are_not_identifiers_use_bracket_paths() {
-    let dir = workflows_dir(&[("mix.yaml", "name: Mixpanel\nstatus: draft\nsteps: []\n")]);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        ..Options::default()
-    })
-    .await;
+    let (app, _dir) =
+        spawn_workflows(&[("mix.yaml", "name: Mixpanel\nstatus: draft\nsteps: []\n")]).await;
     app.post_hook(
         "mix",
         "application/json",

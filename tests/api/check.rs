@@ -6,23 +6,12 @@
 use crate::helpers::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Runs `hookflow check` on `tests/check/CASE` (relative, so labels are stable) against
 /// `server`; returns what a user sees: stdout, the summary line and the exit status.
 fn check(case: &str, server: &str, extra: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_hookflow"))
+    let out = check_command(case_dir(case), server)
         .current_dir(repo())
-        .env_remove("HOOKFLOW_ADMIN_TOKEN")
-        .args([
-            "check",
-            "--server",
-            server,
-            "--data",
-            "/nonexistent/hookflow",
-        ])
-        .arg("--workflows")
-        .arg(case_dir(case))
         .args(extra)
         .output()
         .unwrap();
@@ -37,9 +26,6 @@ fn check(case: &str, server: &str, extra: &[&str]) -> String {
 fn case_dir(case: &str) -> PathBuf {
     Path::new("tests/check").join(case)
 }
-
-/// No server answers on port 9: the check runs on the files alone.
-const NO_SERVER: &str = "http://127.0.0.1:9";
 
 /// A server on the case's folder whose `booking` workflow captured `reference.json`.
 async fn serve_with_reference(case: &str) -> TestApp {
@@ -60,7 +46,7 @@ macro_rules! snapshot_without_reference {
     ($($test:ident: $case:literal,)*) => {$(
         #[test]
         fn $test() {
-            insta::assert_snapshot!($case, check($case, NO_SERVER, &[]));
+            insta::assert_snapshot!($case, check($case, DEAD, &[]));
         }
     )*};
 }
@@ -83,7 +69,7 @@ snapshot_without_reference! {
 fn check_of_a_trigger_typo_without_a_reference_has_nothing_to_compare_against() {
     insta::assert_snapshot!(
         "trigger-path-typo-no-reference",
-        check("trigger-path-typo", NO_SERVER, &[])
+        check("trigger-path-typo", DEAD, &[])
     );
 }
 
@@ -107,7 +93,7 @@ async fn check_warns_of_a_mapping_path_missing_from_the_reference_with_the_close
 
 #[test]
 fn check_json_is_one_document_with_counts_and_diagnostics() {
-    let out = check("sequence-templates", NO_SERVER, &["--json"]);
+    let out = check("sequence-templates", DEAD, &["--json"]);
     let (doc, status) = out.rsplit_once("exit status: ").unwrap();
     let parsed: Value = serde_json::from_str(doc).expect("stdout is one JSON document");
     assert_eq!(status.trim(), "1");
@@ -119,17 +105,8 @@ fn check_json_is_one_document_with_counts_and_diagnostics() {
 
 #[test]
 fn check_of_the_shipped_workflows_finds_no_error_and_no_warning() {
-    let out = Command::new(env!("CARGO_BIN_EXE_hookflow"))
+    let out = check_command("workflows", DEAD)
         .current_dir(repo())
-        .env_remove("HOOKFLOW_ADMIN_TOKEN")
-        .args([
-            "check",
-            "--server",
-            NO_SERVER,
-            "--data",
-            "/nonexistent/hookflow",
-        ])
-        .args(["--workflows", "workflows"])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -207,17 +184,7 @@ fn every_example_in_the_docs_passes_check() {
             std::fs::create_dir_all(file.parent().unwrap()).unwrap();
             std::fs::write(file, body).unwrap();
         }
-        let out = Command::new(env!("CARGO_BIN_EXE_hookflow"))
-            .env_remove("HOOKFLOW_ADMIN_TOKEN")
-            .args([
-                "check",
-                "--server",
-                NO_SERVER,
-                "--data",
-                "/nonexistent/hookflow",
-            ])
-            .arg("--workflows")
-            .arg(dir.path())
+        let out = check_command(dir.path(), DEAD)
             .envs(
                 [
                     "OPTI_HOOK_TOKEN",

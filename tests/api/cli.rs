@@ -1,34 +1,13 @@
 //! The command line as a user runs it: `check`, `urls`, `send`, and what the logs never say.
 
 use crate::helpers::*;
-use std::process::Command;
-
-fn hookflow() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookflow"));
-    cmd.env_remove("HOOKFLOW_ADMIN_TOKEN");
-    cmd
-}
 
 #[test]
 fn check_passes_the_shipped_workflows() {
-    let out = hookflow()
-        .args([
-            "check",
-            "--server",
-            "http://127.0.0.1:9",
-            "--data",
-            "/nonexistent/hookflow",
-        ])
-        .arg("--workflows")
-        .arg(repo().join("workflows"))
+    let out = check_command(repo().join("workflows"), DEAD)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = stdout_ok(&out);
     assert!(!stdout.contains("error:"), "{stdout}");
 }
 
@@ -42,18 +21,7 @@ fn check_points_at_the_line_and_column_of_each_error_and_exits_1() {
         ),
         ("sequences/seq.yaml", "name: Seq\nsteps:\n  - wait: 3x\n"),
     ]);
-    let out = hookflow()
-        .args([
-            "check",
-            "--server",
-            "http://127.0.0.1:9",
-            "--data",
-            "/nonexistent/hookflow",
-        ])
-        .arg("--workflows")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = check_command(dir.path(), DEAD).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
@@ -69,22 +37,17 @@ fn check_points_at_the_line_and_column_of_each_error_and_exits_1() {
 
 #[tokio::test]
 async fn check_warns_where_a_mapping_path_matches_nothing_in_the_reference() {
-    let dir = workflows_dir(&[(
+    let (app, dir) = spawn_workflows(&[(
         "opti.yaml",
         "name: Opti\nmapping:\n  email: $.email\n  phone: $.phoneNumber\nsteps:\n  - set_dnd: false\n",
-    )]);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        ..Options::default()
-    })
-    .await;
+    )]).await;
     app.post_hook(
         "opti",
         "application/json",
         r#"{"email": "a@example.com", "phone": "555"}"#,
     )
     .await;
-    let out = hookflow()
+    let out = cli()
         .args(["check", "--server", &app.base])
         .arg("--workflows")
         .arg(dir.path())
@@ -102,20 +65,14 @@ async fn check_warns_where_a_mapping_path_matches_nothing_in_the_reference() {
 
 #[tokio::test]
 async fn send_signs_with_the_workflows_auth_and_prints_the_run() {
-    let dir = workflows_dir(&[(
+    let (app, dir) = spawn_workflows_env(&[(
         "signed.yaml",
         "name: Signed\ntrigger:\n  inbound_webhook:\n    auth: {type: hmac, header: X-Signature, secret: \"${SIGN_SECRET}\", prefix: \"sha256=\"}\nsteps:\n  - find_contact: {email: \"{{ trigger.email }}\", create: true}\n  - add_tag: Signed\n",
-    )]);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        env: vec![("SIGN_SECRET".into(), "shh".into())],
-        ..Options::default()
-    })
-    .await;
+    )], &[("SIGN_SECRET", "shh")]).await;
     let payload = dir.path().join("p.json");
     std::fs::write(&payload, r#"{"email": "signed@example.com"}"#).unwrap();
     let run = |extra: &[&str]| {
-        hookflow()
+        cli()
             .args(["send", "signed"])
             .arg(&payload)
             .args(["--server", &app.base])
@@ -141,19 +98,13 @@ async fn send_signs_with_the_workflows_auth_and_prints_the_run() {
 
 #[tokio::test]
 async fn logs_never_carry_bodies_auth_headers_or_hook_ids() {
-    let dir = workflows_dir(&[(
+    let (app, _dir) = spawn_workflows_env(&[(
         "secret.yaml",
         "name: Secret\ntrigger:\n  inbound_webhook:\n    auth: {type: bearer, token: \"${TOK}\"}\nsteps:\n  - find_contact: {email: \"{{ trigger.email }}\", create: true}\n",
-    )]);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        env: vec![
-            ("TOK".into(), "tok-XYZZY".into()),
-            ("HOOKFLOW_LOG".into(), "debug".into()),
-        ],
-        ..Options::default()
-    })
-    .await;
+    )], &[
+            ("TOK", "tok-XYZZY"),
+            ("HOOKFLOW_LOG", "debug"),
+        ]).await;
     let hook = app.url("secret").rsplit('/').next().unwrap().to_string();
     let send = |token: &'static str, body: &'static str| {
         app.client
@@ -196,15 +147,10 @@ async fn logs_never_carry_bodies_auth_headers_or_hook_ids() {
 
 #[tokio::test]
 async fn replay_runs_a_logged_request_again_as_a_new_one() {
-    let dir = workflows_dir(&[(
+    let (app, _dir) = spawn_workflows(&[(
         "tagger.yaml",
         "name: Tagger\ntrigger:\n  inbound_webhook:\n    dedupe: $.id\nsteps:\n  - find_contact: {email: \"{{ trigger.email }}\", create: true}\n  - add_tag: \"{{ trigger.tag }}\"\n",
-    )]);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        ..Options::default()
-    })
-    .await;
+    )]).await;
     let (_, first) = app
         .post_hook(
             "tagger",
@@ -216,7 +162,7 @@ async fn replay_runs_a_logged_request_again_as_a_new_one() {
         .wait_run_done(first["items"][0]["run_id"].as_str().unwrap())
         .await;
     let contact_id = first_run["contact_id"].as_str().unwrap().to_string();
-    let out = hookflow()
+    let out = cli()
         .args([
             "replay",
             first["request_id"].as_str().unwrap(),
@@ -226,11 +172,7 @@ async fn replay_runs_a_logged_request_again_as_a_new_one() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    stdout_ok(&out);
     let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let answer = &printed["answer"];
     assert_eq!(
@@ -257,27 +199,18 @@ async fn replay_runs_a_logged_request_again_as_a_new_one() {
 
 #[tokio::test]
 async fn simulate_shows_what_a_run_would_do_and_changes_nothing() {
-    let dir = workflows_dir(&[(
+    let (app, dir) = spawn_workflows(&[(
         "welcome.yaml",
         "name: Welcome\nmapping:\n  email: $.email\nsteps:\n  - find_contact: {email: \"{{ email }}\", create: true}\n  - add_tag: Welcomed\n  - send_email: {subject: \"Hi\", body: \"Hello\"}\n  - update_contact: {first_name: \"{{ trigger.nope }}\"}\n",
-    )]);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        ..Options::default()
-    })
-    .await;
+    )]).await;
     let payload = dir.path().join("p.json");
     std::fs::write(&payload, r#"{"email": "dry@example.com"}"#).unwrap();
-    let out = hookflow()
+    let out = cli()
         .args(["simulate", "welcome", "--json", "--server", &app.base])
         .arg(&payload)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    stdout_ok(&out);
     let trace: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let item = &trace["items"][0];
     assert_eq!(item["mapping"]["email"], "dry@example.com");
@@ -315,15 +248,10 @@ async fn simulate_shows_what_a_run_would_do_and_changes_nothing() {
 
 #[tokio::test]
 async fn reset_empties_the_working_data_and_all_also_forgets_urls() {
-    let dir = workflows_dir(&[(
+    let (app, _dir) = spawn_workflows(&[(
         "tagger.yaml",
         "name: Tagger\nsteps:\n  - find_contact: {email: \"{{ trigger.email }}\", create: true}\n  - send_email: {subject: Hi, body: Hello}\n",
-    )]);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        ..Options::default()
-    })
-    .await;
+    )]).await;
     let url = app.url("tagger").to_string();
     let (_, a) = app
         .post_hook(
@@ -335,7 +263,7 @@ async fn reset_empties_the_working_data_and_all_also_forgets_urls() {
     app.wait_run_done(a["items"][0]["run_id"].as_str().unwrap())
         .await;
     let reset = |extra: &[&str]| {
-        hookflow()
+        cli()
             .args(["reset", "--server", &app.base])
             .args(extra)
             .stdin(std::process::Stdio::null())
@@ -357,11 +285,7 @@ async fn reset_empties_the_working_data_and_all_also_forgets_urls() {
     );
 
     let out = reset(&["--yes"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    stdout_ok(&out);
     for path in ["/api/contacts", "/api/requests", "/api/runs", "/api/outbox"] {
         assert!(
             app.get_ok(path).await["items"]

@@ -5,19 +5,13 @@
 use crate::helpers::*;
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
-
-/// Nothing listens here: port 9 (discard) is closed on loopback.
-const DEAD: &str = "http://127.0.0.1:9";
 
 /// `hookflow --server SERVER ARGS --data DATA` (and the shipped workflows where one is named).
 fn hookflow(server: &str, data: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookflow"));
-    cmd.env_remove("HOOKFLOW_ADMIN_TOKEN")
-        .env_remove("HOOKFLOW_SERVER")
-        .env_remove("HOOKFLOW_CLOCK")
-        .args(["--server", server])
+    let mut cmd = cli();
+    cmd.args(["--server", server])
         .args(args)
         .arg("--data")
         .arg(data);
@@ -29,14 +23,7 @@ fn hookflow(server: &str, data: &Path, args: &[&str]) -> Output {
 
 /// Stdout of a command that must succeed.
 fn stdout_of(server: &str, data: &Path, args: &[&str]) -> String {
-    let out = hookflow(server, data, args);
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{args:?}: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    stdout_ok(&hookflow(server, data, args))
 }
 
 /// The one JSON document a `--json` command printed.

@@ -6,10 +6,8 @@ use serde_json::Value;
 use std::process::{Command, Output, Stdio};
 
 fn hookflow(app: &TestApp) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hookflow"));
-    cmd.env_remove("HOOKFLOW_ADMIN_TOKEN")
-        .env_remove("HOOKFLOW_SERVER")
-        .args(["--server", &app.base]);
+    let mut cmd = cli();
+    cmd.args(["--server", &app.base]);
     cmd
 }
 
@@ -51,25 +49,13 @@ async fn output_into_a_closed_pipe_ends_quietly_with_status_0() {
 /// Runs `hookflow ARGS --json` against the app and parses its one JSON document.
 fn json_of(app: &TestApp, args: &[&str]) -> Value {
     let out = hookflow(app).args(args).arg("--json").output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{args:?}: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = stdout_ok(&out);
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {stdout}"))
 }
 
 /// Runs `hookflow ARGS` and returns its stdout, asserting success.
 fn text_of(app: &TestApp, args: &[&str]) -> String {
-    let out = hookflow(app).args(args).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "{args:?}: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    stdout_ok(&hookflow(app).args(args).output().unwrap())
 }
 
 #[tokio::test]

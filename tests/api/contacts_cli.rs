@@ -1,7 +1,7 @@
 //! The contacts CLI views against the real binary: `contacts list/show --json` checked field by
 //! field against the API, and the data dir used (or refused when held) without a server.
 
-use crate::contacts_csv::{hookflow, post_csv, stdout_ok, HOSTILE};
+use crate::contacts_csv::{hookflow, post_csv, HOSTILE};
 use crate::helpers::*;
 use serde_json::Value;
 use std::process::Command;

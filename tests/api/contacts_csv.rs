@@ -9,24 +9,11 @@ use std::process::{Command, Output, Stdio};
 
 /// Runs `hookflow ARGS --server` against `app`.
 pub(crate) fn hookflow(app: &TestApp, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hookflow"))
+    cli()
         .args(args)
         .args(["--server", &app.base])
-        .env_remove("HOOKFLOW_ADMIN_TOKEN")
         .output()
         .unwrap()
-}
-
-/// The stdout of a command that must have succeeded.
-pub(crate) fn stdout_ok(out: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {stdout}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
 }
 
 /// Posts a CSV body to the import route: status and JSON answer.
@@ -53,17 +40,7 @@ async fn contacts_as_csv_sees_them(app: &TestApp) -> Vec<Value> {
 }
 
 /// A CSV with a BOM, odd headers and rows a careless export produces.
-pub(crate) const HOSTILE: &str = "\u{FEFF}Email,PHONE,first name,Last Name,Tags,DND,Plan,Notes\n\
-a@x.com,,Ann,\"O\"\"Neil\",vip;Booked,true,gold,\"two\nlines\"\n\
-,,No,Contact,,,,\n\
-bad-email,,X,Y,,,,\n\
-b@x.com,+1 415 555 0132,Bob,,\"a, b ; c\",,,\n\
-A@X.COM,,,,new;VIP,,,\n\
-,4155550132,Bobby,,,,,\n\
-c@x.com,4155550132,Cy,,,,,\n\
-d@x.com,not a phone,,,,,,\n\
-e@x.com,,Zoë,Ünicode,日本,,,\n\
-f@x.com,too,few\n";
+pub(crate) const HOSTILE: &str = include_str!("../data/hostile_contacts.csv");
 
 #[tokio::test]
 async fn a_hostile_csv_is_imported_row_by_row_and_each_skipped_row_is_reported_with_its_line() {

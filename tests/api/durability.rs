@@ -7,14 +7,10 @@ use std::time::Duration;
 
 #[tokio::test]
 async fn every_acknowledged_request_survives_a_sigkill_in_the_middle_of_a_burst() {
-    let dir = workflows_dir(&[(
+    let (mut app, _dir) = spawn_workflows(&[(
         "open.yaml",
         "name: Open\nmapping:\n  email: $.email\nsteps: []\n",
-    )]);
-    let mut app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        ..Options::default()
-    })
+    )])
     .await;
     let url = Arc::new(app.url("open").to_string());
     let client = app.client.clone();

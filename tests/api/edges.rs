@@ -29,6 +29,11 @@ impl Drop for Raw {
 
 /// `hookflow serve ARGS` on a fresh data dir; `shell` runs first in `sh` (e.g. a `ulimit`).
 fn serve_raw(args: &[&str], shell: &str) -> Raw {
+    serve_raw_on("127.0.0.1:0", args, shell, &[])
+}
+
+/// [`serve_raw`] listening on `listen`, with `env` set (the admin token is unset unless named).
+fn serve_raw_on(listen: &str, args: &[&str], shell: &str, env: &[(&str, &str)]) -> Raw {
     let workflows = workflows_dir(&[("open.yaml", OPEN)]);
     let data = tempfile::tempdir().unwrap();
     let log = std::fs::File::create(data.path().join("server.log")).unwrap();
@@ -36,12 +41,13 @@ fn serve_raw(args: &[&str], shell: &str) -> Raw {
         .arg("-c")
         .arg(format!("{shell}\nexec \"$0\" \"$@\""))
         .arg(env!("CARGO_BIN_EXE_hookflow"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .args(["serve", "--listen", listen, "--data"])
         .arg(data.path())
         .arg("--workflows")
         .arg(workflows.path())
         .args(args)
         .env_remove("HOOKFLOW_ADMIN_TOKEN")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(log)
         .spawn()
@@ -190,14 +196,11 @@ async fn a_server_with_a_small_cache_keeps_and_serves_its_data() {
     let server = serve_raw(&["--cache", "512KiB"], "");
     let base = format!("http://{}", server.addr);
     let client = reqwest::Client::new();
-    let list: Value = client
-        .get(format!("{base}/api/workflows"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let get = |path: &str| {
+        let request = client.get(format!("{base}{path}"));
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let list = get("/api/workflows").await;
     let url = list["items"][0]["url"].as_str().unwrap();
     for n in 0..20 {
         let r = client
@@ -209,44 +212,18 @@ async fn a_server_with_a_small_cache_keeps_and_serves_its_data() {
             .unwrap();
         assert_eq!(r.status(), 200);
     }
-    let page: Value = client
-        .get(format!("{base}/api/requests?limit=1000"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = get("/api/requests?limit=1000").await;
     assert_eq!(page["items"].as_array().unwrap().len(), 20);
 }
 
 #[tokio::test]
 async fn the_bearer_scheme_is_case_insensitive_and_a_401_names_it() {
-    let server = {
-        let workflows = workflows_dir(&[("open.yaml", OPEN)]);
-        let data = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hookflow"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-            .arg(data.path())
-            .arg("--workflows")
-            .arg(workflows.path())
-            .env("HOOKFLOW_ADMIN_TOKEN", "s3cret")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let addr = first.trim().strip_prefix("listening on http://").unwrap();
-        Raw {
-            addr: addr.to_string(),
-            child,
-            data,
-            _workflows: workflows,
-        }
-    };
+    let server = serve_raw_on(
+        "127.0.0.1:0",
+        &[],
+        "",
+        &[("HOOKFLOW_ADMIN_TOKEN", "s3cret")],
+    );
     let client = reqwest::Client::new();
     let url = format!("http://{}/api/workflows", server.addr);
     for header in [
@@ -299,34 +276,11 @@ async fn a_blank_admin_token_is_refused_at_start() {
 
 #[tokio::test]
 async fn an_ipv4_mapped_loopback_address_counts_as_loopback() {
-    let workflows = workflows_dir(&[("open.yaml", OPEN)]);
-    let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookflow"))
-        .args(["serve", "--listen", "[::ffff:127.0.0.1]:0", "--data"])
-        .arg(data.path())
-        .arg("--workflows")
-        .arg(workflows.path())
-        .env_remove("HOOKFLOW_ADMIN_TOKEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let server = Raw {
-        addr: first
-            .trim()
-            .trim_start_matches("listening on http://")
-            .into(),
-        child,
-        data,
-        _workflows: workflows,
-    };
+    let server = serve_raw_on("[::ffff:127.0.0.1]:0", &[], "", &[]);
     assert!(
-        first.starts_with("listening on http://[::ffff:127.0.0.1]:"),
-        "{first:?}"
+        server.addr.starts_with("[::ffff:127.0.0.1]:"),
+        "listening on {}",
+        server.addr
     );
     let r = reqwest::get(format!("http://{}/healthz", server.addr))
         .await

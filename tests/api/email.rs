@@ -296,15 +296,10 @@ async fn an_email_shows_its_bodies_and_rendered_message_unchanged_after_a_restar
 
 #[tokio::test]
 async fn a_contact_without_email_fails_the_send_step_with_a_clear_message() {
-    let dir = workflows_dir(&[(
+    let (app, _dir) = spawn_workflows(&[(
         "phone.yaml",
         "name: Phone only\nsteps:\n  - find_contact: {phone: \"{{ trigger.phone }}\", create: true}\n  - send_email: {subject: Hi, body: Hello}\n",
-    )]);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        ..Options::default()
-    })
-    .await;
+    )]).await;
     let (_, a) = app
         .post_hook(
             "phone",

@@ -65,11 +65,7 @@ fn fill(dir: &Path, leave: u64) -> PathBuf {
         .arg(&filler)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    stdout_ok(&out);
     filler
 }
 

@@ -8,6 +8,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod cli;
+mod workflows;
+pub use cli::*;
+pub use workflows::*;
+
 /// The repository root (where `workflows/` and `samples/` live).
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -182,6 +187,19 @@ impl TestApp {
                 .body(body),
         )
         .await
+    }
+
+    /// POSTs `{}` to a workflow's URL with `Authorization: Bearer TOKEN` (`None`: no header).
+    pub async fn post_bearer(&self, workflow: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = self
+            .client
+            .post(self.url(workflow))
+            .header("content-type", "application/json")
+            .body("{}");
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        self.send(req).await
     }
 
     /// Sends a prepared request; returns status and JSON body (Null if not JSON).
@@ -416,17 +434,6 @@ pub fn item_statuses(answer: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Starts a server on a workflows dir holding these files; keep the dir as long as the app.
-pub async fn spawn_workflows(files: &[(&str, &str)]) -> (TestApp, tempfile::TempDir) {
-    let dir = workflows_dir(files);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        ..Options::default()
-    })
-    .await;
-    (app, dir)
-}
-
 /// `(kind, status)` of each step of a run.
 pub fn step_kinds(run: &Value) -> Vec<(String, String)> {
     run["steps"]
@@ -450,15 +457,4 @@ pub fn entries_of<'a>(contact: &'a Value, run_id: &str, step: &str) -> Vec<&'a V
         .iter()
         .filter(|e| e["run_id"] == run_id && e["step"] == step)
         .collect()
-}
-
-/// Writes a workflows dir with the given files (path → text) into a temp dir.
-pub fn workflows_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (path, text) in files {
-        let p = dir.path().join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-    dir
 }

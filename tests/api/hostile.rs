@@ -20,24 +20,21 @@ const OPEN_WF: &str =
 const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 async fn app() -> (TestApp, tempfile::TempDir) {
-    let dir = workflows_dir(&[
-        ("signed.yaml", HMAC_WF),
-        ("standard.yaml", STANDARD_WF),
-        ("bearer.yaml", BEARER_WF),
-        ("few.yaml", FEW_WF),
-        ("open.yaml", OPEN_WF),
-    ]);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        env: vec![
-            ("SIG_SECRET".into(), "shh".into()),
-            ("WHSEC".into(), WHSEC.into()),
-            ("TOK".into(), "right-token".into()),
+    spawn_workflows_env(
+        &[
+            ("signed.yaml", HMAC_WF),
+            ("standard.yaml", STANDARD_WF),
+            ("bearer.yaml", BEARER_WF),
+            ("few.yaml", FEW_WF),
+            ("open.yaml", OPEN_WF),
         ],
-        ..Options::default()
-    })
-    .await;
-    (app, dir)
+        &[
+            ("SIG_SECRET", "shh"),
+            ("WHSEC", WHSEC),
+            ("TOK", "right-token"),
+        ],
+    )
+    .await
 }
 
 /// `sha256=<hex HMAC of body>` with the test secret.
@@ -132,26 +129,10 @@ async fn a_signature_of_the_empty_body_cannot_authorise_a_query_string_payload()
 async fn requests_that_fail_auth_never_spend_the_rate_limit() {
     let (app, _dir) = app().await;
     for _ in 0..30 {
-        let (s, _) = app
-            .send(
-                app.client
-                    .post(app.url("bearer"))
-                    .bearer_auth("wrong-token")
-                    .header("content-type", "application/json")
-                    .body("{}"),
-            )
-            .await;
+        let (s, _) = app.post_bearer("bearer", Some("wrong-token")).await;
         assert_eq!(s, 401);
     }
-    let (s, a) = app
-        .send(
-            app.client
-                .post(app.url("bearer"))
-                .bearer_auth("right-token")
-                .header("content-type", "application/json")
-                .body("{}"),
-        )
-        .await;
+    let (s, a) = app.post_bearer("bearer", Some("right-token")).await;
     assert_eq!(s, 200, "the right token after 30 wrong ones: {a}");
 }
 
@@ -221,18 +202,13 @@ const BROKEN: &str = "name: Was broken\nstepz: []\n";
 
 #[tokio::test]
 async fn a_request_to_a_broken_workflow_is_logged_and_replayed_once_it_loads() {
-    let dir = workflows_dir(&[
+    let (app, dir) = spawn_workflows(&[
         ("later.yaml", BROKEN),
         (
             "nosecret.yaml",
             "name: No secret\ntrigger:\n  inbound_webhook:\n    auth: {type: header, name: X-Clinic-Key, value: \"${HOOKFLOW_TEST_UNSET_SECRET}\"}\nsteps: []\n",
         ),
-    ]);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        ..Options::default()
-    })
-    .await;
+    ]).await;
     let body = r#"{"email": "waited@example.com"}"#;
     let (s, a) = app.post_hook("later", "application/json", body).await;
     assert_eq!(
@@ -277,11 +253,7 @@ async fn a_request_to_a_broken_workflow_is_logged_and_replayed_once_it_loads() {
         .args(["replay", &id, "--json", "--server", &app.base])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    stdout_ok(&out);
     let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(printed["answer"]["status"], "accepted", "{printed}");
     assert_eq!(printed["runs"][0]["status"], "succeeded", "{printed}");

@@ -15,18 +15,15 @@ const SMALL_WF: &str =
 const SIGNED_WF: &str = "name: Signed\ntrigger:\n  inbound_webhook:\n    auth: {type: hmac, header: X-Hub-Signature-256, secret: \"${SIG_SECRET}\", prefix: \"sha256=\"}\nsteps: []\n";
 
 async fn app() -> (TestApp, tempfile::TempDir) {
-    let dir = workflows_dir(&[
-        ("open.yaml", OPEN_WF),
-        ("small.yaml", SMALL_WF),
-        ("signed.yaml", SIGNED_WF),
-    ]);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        env: vec![("SIG_SECRET".into(), "shh".into())],
-        ..Options::default()
-    })
-    .await;
-    (app, dir)
+    spawn_workflows_env(
+        &[
+            ("open.yaml", OPEN_WF),
+            ("small.yaml", SMALL_WF),
+            ("signed.yaml", SIGNED_WF),
+        ],
+        &[("SIG_SECRET", "shh")],
+    )
+    .await
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

@@ -2,6 +2,7 @@
 //! copy) is refused with one message naming the dir, what is missing and the way back, and
 //! `--accept-data-loss` starts it anyway, loudly.
 
+use crate::contacts_csv::post_csv;
 use crate::helpers::*;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
@@ -13,14 +14,7 @@ const CONTACTS: &str = "Email,First Name\nann.lost@example.com,Ann\nbob.lost@exa
 /// A stopped server's data dir with 3 contacts and a few acknowledged requests.
 async fn data_dir_with_history() -> tempfile::TempDir {
     let mut app = spawn_app().await;
-    let (s, body) = app
-        .send(
-            app.client
-                .post(format!("{}/api/contacts/import", app.base))
-                .header("content-type", "text/csv")
-                .body(CONTACTS),
-        )
-        .await;
+    let (s, body) = post_csv(&app, "text/csv", CONTACTS).await;
     assert_eq!(s, 200, "{body}");
     for _ in 0..3 {
         app.post_sample("optimantra-booking", "optimantra/booking.json")

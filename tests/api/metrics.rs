@@ -86,12 +86,10 @@ async fn scrape(app: &TestApp) -> (String, Vec<Sample>) {
 
 #[tokio::test]
 async fn metrics_need_the_admin_token_and_count_requests_runs_and_emails_without_patient_values() {
-    let dir = workflows_dir(&[("welcome.yaml", WELCOME), ("fails.yaml", FAILS)]);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        env: vec![("HOOKFLOW_ADMIN_TOKEN".into(), TOKEN.into())],
-        ..Options::default()
-    })
+    let (app, _dir) = spawn_workflows_env(
+        &[("welcome.yaml", WELCOME), ("fails.yaml", FAILS)],
+        &[("HOOKFLOW_ADMIN_TOKEN", TOKEN)],
+    )
     .await;
     let anonymous = reqwest::Client::new();
     let url = format!("{}/metrics", app.base);

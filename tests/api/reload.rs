@@ -9,12 +9,7 @@ fn tagger(name: &str, tag: &str) -> String {
 
 #[tokio::test]
 async fn an_edited_workflow_file_applies_to_the_next_request_without_a_restart() {
-    let dir = workflows_dir(&[("tagger.yaml", &tagger("Tagger v1", "First"))]);
-    let mut app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        ..Options::default()
-    })
-    .await;
+    let (mut app, dir) = spawn_workflows(&[("tagger.yaml", &tagger("Tagger v1", "First"))]).await;
     let url_before = app.url("tagger").to_string();
     let (_, a) = app
         .post_hook(
@@ -80,12 +75,7 @@ async fn an_edited_workflow_file_applies_to_the_next_request_without_a_restart()
 
 #[tokio::test]
 async fn reading_the_workflow_files_does_not_trigger_reloads() {
-    let dir = workflows_dir(&[("tagger.yaml", &tagger("Tagger", "First"))]);
-    let app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        ..Options::default()
-    })
-    .await;
+    let (app, dir) = spawn_workflows(&[("tagger.yaml", &tagger("Tagger", "First"))]).await;
     // Other programs (editors, `hookflow check`, other test servers) read the files all the time.
     for _ in 0..20 {
         let _ = std::fs::read_to_string(dir.path().join("tagger.yaml")).unwrap();

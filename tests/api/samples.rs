@@ -20,6 +20,28 @@ fn assert_steps(run: &Value, expected: &[(&str, &str)]) {
     }
 }
 
+/// The first steps of a shipped booking workflow: the contact found (or made), updated, tagged.
+const FOUND_UPDATED_TAGGED: &[(&str, &str)] = &[
+    ("find_contact", "succeeded"),
+    ("update_contact", "succeeded"),
+    ("add_tag", "succeeded"),
+];
+
+/// A booking of someone in no sequence: [`FOUND_UPDATED_TAGGED`], then a
+/// `remove_from_sequence` that changed nothing.
+fn assert_booked(run: &Value) {
+    assert_steps(run, FOUND_UPDATED_TAGGED);
+    assert_remove_from_sequence_changed_nothing(run, 3);
+}
+
+/// Asserts a contact's name, phone and tags.
+fn assert_person(contact: &Value, first: &str, last: &str, phone: &str, tags: Value) {
+    assert_eq!(contact["first_name"], first, "{contact}");
+    assert_eq!(contact["last_name"], last, "{contact}");
+    assert_eq!(contact["phone"], phone, "{contact}");
+    assert_eq!(contact["tags"], tags, "{contact}");
+}
+
 /// A `remove_from_sequence` for a contact in no sequence: a noop once it exists, never a change.
 fn assert_remove_from_sequence_changed_nothing(run: &Value, i: usize) {
     let step = &run["steps"][i];
@@ -47,21 +69,10 @@ async fn jane_books_checks_out_and_gets_a_superbill_all_on_one_contact() {
         .await;
     assert_eq!(booking["status"], "accepted");
     let booking = app.wait_runs_of(&booking).await.remove(0);
-    assert_steps(
-        &booking,
-        &[
-            ("find_contact", "succeeded"),
-            ("update_contact", "succeeded"),
-            ("add_tag", "succeeded"),
-        ],
-    );
-    assert_remove_from_sequence_changed_nothing(&booking, 3);
+    assert_booked(&booking);
     assert_eq!(booking["steps"][0]["output"]["created"], true);
     let jane = app.contact_by_email("jane.doe@example.com").await;
-    assert_eq!(jane["first_name"], "Jane");
-    assert_eq!(jane["last_name"], "Doe");
-    assert_eq!(jane["phone"], "+14155550132");
-    assert_eq!(jane["tags"], json!(["Booked"]));
+    assert_person(&jane, "Jane", "Doe", "+14155550132", json!(["Booked"]));
     assert_eq!(jane["custom"], json!({"last_booking": "2026-12-03"}));
     assert_one_entry_per_step(&jane, &booking, &[0, 1, 2]);
 
@@ -82,14 +93,7 @@ async fn jane_books_checks_out_and_gets_a_superbill_all_on_one_contact() {
         .await;
     let bill = app.wait_runs_of(&bill).await.remove(0);
     assert_eq!(bill["status"], "succeeded", "{bill}");
-    assert_steps(
-        &bill,
-        &[
-            ("find_contact", "succeeded"),
-            ("update_contact", "succeeded"),
-            ("add_tag", "succeeded"),
-        ],
-    );
+    assert_steps(&bill, FOUND_UPDATED_TAGGED);
     assert_eq!(bill["contact_id"], jane["id"]);
 
     assert_eq!(app.contacts("").await.len(), 1, "one Jane");
@@ -155,10 +159,13 @@ async fn marcus_is_created_by_his_cancellation_and_his_absent_booked_tag_is_a_no
     );
     assert_eq!(run["steps"][3]["kind"], "add_to_sequence");
     let marcus = app.contact_by_email("marcus.reyes@example.org").await;
-    assert_eq!(marcus["first_name"], "Marcus");
-    assert_eq!(marcus["last_name"], "Reyes");
-    assert_eq!(marcus["phone"], "+13125550178");
-    assert_eq!(marcus["tags"], json!(["Cancelled"]));
+    assert_person(
+        &marcus,
+        "Marcus",
+        "Reyes",
+        "+13125550178",
+        json!(["Cancelled"]),
+    );
     assert_one_entry_per_step(&marcus, &run, &[0, 1]);
     assert!(entries_of(&marcus, run["id"].as_str().unwrap(), "[2]").is_empty());
 }
@@ -241,20 +248,9 @@ async fn sam_booking_alone_through_kivicare_gets_the_family_phone() {
         .post_sample("kivicare-appointments", "kivicare/appointment-booked.json")
         .await;
     let run = app.wait_runs_of(&answer).await.remove(0);
-    assert_steps(
-        &run,
-        &[
-            ("find_contact", "succeeded"),
-            ("update_contact", "succeeded"),
-            ("add_tag", "succeeded"),
-        ],
-    );
-    assert_remove_from_sequence_changed_nothing(&run, 3);
+    assert_booked(&run);
     let sam = app.contact_by_email("sam.doe@example.com").await;
-    assert_eq!(sam["first_name"], "Sam");
-    assert_eq!(sam["last_name"], "Doe");
-    assert_eq!(sam["phone"], "+14155550132");
-    assert_eq!(sam["tags"], json!(["Booked"]));
+    assert_person(&sam, "Sam", "Doe", "+14155550132", json!(["Booked"]));
     assert_eq!(
         sam["custom"],
         json!({"next_appointment": "2026-12-08 09:15", "doctor": "Alan Brooks"})
@@ -304,20 +300,9 @@ async fn priya_books_through_the_kivicare_form() {
         .await;
     assert_eq!(answer["status"], "accepted");
     let run = app.wait_runs_of(&answer).await.remove(0);
-    assert_steps(
-        &run,
-        &[
-            ("find_contact", "succeeded"),
-            ("update_contact", "succeeded"),
-            ("add_tag", "succeeded"),
-        ],
-    );
-    assert_remove_from_sequence_changed_nothing(&run, 3);
+    assert_booked(&run);
     let priya = app.contact_by_email("priya.patel@example.org").await;
-    assert_eq!(priya["first_name"], "Priya");
-    assert_eq!(priya["last_name"], "Patel");
-    assert_eq!(priya["phone"], "+12065550147");
-    assert_eq!(priya["tags"], json!(["Booked"]));
+    assert_person(&priya, "Priya", "Patel", "+12065550147", json!(["Booked"]));
     assert_eq!(
         priya["custom"],
         json!({"next_appointment": "2026-12-09 14:45", "doctor": "Alan Brooks"})

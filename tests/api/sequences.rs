@@ -255,7 +255,7 @@ async fn the_manual_clock_and_a_wait_inside_an_if_survive_a_restart() {
 
 #[tokio::test]
 async fn what_became_due_while_the_server_was_stopped_fires_late_once() {
-    let dir = workflows_dir(&[
+    let (mut app, _dir) = spawn_workflows(&[
         (
             "enrol.yaml",
             &ENROL.replace("sequence: s", "sequence: late"),
@@ -265,12 +265,7 @@ async fn what_became_due_while_the_server_was_stopped_fires_late_once() {
             "sequences/late.yaml",
             "name: Late\nsteps:\n  - wait: 2s\n  - send_email: {subject: \"Hi {{ contact.email }}\", body: \"late\"}\n  - add_tag: late\n",
         ),
-    ]);
-    let mut app = spawn_with(Options {
-        workflows: dir.path().to_path_buf(),
-        ..Options::default()
-    })
-    .await;
+    ]).await;
     post(&app, "enrol", json!({"email": "di@example.com"})).await;
     let answer = post(&app, "waiter", json!({"email": "ed@example.com"})).await;
     let run_id = answer["items"][0]["run_id"].as_str().unwrap().to_string();
@@ -389,11 +384,7 @@ async fn hookflow_clock_shows_and_advances_the_servers_manual_clock() {
     post(&app, "enrol", json!({"email": "fi@example.com"})).await;
     tags_become(&app, "fi@example.com", &["first"]).await;
     let out = cli(&["clock", "advance", "3d", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    stdout_ok(&out);
     let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(answer["fired"][0]["kind"], "sequence_step", "{answer}");
     assert_eq!(answer["fired"][0]["detail"]["kind"], "add_tag");

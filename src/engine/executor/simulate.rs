@@ -62,8 +62,8 @@ impl Executor {
                     run.status = RunStatus::Waiting;
                     break;
                 }
-                match self.run_step(wf, step, &path, &run, now, &rfc3339(now), tx) {
-                    Ok(next) => run = next,
+                match self.run_step(wf, step, &path, &mut run, now, &rfc3339(now), tx) {
+                    Ok(()) => {}
                     Err(abort) => {
                         let StepFailure { input, message } = abort.into_failure()?;
                         mark_failed(&mut run, Some(path), step.kind.name(), input, message, now);

@@ -74,10 +74,7 @@ impl Formatter for Spaced {
         w: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        match first {
-            true => Ok(()),
-            false => w.write_all(b", "),
-        }
+        comma(w, first)
     }
 
     fn begin_object_key<W: ?Sized + io::Write>(
@@ -85,14 +82,19 @@ impl Formatter for Spaced {
         w: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        match first {
-            true => Ok(()),
-            false => w.write_all(b", "),
-        }
+        comma(w, first)
     }
 
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         w.write_all(b": ")
+    }
+}
+
+/// `, ` before every array value and object key but the first.
+fn comma<W: ?Sized + io::Write>(w: &mut W, first: bool) -> io::Result<()> {
+    match first {
+        true => Ok(()),
+        false => w.write_all(b", "),
     }
 }
 

@@ -1,5 +1,6 @@
 use super::*;
 use crate::domain::ids::WorkflowId;
+use crate::store::test_fixtures::accepted_request;
 
 /// A store with a hook id, a counter and a few queue sequence numbers drawn; its backup bytes.
 fn backed_up() -> (tempfile::TempDir, Store, Vec<u8>) {
@@ -183,25 +184,7 @@ impl Write for Held {
 }
 
 fn booking(id: &str) -> crate::store::requests::RequestRecord {
-    crate::store::requests::RequestRecord {
-        id: id.into(),
-        workflow: "booking".into(),
-        received_at: "2026-01-01T00:00:00Z".into(),
-        method: "POST".into(),
-        remote_addr: None,
-        headers: Vec::new(),
-        query: String::new(),
-        content_type: None,
-        body: "{}".into(),
-        body_size: 2,
-        body_truncated: false,
-        status: crate::store::requests::ItemStatus::Accepted,
-        http_status: 200,
-        reason: None,
-        payload: serde_json::json!({}),
-        items: Vec::new(),
-        replay_of: None,
-    }
+    accepted_request(id, "booking", "2026-01-01T00:00:00Z".into())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

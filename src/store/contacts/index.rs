@@ -26,17 +26,16 @@
 //! Every write of a contact goes through [`super::ContactTx`], which updates these entries in
 //! the same transaction, so the index is never behind the contacts it describes.
 
+use super::ContactError;
 use crate::domain::contact::Contact;
-use crate::store::posting::{apply_diff, Entry, IndexWrite};
+use crate::store::index_tree;
+use crate::store::posting::{Entry, IndexWrite};
 use sled::transaction::UnabortableTransactionError;
 
 /// The tree's name.
 pub(crate) const TREE: &str = "contacts_index";
-/// The marker key, and the layout it stands for.
-const VERSION_KEY: &[u8] = b"v";
+/// The layout of the index (see [`index_tree`] for the mark).
 const VERSION: &[u8] = b"2";
-/// Contacts per batch when the index is rebuilt.
-const REBUILD_BATCH: u64 = 2_000;
 
 /// A ULID contact id as its 16 sortable bytes; `None` for an id that is not one (ids are
 /// canonical ULIDs by construction: `new_ulid`, or a CSV id checked to be one).
@@ -114,43 +113,24 @@ pub(crate) fn update<W: IndexWrite + ?Sized>(
     before: Option<&Contact>,
     after: Option<&Contact>,
 ) -> Result<(), UnabortableTransactionError> {
-    let old = before.map(entries).unwrap_or_default();
-    let new = after.map(entries).unwrap_or_default();
-    apply_diff(index, &old, &new)
+    index_tree::update_with(index, before, after, entries)
 }
 
 /// Empties the index, leaving it marked as current (`hookflow reset`).
 pub(crate) fn clear(index: &sled::Tree) -> sled::Result<()> {
-    index.clear()?;
-    index.insert(VERSION_KEY, VERSION)?;
-    Ok(())
+    index_tree::clear(index, VERSION)
 }
 
 /// Builds the index from the contacts when it is missing or of another layout (a data dir
 /// made before it existed); returns how many contacts were indexed, `None` when it was current.
 pub(crate) fn ensure(contacts: &sled::Tree, index: &sled::Tree) -> Result<Option<u64>, String> {
-    if index
-        .get(VERSION_KEY)
-        .map_err(|e| e.to_string())?
-        .as_deref()
-        == Some(VERSION)
-    {
-        return Ok(None);
-    }
-    index.clear().map_err(|e| e.to_string())?;
-    let mut count = 0u64;
-    let mut batch = std::cell::RefCell::new(sled::Batch::default());
-    for item in contacts.iter() {
-        let (key, bytes) = item.map_err(|e| e.to_string())?;
-        let id = String::from_utf8_lossy(&key);
-        let contact = super::tx::decode_contact(&id, &bytes).map_err(|e| e.to_string())?;
-        update(&batch, None, Some(&contact)).map_err(|e| e.to_string())?;
-        count += 1;
-        if count.is_multiple_of(REBUILD_BATCH) {
-            index.apply_batch(batch.take()).map_err(|e| e.to_string())?;
-        }
-    }
-    batch.get_mut().insert(VERSION_KEY, VERSION);
-    index.apply_batch(batch.take()).map_err(|e| e.to_string())?;
-    Ok(Some(count))
+    index_tree::rebuild(contacts, index, VERSION, |key, bytes| {
+        let id = String::from_utf8_lossy(key);
+        Ok(entries(&super::tx::decode_contact(&id, bytes)?))
+    })
+    // The caller says "contact store: " itself.
+    .map_err(|e: ContactError| match e {
+        ContactError::Store(message) => message,
+        other => other.to_string(),
+    })
 }

@@ -1,6 +1,6 @@
 //! Contact reads and writes inside a sled transaction, keeping both indexes in step.
 //!
-//! sled 0.34's `TransactionalTree` cannot scan ranges, so every lookup here is a point read:
+//! A transaction's view of a tree ([`TxTree`]) cannot scan ranges, so every lookup here is a point read:
 //! `contacts_by_phone` maps a phone to a JSON list of contact ids (read-modify-write), and the
 //! timeline key `id ++ 0x00 ++ ulid` is only ever written here (scans happen outside). The
 //! tag and search entries of `contacts_index` (see [`super::index`]) change with every write.
@@ -8,28 +8,29 @@
 use super::{abort, index, ContactError};
 use crate::domain::contact::{Contact, Email, Phone, TimelineEntry};
 use crate::store::codec;
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+use crate::store::txn::TxTree;
+use sled::transaction::ConflictableTransactionError;
 
 /// The result of a transactional contact operation; `Abort` carries a [`ContactError`].
 pub type TxResult<T> = Result<T, ConflictableTransactionError<ContactError>>;
 
 /// The contact trees as seen from inside one transaction.
 pub struct ContactTx<'a> {
-    contacts: &'a TransactionalTree,
-    by_email: &'a TransactionalTree,
-    by_phone: &'a TransactionalTree,
-    timeline: &'a TransactionalTree,
-    index: &'a TransactionalTree,
+    contacts: &'a TxTree<'a>,
+    by_email: &'a TxTree<'a>,
+    by_phone: &'a TxTree<'a>,
+    timeline: &'a TxTree<'a>,
+    index: &'a TxTree<'a>,
 }
 
 impl<'a> ContactTx<'a> {
     /// Wraps the transactional views of the trees from [`super::ContactTrees::trees`], in order.
     pub fn new(
-        contacts: &'a TransactionalTree,
-        by_email: &'a TransactionalTree,
-        by_phone: &'a TransactionalTree,
-        timeline: &'a TransactionalTree,
-        index: &'a TransactionalTree,
+        contacts: &'a TxTree<'a>,
+        by_email: &'a TxTree<'a>,
+        by_phone: &'a TxTree<'a>,
+        timeline: &'a TxTree<'a>,
+        index: &'a TxTree<'a>,
     ) -> Self {
         Self {
             contacts,

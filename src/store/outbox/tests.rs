@@ -1,32 +1,8 @@
 //! Tests of the outbox store.
 
 use super::*;
-
-fn record(id: &str, state: OutboxState) -> OutboxRecord {
-    OutboxRecord {
-        id: id.to_string(),
-        to: "jane@example.com".into(),
-        cc: vec![],
-        bcc: vec![],
-        from: None,
-        subject: "Hi".into(),
-        text: Some("Hello".into()),
-        html: None,
-        state,
-        attempts: 0,
-        last_error: None,
-        message_id: None,
-        run_id: Some("run1".into()),
-        contact_id: Some("c1".into()),
-        unsubscribe_token: Some(format!("tok-{id}")),
-        unsubscribe_url: None,
-        created_at: 1_000,
-        next_attempt_at: 1_000,
-        sent_at: None,
-        eml_path: None,
-        skip_reason: None,
-    }
-}
+use crate::store::test_fixtures::outbox_record as record;
+use crate::store::txn;
 
 fn open() -> (tempfile::TempDir, OutboxTrees) {
     let dir = tempfile::tempdir().unwrap();
@@ -142,21 +118,23 @@ fn insert_tx_commits_or_aborts_together_with_the_callers_other_trees() {
     let db = sled::open(dir.path()).unwrap();
     let trees = OutboxTrees::open(&db).unwrap();
     let contacts = db.open_tree("contacts").unwrap();
-    let all = (
+    let all = [
         &contacts,
         trees.outbox(),
         trees.bodies(),
         trees.pending(),
         trees.unsubscribe(),
-    );
-    let aborted: Result<(), TransactionError<EngineError>> = all.transaction(|(c, o, b, p, u)| {
+    ];
+    let aborted: Result<(), TransactionError<EngineError>> = txn::transaction(&all, |v| {
+        let [c, o, b, p, u] = v else { unreachable!() };
         c.insert("c1", "changed")?;
         insert_tx::<EngineError>(o, b, p, u, &record("01A", OutboxState::Queued), Some("c1"))?;
         Err(ConflictableTransactionError::Abort(EngineError))
     });
     assert!(aborted.is_err());
     assert!(trees.get("01A").unwrap().is_none() && contacts.get("c1").unwrap().is_none());
-    all.transaction(|(c, o, b, p, u)| {
+    txn::transaction(&all, |v| {
+        let [c, o, b, p, u] = v else { unreachable!() };
         c.insert("c1", "changed")?;
         insert_tx::<EngineError>(o, b, p, u, &record("01A", OutboxState::Queued), Some("c1"))
     })

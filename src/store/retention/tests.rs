@@ -2,10 +2,10 @@
 
 use crate::domain::time::rfc3339;
 use crate::store::outbox::{OutboxRecord, OutboxState};
-use crate::store::queue::QueueEntry;
 use crate::store::references::ReferenceRecord;
 use crate::store::requests::RequestRecord;
 use crate::store::runs::{RunFilter, RunRecord, RunStatus};
+use crate::store::test_fixtures::{outbox_record, rejected_request, started_run};
 use crate::store::Store;
 
 const DAY: i64 = 86_400_000;
@@ -14,22 +14,11 @@ const NOW: i64 = 100 * DAY;
 const CUTOFF: i64 = NOW - 30 * DAY;
 
 fn request(id: &str, day: i64) -> RequestRecord {
-    RequestRecord::rejected_for_test(id, "bookings", rfc3339(day * DAY))
+    rejected_request(id, "bookings", rfc3339(day * DAY))
 }
 
 fn run(id: &str, created: i64, status: RunStatus, finished: Option<i64>) -> RunRecord {
-    let entry = QueueEntry {
-        seq: 0,
-        run_id: id.into(),
-        request_id: "REQ".into(),
-        index: 0,
-        workflow: "bookings".into(),
-        version: "v1".into(),
-        item: serde_json::json!({}),
-        request: serde_json::json!({}),
-        accepted_at: 0,
-    };
-    let mut run = RunRecord::start(&entry, rfc3339(created * DAY));
+    let mut run = started_run(id, "bookings", rfc3339(created * DAY));
     run.status = status;
     run.contact_id = Some("C1".into());
     run.finished_at = finished.map(|d| rfc3339(d * DAY));
@@ -38,27 +27,11 @@ fn run(id: &str, created: i64, status: RunStatus, finished: Option<i64>) -> RunR
 
 fn email(id: &str, run_id: &str, day: i64, state: OutboxState) -> OutboxRecord {
     OutboxRecord {
-        id: id.into(),
-        to: "jane@example.com".into(),
-        cc: vec![],
-        bcc: vec![],
-        from: None,
-        subject: "Hi".into(),
-        text: Some("Hello".into()),
-        html: None,
-        state,
-        attempts: 1,
-        last_error: None,
-        message_id: None,
         run_id: Some(run_id.into()),
         contact_id: Some("C1".into()),
-        unsubscribe_token: Some(format!("tok{id}")),
-        unsubscribe_url: None,
         created_at: day * DAY,
         next_attempt_at: day * DAY,
-        sent_at: None,
-        eml_path: None,
-        skip_reason: None,
+        ..outbox_record(id, state)
     }
 }
 
@@ -166,7 +139,11 @@ fn a_sweep_deletes_what_is_older_than_the_cutoff_and_keeps_the_rest() {
     assert!(store.outbox.get("03C").unwrap().is_some());
     assert!(outbox_dir.join("03C.eml").exists());
     assert_eq!(
-        store.outbox.contact_for_token("tok03A").unwrap().as_deref(),
+        store
+            .outbox
+            .contact_for_token("tok-03A")
+            .unwrap()
+            .as_deref(),
         Some("C1")
     );
 

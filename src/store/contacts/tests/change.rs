@@ -146,8 +146,9 @@ fn contact_changes_commit_together_with_a_callers_own_tree() {
     let c = make(&trees, Some("a@example.com"), None);
     let (t1, t2, t3, t4, t5) = trees.trees();
     let step = |fail: bool| {
-        (t1, t2, t3, t4, t5, &runs).transaction(|(c1, c2, c3, c4, c5, runs)| {
-            let tx = ContactTx::new(c1, c2, c3, c4, c5);
+        crate::store::txn::transaction(&[t1, t2, t3, t4, t5, &runs], |v| {
+            let tx = ContactTx::new(&v[0], &v[1], &v[2], &v[3], &v[4]);
+            let runs = &v[5];
             let current = tx.get(&c.id)?.ok_or(ContactError::NotFound)?;
             add_tags(&tx, &current, &tags(&["Booked"]), &run_ctx())?;
             runs.insert("RUN1", "position [1]")?;

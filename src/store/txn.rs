@@ -1,0 +1,195 @@
+//! Optimistic transactions over several trees.
+//!
+//! sled 0.34 holds one process-wide lock for the whole closure of a transaction, and every
+//! plain read and write in the process waits on it: a worker running a batch of workflow steps
+//! inside a transaction stalled the committer that acknowledges requests. Here the body runs
+//! against plain reads instead, without the lock; its writes, and every value it read, stay in
+//! [`TxTree`]. A short sled transaction at the end checks that each value read is still the one
+//! seen and applies the writes, all or nothing, so the result is what the body would have done
+//! holding the lock at that instant. A value that changed meanwhile runs the body again; after
+//! a few such tries it runs inside a sled transaction, so a body always ends.
+
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, TransactionResult, Transactional,
+    TransactionalTree, UnabortableTransactionError,
+};
+use sled::IVec;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+
+type TxResult<T> = Result<T, UnabortableTransactionError>;
+
+/// Tries without the lock before the body runs under it (a key written by someone else between
+/// the body's read and the commit is rare: the committer and the worker touch other trees).
+const OPTIMISTIC_TRIES: usize = 3;
+
+/// One tree as a transaction's body sees it: reads and writes like sled's `TransactionalTree`.
+pub struct TxTree<'a>(View<'a>);
+
+enum View<'a> {
+    /// Reads go to the tree and are remembered; writes wait for the commit.
+    Optimistic {
+        tree: &'a sled::Tree,
+        read: RefCell<HashMap<IVec, Option<IVec>>>,
+        written: RefCell<BTreeMap<IVec, Option<IVec>>>,
+    },
+    /// Inside a sled transaction (the last try).
+    Locked(&'a TransactionalTree),
+}
+
+impl<'a> TxTree<'a> {
+    fn optimistic(tree: &'a sled::Tree) -> Self {
+        TxTree(View::Optimistic {
+            tree,
+            read: RefCell::default(),
+            written: RefCell::default(),
+        })
+    }
+
+    /// The value of `key` as this transaction sees it (its own writes first).
+    pub fn get<K: AsRef<[u8]>>(&self, key: K) -> TxResult<Option<IVec>> {
+        let key = key.as_ref();
+        match &self.0 {
+            View::Locked(tree) => tree.get(key),
+            View::Optimistic {
+                tree,
+                read,
+                written,
+            } => {
+                if let Some(value) = written.borrow().get(key) {
+                    return Ok(value.clone());
+                }
+                if let Some(value) = read.borrow().get(key) {
+                    return Ok(value.clone());
+                }
+                let value = tree.get(key)?;
+                read.borrow_mut().insert(IVec::from(key), value.clone());
+                Ok(value)
+            }
+        }
+    }
+
+    /// Sets `key` to `value` at the commit.
+    pub fn insert<K: AsRef<[u8]>, V: Into<IVec>>(&self, key: K, value: V) -> TxResult<()> {
+        self.write(key.as_ref(), Some(value.into()))
+    }
+
+    /// Removes `key` at the commit.
+    pub fn remove<K: AsRef<[u8]>>(&self, key: K) -> TxResult<()> {
+        self.write(key.as_ref(), None)
+    }
+
+    /// `insert` that also returns the value it replaces (which then takes part in the check).
+    pub fn replace<K: AsRef<[u8]>, V: Into<IVec>>(
+        &self,
+        key: K,
+        value: V,
+    ) -> TxResult<Option<IVec>> {
+        let old = self.get(key.as_ref())?;
+        self.insert(key, value)?;
+        Ok(old)
+    }
+
+    /// `remove` that also returns the value it removes (which then takes part in the check).
+    pub fn take<K: AsRef<[u8]>>(&self, key: K) -> TxResult<Option<IVec>> {
+        let old = self.get(key.as_ref())?;
+        self.remove(key)?;
+        Ok(old)
+    }
+
+    fn write(&self, key: &[u8], value: Option<IVec>) -> TxResult<()> {
+        match &self.0 {
+            View::Locked(tree) => {
+                match value {
+                    Some(value) => tree.insert(key, value)?,
+                    None => tree.remove(key)?,
+                };
+            }
+            View::Optimistic { written, .. } => {
+                written.borrow_mut().insert(IVec::from(key), value);
+            }
+        }
+        Ok(())
+    }
+
+    fn touched(&self) -> bool {
+        match &self.0 {
+            View::Optimistic { read, written, .. } => {
+                !read.borrow().is_empty() || !written.borrow().is_empty()
+            }
+            View::Locked(_) => true,
+        }
+    }
+}
+
+/// A value the body read changed before its commit.
+struct Stale;
+
+/// Runs `f` over `trees` (its views in the same order) as one transaction: optimistically, or
+/// after [`OPTIMISTIC_TRIES`] changed reads under sled's lock. `f` may run more than once, so it
+/// must only read and write through the views.
+pub fn transaction<T, E>(
+    trees: &[&sled::Tree],
+    f: impl Fn(&[TxTree<'_>]) -> Result<T, ConflictableTransactionError<E>>,
+) -> TransactionResult<T, E> {
+    for attempt in 0..OPTIMISTIC_TRIES {
+        if attempt > 0 {
+            crate::metrics::transaction_retried(false);
+        }
+        let views: Vec<TxTree<'_>> = trees.iter().map(|t| TxTree::optimistic(t)).collect();
+        let out = match f(&views) {
+            Ok(out) => out,
+            Err(ConflictableTransactionError::Conflict) => continue,
+            Err(ConflictableTransactionError::Abort(e)) => return Err(TransactionError::Abort(e)),
+            Err(ConflictableTransactionError::Storage(e)) => {
+                return Err(TransactionError::Storage(e))
+            }
+        };
+        match commit(trees, &views) {
+            Ok(()) => return Ok(out),
+            Err(TransactionError::Abort(Stale)) => continue,
+            Err(TransactionError::Storage(e)) => return Err(TransactionError::Storage(e)),
+        }
+    }
+    crate::metrics::transaction_retried(true);
+    trees.transaction(|locked| {
+        let views: Vec<TxTree<'_>> = locked.iter().map(|t| TxTree(View::Locked(t))).collect();
+        f(&views)
+    })
+}
+
+/// Checks the body's reads and applies its writes in one sled transaction over the trees it
+/// touched (the lock is held only for this).
+fn commit(trees: &[&sled::Tree], views: &[TxTree<'_>]) -> TransactionResult<(), Stale> {
+    let (touched, views): (Vec<&sled::Tree>, Vec<&TxTree<'_>>) = trees
+        .iter()
+        .zip(views)
+        .filter(|(_, view)| view.touched())
+        .map(|(tree, view)| (*tree, view))
+        .unzip();
+    if touched.is_empty() {
+        return Ok(());
+    }
+    touched[..].transaction(|locked| {
+        for (tx, view) in locked.iter().zip(&views) {
+            let View::Optimistic { read, written, .. } = &view.0 else {
+                unreachable!("only optimistic views are committed here");
+            };
+            for (key, seen) in read.borrow().iter() {
+                if tx.get(key)? != *seen {
+                    return Err(ConflictableTransactionError::Abort(Stale));
+                }
+            }
+            for (key, value) in written.borrow().iter() {
+                match value {
+                    Some(value) => tx.insert(key, value.clone())?,
+                    None => tx.remove(key)?,
+                };
+            }
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests;
