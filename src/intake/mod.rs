@@ -261,6 +261,7 @@ impl Intake {
 
         let mut record = reject::base_record(self, target.id.as_str(), &wf.trigger.auth, &req);
         record.payload = payload;
+        record.payload_is_body = body::is_json_body(content_type.as_deref(), &req.body);
         self.commit(
             target,
             record,

@@ -10,7 +10,7 @@
 use super::codec::encode;
 use super::references::ReferenceRecord;
 use super::request_index::{self, RequestKeys};
-use super::requests::{overall_status, ItemStatus, PendingItem, RequestRecord};
+use super::requests::{overall_status, stored, ItemStatus, PendingItem, RequestRecord};
 use super::{Store, StoreError, StoreResult};
 use sled::transaction::{ConflictableTransactionError, Transactional};
 use std::collections::BTreeMap;
@@ -64,7 +64,7 @@ impl AcceptJob {
             record.items.push(item.record);
         }
         record.status = overall_status(&record.items, record.status);
-        let encoded = encode(&record);
+        let encoded = stored::encode(&record);
         Self {
             record,
             encoded,
@@ -157,7 +157,7 @@ impl IngestTrees {
                     } else {
                         let mut stored = record.clone();
                         mark_duplicates(&mut stored, &duplicates);
-                        requests.insert(record.id.as_bytes(), encode(&stored))?;
+                        requests.insert(record.id.as_bytes(), stored::encode(&stored))?;
                         stored.status
                     };
                     let keys = RequestKeys::of(&record.id, &record.workflow, status.as_str());

@@ -9,6 +9,8 @@
 
 use super::codec::{decode, encode, page_newest_first, Page};
 pub use super::ingest::OnWritten;
+
+pub(crate) mod stored;
 use super::queue::QueueEntry;
 use super::request_index::{self, RequestKeys};
 use super::{Store, StoreResult};
@@ -107,6 +109,7 @@ pub struct ItemRecord {
 
 /// A logged request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "stored::Raw")]
 pub struct RequestRecord {
     pub id: String,
     pub workflow: String,
@@ -133,6 +136,18 @@ pub struct RequestRecord {
     /// The request this one replays, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay_of: Option<String>,
+    /// `payload` is `body` read as strict JSON, so the log stores the body only and reads the
+    /// payload from it again (see [`stored`]). Never shown.
+    #[serde(skip)]
+    pub payload_is_body: bool,
+}
+
+impl RequestRecord {
+    /// The record as the request log stores it (without the payload when that is the body's
+    /// JSON: see [`stored`]).
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        stored::encode(self)
+    }
 }
 
 /// What the acceptance transaction decides per item: its dedupe key and queue entry.

@@ -23,6 +23,7 @@ fn request(id: &str) -> RequestRecord {
         payload: json!({"booking": 1}),
         items: Vec::new(),
         replay_of: None,
+        payload_is_body: false,
     }
 }
 
