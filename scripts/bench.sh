@@ -12,7 +12,7 @@
 #   ./scripts/bench.sh                                   (about 10 minutes plus the import)
 #   DURATION=3s BOOKINGS=5000 CONTACTS=20000 ./scripts/bench.sh        (a quick run)
 # Knobs: DURATION (10s), THREADS (2), CONNECTIONS (32), BOOKINGS (100000), CONTACTS (1000000),
-# LOOKUP_DURATION (5s), DRAIN_TIMEOUT (1800 s); SKIP_COMPARE=1, SKIP_SUSTAINED=1, SKIP_DISK=1,
+# LOOKUP_DURATION (5s), DRAIN_TIMEOUT (1800 s), BIN (another hookflow build, side by side); SKIP_COMPARE=1, SKIP_SUSTAINED=1, SKIP_DISK=1,
 # SKIP_MILLION=1 leave a section out. Installs wrk and webhook with apt when missing. Everything
 # listens on 127.0.0.1 only; it stops only the processes it started and removes its files.
 set -euo pipefail

@@ -9,7 +9,8 @@
 # The caller defines note() and has run `cargo build --release`.
 
 command -v curl >/dev/null 2>&1 || { note "curl is needed to wait for /healthz"; exit 1; }
-bin=target/release/hookflow
+# BIN runs another build (side by side with this one).
+bin=${BIN:-target/release/hookflow}
 lib_dir=$(dirname "${BASH_SOURCE[0]}")
 
 # wrk needs a known port, so pick a free one instead of asking the server for :0.

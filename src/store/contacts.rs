@@ -169,16 +169,39 @@ impl ContactTrees {
         )
     }
 
-    /// Runs `f` in a transaction over the contact trees alone (retried on conflict).
+    /// Runs `f` in a transaction over the contact trees alone (optimistic, see [`super::txn`]).
     pub fn transaction<T>(
         &self,
         f: impl Fn(&ContactTx<'_>) -> TxResult<T>,
     ) -> Result<T, ContactError> {
+        Ok(super::txn::transaction(&self.all(), |v| {
+            f(&ContactTx::of(v))
+        })?)
+    }
+
+    /// `transaction` under sled's lock throughout (see [`super::txn::locked`]): for imports.
+    pub fn transaction_locked<T>(
+        &self,
+        f: impl Fn(&ContactTx<'_>) -> TxResult<T>,
+    ) -> Result<T, ContactError> {
+        Ok(super::txn::locked(&self.all(), |v| f(&ContactTx::of(v)))?)
+    }
+
+    /// Runs `f` over plain reads of the contact trees, without sled's lock or a commit: for
+    /// lookups (writes made through `f` are dropped).
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&ContactTx<'_>) -> TxResult<T>,
+    ) -> Result<T, ContactError> {
+        Ok(super::txn::read_only(&self.all(), |v| {
+            f(&ContactTx::of(v))
+        })?)
+    }
+
+    /// The five trees in `ContactTx::new` order.
+    fn all(&self) -> [&sled::Tree; 5] {
         let (c, e, p, t, i) = self.trees();
-        let result = super::txn::transaction(&[c, e, p, t, i], |v| {
-            f(&ContactTx::new(&v[0], &v[1], &v[2], &v[3], &v[4]))
-        });
-        Ok(result?)
+        [c, e, p, t, i]
     }
 
     /// Empties all five trees (`hookflow reset`).

@@ -231,12 +231,16 @@ pub fn save_run_tx(
 ) -> Result<(), sled::transaction::UnabortableTransactionError> {
     // A stored record that does not decode has no entries to take back; readers check every
     // listed run against the filter, so a leftover entry never shows a wrong run.
-    let old = runs
-        .replace(run.id.as_bytes(), encode(run))?
-        .and_then(|bytes| RunKeys::decode(&bytes).ok());
+    let stored = runs.replace(run.id.as_bytes(), encode(run))?;
+    let old = stored
+        .as_ref()
+        .and_then(|bytes| RunKeys::decode(bytes).ok());
     run_index::update(index, old.as_ref(), &RunKeys::of(run))?;
     if run.is_finished() {
-        active.remove(run.id.as_bytes())?;
+        // A run started and finished in one batch was never active: no delete to write.
+        if stored.is_some() {
+            active.remove(run.id.as_bytes())?;
+        }
     } else {
         active.insert(run.id.as_bytes(), &[])?;
     }

@@ -152,9 +152,36 @@ pub fn transaction<T, E>(
         }
     }
     crate::metrics::transaction_retried(true);
+    locked(trees, f)
+}
+
+/// Runs `f` inside a sled transaction, holding sled's lock throughout: for a body that reads
+/// much and has no one to run beside (an import), where checking every read again at the
+/// commit would cost more than the lock.
+pub fn locked<T, E>(
+    trees: &[&sled::Tree],
+    f: impl Fn(&[TxTree<'_>]) -> Result<T, ConflictableTransactionError<E>>,
+) -> TransactionResult<T, E> {
     trees.transaction(|locked| {
         let views: Vec<TxTree<'_>> = locked.iter().map(|t| TxTree(View::Locked(t))).collect();
         f(&views)
+    })
+}
+
+/// Runs `f` over plain reads of `trees` and commits nothing: for lookups that show what is
+/// stored (a list, not a decision), where reads a moment apart are good enough and sled's
+/// lock would only make concurrent lookups wait for each other.
+pub fn read_only<T, E>(
+    trees: &[&sled::Tree],
+    f: impl FnOnce(&[TxTree<'_>]) -> Result<T, ConflictableTransactionError<E>>,
+) -> TransactionResult<T, E> {
+    let views: Vec<TxTree<'_>> = trees.iter().map(|t| TxTree::optimistic(t)).collect();
+    f(&views).map_err(|e| match e {
+        ConflictableTransactionError::Abort(e) => TransactionError::Abort(e),
+        ConflictableTransactionError::Storage(e) => TransactionError::Storage(e),
+        ConflictableTransactionError::Conflict => TransactionError::Storage(
+            sled::Error::ReportableBug("a read-only body reported a conflict".into()),
+        ),
     })
 }
 

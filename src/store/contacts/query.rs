@@ -71,11 +71,8 @@ impl ContactTrees {
     ) -> Result<Candidates<'a>, ContactError> {
         if let Some(exact) = &filter.exact {
             let mut found = match exact {
-                Exact::Email(email) => self
-                    .transaction(|tx| tx.by_email(email))?
-                    .into_iter()
-                    .collect(),
-                Exact::Phone(phone) => self.transaction(|tx| tx.by_phone(phone))?,
+                Exact::Email(email) => self.read(|tx| tx.by_email(email))?.into_iter().collect(),
+                Exact::Phone(phone) => self.read(|tx| tx.by_phone(phone))?,
             };
             found.retain(|c| cursor.is_none_or(|cursor| c.id.as_str() < cursor));
             found.sort_by(|a, b| b.id.cmp(&a.id));
@@ -152,13 +149,10 @@ impl ContactTrees {
         }
         if key.contains('@') {
             let email = Email::parse(key).map_err(ContactError::Invalid)?;
-            return Ok(self
-                .transaction(|tx| tx.by_email(&email))?
-                .into_iter()
-                .collect());
+            return Ok(self.read(|tx| tx.by_email(&email))?.into_iter().collect());
         }
         match Phone::parse(key, default_region) {
-            Ok(phone) => self.transaction(|tx| tx.by_phone(&phone)),
+            Ok(phone) => self.read(|tx| tx.by_phone(&phone)),
             Err(_) => Err(ContactError::Invalid(format!(
                 "`{key}` is not a contact id, an email or a phone"
             ))),

@@ -41,6 +41,11 @@ impl<'a> ContactTx<'a> {
         }
     }
 
+    /// Views of the five trees in `new`'s order (as [`super::ContactTrees`] opens them).
+    pub(crate) fn of(views: &'a [TxTree<'a>]) -> Self {
+        Self::new(&views[0], &views[1], &views[2], &views[3], &views[4])
+    }
+
     /// The contact with this id, if any.
     pub fn get(&self, id: &str) -> TxResult<Option<Contact>> {
         match self.contacts.get(id.as_bytes())? {

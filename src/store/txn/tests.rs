@@ -131,3 +131,23 @@ fn other_writers_go_on_while_a_body_runs() {
     .unwrap();
     assert_eq!(a.get("k").unwrap(), Some(IVec::from("1")));
 }
+
+#[test]
+fn a_read_only_body_sees_the_store_and_leaves_it_as_it_was() {
+    let (_dir, db) = open();
+    let tree = db.open_tree("t").unwrap();
+    tree.insert("k", "stored").unwrap();
+    let seen = read_only::<_, ()>(&[&tree], |v| {
+        v[0].insert("k", "changed")?;
+        v[0].insert("new", "x")?;
+        Ok(v[0].get("k")?)
+    })
+    .unwrap();
+    assert_eq!(
+        seen,
+        Some(IVec::from("changed")),
+        "the body reads its own writes"
+    );
+    assert_eq!(tree.get("k").unwrap(), Some(IVec::from("stored")));
+    assert_eq!(tree.get("new").unwrap(), None);
+}

@@ -118,8 +118,10 @@ impl ContactTrees {
         if rows.is_empty() {
             return Ok(());
         }
+        // Under the lock: an import reads every row's keys, and checking them all again at the
+        // commit costs more than the lock it would spare.
         let all: Result<Vec<Applied>, _> =
-            self.transaction(|tx| rows.iter().map(|row| apply_row(tx, row, ctx)).collect());
+            self.transaction_locked(|tx| rows.iter().map(|row| apply_row(tx, row, ctx)).collect());
         match all {
             Ok(applied) => {
                 for (row, a) in rows.iter().zip(applied) {
