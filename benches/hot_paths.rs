@@ -1,7 +1,8 @@
 //! Micro-benchmarks of the per-request hot pieces, on the shipped workflows and samples:
 //! body parsing (strict JSON, as the hook handler reads it), matching (mapping paths, the
-//! trigger filter and dedupe key per item), templating (an email's subject and HTML body) and
-//! storing (a booking's run record through the store's codec, against plain JSON).
+//! trigger filter and dedupe key per item), templating (an email's subject and HTML body),
+//! storing (a booking's run record through the store's codec, against plain JSON; a stored
+//! request as its handler encodes it) and events (a stored request's live event as JSON).
 //!   cargo bench --bench hot_paths                      (add `-- parse` to run one group)
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use hookflow::engine::context::run_context;
@@ -191,8 +192,80 @@ fn storing(c: &mut Criterion) {
     g.bench_function("booking_run_decode", |b| {
         b.iter(|| codec::decode::<Value>("runs", black_box(&stored)).expect("decodes"))
     });
+    let request = booking_request();
+    eprintln!(
+        "booking request stored: {} bytes ({} with its payload)",
+        request.stored_bytes().len(),
+        codec::encode(&request).len()
+    );
+    g.bench_function("booking_request_encode_with_payload", |b| {
+        b.iter(|| codec::encode(black_box(&request)))
+    });
+    g.bench_function("booking_request_encode", |b| {
+        b.iter(|| black_box(&request).stored_bytes())
+    });
     g.finish();
 }
 
-criterion_group!(benches, parsing, matching, templating, storing);
+/// The booking sample as the request log keeps it (a draft's captured request), as the
+/// handler encodes it for the committer (`stored_bytes`: without the payload it parsed from
+/// the body) and as it was stored before (the payload too).
+fn booking_request() -> hookflow::store::requests::RequestRecord {
+    use hookflow::store::requests::{ItemRecord, ItemStatus, RequestRecord};
+    let body = booking_body();
+    RequestRecord {
+        id: "01KBE4Q0Z8K9D5S0W3V6B2N1M4".into(),
+        workflow: "telehealth-visits".into(),
+        received_at: "2026-12-01T10:00:00.123Z".into(),
+        method: "POST".into(),
+        remote_addr: Some("127.0.0.1:54321".into()),
+        headers: vec![
+            ("host".into(), "127.0.0.1:8080".into()),
+            ("content-type".into(), "application/json".into()),
+            ("content-length".into(), body.len().to_string()),
+        ],
+        query: String::new(),
+        content_type: Some("application/json".into()),
+        body: String::from_utf8(body.clone()).expect("UTF-8"),
+        body_size: body.len() as u64,
+        body_truncated: false,
+        status: ItemStatus::Captured,
+        http_status: 200,
+        reason: None,
+        payload: serde_json::from_slice(&body).expect("JSON"),
+        items: vec![ItemRecord {
+            index: 0,
+            status: ItemStatus::Captured,
+            run_id: None,
+            dedupe_key: None,
+            error: None,
+        }],
+        replay_of: None,
+        payload_is_body: true,
+    }
+}
+
+fn events(c: &mut Criterion) {
+    use hookflow::events::{Event, ItemEvent, RequestEvent};
+    let event = Event::Request(RequestEvent {
+        request_id: "01KBE4Q0Z8K9D5S0W3V6B2N1M4".into(),
+        workflow: "optimantra-booking".into(),
+        method: "POST".into(),
+        status: "accepted".into(),
+        http_status: 200,
+        reason: None,
+        items: vec![ItemEvent {
+            index: 0,
+            status: "accepted".into(),
+            run_id: Some("01KBE4Q0Z8K9D5S0W3V6B2N1M5".into()),
+        }],
+    });
+    let mut g = c.benchmark_group("events");
+    g.bench_function("request_event_to_json", |b| {
+        b.iter(|| black_box(&event).to_json("2026-12-01T10:00:00.123Z"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, parsing, matching, templating, storing, events);
 criterion_main!(benches);

@@ -5,4 +5,5 @@ pub mod contact;
 pub mod duration;
 pub mod ids;
 pub mod size;
+pub mod strict_json;
 pub mod time;

@@ -78,6 +78,70 @@ fn event_json_starts_with_type_and_at() {
     );
 }
 
+#[test]
+fn event_json_is_the_variant_fields_after_type_and_at_for_every_kind() {
+    use serde_json::json;
+    let step = StepEvent {
+        path: json!([4, "then", 0]),
+        kind: "send_email".into(),
+        status: "failed".into(),
+        error: Some("smtp said \"no\"".into()),
+    };
+    let events = [
+        Event::Request(RequestEvent {
+            request_id: "q".into(),
+            workflow: "w".into(),
+            method: "POST".into(),
+            status: "accepted".into(),
+            http_status: 200,
+            reason: None,
+            items: vec![ItemEvent {
+                index: 0,
+                status: "accepted".into(),
+                run_id: Some("r".into()),
+            }],
+        }),
+        Event::Run(RunEvent {
+            run_id: "r".into(),
+            workflow: "w".into(),
+            request_id: "q".into(),
+            contact_id: None,
+            status: "failed".into(),
+            step: Some(step),
+        }),
+        Event::Email(EmailEvent {
+            email_id: "e".into(),
+            run_id: None,
+            contact_id: Some("c".into()),
+            workflow: None,
+            state: "sent".into(),
+            attempts: 2,
+        }),
+        Event::Timer(TimerEvent {
+            timer_id: "t".into(),
+            kind: "run_wait".into(),
+            due_at: "2026-12-01T14:00:00Z".into(),
+            state: "scheduled".into(),
+            run_id: Some("r".into()),
+            contact_id: None,
+            sequence: None,
+        }),
+        wf("a\u{e9}\n"),
+    ];
+    for event in events {
+        // What it was before: the tagged enum as a map, `at` after `type`.
+        let mut expected = serde_json::Map::new();
+        expected.insert("type".into(), json!(event.kind()));
+        expected.insert("at".into(), json!("2026-12-01T14:00:00Z"));
+        let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(&event) else {
+            panic!("{event:?}");
+        };
+        expected.extend(fields.into_iter().filter(|(k, _)| k != "type"));
+        let expected = serde_json::Value::Object(expected).to_string();
+        assert_eq!(event.to_json("2026-12-01T14:00:00Z"), expected);
+    }
+}
+
 #[tokio::test]
 async fn closing_the_bus_ends_every_stream() {
     let bus = bus();

@@ -26,31 +26,29 @@ pub fn request_context(query: &str, record: &RequestRecord) -> Value {
     })
 }
 
-/// Decides every item of the payload; `Err` is the refusal (a 400, or a 413 for more items than
-/// `limits.max_items`: nothing of such a request runs).
+/// Decides every item of the record's payload (`query`: the query string templates see);
+/// `Err` is the refusal (a 400, or a 413 for more items than `limits.max_items`: nothing of
+/// such a request runs).
 pub fn prepare(
     intake: &Intake,
     target: &Target,
-    payload: &Value,
-    request_ctx: &Value,
+    query: &str,
     record: &RequestRecord,
     webhook_id: Option<&str>,
     now: i64,
 ) -> Result<Vec<PendingItem>, (IntakeErrorKind, String)> {
     let wf = &target.workflow;
     let bad = |msg: String| (IntakeErrorKind::BadRequest, msg);
-    let items = split(wf, payload).map_err(bad)?;
-    let max = wf.trigger.limits.max_items;
-    if items.len() > max {
-        return Err((
-            IntakeErrorKind::PayloadTooLarge,
-            format!(
-                "the request holds {} items; this workflow takes at most {max} per request \
-                 (limits.max_items): send them in smaller batches",
-                items.len()
-            ),
-        ));
+    if wf.status == Status::Draft {
+        // A draft captures every item whatever it holds (see `decide`): only their number
+        // matters, so no item is copied and no context, mapping or filter is evaluated.
+        let count = split_count(wf, &record.payload).map_err(bad)?;
+        check_count(count, wf.trigger.limits.max_items)?;
+        return Ok((0..count).map(captured).collect());
     }
+    let items = split(wf, &record.payload).map_err(bad)?;
+    check_count(items.len(), wf.trigger.limits.max_items)?;
+    let request_ctx = &request_context(query, record);
     let many = items.len() > 1;
     let mut out = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
@@ -113,6 +111,35 @@ pub fn prepare(
     Ok(out)
 }
 
+/// Refuses more items than the workflow takes per request (413).
+fn check_count(count: usize, max: usize) -> Result<(), (IntakeErrorKind, String)> {
+    if count <= max {
+        return Ok(());
+    }
+    Err((
+        IntakeErrorKind::PayloadTooLarge,
+        format!(
+            "the request holds {count} items; this workflow takes at most {max} per request \
+             (limits.max_items): send them in smaller batches"
+        ),
+    ))
+}
+
+/// A draft's item: captured, no run.
+fn captured(index: usize) -> PendingItem {
+    PendingItem {
+        record: ItemRecord {
+            index,
+            status: ItemStatus::Captured,
+            run_id: None,
+            dedupe_key: None,
+            error: None,
+        },
+        queue: None,
+        dedupe: None,
+    }
+}
+
 /// What becomes of one item before dedupe: captured (draft), filtered or accepted.
 pub struct Fate {
     /// `Captured`, `Filtered` or `Accepted`.
@@ -170,6 +197,15 @@ pub fn split(wf: &Workflow, payload: &Value) -> Result<Vec<Value>, String> {
         Some(path) => paths::select(path, payload)
             .map_err(|e| format!("split `{path}` failed on this payload: {e}")),
         None => Ok(body::default_split(payload.clone())),
+    }
+}
+
+/// How many items [`split`] finds, without copying them.
+fn split_count(wf: &Workflow, payload: &Value) -> Result<usize, String> {
+    match (&wf.trigger.split, payload) {
+        (Some(_), _) => split(wf, payload).map(|items| items.len()),
+        (None, Value::Array(items)) => Ok(items.len()),
+        (None, _) => Ok(1),
     }
 }
 

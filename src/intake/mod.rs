@@ -261,11 +261,11 @@ impl Intake {
 
         let mut record = reject::base_record(self, target.id.as_str(), &wf.trigger.auth, &req);
         record.payload = payload;
-        let request_ctx = items::request_context(&req.query, &record);
+        record.payload_is_body = body::is_json_body(content_type.as_deref(), &req.body);
         self.commit(
             target,
             record,
-            request_ctx,
+            &req.query,
             verified.webhook_id.as_deref(),
             true,
         )
@@ -274,27 +274,18 @@ impl Intake {
     }
 
     /// Splits, filters and dedupes the record's payload, stores it with its queue entries and
-    /// waits until that is durable. `Err` is a refusal to log (a split that fails) or a store
-    /// failure (already an answer).
+    /// waits until that is durable (`query`: the query string templates see). `Err` is a
+    /// refusal to log (a split that fails) or a store failure (already an answer).
     async fn commit(
         &self,
         target: &Target,
         mut record: RequestRecord,
-        request_ctx: serde_json::Value,
+        query: &str,
         webhook_id: Option<&str>,
         dedupe: bool,
     ) -> Result<Answer, (IntakeErrorKind, String)> {
         let now = self.clock.now_ms();
-        let payload = record.payload.clone();
-        let mut pending = items::prepare(
-            self,
-            target,
-            &payload,
-            &request_ctx,
-            &record,
-            webhook_id,
-            now,
-        )?;
+        let mut pending = items::prepare(self, target, query, &record, webhook_id, now)?;
         if !dedupe {
             for item in &mut pending {
                 item.dedupe = None;
@@ -373,8 +364,7 @@ impl Intake {
         record.status = ItemStatus::Accepted;
         record.http_status = 200;
         record.reason = None;
-        let request_ctx = items::request_context(&original.query, &record);
-        self.commit(&target, record, request_ctx, None, false)
+        self.commit(&target, record, &original.query, None, false)
             .await
             .map_err(|(kind, msg)| IntakeError::new(kind, msg))
     }

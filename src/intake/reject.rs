@@ -98,6 +98,7 @@ pub(super) fn base_record(
         payload: serde_json::Value::Null,
         items: Vec::new(),
         replay_of: None,
+        payload_is_body: false,
     }
 }
 

@@ -103,6 +103,18 @@ pub fn decode_and_parse<'a>(
     Ok((decoded, payload))
 }
 
+/// Whether [`parse_payload`] reads this body as strict JSON (and nothing else): then the
+/// payload is `parse_strict(body)` exactly, and the request log need not keep both.
+pub fn is_json_body(content_type: Option<&str>, body: &[u8]) -> bool {
+    if body.is_empty() {
+        return false;
+    }
+    match content_type.map(media_type).filter(|m| !m.is_empty()) {
+        None => true,
+        Some(m) => m == "application/json" || m.ends_with("+json") || m == "text/plain",
+    }
+}
+
 /// Parses an inbound request's body into its payload (see the module doc for the rules).
 pub fn parse_payload(
     content_type: Option<&str>,

@@ -6,7 +6,8 @@ pub mod auth;
 pub mod body;
 pub mod encoding;
 pub mod fields;
-pub mod strict_json;
+/// Strict JSON lives in `domain` (the store parses a stored body again with it).
+pub use crate::domain::strict_json;
 
 #[cfg(test)]
 mod tests;

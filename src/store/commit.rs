@@ -16,7 +16,7 @@
 //! requests to the control file (see [`super::control`]), at most every [`CONTROL_EVERY`].
 
 use super::control::{self, Acked};
-use super::requests::{AcceptJob, IngestTrees};
+use super::ingest::{AcceptJob, IngestTrees};
 use super::{StoreError, StoreResult};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -304,14 +304,13 @@ fn committer(
         let gate = hold_gate(shared, &mut jobs);
         let mut counted = control.acked.clone();
         let written = if jobs.is_empty() {
-            Ok(Vec::new())
+            Ok(())
         } else if let Err(full) = super::space::check(&control.dir) {
             Err(StoreError::Io(full))
         } else {
-            ingest.write(&mut jobs).and_then(|records| {
-                let ids = records.iter().map(|r| r.id.clone());
-                counted.record(&control.meta, ids)?;
-                Ok(records)
+            ingest.write(&mut jobs).and_then(|()| {
+                let ids = jobs.iter().map(|j| j.record.id.clone());
+                Ok(counted.record(&control.meta, ids)?)
             })
         };
         let flushed = db.flush().map_err(|e| e.to_string()).and_then(|_| {
@@ -357,31 +356,16 @@ fn hold_gate<'a>(shared: &'a Shared, jobs: &mut Vec<AcceptJob>) -> Option<MutexG
 }
 
 /// Hands each job its stored record, or the error of the write or of the flush.
-fn answer(
-    jobs: Vec<AcceptJob>,
-    written: StoreResult<Vec<super::requests::RequestRecord>>,
-    flushed: Result<(), String>,
-) {
-    match (written, flushed) {
-        (Ok(records), Ok(())) => {
-            for (job, record) in jobs.into_iter().zip(records) {
-                let _ = job.reply.send(Ok(record));
-            }
-        }
-        (Err(e), _) => {
-            let message = e.to_string();
-            for job in jobs {
-                let _ = job
-                    .reply
-                    .send(Err(StoreError::Io(std::io::Error::other(message.clone()))));
-            }
-        }
-        (Ok(_), Err(e)) => {
-            for job in jobs {
-                let _ = job
-                    .reply
-                    .send(Err(StoreError::Io(std::io::Error::other(e.clone()))));
-            }
-        }
+fn answer(jobs: Vec<AcceptJob>, written: StoreResult<()>, flushed: Result<(), String>) {
+    let error = match (written, flushed) {
+        (Ok(()), Ok(())) => None,
+        (Err(e), _) => Some(e.to_string()),
+        (Ok(()), Err(e)) => Some(e),
+    };
+    for job in jobs {
+        job.answer(match &error {
+            None => Ok(()),
+            Some(e) => Err(StoreError::Io(std::io::Error::other(e.clone()))),
+        });
     }
 }

@@ -16,6 +16,7 @@ pub mod counts;
 pub mod enrolments;
 pub mod hooks;
 mod index_tree;
+mod ingest;
 pub mod levels;
 mod open_error;
 pub mod outbox;
@@ -200,7 +201,7 @@ impl Store {
                 "built the requests index (workflow, status)"
             );
         }
-        let ingest = requests::IngestTrees {
+        let ingest = ingest::IngestTrees {
             index: trees.requests_index.clone(),
             requests: trees.requests.clone(),
             queue: trees.queue.clone(),

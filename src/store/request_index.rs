@@ -1,13 +1,17 @@
-//! The `requests_index` tree: logged requests by workflow and by status, as posting lists (see
+//! The `requests_index` tree: logged requests by workflow and status, as posting lists (see
 //! [`super::posting`]), so `GET /api/requests?workflow=…&status=…` reads only those requests.
 //!
-//! Keys (values are empty): `s ++ status ++ 0x00 ++ request id` and
-//! `w ++ workflow ++ 0x00 ++ request id`; `v` marks the layout, and a tree without it is
-//! rebuilt from the request log when the store opens. A request's workflow and status never
-//! change once it is logged, so entries are only added (with the record) and removed (with it).
+//! One key per request (values are empty): `c ++ workflow ++ 0x00 ++ status ++ 0x00 ++ id`, so
+//! the committer writes one index entry with each request, not one per filter. A filter on both
+//! reads one list; on a workflow, that workflow's lists (one per status) merged newest first;
+//! on a status, that status's list of every workflow in the tree, merged. `v` marks the layout
+//! (`1` was a list by status plus one by workflow), and a tree of another layout is rebuilt
+//! from the request log when the store opens. A request's workflow and status never change once
+//! it is logged, so entries are only added (with the record) and removed (with it).
 
-use super::index_tree::{self, Postings};
+use super::index_tree;
 use super::posting::IndexWrite;
+use super::requests::ItemStatus;
 use serde::Deserialize;
 use sled::transaction::UnabortableTransactionError;
 use std::borrow::Cow;
@@ -15,7 +19,17 @@ use std::borrow::Cow;
 /// The tree's name.
 pub(crate) const TREE: &str = "requests_index";
 /// Its layout version.
-const VERSION: &[u8] = b"1";
+const VERSION: &[u8] = b"2";
+/// The first byte of every entry.
+const ENTRY: u8 = b'c';
+/// Every status a logged request can have: a workflow's lists.
+const STATUSES: [ItemStatus; 5] = [
+    ItemStatus::Accepted,
+    ItemStatus::Filtered,
+    ItemStatus::Duplicate,
+    ItemStatus::Captured,
+    ItemStatus::Rejected,
+];
 
 /// What of a request the index holds.
 #[derive(Debug, Clone, Deserialize)]
@@ -42,28 +56,36 @@ impl<'a> RequestKeys<'a> {
     }
 }
 
-impl Postings for RequestKeys<'_> {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn lists(&self) -> Vec<(u8, &str)> {
-        vec![(b's', &self.status), (b'w', &self.workflow)]
+impl RequestKeys<'_> {
+    fn key(&self) -> Vec<u8> {
+        let mut key = list(&self.workflow, &self.status);
+        key.extend_from_slice(self.id.as_bytes());
+        key
     }
 }
 
-/// Adds a logged request's entries, in the same atomic write as the record when there is one.
+/// The prefix of one workflow's list of one status.
+fn list(workflow: &str, status: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(workflow.len() + status.len() + 29);
+    key.push(ENTRY);
+    key.extend_from_slice(workflow.as_bytes());
+    key.push(0);
+    key.extend_from_slice(status.as_bytes());
+    key.push(0);
+    key
+}
+
+/// Adds a logged request's entry, in the same atomic write as the record when there is one.
 pub(crate) fn add<W: IndexWrite + ?Sized>(
     index: &W,
     request: &RequestKeys<'_>,
 ) -> Result<(), UnabortableTransactionError> {
-    index_tree::update(index, None, Some(request))
+    index.put(request.key(), Vec::new())
 }
 
-/// Adds a logged request's entries outside a transaction (the rejected log's plain writes).
+/// Adds a logged request's entry outside a transaction (the rejected log's plain writes).
 pub(crate) fn add_plain(index: &sled::Tree, request: &RequestKeys<'_>) -> sled::Result<()> {
-    for (key, value) in index_tree::entries(request) {
-        index.insert(key, value)?;
-    }
+    index.insert(request.key(), &[][..])?;
     Ok(())
 }
 
@@ -83,25 +105,118 @@ pub(crate) fn decode_keys(bytes: &[u8]) -> super::StoreResult<RequestKeys<'stati
     })
 }
 
-/// Removes a request's entries (the request was dropped from the log).
+/// Removes a request's entry (the request was dropped from the log).
 pub(crate) fn remove(index: &sled::Tree, request: &RequestKeys<'_>) -> sled::Result<()> {
-    for (key, _) in index_tree::entries(request) {
-        index.remove(key)?;
-    }
+    index.remove(request.key())?;
     Ok(())
 }
 
-/// Removes a request's entries inside the caller's transaction (retention).
+/// Removes a request's entry inside the caller's transaction (retention).
 pub(crate) fn remove_tx<W: IndexWrite + ?Sized>(
     index: &W,
     request: &RequestKeys<'_>,
 ) -> Result<(), UnabortableTransactionError> {
-    index_tree::update(index, Some(request), None)
+    index.del(request.key())
 }
 
-/// The lists a request filter selects; empty when it selects every request.
-pub(crate) fn lists(workflow: Option<&str>, status: Option<&str>) -> Vec<Vec<u8>> {
-    index_tree::selected(&[(b's', status), (b'w', workflow)])
+/// The lists a filter on `workflow` and/or `status` reads (at least one of them is given).
+pub(crate) fn lists(
+    index: &sled::Tree,
+    workflow: Option<&str>,
+    status: Option<&str>,
+) -> sled::Result<Vec<Vec<u8>>> {
+    Ok(match (workflow, status) {
+        (Some(w), Some(s)) => vec![list(w, s)],
+        (Some(w), None) => STATUSES.iter().map(|s| list(w, s.as_str())).collect(),
+        (None, Some(s)) => workflows(index)?
+            .iter()
+            .map(|w| list(&String::from_utf8_lossy(w), s))
+            .collect(),
+        (None, None) => Vec::new(),
+    })
+}
+
+/// The workflows that have entries: one seek per workflow, skipping over its entries.
+fn workflows(index: &sled::Tree) -> sled::Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    let mut from = vec![ENTRY];
+    while let Some((key, _)) = index.range(from.clone()..).next().transpose()? {
+        if key.first() != Some(&ENTRY) {
+            break;
+        }
+        let name = &key[1..];
+        let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+        out.push(name.to_vec());
+        from = [&[ENTRY], name, &[1]].concat();
+    }
+    Ok(out)
+}
+
+/// The ids under any of several lists (a request is in one list only), newest first, strictly
+/// below a cursor: each list's newest id is kept, the newest of them is the next id, and only
+/// its list moves on.
+pub(crate) struct Union<'a> {
+    tree: &'a sled::Tree,
+    /// Each list's prefix and its newest id not yet returned.
+    heads: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    started: bool,
+    below: Option<Vec<u8>>,
+}
+
+impl<'a> Union<'a> {
+    /// Ids in any list of `prefixes` below `below` (exclusive).
+    pub(crate) fn new(
+        tree: &'a sled::Tree,
+        prefixes: Vec<Vec<u8>>,
+        below: Option<Vec<u8>>,
+    ) -> Self {
+        Self {
+            tree,
+            heads: prefixes.into_iter().map(|p| (p, None)).collect(),
+            started: false,
+            below,
+        }
+    }
+
+    /// The newest id of the list `prefix` below `below`.
+    fn newest(&self, prefix: &[u8], below: Option<&[u8]>) -> sled::Result<Option<Vec<u8>>> {
+        let last = match below {
+            None => self.tree.scan_prefix(prefix).next_back(),
+            Some(id) => self
+                .tree
+                .range(prefix.to_vec()..[prefix, id].concat())
+                .next_back(),
+        };
+        Ok(last
+            .transpose()?
+            .map(|(key, _)| key[prefix.len()..].to_vec()))
+    }
+
+    fn step(&mut self) -> sled::Result<Option<Vec<u8>>> {
+        if !self.started {
+            self.started = true;
+            for i in 0..self.heads.len() {
+                self.heads[i].1 = self.newest(&self.heads[i].0, self.below.as_deref())?;
+            }
+        }
+        let newest = (0..self.heads.len())
+            .filter(|&i| self.heads[i].1.is_some())
+            .max_by(|&a, &b| self.heads[a].1.cmp(&self.heads[b].1));
+        let Some(i) = newest else {
+            return Ok(None);
+        };
+        let id = self.heads[i].1.take();
+        self.heads[i].1 = self.newest(&self.heads[i].0, id.as_deref())?;
+        Ok(id)
+    }
+}
+
+impl Iterator for Union<'_> {
+    type Item = sled::Result<Vec<u8>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.step().transpose()
+    }
 }
 
 /// Empties the index, leaving it marked as current (`hookflow reset`).
@@ -113,13 +228,13 @@ pub(crate) fn clear(index: &sled::Tree) -> sled::Result<()> {
 /// many requests were indexed, `None` when it was current.
 pub(crate) fn ensure(requests: &sled::Tree, index: &sled::Tree) -> super::StoreResult<Option<u64>> {
     index_tree::rebuild(requests, index, VERSION, |_, bytes| {
-        Ok(index_tree::entries(&decode_keys(bytes)?))
+        Ok(vec![(decode_keys(bytes)?.key(), Vec::new())])
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::store::requests::RequestRecord;
+    use crate::store::requests::{ItemStatus, RequestRecord};
     use crate::store::test_fixtures::rejected_request;
     use crate::store::Store;
 
@@ -194,7 +309,84 @@ mod tests {
         let listed = ids(&store, Some("a"), Some("rejected"));
         assert_eq!(listed.len() as u64, crate::store::requests::MAX_REJECTED);
         assert_eq!(listed.last().unwrap(), "0100000003");
-        let entries = store.trees.requests_index.scan_prefix(b"wa\0").count() as u64;
+        let entries = store.trees.requests_index.scan_prefix(b"ca\0").count() as u64;
         assert_eq!(entries, crate::store::requests::MAX_REJECTED);
+    }
+
+    /// Logs a request of any status the way the rejected log does (record, then entry).
+    fn log(store: &Store, id: &str, workflow: &str, status: ItemStatus) {
+        let mut record = rejected(id, workflow);
+        record.status = status;
+        let bytes = crate::store::codec::encode(&record);
+        store.trees.requests.insert(id, bytes).unwrap();
+        let keys = super::RequestKeys::of(id, workflow, status.as_str());
+        super::add_plain(&store.trees.requests_index, &keys).unwrap();
+    }
+
+    #[test]
+    fn a_list_by_workflow_or_by_status_merges_its_lists_newest_first_one_entry_a_request() {
+        use ItemStatus::{Accepted, Captured, Duplicate, Rejected};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for (id, wf, status) in [
+            ("01A", "a", Accepted),
+            ("01B", "b", Accepted),
+            ("01C", "a", Rejected),
+            ("01D", "ab", Accepted),
+            ("01E", "a", Duplicate),
+            ("01F", "b", Captured),
+            ("01G", "a", Accepted),
+        ] {
+            log(&store, id, wf, status);
+        }
+        // Pages of two: the cursor carries each list on from where the last page ended.
+        assert_eq!(ids(&store, Some("a"), None), ["01G", "01E", "01C", "01A"]);
+        assert_eq!(
+            ids(&store, None, Some("accepted")),
+            ["01G", "01D", "01B", "01A"]
+        );
+        assert_eq!(ids(&store, Some("a"), Some("accepted")), ["01G", "01A"]);
+        assert_eq!(ids(&store, Some("b"), Some("captured")), ["01F"]);
+        assert!(ids(&store, None, Some("filtered")).is_empty());
+        assert!(ids(&store, Some("c"), None).is_empty());
+        assert_eq!(
+            store.trees.requests_index.len(),
+            7 + 1,
+            "one entry each, and the mark"
+        );
+    }
+
+    #[test]
+    fn an_index_of_the_two_list_layout_is_rebuilt_in_the_new_one_when_the_store_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        log(&store, "01A", "a", ItemStatus::Captured);
+        log(&store, "01B", "b", ItemStatus::Rejected);
+        // What hookflow wrote before: a list by status and one by workflow, marked `1`.
+        let index = &store.trees.requests_index;
+        index.clear().unwrap();
+        for key in [
+            "scaptured\x0001A",
+            "wa\x0001A",
+            "srejected\x0001B",
+            "wb\x0001B",
+        ] {
+            index.insert(key, &[][..]).unwrap();
+        }
+        index.insert("v", "1").unwrap();
+        let built = super::ensure(&store.trees.requests, index).unwrap();
+        assert_eq!(built, Some(2));
+        assert_eq!(ids(&store, Some("a"), None), ["01A"]);
+        assert_eq!(ids(&store, None, Some("rejected")), ["01B"]);
+        let keys: Vec<_> = index.iter().keys().map(|k| k.unwrap().to_vec()).collect();
+        assert_eq!(
+            keys,
+            [
+                &b"ca\x00captured\x0001A"[..],
+                b"cb\x00rejected\x0001B",
+                b"v"
+            ]
+        );
+        assert_eq!(super::ensure(&store.trees.requests, index).unwrap(), None);
     }
 }

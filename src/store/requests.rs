@@ -8,14 +8,13 @@
 //! per-workflow count (`workflow\x01` → u64) finds the oldest without scanning the log.
 
 use super::codec::{decode, encode, page_newest_first, Page};
-use super::posting::Intersection;
+pub use super::ingest::OnWritten;
+
+pub(crate) mod stored;
 use super::queue::QueueEntry;
-use super::references::ReferenceRecord;
 use super::request_index::{self, RequestKeys};
-use super::{Store, StoreError, StoreResult};
+use super::{Store, StoreResult};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, Transactional};
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 /// Most rejected requests kept per workflow; older ones are deleted as new ones arrive.
@@ -110,6 +109,7 @@ pub struct ItemRecord {
 
 /// A logged request.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(try_from = "stored::Raw")]
 pub struct RequestRecord {
     pub id: String,
     pub workflow: String,
@@ -136,6 +136,18 @@ pub struct RequestRecord {
     /// The request this one replays, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay_of: Option<String>,
+    /// `payload` is `body` read as strict JSON, so the log stores the body only and reads the
+    /// payload from it again (see [`stored`]). Never shown.
+    #[serde(skip)]
+    pub payload_is_body: bool,
+}
+
+impl RequestRecord {
+    /// The record as the request log stores it (without the payload when that is the body's
+    /// JSON: see [`stored`]).
+    pub fn stored_bytes(&self) -> Vec<u8> {
+        stored::encode(self)
+    }
 }
 
 /// What the acceptance transaction decides per item: its dedupe key and queue entry.
@@ -146,169 +158,7 @@ pub struct PendingItem {
     pub dedupe: Option<(String, i64)>,
 }
 
-/// Called once a request is written, before the flush.
-pub type OnWritten = Box<dyn FnOnce(&RequestRecord) + Send>;
-
-/// An accepted request on its way to the committer (see [`super::commit`]).
-pub(crate) struct AcceptJob {
-    pub record: RequestRecord,
-    pub items: Vec<PendingItem>,
-    pub now_ms: i64,
-    /// Called by the committer once the request is written, before the flush: the worker may
-    /// start its runs from then on, and their events must follow the request's.
-    pub on_written: Option<OnWritten>,
-    pub reply: tokio::sync::oneshot::Sender<StoreResult<RequestRecord>>,
-}
-
-/// A job's records encoded as they are stored when none of its items is a duplicate.
-struct Encoded {
-    record: Vec<u8>,
-    /// Each item's queue key and entry, if it queues a run.
-    queue: Vec<Option<([u8; 8], Vec<u8>)>>,
-}
-
-impl Encoded {
-    fn new(job: &AcceptJob) -> Self {
-        let items: Vec<ItemRecord> = job.items.iter().map(|i| i.record.clone()).collect();
-        let mut record = job.record.clone();
-        record.status = overall_status(&items, job.record.status);
-        record.items = items;
-        Self {
-            record: encode(&record),
-            queue: job
-                .items
-                .iter()
-                .map(|i| i.queue.as_ref().map(|e| (e.seq.to_be_bytes(), encode(e))))
-                .collect(),
-        }
-    }
-}
-
-/// The trees an acceptance writes together.
-pub(crate) struct IngestTrees {
-    pub requests: sled::Tree,
-    /// `requests_index`: the log by workflow and status.
-    pub index: sled::Tree,
-    pub queue: sled::Tree,
-    pub references: sled::Tree,
-    pub dedupe: sled::Tree,
-    pub counts: sled::Tree,
-}
-
-impl IngestTrees {
-    /// Writes a round of accepted requests in one transaction: each with its queue entries,
-    /// its dedupe marks (items seen within their window, in the store or earlier in the round,
-    /// become `duplicate`), the workflow's reference when it has none, and the counters.
-    /// Returns the final records in the order of `jobs`.
-    pub(crate) fn write(&self, jobs: &mut [AcceptJob]) -> StoreResult<Vec<RequestRecord>> {
-        let trees = (
-            &self.requests,
-            &self.index,
-            &self.queue,
-            &self.references,
-            &self.dedupe,
-            &self.counts,
-        );
-        // Encoded before the transaction: sled holds a process-wide lock while one runs, so
-        // only the reads and writes that must be atomic happen inside. A record whose items
-        // turn out to be duplicates is encoded again there.
-        let encoded: Vec<Encoded> = jobs.iter().map(Encoded::new).collect();
-        let records =
-            trees.transaction(|(requests, index, queue, references, dedupe, counts)| {
-                let mut out = Vec::with_capacity(jobs.len());
-                let mut tally: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-                for (job, enc) in jobs.iter().zip(&encoded) {
-                    let record = &job.record;
-                    let mut items = Vec::with_capacity(job.items.len());
-                    let mut changed = false;
-                    for (item, queued) in job.items.iter().zip(&enc.queue) {
-                        let mut rec = item.record.clone();
-                        let mut enqueue = queued.as_ref();
-                        if let Some((key, until)) = &item.dedupe {
-                            let dkey = format!("{}\0{}", record.workflow, key);
-                            let seen = dedupe
-                                .get(dkey.as_bytes())?
-                                .and_then(|v| v.as_ref().try_into().ok().map(i64::from_be_bytes));
-                            if seen.is_some_and(|until_ms| until_ms > job.now_ms) {
-                                rec.status = ItemStatus::Duplicate;
-                                rec.run_id = None;
-                                enqueue = None;
-                                changed = true;
-                            } else {
-                                dedupe.insert(dkey.as_bytes(), &until.to_be_bytes())?;
-                            }
-                        }
-                        if let Some((seq, bytes)) = enqueue {
-                            queue.insert(seq, bytes.as_slice())?;
-                        }
-                        items.push(rec);
-                    }
-                    let mut stored = record.clone();
-                    stored.status = overall_status(&items, record.status);
-                    stored.items = items;
-                    if references.get(record.workflow.as_bytes())?.is_none() {
-                        let r = ReferenceRecord {
-                            request_id: record.id.clone(),
-                            captured_at: record.received_at.clone(),
-                            payload: record.payload.clone(),
-                        };
-                        references.insert(record.workflow.as_bytes(), encode(&r))?;
-                    }
-                    if changed {
-                        requests.insert(record.id.as_bytes(), encode(&stored))?;
-                    } else {
-                        requests.insert(record.id.as_bytes(), enc.record.as_slice())?;
-                    }
-                    let keys =
-                        RequestKeys::of(&stored.id, &stored.workflow, stored.status.as_str());
-                    request_index::add(index, &keys)?;
-                    *tally
-                        .entry(super::counts::key(&stored.workflow, stored.status.as_str()))
-                        .or_default() += 1;
-                    out.push(stored);
-                }
-                // Only the committer counts these statuses, so a read-modify-write cannot race
-                // (rejections are counted with sled's merge, under another status).
-                for (key, n) in tally {
-                    let old = super::counts::read(counts.get(&key)?.as_deref());
-                    counts.insert(key, &(old + n).to_be_bytes())?;
-                }
-                Ok::<_, ConflictableTransactionError<StoreError>>(out)
-            })?;
-        for (job, record) in jobs.iter_mut().zip(&records) {
-            if let Some(on_written) = job.on_written.take() {
-                on_written(record);
-            }
-        }
-        Ok(records)
-    }
-}
-
 impl Store {
-    /// Stores an accepted request with its queue entries and returns the final record once it
-    /// is durable (items already seen within their dedupe window become `duplicate`). The
-    /// workflow's first accepted request becomes its reference in the same write. `on_written`
-    /// runs once the request is written, before the flush.
-    pub async fn accept(
-        &self,
-        record: RequestRecord,
-        items: Vec<PendingItem>,
-        now_ms: i64,
-        on_written: Option<OnWritten>,
-    ) -> StoreResult<RequestRecord> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        self.commit.accept(AcceptJob {
-            record,
-            items,
-            now_ms,
-            on_written,
-            reply,
-        });
-        answer
-            .await
-            .map_err(|_| StoreError::Io(std::io::Error::other("the committer stopped")))?
-    }
-
     /// Logs a rejected request without waiting for a flush (bad requests must not slow good
     /// ones), its body cut at [`MAX_REJECTED_BODY`], and drops the workflow's oldest rejected
     /// requests past [`MAX_REJECTED`]. Below the disk reserve nothing is logged (see
@@ -379,13 +229,13 @@ impl Store {
             workflow.is_none_or(|w| r.workflow == w)
                 && status.is_none_or(|s| r.status.as_str() == s)
         };
-        let lists = request_index::lists(workflow, status);
-        if lists.is_empty() {
+        if workflow.is_none() && status.is_none() {
             return page_newest_first(&self.trees.requests, "requests", cursor, limit, keep);
         }
+        let lists = request_index::lists(&self.trees.requests_index, workflow, status)?;
         let below = cursor.map(|c| c.as_bytes().to_vec());
         let mut items = Vec::new();
-        let mut ids = Intersection::new(&self.trees.requests_index, lists, below);
+        let mut ids = request_index::Union::new(&self.trees.requests_index, lists, below);
         for id in ids.by_ref() {
             let Some(request) = self.request(&String::from_utf8_lossy(&id?))? else {
                 continue;
@@ -407,7 +257,7 @@ impl Store {
 }
 
 /// `accepted` when any item was accepted, else the items' common status.
-fn overall_status(items: &[ItemRecord], fallback: ItemStatus) -> ItemStatus {
+pub(crate) fn overall_status(items: &[ItemRecord], fallback: ItemStatus) -> ItemStatus {
     if items.iter().any(|i| i.status == ItemStatus::Accepted) {
         return ItemStatus::Accepted;
     }

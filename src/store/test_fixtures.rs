@@ -71,6 +71,7 @@ pub(crate) fn rejected_request(id: &str, workflow: &str, received_at: String) ->
         payload: serde_json::Value::Null,
         items: Vec::new(),
         replay_of: None,
+        payload_is_body: false,
     }
 }
 

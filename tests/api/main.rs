@@ -19,6 +19,7 @@ mod compaction;
 mod contacts_cli;
 mod contacts_csv;
 mod crash;
+mod drafts;
 mod durability;
 mod edges;
 mod edges_admin;

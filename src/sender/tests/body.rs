@@ -297,3 +297,32 @@ fn an_accepted_payload_reads_back_the_same_after_it_is_stored() {
     let back: serde_json::Value = serde_json::from_str(&stored).unwrap();
     assert_eq!(back, payload);
 }
+
+#[test]
+fn a_body_is_json_exactly_when_its_payload_is_the_strict_parse_of_it() {
+    use crate::sender::body::is_json_body;
+    use crate::sender::strict_json::parse_strict;
+    let object = "{\"a\": [1, 2.50, \"\\u00e9\"]}";
+    let json_kinds = [
+        None,
+        Some("application/json"),
+        Some("Application/JSON; charset=utf-8"),
+        Some("application/vnd.api+json"),
+        Some("text/plain"),
+        Some(""),
+    ];
+    for content_type in json_kinds {
+        assert!(
+            is_json_body(content_type, object.as_bytes()),
+            "{content_type:?}"
+        );
+        let payload = parse_payload(content_type, object.as_bytes(), "x=1").unwrap();
+        assert_eq!(payload, parse_strict(object.as_bytes()).unwrap());
+    }
+    // A form, or an empty body (the query is the payload): the payload is not the body's JSON.
+    let form = Some("application/x-www-form-urlencoded");
+    assert!(!is_json_body(form, b"a=1"));
+    assert_eq!(parse_payload(form, b"a=1", "").unwrap(), json!({"a": "1"}));
+    assert!(!is_json_body(JSON, b""));
+    assert_eq!(parse_payload(JSON, b"", "x=1").unwrap(), json!({"x": "1"}));
+}

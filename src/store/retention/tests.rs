@@ -107,7 +107,7 @@ fn a_sweep_deletes_what_is_older_than_the_cutoff_and_keeps_the_rest() {
         store
             .trees
             .requests_index
-            .scan_prefix(b"wbookings\0")
+            .scan_prefix(b"cbookings\0")
             .count(),
         1
     );
