@@ -16,6 +16,15 @@ fn item_statuses(answer: &serde_json::Value) -> Vec<(u64, String, bool)> {
         .collect()
 }
 
+/// Posts JSON to `hook` and checks the 200 answer captured `n` items and queued no run.
+async fn post_captured(app: &TestApp, hook: &str, body: &'static str, n: u64) -> serde_json::Value {
+    let (s, a) = app.post_hook(hook, "application/json", body).await;
+    assert_eq!(s, 200, "{a}");
+    let captured: Vec<_> = (0..n).map(|i| (i, "captured".to_string(), true)).collect();
+    assert_eq!(item_statuses(&a), captured);
+    a
+}
+
 #[tokio::test]
 async fn a_draft_captures_one_item_per_element_or_split_match_and_refuses_more_than_max_items() {
     let dir = workflows_dir(&[("few.yaml", DRAFT), ("split.yaml", SPLIT)]);
@@ -24,20 +33,9 @@ async fn a_draft_captures_one_item_per_element_or_split_match_and_refuses_more_t
         ..Options::default()
     };
     let app = spawn_with(opts).await;
-    let captured = |n: u64| -> Vec<(u64, String, bool)> {
-        (0..n).map(|i| (i, "captured".to_string(), true)).collect()
-    };
 
-    let (s, a) = app
-        .post_hook(
-            "few",
-            "application/json",
-            r#"[{"a": 1}, {"a": 2}, {"a": 3}]"#,
-        )
-        .await;
-    assert_eq!(s, 200, "{a}");
+    let a = post_captured(&app, "few", r#"[{"a": 1}, {"a": 2}, {"a": 3}]"#, 3).await;
     assert_eq!(a["status"], "captured");
-    assert_eq!(item_statuses(&a), captured(3));
     let logged = app.request(a["request_id"].as_str().unwrap()).await;
     assert_eq!(logged["status"], "captured");
     assert_eq!(logged["items"].as_array().unwrap().len(), 3);
@@ -53,15 +51,7 @@ async fn a_draft_captures_one_item_per_element_or_split_match_and_refuses_more_t
     assert_eq!(s, 413, "{a}");
     assert_eq!(a["error"]["code"], "payload_too_large");
 
-    let (s, a) = app
-        .post_hook(
-            "split",
-            "application/json",
-            r#"{"visits": [{"id": 1}, {"id": 2}]}"#,
-        )
-        .await;
-    assert_eq!(s, 200, "{a}");
-    assert_eq!(item_statuses(&a), captured(2));
+    post_captured(&app, "split", r#"{"visits": [{"id": 1}, {"id": 2}]}"#, 2).await;
     let (s, a) = app
         .post_hook("split", "application/json", r#"{"visits": "none"}"#)
         .await;
