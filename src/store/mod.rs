@@ -70,8 +70,13 @@ pub enum StoreError {
     FlushTimeout,
 }
 
-/// sled's page cache when nothing else is asked (sled's own default is 1 GiB).
+/// The memory `--cache` allows sled's page cache when nothing else is asked (sled's own default
+/// is 1 GiB).
 pub const DEFAULT_CACHE: u64 = 32 * 1024 * 1024;
+
+/// sled counts a cached page at its size on disk but holds it as a decoded node, about 2.4 times
+/// that (heaptrack), so it gets a third of `--cache` and what it holds stays near `--cache`.
+const SLED_CACHE_SHARE: u64 = 3;
 
 impl From<sled::transaction::TransactionError<StoreError>> for StoreError {
     fn from(e: sled::transaction::TransactionError<StoreError>) -> Self {
@@ -94,7 +99,7 @@ pub(crate) fn sled_config(sled_dir: &Path, cache_bytes: u64) -> sled::Config {
     sled::Config::new()
         .path(sled_dir)
         .mode(sled::Mode::HighThroughput)
-        .cache_capacity(cache_bytes)
+        .cache_capacity(cache_bytes / SLED_CACHE_SHARE)
         .use_compression(made_compressed)
         .compression_factor(1)
 }
