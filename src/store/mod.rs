@@ -307,6 +307,15 @@ mod tests {
     }
 
     #[test]
+    fn sled_is_given_a_third_of_the_cache_because_its_nodes_take_more_than_it_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        for cache in [DEFAULT_CACHE, 96 << 20] {
+            let config = sled_config(&dir.path().join("sled"), cache);
+            assert_eq!(config.cache_capacity, cache / 3, "--cache {} MiB", cache >> 20);
+        }
+    }
+
+    #[test]
     fn a_new_store_does_not_compress_its_records() {
         let dir = tempfile::tempdir().unwrap();
         drop(Store::open(dir.path()).unwrap());
