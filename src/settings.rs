@@ -57,7 +57,7 @@ pub struct ServeArgs {
     #[arg(long, env = "HOOKFLOW_MAX_CONNECTIONS", default_value_t = 4096,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
-    /// Memory for sled's page cache (`64MiB`, `512KiB`); sled counts a third of it (see `store`).
+    /// Memory for sled's page cache (`64MiB`, `512KiB`): bounds memory whatever the data.
     #[arg(long, env = "HOOKFLOW_CACHE", default_value = "32MiB", value_parser = parse_cache)]
     pub cache: u64,
     /// Delete requests, finished runs and sent emails older than this on hookflow's clock
