@@ -26,7 +26,7 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 from net import free_port  # noqa: E402
-from retention import call, live_bytes, size, start_server  # noqa: E402
+from retention import call, live_records, size, start_server  # noqa: E402
 
 N = int(os.environ.get("N", "20000"))
 THREADS = int(os.environ.get("THREADS", "8"))
@@ -85,6 +85,18 @@ def post_all(port, path, n, threads):
     return sum(ok)
 
 
+def blocks(path):
+    """Bytes of the disk blocks the files under `path` take (a 2 KB file takes a 4 KiB block)."""
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.stat(os.path.join(root, f)).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
 def io_written(pid):
     """Bytes the process has caused to be written to storage so far (Linux), or None."""
     try:
@@ -132,19 +144,24 @@ def main():
         sled = size(os.path.join(data, "sled"))
         eml = size(os.path.join(data, "outbox"))
         written = io_written(server.pid)
-        live = live_bytes(binary, base, work)
+        eml_blocks = blocks(os.path.join(data, "outbox"))
+        live = live_records(binary, base, work)
         print(f"disk_per_booking.py: {BIN}, {ok} of {N} bookings answered 2xx in {posted:.1f} s, "
               f"drained at {drained:.1f} s{', SOME RUNS FAILED' if failed else ''}")
         print(f"  sled files      {sled / ok:9.0f} B a booking  ({sled / 1e6:.1f} MB)")
-        print(f"  .eml files      {eml / ok:9.0f} B a booking  ({eml / 1e6:.1f} MB)")
+        print(f"  .eml files      {eml / ok:9.0f} B a booking  ({eml / 1e6:.1f} MB; "
+              f"{eml_blocks / ok:.0f} B a booking in disk blocks)")
         if written is not None:
             print(f"  written to disk {written / ok:9.0f} B a booking  (the server's write_bytes, "
                   f".eml files included)")
-        total = sum(live.values())
-        print(f"  live records    {total / ok:9.0f} B a booking  ({total / 1e6:.1f} MB), by tree:")
-        for name, n in sorted(live.items(), key=lambda kv: -kv[1]):
+        total = sum(n for n, _ in live.values())
+        records = sum(c for _, c in live.values())
+        print(f"  live records    {total / ok:9.0f} B a booking  ({total / 1e6:.1f} MB, "
+              f"{records / ok:.1f} records a booking; sled file / live = {sled / total:.2f}), "
+              f"by tree (B, records a booking):")
+        for name, (n, count) in sorted(live.items(), key=lambda kv: -kv[1][0]):
             if n:
-                print(f"    {name:24s}{n / ok:9.0f}")
+                print(f"    {name:24s}{n / ok:9.0f}{count / ok:9.2f}")
         if COMPACT:
             server.terminate()
             server.wait(timeout=60)
@@ -152,7 +169,7 @@ def main():
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             after = size(os.path.join(data, "sled"))
             print(f"  after `{COMPACT} compact`: sled files {after / ok:.0f} B a booking  "
-                  f"({after / 1e6:.1f} MB)")
+                  f"({after / 1e6:.1f} MB; sled file / live = {after / total:.2f})")
     finally:
         server.terminate()
         server.wait(timeout=60)

@@ -58,6 +58,11 @@ def size(path):
 
 def live_bytes(bin_path, base, work):
     """Bytes of live records per tree, read from a backup taken through the server."""
+    return {name: n for name, (n, _) in live_records(bin_path, base, work).items()}
+
+
+def live_records(bin_path, base, work):
+    """(bytes, records) of live records per tree, read from a backup taken through the server."""
     path = os.path.join(work, "backup.gz")
     subprocess.run([bin_path, "backup", path, "--server", base], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -76,11 +81,12 @@ def live_bytes(bin_path, base, work):
         if tag == b"T":
             name, at = field(at)
             name = name.decode()
-            trees[name] = 0
+            trees[name] = (0, 0)
         elif tag == b"R":
             k, at = field(at)
             v, at = field(at)
-            trees[name] += len(k) + len(v)
+            n, count = trees[name]
+            trees[name] = (n + len(k) + len(v), count + 1)
         else:
             break
     return trees
