@@ -311,7 +311,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for cache in [DEFAULT_CACHE, 96 << 20] {
             let config = sled_config(&dir.path().join("sled"), cache);
-            assert_eq!(config.cache_capacity, cache / 3, "--cache {} MiB", cache >> 20);
+            assert_eq!(
+                config.cache_capacity,
+                cache / 3,
+                "--cache {} MiB",
+                cache >> 20
+            );
         }
     }
 
