@@ -11,6 +11,7 @@
 //! `foo/tests.rs`, or `foo/tests/` with one file per theme; the whole binary is tested from
 //! `tests/api/` (one test binary, by feature) and `tests/browser/` (the admin page).
 
+pub mod allocator;
 pub mod app;
 pub mod cli;
 pub mod domain;

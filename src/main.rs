@@ -7,5 +7,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    #[cfg(not(feature = "system-alloc"))]
+    hookflow::allocator::purge_freed_memory_at_once();
     hookflow::cli::main()
 }
