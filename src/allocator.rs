@@ -30,9 +30,9 @@ pub fn purge_freed_memory_at_once() {
 }
 
 /// mimalloc's purge delay in milliseconds, as it is now.
-pub fn purge_delay_ms() -> i64 {
+pub fn purge_delay_ms() -> c_long {
     // SAFETY: mimalloc's documented option getter.
-    i64::from(unsafe { mi_option_get(PURGE_DELAY) })
+    unsafe { mi_option_get(PURGE_DELAY) }
 }
 
 #[cfg(test)]
