@@ -104,6 +104,9 @@ impl ContactTrees {
             }
         }
         self.apply_batch(&batch, ctx, &mut report)?;
+        // The rows' search texts into their blocks now, not a second later: a list right
+        // after an import would read them one by one.
+        self.pack()?;
         report.skipped.sort_by_key(|n| n.line);
         report.warnings.sort_by_key(|n| n.line);
         Ok(report)
