@@ -10,6 +10,7 @@
 mod change;
 mod csv_file;
 mod index;
+mod block;
 mod matching;
 mod name_scan;
 mod packed;

@@ -22,6 +22,7 @@
 //! Every write of a contact goes through [`super::ContactTx`], which updates these entries in
 //! the same transaction, so the index is never behind the contacts it describes.
 
+use super::block::Builder;
 use super::{packed, ContactError};
 use crate::domain::contact::Contact;
 use crate::store::index_tree;
@@ -107,6 +108,15 @@ pub(crate) fn texts(c: &Contact) -> Vec<u8> {
     searched_texts(c).join("\0").into_bytes()
 }
 
+/// Moves the tag lists from `before`'s tags to `after`'s (either may be absent).
+pub(crate) fn update_tags<W: IndexWrite + ?Sized>(
+    index: &W,
+    before: Option<&Contact>,
+    after: Option<&Contact>,
+) -> Result<(), UnabortableTransactionError> {
+    index_tree::update_with(index, before, after, entries)
+}
+
 /// Moves the index from `before`'s entries to `after`'s (either may be absent). The search
 /// texts are written as a loose entry only when they change (a booking that leaves the name
 /// and email alone writes nothing here); a deleted contact leaves a tombstone, which hides
@@ -116,7 +126,7 @@ pub(crate) fn update<W: IndexWrite + ?Sized>(
     before: Option<&Contact>,
     after: Option<&Contact>,
 ) -> Result<(), UnabortableTransactionError> {
-    index_tree::update_with(index, before, after, entries)?;
+    update_tags(index, before, after)?;
     let Some(id) = before.or(after).and_then(|c| id_bytes(&c.id)) else {
         return Ok(());
     };
@@ -138,7 +148,7 @@ pub(crate) fn clear(index: &sled::Tree) -> sled::Result<()> {
 /// made before it existed); returns how many contacts were indexed, `None` when it was current.
 /// The contacts come in id order, so their texts fill packed blocks one after another.
 pub(crate) fn ensure(contacts: &sled::Tree, index: &sled::Tree) -> Result<Option<u64>, String> {
-    let blocks = std::cell::RefCell::new(packed::Builder::default());
+    let blocks = std::cell::RefCell::new(Builder::new(packed::BLOCK_BYTES));
     let each = |key: &[u8], bytes: &[u8], batch: &mut sled::Batch| {
         let c = super::tx::decode_contact(&String::from_utf8_lossy(key), bytes)?;
         for (key, value) in entries(&c) {
@@ -152,7 +162,7 @@ pub(crate) fn ensure(contacts: &sled::Tree, index: &sled::Tree) -> Result<Option
         Ok(())
     };
     let finish = |batch: &mut sled::Batch| {
-        blocks.take().finish(|k, v| batch.insert(k, v));
+        blocks.replace(Builder::new(0)).finish(|k, v| batch.insert(k, v));
         Ok(())
     };
     index_tree::rebuild_into(contacts, index, VERSION, each, finish)

@@ -3,7 +3,8 @@
 //! overriding its contact's record in a block.
 
 use super::index;
-use super::packed::{Block, PACKED, TOMBSTONE};
+use super::block::{block_key, Block, PACKED};
+use super::packed::TOMBSTONE;
 use memchr::memmem::Finder;
 use sled::IVec;
 use std::collections::VecDeque;
@@ -33,7 +34,7 @@ impl<'a> NameScan<'a> {
             }
             Err(e) => Some(Err(e)),
         }));
-        let end = below.map_or(vec![PACKED + 1], |b| super::packed::block_key(&b));
+        let end = below.map_or(vec![PACKED + 1], |b| block_key(&b));
         let blocks = index.range(vec![PACKED]..end).rev();
         let packed = Blocks {
             blocks: Box::new(blocks.map(|b| b.map(|(_, v)| v))),

@@ -12,15 +12,13 @@
 //! before, and the loose entries stay few. It runs in a transaction that checks each loose
 //! entry it moves is still the one it read, so a contact written meanwhile keeps its entry.
 
+use super::block::{blocks, block_key, Block, Record, PACKED};
 use super::index;
 use super::ContactError;
 use crate::store::txn::{self, TxTree};
-use memchr::memmem::Finder;
 use sled::transaction::ConflictableTransactionError;
 use sled::IVec;
 
-/// The first byte of every block key.
-pub(crate) const PACKED: u8 = b'p';
 /// The loose entry of a deleted contact (never valid UTF-8, so never a `q`'s match).
 pub(crate) const TOMBSTONE: &[u8] = &[0xff];
 /// A block is cut when its records pass this many bytes: 16 KiB keeps a scan of a million
@@ -28,210 +26,6 @@ pub(crate) const TOMBSTONE: &[u8] = &[0xff];
 pub(crate) const BLOCK_BYTES: usize = 16 * 1024;
 /// Loose entries one pack transaction moves at most.
 const ROUND: usize = 4096;
-
-/// One contact's record in a block: its 16 id bytes and its search texts.
-pub(crate) type Record = ([u8; 16], Vec<u8>);
-
-/// The key of the block whose first id is `id`.
-pub(crate) fn block_key(id: &[u8]) -> Vec<u8> {
-    let mut key = Vec::with_capacity(17);
-    key.push(PACKED);
-    key.extend_from_slice(id);
-    key
-}
-
-/// A block's value read in place: `n` (u32 LE), the `n` ids, the `n` ends of the texts in the
-/// text area (u32 LE), then the texts, each followed by 0x00 (so a `q` without 0x00 found in
-/// the text area lies inside one contact's texts).
-pub(crate) struct Block<'a> {
-    ids: &'a [u8],
-    ends: &'a [u8],
-    texts: &'a [u8],
-}
-
-impl<'a> Block<'a> {
-    /// Reads a stored block; `None` when it is not one.
-    pub(crate) fn parse(value: &'a [u8]) -> Option<Self> {
-        let n = u32::from_le_bytes(value.get(..4)?.try_into().ok()?) as usize;
-        let ids = value.get(4..4 + 16 * n)?;
-        let ends = value.get(4 + 16 * n..4 + 20 * n)?;
-        let texts = value.get(4 + 20 * n..)?;
-        let block = Self { ids, ends, texts };
-        (n == 0 || block.end(n - 1) < texts.len()).then_some(block)
-    }
-
-    /// How many records it holds.
-    pub(crate) fn len(&self) -> usize {
-        self.ids.len() / 16
-    }
-
-    /// The id bytes of record `i`.
-    pub(crate) fn id(&self, i: usize) -> &'a [u8] {
-        &self.ids[16 * i..16 * i + 16]
-    }
-
-    fn end(&self, i: usize) -> usize {
-        u32::from_le_bytes(self.ends[4 * i..4 * i + 4].try_into().expect("4 bytes")) as usize
-    }
-
-    fn start(&self, i: usize) -> usize {
-        if i == 0 {
-            0
-        } else {
-            self.end(i - 1) + 1
-        }
-    }
-
-    /// The search texts of record `i`.
-    pub(crate) fn texts(&self, i: usize) -> &'a [u8] {
-        self.texts.get(self.start(i)..self.end(i)).unwrap_or(&[])
-    }
-
-    /// The record with these id bytes, if it holds one.
-    pub(crate) fn find(&self, id: &[u8]) -> Option<usize> {
-        let (mut lo, mut hi) = (0, self.len());
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            match self.id(mid).cmp(id) {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Some(mid),
-            }
-        }
-        None
-    }
-
-    /// The records below `below` (all without it) whose texts `finds` accepts, in id order:
-    /// one substring search over the text area, each hit checked against its record's texts.
-    pub(crate) fn matching(
-        &self,
-        finder: &Finder<'_>,
-        finds: impl Fn(&[u8]) -> bool,
-        below: Option<&[u8]>,
-    ) -> Vec<usize> {
-        let n = match below {
-            Some(below) => (0..self.len())
-                .rev()
-                .find(|i| self.id(*i) < below)
-                .map_or(0, |i| i + 1),
-            None => self.len(),
-        };
-        let mut found = Vec::new();
-        if n == 0 {
-            return found;
-        }
-        let area = &self.texts[..self.end(n - 1)];
-        let mut from = 0;
-        while let Some(at) = finder.find(&area[from..]) {
-            let at = from + at;
-            // The record whose texts (or the 0x00 after them) hold the hit.
-            let i = self.first_ending_at_or_after(at, n);
-            if finds(self.texts(i)) {
-                found.push(i);
-            }
-            from = self.end(i) + 1;
-            if from >= area.len() {
-                break;
-            }
-        }
-        found
-    }
-
-    fn first_ending_at_or_after(&self, at: usize, n: usize) -> usize {
-        let (mut lo, mut hi) = (0, n - 1);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            if self.end(mid) < at {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
-    }
-
-    /// Every record, in id order.
-    pub(crate) fn records(&self) -> Vec<Record> {
-        (0..self.len())
-            .map(|i| {
-                let id = self.id(i).try_into().expect("16 bytes");
-                (id, self.texts(i).to_vec())
-            })
-            .collect()
-    }
-}
-
-/// The value of a block holding `records` (in id order).
-pub(crate) fn encode(records: &[Record]) -> Vec<u8> {
-    let texts: usize = records.iter().map(|(_, t)| t.len() + 1).sum();
-    let mut out = Vec::with_capacity(4 + 20 * records.len() + texts);
-    out.extend_from_slice(&(records.len() as u32).to_le_bytes());
-    for (id, _) in records {
-        out.extend_from_slice(id);
-    }
-    let mut end = 0usize;
-    for (_, t) in records {
-        end += t.len();
-        out.extend_from_slice(&(end as u32).to_le_bytes());
-        end += 1;
-    }
-    for (_, t) in records {
-        out.extend_from_slice(t);
-        out.push(0);
-    }
-    out
-}
-
-/// The bytes a record takes in a block.
-fn size(record: &Record) -> usize {
-    20 + record.1.len() + 1
-}
-
-/// Cuts records (in id order) into blocks of at most `max` bytes (a record alone may pass it),
-/// each as (key, value).
-pub(crate) fn blocks(records: &[Record], max: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut out = Vec::new();
-    let (mut from, mut bytes) = (0, 4);
-    for (i, record) in records.iter().enumerate() {
-        if i > from && bytes + size(record) > max {
-            out.push((block_key(&records[from].0), encode(&records[from..i])));
-            (from, bytes) = (i, 4);
-        }
-        bytes += size(record);
-    }
-    if from < records.len() {
-        out.push((block_key(&records[from].0), encode(&records[from..])));
-    }
-    out
-}
-
-/// Fills blocks from records given in id order (the index rebuild), handing each full one to
-/// `put`; [`Builder::finish`] hands the last.
-#[derive(Default)]
-pub(crate) struct Builder {
-    records: Vec<Record>,
-    bytes: usize,
-}
-
-impl Builder {
-    /// Adds the next record (ids ascending).
-    pub(crate) fn push(&mut self, record: Record, mut put: impl FnMut(Vec<u8>, Vec<u8>)) {
-        if !self.records.is_empty() && 4 + self.bytes + size(&record) > BLOCK_BYTES {
-            let records = std::mem::take(&mut self.records);
-            put(block_key(&records[0].0), encode(&records));
-            self.bytes = 0;
-        }
-        self.bytes += size(&record);
-        self.records.push(record);
-    }
-
-    /// Hands the last block, if any.
-    pub(crate) fn finish(self, mut put: impl FnMut(Vec<u8>, Vec<u8>)) {
-        if let Some((first, _)) = self.records.first() {
-            put(block_key(first), encode(&self.records));
-        }
-    }
-}
 
 /// The key of the block `id` belongs in: the last block starting at or before it, else the
 /// first block; `None` when there is none.
@@ -288,7 +82,7 @@ pub(crate) fn pack(index: &sled::Tree, max: usize) -> Result<u64, ContactError> 
             }
             groups.last_mut().expect("pushed").1.push(key.clone());
         }
-        txn::transaction(&[index], |views| {
+        txn::transaction(&[index], |views| -> TxResult<()> {
             groups
                 .iter()
                 .try_for_each(|(home, keys)| merge(&views[0], home.as_deref(), keys, max))
@@ -299,12 +93,34 @@ pub(crate) fn pack(index: &sled::Tree, max: usize) -> Result<u64, ContactError> 
 
 /// Rewrites the block `home` (a new one when `None`) with the loose entries `keys` applied,
 /// removing them.
-fn merge(
+fn merge(tx: &TxTree<'_>, home: Option<&[u8]>, keys: &[IVec], max: usize) -> TxResult<()> {
+    rewrite(tx, home, max, |records| {
+        for key in keys {
+            let Some(texts) = tx.get(key)? else { continue };
+            tx.remove(key)?;
+            let id: [u8; 16] = key[1..].try_into().unwrap_or_default();
+            match records.binary_search_by(|(have, _)| have.cmp(&id)) {
+                Ok(i) if texts.as_ref() == TOMBSTONE => drop(records.remove(i)),
+                Ok(i) => records[i].1 = texts.to_vec(),
+                Err(_) if texts.as_ref() == TOMBSTONE => {}
+                Err(i) => records.insert(i, (id, texts.to_vec())),
+            }
+        }
+        Ok(())
+    })
+    .map(drop)
+}
+
+type TxResult<T> = Result<T, ConflictableTransactionError<ContactError>>;
+
+/// Replaces the block `home` (none: a new one) by the blocks of its records after `change`;
+/// returns their first ids.
+fn rewrite(
     tx: &TxTree<'_>,
     home: Option<&[u8]>,
-    keys: &[IVec],
     max: usize,
-) -> Result<(), ConflictableTransactionError<ContactError>> {
+    change: impl FnOnce(&mut Vec<Record>) -> TxResult<()>,
+) -> TxResult<Vec<[u8; 16]>> {
     let mut records = match home {
         Some(key) => {
             let value = tx.get(key)?.unwrap_or_default();
@@ -318,21 +134,70 @@ fn merge(
         }
         None => Vec::new(),
     };
-    for key in keys {
-        let Some(texts) = tx.get(key)? else { continue };
-        tx.remove(key)?;
-        let id: [u8; 16] = key[1..].try_into().unwrap_or_default();
-        match records.binary_search_by(|(have, _)| have.cmp(&id)) {
-            Ok(i) if texts.as_ref() == TOMBSTONE => drop(records.remove(i)),
-            Ok(i) => records[i].1 = texts.to_vec(),
-            Err(_) if texts.as_ref() == TOMBSTONE => {}
-            Err(i) => records.insert(i, (id, texts.to_vec())),
-        }
-    }
+    change(&mut records)?;
+    let mut firsts = Vec::new();
     for (key, value) in blocks(&records, max) {
+        firsts.push(key[1..].try_into().expect("16 id bytes"));
         tx.insert(key, value)?;
     }
-    Ok(())
+    Ok(firsts)
+}
+
+/// The first ids of every block, in order: where new texts go, known without a range read
+/// (which a transaction cannot do), as long as the caller holds the packing lock.
+pub(crate) type Layout = Vec<[u8; 16]>;
+
+/// The blocks' first ids as they are now.
+pub(crate) fn layout(index: &sled::Tree) -> sled::Result<Layout> {
+    index
+        .range(vec![PACKED]..vec![PACKED + 1])
+        .keys()
+        .map(|k| Ok(k?[1..].try_into().unwrap_or_default()))
+        .collect()
+}
+
+/// Writes the texts of new contacts straight into their blocks (an import), given the blocks
+/// as `layout`; returns the layout after. A contact with a loose entry (a tombstone of a
+/// deleted contact of the same id) gets a loose entry instead, which overrides it as usual.
+pub(crate) fn place(
+    tx: &TxTree<'_>,
+    mut fresh: Vec<Record>,
+    layout: &Layout,
+    max: usize,
+) -> TxResult<Layout> {
+    fresh.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut placed = Vec::with_capacity(fresh.len());
+    for (id, texts) in fresh {
+        let key = index::search_key(&id);
+        if tx.get(&key)?.is_some() {
+            tx.insert(key, texts)?;
+        } else {
+            placed.push((id, texts));
+        }
+    }
+    // The block each belongs in: the last starting at or before it, else the first.
+    let home = |id: &[u8; 16]| layout.partition_point(|first| first <= id).max(1) - 1;
+    let (mut gone, mut added) = (Vec::new(), Vec::new());
+    let mut rest = &placed[..];
+    while let Some((id, _)) = rest.first() {
+        let h = home(id);
+        let n = rest.iter().take_while(|(id, _)| home(id) == h).count();
+        let (group, tail) = rest.split_at(n);
+        rest = tail;
+        let key = layout.get(h).map(|first| block_key(first));
+        let firsts = rewrite(tx, key.as_deref(), max, |records| {
+            records.extend_from_slice(group);
+            records.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            Ok(())
+        })?;
+        gone.extend(layout.get(h));
+        added.extend(firsts);
+    }
+    let kept = layout.iter().filter(|first| !gone.contains(first));
+    let mut after: Layout = kept.copied().chain(added).collect();
+    after.sort_unstable();
+    after.dedup();
+    Ok(after)
 }
 
 /// The search texts of the contact with these id bytes: its loose entry, else its record in

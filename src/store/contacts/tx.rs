@@ -5,7 +5,10 @@
 //! timeline key `id ++ 0x00 ++ ulid` is only ever written here (scans happen outside). The
 //! tag and search entries of `contacts_index` (see [`super::index`]) change with every write.
 
+use super::block::Record;
+use super::packed::{self, Layout};
 use super::{abort, index, ContactError};
+use std::cell::RefCell;
 use crate::domain::contact::{Contact, Email, Phone, TimelineEntry};
 use crate::store::codec;
 use crate::store::txn::TxTree;
@@ -21,6 +24,9 @@ pub struct ContactTx<'a> {
     by_phone: &'a TxTree<'a>,
     timeline: &'a TxTree<'a>,
     index: &'a TxTree<'a>,
+    /// Where a new contact's search texts wait to go straight into their block (an import,
+    /// see [`Self::placing_new_texts`]); `None`: they are written as a loose entry.
+    fresh: Option<&'a RefCell<Vec<Record>>>,
 }
 
 impl<'a> ContactTx<'a> {
@@ -38,7 +44,24 @@ impl<'a> ContactTx<'a> {
             by_phone,
             timeline,
             index,
+            fresh: None,
         }
+    }
+
+    /// This transaction with new contacts' search texts kept in `fresh` rather than written
+    /// as loose entries; [`Self::place_new_texts`] must write them before it commits.
+    pub(crate) fn placing_new_texts(&self, fresh: &'a RefCell<Vec<Record>>) -> Self {
+        Self {
+            fresh: Some(fresh),
+            ..*self
+        }
+    }
+
+    /// Writes the texts kept since [`Self::placing_new_texts`] into their blocks, given as
+    /// `layout` (the caller holds the packing lock); returns the blocks after.
+    pub(crate) fn place_new_texts(&self, layout: &Layout, max: usize) -> TxResult<Layout> {
+        let fresh = self.fresh.map(|f| f.take()).unwrap_or_default();
+        packed::place(self.index, fresh, layout, max)
     }
 
     /// Views of the five trees in `new`'s order (as [`super::ContactTrees`] opens them).
@@ -87,7 +110,13 @@ impl<'a> ContactTx<'a> {
         if let Some(phone) = &contact.phone {
             self.add_phone(phone, &contact.id)?;
         }
-        index::update(self.index, None, Some(contact))?;
+        match (self.fresh, index::id_bytes(&contact.id)) {
+            (Some(fresh), Some(id)) => {
+                index::update_tags(self.index, None, Some(contact))?;
+                fresh.borrow_mut().push((id, index::texts(contact)));
+            }
+            _ => index::update(self.index, None, Some(contact))?,
+        }
         self.put(contact)?;
         self.append(&contact.id, entry)
     }

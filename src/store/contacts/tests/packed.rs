@@ -5,7 +5,8 @@
 use super::index::{assert_lists_match_a_scan, csv, import, listed, scanned};
 use super::*;
 use crate::store::contacts::index::{entries, id_bytes, id_text, search_key, texts as texts_of};
-use crate::store::contacts::packed::{encode, Block, Record, TOMBSTONE};
+use crate::store::contacts::block::{encode, Block, Record};
+use crate::store::contacts::packed::TOMBSTONE;
 use serde_json::json;
 use std::collections::BTreeMap;
 
