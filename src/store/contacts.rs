@@ -7,10 +7,10 @@
 //! The API's reads and edits (`get`, `list`, `merge_patch`, `delete`, `import_csv`,
 //! `export_csv`) are methods here.
 
+mod block;
 mod change;
 mod csv_file;
 mod index;
-mod block;
 mod matching;
 mod name_scan;
 mod packed;

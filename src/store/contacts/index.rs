@@ -162,7 +162,9 @@ pub(crate) fn ensure(contacts: &sled::Tree, index: &sled::Tree) -> Result<Option
         Ok(())
     };
     let finish = |batch: &mut sled::Batch| {
-        blocks.replace(Builder::new(0)).finish(|k, v| batch.insert(k, v));
+        blocks
+            .replace(Builder::new(0))
+            .finish(|k, v| batch.insert(k, v));
         Ok(())
     };
     index_tree::rebuild_into(contacts, index, VERSION, each, finish)

@@ -2,8 +2,8 @@
 //! entries and the packed blocks (see [`super::packed`]) walked together, a loose entry
 //! overriding its contact's record in a block.
 
-use super::index;
 use super::block::{block_key, Block, PACKED};
+use super::index;
 use super::packed::TOMBSTONE;
 use memchr::memmem::Finder;
 use sled::IVec;

@@ -12,7 +12,7 @@
 //! before, and the loose entries stay few. It runs in a transaction that checks each loose
 //! entry it moves is still the one it read, so a contact written meanwhile keeps its entry.
 
-use super::block::{blocks, block_key, Block, Record, PACKED};
+use super::block::{block_key, blocks, Block, Record, PACKED};
 use super::index;
 use super::ContactError;
 use crate::store::txn::{self, TxTree};
@@ -52,52 +52,63 @@ fn next_block(index: &sled::Tree, key: &[u8]) -> sled::Result<Option<IVec>> {
         .map(|(k, _)| k))
 }
 
-/// Moves every loose entry into its block, cutting blocks at `max` bytes; returns how many
-/// it moved. The caller makes sure one pack runs at a time (blocks are only changed here).
+/// Moves the loose entries there are into their blocks, cutting blocks at `max` bytes;
+/// returns how many it moved. The caller makes sure one pack runs at a time (blocks are only
+/// changed here).
+///
+/// Without holding sled's lock over the loose entries: a round writes the entries' texts as
+/// it read them into their blocks (one short transaction over the blocks), then removes each
+/// entry only if it is still what it read (a compare-and-swap). Between the two, or after a
+/// crash there, the entry and its copy in the block say the same, and the entry wins anyway;
+/// an entry a contact write changed meanwhile stays, and overrides the block until a later
+/// pack.
 pub(crate) fn pack(index: &sled::Tree, max: usize) -> Result<u64, ContactError> {
     let mut moved = 0;
+    let mut from = vec![index::SEARCH];
     loop {
-        let start = vec![index::SEARCH];
-        let ids: Vec<IVec> = index
-            .range(start..index::SEARCH_END.to_vec())
-            .keys()
+        let loose: Vec<(IVec, IVec)> = index
+            .range(from.clone()..index::SEARCH_END.to_vec())
             .take(ROUND)
             .collect::<Result<_, _>>()?;
-        if ids.is_empty() {
+        let Some((last, _)) = loose.last() else {
             return Ok(moved);
-        }
+        };
+        // Entries written behind this point wait for the next pack: a pack always ends.
+        from = last.to_vec();
+        from.push(0);
         // The loose entries grouped by home block (ids ascending, so blocks ascending too).
-        let mut groups: Vec<(Option<IVec>, Vec<IVec>)> = Vec::new();
-        let mut until: Option<IVec> = None;
-        for key in &ids {
-            let id = &key[1..];
-            let same = groups.last().is_some() && until.as_ref().is_none_or(|u| &u[1..] > id);
-            if !same {
-                let home = home(index, id)?;
-                until = match &home {
-                    Some(k) => next_block(index, k)?,
-                    None => None,
-                };
-                groups.push((home, Vec::new()));
-            }
-            groups.last_mut().expect("pushed").1.push(key.clone());
+        let mut groups: Vec<(Option<IVec>, &[(IVec, IVec)])> = Vec::new();
+        let mut rest = &loose[..];
+        while let Some((key, _)) = rest.first() {
+            let home = home(index, &key[1..])?;
+            let until = match &home {
+                Some(k) => next_block(index, k)?,
+                None => None,
+            };
+            let n = rest
+                .iter()
+                .take_while(|(k, _)| until.as_ref().is_none_or(|u| u[1..] > k[1..]))
+                .count();
+            groups.push((home, &rest[..n]));
+            rest = &rest[n..];
         }
         txn::transaction(&[index], |views| -> TxResult<()> {
             groups
                 .iter()
-                .try_for_each(|(home, keys)| merge(&views[0], home.as_deref(), keys, max))
+                .try_for_each(|(home, loose)| merge(&views[0], home.as_deref(), loose, max))
         })?;
-        moved += ids.len() as u64;
+        for (key, texts) in &loose {
+            // Err: a contact write changed it meanwhile; it stays and wins.
+            let _ = index.compare_and_swap(key, Some(texts), None as Option<&[u8]>)?;
+        }
+        moved += loose.len() as u64;
     }
 }
 
-/// Rewrites the block `home` (a new one when `None`) with the loose entries `keys` applied,
-/// removing them.
-fn merge(tx: &TxTree<'_>, home: Option<&[u8]>, keys: &[IVec], max: usize) -> TxResult<()> {
+/// Rewrites the block `home` (a new one when `None`) with the loose entries applied.
+fn merge(tx: &TxTree<'_>, home: Option<&[u8]>, loose: &[(IVec, IVec)], max: usize) -> TxResult<()> {
     rewrite(tx, home, max, |records| {
-        for key in keys {
-            let Some(texts) = tx.get(key)? else { continue };
-            tx.remove(key)?;
+        for (key, texts) in loose {
             let id: [u8; 16] = key[1..].try_into().unwrap_or_default();
             match records.binary_search_by(|(have, _)| have.cmp(&id)) {
                 Ok(i) if texts.as_ref() == TOMBSTONE => drop(records.remove(i)),

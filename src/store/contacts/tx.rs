@@ -8,11 +8,11 @@
 use super::block::Record;
 use super::packed::{self, Layout};
 use super::{abort, index, ContactError};
-use std::cell::RefCell;
 use crate::domain::contact::{Contact, Email, Phone, TimelineEntry};
 use crate::store::codec;
 use crate::store::txn::TxTree;
 use sled::transaction::ConflictableTransactionError;
+use std::cell::RefCell;
 
 /// The result of a transactional contact operation; `Abort` carries a [`ContactError`].
 pub type TxResult<T> = Result<T, ConflictableTransactionError<ContactError>>;

@@ -10,11 +10,11 @@ use super::format::{Header, Row};
 use crate::domain::contact::Contact;
 use crate::store::contacts::change::{commit, diff};
 use crate::store::contacts::matching::{lookup, phone_not_copied, phone_taken, Lookup};
-use crate::store::contacts::{ChangeCtx, ContactError, ContactTrees, ContactTx, TxResult};
 use crate::store::contacts::packed::{self, Layout};
+use crate::store::contacts::{ChangeCtx, ContactError, ContactTrees, ContactTx, TxResult};
 use serde::Serialize;
-use std::cell::RefCell;
 use serde_json::Value;
+use std::cell::RefCell;
 use std::io::Read;
 
 /// Rows per transaction.

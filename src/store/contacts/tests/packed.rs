@@ -4,8 +4,8 @@
 
 use super::index::{assert_lists_match_a_scan, csv, import, listed, scanned};
 use super::*;
-use crate::store::contacts::index::{entries, id_bytes, id_text, search_key, texts as texts_of};
 use crate::store::contacts::block::{encode, Block, Record};
+use crate::store::contacts::index::{entries, id_bytes, id_text, search_key, texts as texts_of};
 use crate::store::contacts::packed::TOMBSTONE;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -253,4 +253,35 @@ fn a_deleted_contact_is_hidden_from_its_block_until_the_pack_drops_it() {
     trees.pack().unwrap();
     assert_eq!(index(&trees).get(&key).unwrap(), None);
     assert!(!search_view(&trees).contains_key(&key[1..]));
+}
+
+#[test]
+fn an_import_places_returning_ids_in_their_own_blocks_and_a_deleted_id_beside_its_tombstone() {
+    let (_d, trees) = store();
+    let trees = trees.with_block_bytes(SMALL);
+    import(&trees, &csv(0, 40, ""));
+    let contacts = all(&trees);
+    // Every third contact deleted; the first half of them packed away, the rest tombstones.
+    let gone: Vec<&Contact> = contacts.iter().step_by(3).collect();
+    for (n, c) in gone.iter().enumerate() {
+        trees.delete(&c.id).unwrap();
+        if n == gone.len() / 2 {
+            trees.pack().unwrap();
+        }
+    }
+    assert!(loose(&trees) > 0, "some tombstones wait for a pack");
+    // They come back with their ids (as after an export), into blocks in the middle.
+    let mut rows = String::from("Contact Id,Email,First Name,Last Name\n");
+    for c in &gone {
+        let email = c.email.as_ref().unwrap();
+        rows += &format!(
+            "{},{email},Returned,{}\n",
+            c.id,
+            c.last_name.clone().unwrap()
+        );
+    }
+    import(&trees, &rows);
+    let back: Vec<String> = gone.iter().rev().map(|c| c.id.clone()).collect();
+    assert_eq!(listed(&trees, Some("returned"), &[], 3), back);
+    check(&trees, "after the ids came back");
 }
