@@ -72,9 +72,9 @@ fn parsing(c: &mut Criterion) {
         g.throughput(Throughput::Bytes(body.len() as u64));
         g.bench_function(name, |b| {
             b.iter(|| {
-                let (_, payload) =
+                let decoded =
                     decode_and_parse(JSON, None, black_box(&body), "", LIMIT).expect("parses");
-                default_split(payload)
+                default_split(decoded.payload)
             })
         });
     }
@@ -110,7 +110,9 @@ fn matching(c: &mut Criterion) {
         .dedupe
         .clone()
         .expect("embodia has a dedupe key");
-    let (_, payload) = decode_and_parse(JSON, None, &embodia_body(), "", LIMIT).expect("parses");
+    let payload = decode_and_parse(JSON, None, &embodia_body(), "", LIMIT)
+        .expect("parses")
+        .payload;
     let items = default_split(payload);
     g.throughput(Throughput::Elements(items.len() as u64));
     g.bench_function("embodia_100_items_filter_and_dedupe", |b| {

@@ -22,15 +22,22 @@ use crate::workflow::model::{Arg, Expr, Pos};
 use cache::{wrapper_len, Job, Mode, Templates};
 use error::Site;
 use serde_json::{Map, Value};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 /// The names a template can read and their values.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Context {
-    vars: Map<String, Value>,
-    /// `vars` as templates see them, made at the first render: making it copies and walks every
-    /// value, so once per step rather than once per template.
+    /// Always an object. Shared with `root`, which points into it instead of copying it.
+    vars: Arc<Value>,
+    /// `vars` as templates see them, made at the first render: making it walks every value, so
+    /// once per step rather than once per template.
     root: OnceLock<minijinja::Value>,
+}
+
+impl Default for Context {
+    fn default() -> Self {
+        Context::from(Map::new())
+    }
 }
 
 impl PartialEq for Context {
@@ -42,7 +49,7 @@ impl PartialEq for Context {
 impl From<Map<String, Value>> for Context {
     fn from(vars: Map<String, Value>) -> Self {
         Context {
-            vars,
+            vars: Arc::new(Value::Object(vars)),
             root: OnceLock::new(),
         }
     }
@@ -68,13 +75,19 @@ impl Context {
 
     /// Adds or replaces one name in place (e.g. `contact` after `find_contact`).
     pub fn set(&mut self, name: impl Into<String>, value: Value) {
-        self.vars.insert(name.into(), value);
+        // Dropped first, so the variables are copied only if a rendered value still shares them.
         self.root = OnceLock::new();
+        if let Value::Object(vars) = Arc::make_mut(&mut self.vars) {
+            vars.insert(name.into(), value);
+        }
     }
 
     /// The names and their values.
     pub fn vars(&self) -> &Map<String, Value> {
-        &self.vars
+        match &*self.vars {
+            Value::Object(vars) => vars,
+            _ => unreachable!("a context's variables are an object"),
+        }
     }
 
     fn root(&self) -> &minijinja::Value {
@@ -138,7 +151,7 @@ impl Renderer {
         let Some(job) = value_job(source, pos) else {
             return Ok(Value::String(source.to_owned()));
         };
-        let (out, value) = self.templates.run(&job, ctx.root(), &ctx.vars)?;
+        let (out, value) = self.templates.run(&job, ctx.root(), ctx.vars())?;
         let Some((value, exact)) = value else {
             return Ok(Value::String(out));
         };
@@ -155,7 +168,7 @@ impl Renderer {
     pub fn eval_condition(&self, expr: &Expr, ctx: &Context) -> Result<bool, TemplateError> {
         let (_, value) = self
             .templates
-            .run(&condition_job(expr), ctx.root(), &ctx.vars)?;
+            .run(&condition_job(expr), ctx.root(), ctx.vars())?;
         Ok(value.is_some_and(|(v, _)| v.is_true()))
     }
 
@@ -172,7 +185,7 @@ impl Renderer {
         }
         let job = text_job(source, Pos::default(), html_escape);
         self.templates
-            .run(&job, ctx.root(), &ctx.vars)
+            .run(&job, ctx.root(), ctx.vars())
             .map(|(out, _)| out)
     }
 

@@ -248,9 +248,15 @@ impl Intake {
             &req.query,
             target.max_body(),
         );
-        let (decoded, payload) = match parsed {
-            Ok((Cow::Owned(decoded), payload)) => (Some(Bytes::from(decoded)), payload),
-            Ok((Cow::Borrowed(_), payload)) => (None, payload),
+        let (decoded, payload, payload_is_body) = match parsed {
+            Ok(d) => (
+                match d.body {
+                    Cow::Owned(decoded) => Some(Bytes::from(decoded)),
+                    Cow::Borrowed(_) => None,
+                },
+                d.payload,
+                d.payload_is_body,
+            ),
             Err(e) => return Err(self.reject(target, &req, body_error(e))),
         };
         // The log keeps the decoded body: that is what a tester reads and what a replay parses.
@@ -261,7 +267,7 @@ impl Intake {
 
         let mut record = reject::base_record(self, target.id.as_str(), &wf.trigger.auth, &req);
         record.payload = payload;
-        record.payload_is_body = body::is_json_body(content_type.as_deref(), &req.body);
+        record.payload_is_body = payload_is_body;
         self.commit(
             target,
             record,

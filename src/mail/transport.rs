@@ -14,7 +14,6 @@ use std::error::Error as _;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
 
 /// The parsed `--mail` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,7 +247,7 @@ impl Transport {
     pub async fn send(&self, id: &str, message: &Message) -> Result<Sent, SendError> {
         match self {
             Self::Outbox { dir } => {
-                write_eml(dir, id, &message.formatted())
+                write_eml(dir, id, message.formatted())
                     .await
                     .map(|path| Sent {
                         eml_path: Some(path),
@@ -264,33 +263,41 @@ impl Transport {
     }
 }
 
-/// Writes to a temporary name and renames, so a crash never leaves a half-written `.eml`.
-async fn write_eml(dir: &Path, id: &str, bytes: &[u8]) -> Result<PathBuf, SendError> {
+/// Writes to a temporary name and renames, so a crash never leaves a half-written `.eml`. The
+/// whole write is one blocking task: tokio's file calls would hand each step to the blocking
+/// pool in turn.
+async fn write_eml(dir: &Path, id: &str, bytes: Vec<u8>) -> Result<PathBuf, SendError> {
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(SendError {
             permanent: true,
             message: format!("email id {id:?} cannot be a file name (expected a ULID)"),
         });
     }
+    let dir = dir.to_path_buf();
+    let id = id.to_string();
+    tokio::task::spawn_blocking(move || write_eml_now(&dir, &id, &bytes))
+        .await
+        .unwrap_or_else(|e| {
+            Err(SendError {
+                permanent: false,
+                message: format!("the task writing the .eml file failed: {e}"),
+            })
+        })
+}
+
+fn write_eml_now(dir: &Path, id: &str, bytes: &[u8]) -> Result<PathBuf, SendError> {
+    use std::io::Write;
     let path = dir.join(format!("{id}.eml"));
     let tmp = dir.join(format!(".{id}.eml.tmp"));
     let io = |what: &str, p: &Path, e: std::io::Error| SendError {
         permanent: false,
         message: format!("cannot {what} {}: {e}", p.display()),
     };
-    tokio::fs::create_dir_all(dir)
-        .await
-        .map_err(|e| io("create the outbox dir", dir, e))?;
-    let mut file = tokio::fs::File::create(&tmp)
-        .await
-        .map_err(|e| io("create", &tmp, e))?;
-    file.write_all(bytes)
-        .await
-        .map_err(|e| io("write", &tmp, e))?;
-    file.sync_all().await.map_err(|e| io("sync", &tmp, e))?;
-    tokio::fs::rename(&tmp, &path)
-        .await
-        .map_err(|e| io("rename to", &path, e))?;
+    std::fs::create_dir_all(dir).map_err(|e| io("create the outbox dir", dir, e))?;
+    let mut file = std::fs::File::create(&tmp).map_err(|e| io("create", &tmp, e))?;
+    file.write_all(bytes).map_err(|e| io("write", &tmp, e))?;
+    file.sync_all().map_err(|e| io("sync", &tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| io("rename to", &path, e))?;
     Ok(path)
 }
 

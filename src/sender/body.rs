@@ -86,33 +86,36 @@ pub fn check_content_type(content_type: Option<&str>) -> Result<(), PayloadError
     }
 }
 
+/// A body as [`decode_and_parse`] read it.
+#[derive(Debug)]
+pub struct Decoded<'a> {
+    /// The body with its `Content-Encoding` undone (borrowed when there was none).
+    pub body: Cow<'a, [u8]>,
+    /// What templates and paths read.
+    pub payload: Value,
+    /// The payload is exactly the strict JSON parse of `body` (not a form, not the query of an
+    /// empty body), so the request log need not keep both.
+    pub payload_is_body: bool,
+}
+
 /// The whole path from the bytes as sent to the payload: checks the Content-Type, undoes the
-/// `Content-Encoding` within `limit` decoded bytes, and parses. Returns the decoded body with
-/// the payload.
+/// `Content-Encoding` within `limit` decoded bytes, and parses.
 pub fn decode_and_parse<'a>(
     content_type: Option<&str>,
     content_encoding: Option<&str>,
     body: &'a [u8],
     query: &str,
     limit: u64,
-) -> Result<(Cow<'a, [u8]>, Value), PayloadError> {
+) -> Result<Decoded<'a>, PayloadError> {
     check_content_type(content_type)?;
     let codings = encoding::codings(content_encoding)?;
     let decoded = encoding::decode(&codings, body, limit)?;
-    let payload = parse_payload(content_type, &decoded, query)?;
-    Ok((decoded, payload))
-}
-
-/// Whether [`parse_payload`] reads this body as strict JSON (and nothing else): then the
-/// payload is `parse_strict(body)` exactly, and the request log need not keep both.
-pub fn is_json_body(content_type: Option<&str>, body: &[u8]) -> bool {
-    if body.is_empty() {
-        return false;
-    }
-    match content_type.map(media_type).filter(|m| !m.is_empty()) {
-        None => true,
-        Some(m) => m == "application/json" || m.ends_with("+json") || m == "text/plain",
-    }
+    let (payload, payload_is_body) = parse(content_type, &decoded, query)?;
+    Ok(Decoded {
+        body: decoded,
+        payload,
+        payload_is_body,
+    })
 }
 
 /// Parses an inbound request's body into its payload (see the module doc for the rules).
@@ -122,12 +125,22 @@ pub fn parse_payload(
     query: &str,
 ) -> Result<Value, PayloadError> {
     check_content_type(content_type)?;
+    parse(content_type, body, query).map(|(payload, _)| payload)
+}
+
+/// The payload, and whether it is the body read as strict JSON (the Content-Type is checked).
+fn parse(
+    content_type: Option<&str>,
+    body: &[u8],
+    query: &str,
+) -> Result<(Value, bool), PayloadError> {
     if body.is_empty() {
-        return Ok(query_object(query));
+        return Ok((query_object(query), false));
     }
     let media = content_type.map(media_type).filter(|m| !m.is_empty());
+    let json = |e: fn(JsonError) -> PayloadError| parse_json(body).map(|v| (v, true)).map_err(e);
     let Some(media) = media else {
-        return parse_json(body).map_err(|e| match e.kind {
+        return json(|e| match e.kind {
             JsonErrorKind::Strictness => PayloadError::BadRequest(e.message),
             _ => PayloadError::UnsupportedMediaType(format!(
                 "no Content-Type header and the body is not JSON ({}); send {ACCEPTED}",
@@ -136,16 +149,18 @@ pub fn parse_payload(
         });
     };
     if media == "application/json" || media.ends_with("+json") {
-        parse_json(body).map_err(|e| PayloadError::BadRequest(e.message))
+        json(|e| PayloadError::BadRequest(e.message))
     } else if media == "application/x-www-form-urlencoded" {
-        parse_form(body)
+        Ok((parse_form(body)?, false))
     } else if media == "text/plain" {
-        parse_json(body).map_err(|e| match e.kind {
+        json(|e| {
+            match e.kind {
             JsonErrorKind::Strictness => PayloadError::BadRequest(e.message),
             _ => PayloadError::BadRequest(format!(
                 "text/plain body is not JSON ({}); hookflow reads text/plain only when it holds JSON",
                 e.message
             )),
+        }
         })
     } else {
         Err(PayloadError::UnsupportedMediaType(format!(

@@ -27,10 +27,11 @@ const OPTIMISTIC_TRIES: usize = 3;
 pub struct TxTree<'a>(View<'a>);
 
 enum View<'a> {
-    /// Reads go to the tree and are remembered; writes wait for the commit.
+    /// Reads go to the tree and are remembered (unless `read` is `None`: a read-only body that
+    /// is never checked); writes wait for the commit.
     Optimistic {
         tree: &'a sled::Tree,
-        read: RefCell<HashMap<IVec, Option<IVec>>>,
+        read: Option<RefCell<HashMap<IVec, Option<IVec>>>>,
         written: RefCell<BTreeMap<IVec, Option<IVec>>>,
     },
     /// Inside a sled transaction (the last try).
@@ -41,7 +42,16 @@ impl<'a> TxTree<'a> {
     fn optimistic(tree: &'a sled::Tree) -> Self {
         TxTree(View::Optimistic {
             tree,
-            read: RefCell::default(),
+            read: Some(RefCell::default()),
+            written: RefCell::default(),
+        })
+    }
+
+    /// A view whose reads are not kept: its body is never committed, so never checked.
+    fn unchecked(tree: &'a sled::Tree) -> Self {
+        TxTree(View::Optimistic {
+            tree,
+            read: None,
             written: RefCell::default(),
         })
     }
@@ -59,6 +69,9 @@ impl<'a> TxTree<'a> {
                 if let Some(value) = written.borrow().get(key) {
                     return Ok(value.clone());
                 }
+                let Some(read) = read else {
+                    return Ok(tree.get(key)?);
+                };
                 if let Some(value) = read.borrow().get(key) {
                     return Ok(value.clone());
                 }
@@ -115,7 +128,8 @@ impl<'a> TxTree<'a> {
     fn touched(&self) -> bool {
         match &self.0 {
             View::Optimistic { read, written, .. } => {
-                !read.borrow().is_empty() || !written.borrow().is_empty()
+                read.as_ref().is_some_and(|r| !r.borrow().is_empty())
+                    || !written.borrow().is_empty()
             }
             View::Locked(_) => true,
         }
@@ -175,7 +189,7 @@ pub fn read_only<T, E>(
     trees: &[&sled::Tree],
     f: impl FnOnce(&[TxTree<'_>]) -> Result<T, ConflictableTransactionError<E>>,
 ) -> TransactionResult<T, E> {
-    let views: Vec<TxTree<'_>> = trees.iter().map(|t| TxTree::optimistic(t)).collect();
+    let views: Vec<TxTree<'_>> = trees.iter().map(|t| TxTree::unchecked(t)).collect();
     f(&views).map_err(|e| match e {
         ConflictableTransactionError::Abort(e) => TransactionError::Abort(e),
         ConflictableTransactionError::Storage(e) => TransactionError::Storage(e),
@@ -202,7 +216,11 @@ fn commit(trees: &[&sled::Tree], views: &[TxTree<'_>]) -> TransactionResult<(), 
             let View::Optimistic { read, written, .. } = &view.0 else {
                 unreachable!("only optimistic views are committed here");
             };
-            for (key, seen) in read.borrow().iter() {
+            let read = read
+                .as_ref()
+                .expect("committed views keep their reads")
+                .borrow();
+            for (key, seen) in read.iter() {
                 if tx.get(key)? != *seen {
                     return Err(ConflictableTransactionError::Abort(Stale));
                 }

@@ -195,11 +195,10 @@ fn native(n: &Number) -> Native {
 }
 
 /// Shares a JSON object's entries with templates as the root context.
-pub(super) fn context_value(vars: &Map<String, Value>) -> MjValue {
-    let root = Arc::new(Value::Object(vars.clone()));
+pub(super) fn context_value(root: &Arc<Value>) -> MjValue {
     let mut exact = ExactNumbers::default();
-    exact.collect(&root);
-    node_value(&root, &Arc::new(exact), Vec::new(), &root)
+    exact.collect(root);
+    node_value(root, &Arc::new(exact), Vec::new(), root)
 }
 
 /// Converts a template's result back to JSON, numbers of the context with their text as sent;
@@ -262,7 +261,7 @@ mod tests {
     fn context(v: Value) -> MjValue {
         let mut m = Map::new();
         m.insert("x".into(), v);
-        context_value(&m)
+        context_value(&Arc::new(Value::Object(m)))
     }
 
     fn exact_of(ctx: &MjValue) -> Arc<ExactNumbers> {

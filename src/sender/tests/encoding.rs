@@ -1,5 +1,6 @@
-use crate::sender::body::{check_content_type, decode_and_parse, PayloadError};
+use crate::sender::body::{check_content_type, decode_and_parse, Decoded, PayloadError};
 use crate::sender::encoding::{codings, decode, Coding, DecodeError};
+use crate::sender::strict_json::parse_strict;
 use flate2::write::{GzEncoder, ZlibEncoder};
 use flate2::Compression;
 use proptest::prelude::*;
@@ -64,10 +65,11 @@ fn a_content_type_is_checked_for_syntax_and_charset() {
 #[test]
 fn a_decoded_body_is_parsed_like_a_plain_one() {
     let body = gzip(br#"{"a": 1}"#);
-    let (decoded, payload) =
+    let decoded =
         decode_and_parse(Some("application/json"), Some("gzip"), &body, "", 1024).unwrap();
-    assert_eq!(&decoded[..], br#"{"a": 1}"#);
-    assert_eq!(payload, json!({"a": 1}));
+    assert_eq!(&decoded.body[..], br#"{"a": 1}"#);
+    assert_eq!(decoded.payload, json!({"a": 1}));
+    assert!(decoded.payload_is_body);
 }
 
 /// Content types worth trying: the accepted ones, broken ones and other charsets.
@@ -119,8 +121,12 @@ proptest! {
         limit in 0u64..512,
     ) {
         match decode_and_parse(ct.as_deref(), ce.as_deref(), &bytes, "q=1", limit) {
-            Ok((decoded, payload)) => {
+            Ok(Decoded { body: decoded, payload, payload_is_body }) => {
                 prop_assert!(decoded.len() as u64 <= limit.max(bytes.len() as u64));
+                if payload_is_body {
+                    // The request log stores only the body then: it must parse back to this.
+                    prop_assert_eq!(&parse_strict(&decoded).unwrap(), &payload);
+                }
                 let items_ok = match &payload {
                     Value::Object(_) => true,
                     Value::Array(items) => items.iter().all(Value::is_object),

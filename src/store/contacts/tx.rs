@@ -13,6 +13,7 @@ use crate::store::codec;
 use crate::store::txn::TxTree;
 use sled::transaction::ConflictableTransactionError;
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 /// The result of a transactional contact operation; `Abort` carries a [`ContactError`].
 pub type TxResult<T> = Result<T, ConflictableTransactionError<ContactError>>;
@@ -20,6 +21,10 @@ pub type TxResult<T> = Result<T, ConflictableTransactionError<ContactError>>;
 /// The contact trees as seen from inside one transaction.
 pub struct ContactTx<'a> {
     contacts: &'a TxTree<'a>,
+    /// Contacts as this transaction last read or wrote them, decoded: a batch of steps reads the
+    /// same contact at every step, and decoding it each time cost more than the step's own work.
+    /// Every write of the contacts tree goes through `put` and `delete`, which keep it current.
+    decoded: RefCell<HashMap<String, Option<Contact>>>,
     by_email: &'a TxTree<'a>,
     by_phone: &'a TxTree<'a>,
     timeline: &'a TxTree<'a>,
@@ -40,6 +45,7 @@ impl<'a> ContactTx<'a> {
     ) -> Self {
         Self {
             contacts,
+            decoded: RefCell::default(),
             by_email,
             by_phone,
             timeline,
@@ -50,10 +56,17 @@ impl<'a> ContactTx<'a> {
 
     /// This transaction with new contacts' search texts kept in `fresh` rather than written
     /// as loose entries; [`Self::place_new_texts`] must write them before it commits.
+    /// (Use the one returned only: it starts with its own cache of decoded contacts.)
     pub(crate) fn placing_new_texts(&self, fresh: &'a RefCell<Vec<Record>>) -> Self {
         Self {
             fresh: Some(fresh),
-            ..*self
+            ..Self::new(
+                self.contacts,
+                self.by_email,
+                self.by_phone,
+                self.timeline,
+                self.index,
+            )
         }
     }
 
@@ -71,10 +84,17 @@ impl<'a> ContactTx<'a> {
 
     /// The contact with this id, if any.
     pub fn get(&self, id: &str) -> TxResult<Option<Contact>> {
-        match self.contacts.get(id.as_bytes())? {
-            Some(bytes) => Ok(Some(decode_contact(id, &bytes)?)),
-            None => Ok(None),
+        if let Some(known) = self.decoded.borrow().get(id) {
+            return Ok(known.clone());
         }
+        let contact = match self.contacts.get(id.as_bytes())? {
+            Some(bytes) => Some(decode_contact(id, &bytes)?),
+            None => None,
+        };
+        self.decoded
+            .borrow_mut()
+            .insert(id.to_string(), contact.clone());
+        Ok(contact)
     }
 
     /// The contact with this email, if any.
@@ -166,6 +186,7 @@ impl<'a> ContactTx<'a> {
         }
         index::update(self.index, Some(&contact), None)?;
         self.contacts.remove(id.as_bytes())?;
+        self.decoded.borrow_mut().insert(id.to_string(), None);
         Ok(Some(contact))
     }
 
@@ -174,6 +195,9 @@ impl<'a> ContactTx<'a> {
             .map_err(|e| store_err(format!("contact {}: cannot encode: {e}", contact.id)))?;
         self.contacts
             .insert(contact.id.as_bytes(), codec::compress(json))?;
+        self.decoded
+            .borrow_mut()
+            .insert(contact.id.clone(), Some(contact.clone()));
         Ok(())
     }
 

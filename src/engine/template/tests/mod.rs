@@ -272,8 +272,9 @@ fn a_condition_on_an_undefined_name_is_an_error() {
 
 #[test]
 fn has_tag_in_a_filter_without_contact_says_why_it_fails() {
-    let mut filter_ctx = ctx();
-    filter_ctx.vars.remove("contact");
+    let mut vars = ctx().vars().clone();
+    vars.remove("contact");
+    let filter_ctx = Context::from(vars);
     let err = cond("has_tag('vip')", &filter_ctx).unwrap_err();
     assert!(
         err.message.contains("has_tag() needs `contact`"),

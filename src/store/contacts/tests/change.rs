@@ -169,3 +169,21 @@ fn contact_changes_commit_together_with_a_callers_own_tree() {
     assert_eq!(trees.get(&c.id).unwrap().unwrap().tags, tags(&["Booked"]));
     assert!(runs.get("RUN1").unwrap().is_some());
 }
+
+#[test]
+fn a_transaction_reads_a_contact_as_it_last_wrote_or_deleted_it() {
+    let (_d, trees) = store();
+    let c = make(&trees, Some("a@example.com"), None);
+    let (seen_after_tag, seen_after_delete) = trees
+        .transaction(|tx| {
+            let before = tx.get(&c.id)?.expect("stored");
+            add_tags(tx, &before, &tags(&["Booked"]), &run_ctx())?;
+            let tagged = tx.get(&c.id)?;
+            tx.delete(&c.id)?;
+            Ok((tagged, tx.get(&c.id)?))
+        })
+        .unwrap();
+    assert_eq!(seen_after_tag.unwrap().tags, tags(&["Booked"]));
+    assert_eq!(seen_after_delete, None);
+    assert_eq!(trees.get(&c.id).unwrap(), None, "the delete committed");
+}
