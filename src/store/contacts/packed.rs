@@ -66,7 +66,7 @@ pub(crate) fn pack(index: &sled::Tree, max: usize) -> Result<u64, ContactError> 
     let mut moved = 0;
     let mut from = vec![index::SEARCH];
     loop {
-        let loose: Vec<(IVec, IVec)> = index
+        let loose: Vec<Loose> = index
             .range(from.clone()..index::SEARCH_END.to_vec())
             .take(ROUND)
             .collect::<Result<_, _>>()?;
@@ -77,7 +77,7 @@ pub(crate) fn pack(index: &sled::Tree, max: usize) -> Result<u64, ContactError> 
         from = last.to_vec();
         from.push(0);
         // The loose entries grouped by home block (ids ascending, so blocks ascending too).
-        let mut groups: Vec<(Option<IVec>, &[(IVec, IVec)])> = Vec::new();
+        let mut groups: Vec<(Option<IVec>, &[Loose])> = Vec::new();
         let mut rest = &loose[..];
         while let Some((key, _)) = rest.first() {
             let home = home(index, &key[1..])?;
@@ -106,7 +106,7 @@ pub(crate) fn pack(index: &sled::Tree, max: usize) -> Result<u64, ContactError> 
 }
 
 /// Rewrites the block `home` (a new one when `None`) with the loose entries applied.
-fn merge(tx: &TxTree<'_>, home: Option<&[u8]>, loose: &[(IVec, IVec)], max: usize) -> TxResult<()> {
+fn merge(tx: &TxTree<'_>, home: Option<&[u8]>, loose: &[Loose], max: usize) -> TxResult<()> {
     rewrite(tx, home, max, |records| {
         for (key, texts) in loose {
             let id: [u8; 16] = key[1..].try_into().unwrap_or_default();
@@ -121,6 +121,9 @@ fn merge(tx: &TxTree<'_>, home: Option<&[u8]>, loose: &[(IVec, IVec)], max: usiz
     })
     .map(drop)
 }
+
+/// A loose entry as a pack read it: key and texts (or tombstone).
+type Loose = (IVec, IVec);
 
 type TxResult<T> = Result<T, ConflictableTransactionError<ContactError>>;
 
@@ -176,7 +179,7 @@ pub(crate) fn place(
     layout: &Layout,
     max: usize,
 ) -> TxResult<Layout> {
-    fresh.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    fresh.sort_unstable_by_key(|r| r.0);
     let mut placed = Vec::with_capacity(fresh.len());
     for (id, texts) in fresh {
         let key = index::search_key(&id);
@@ -198,7 +201,7 @@ pub(crate) fn place(
         let key = layout.get(h).map(|first| block_key(first));
         let firsts = rewrite(tx, key.as_deref(), max, |records| {
             records.extend_from_slice(group);
-            records.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            records.sort_unstable_by_key(|r| r.0);
             Ok(())
         })?;
         gone.extend(layout.get(h));
