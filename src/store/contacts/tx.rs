@@ -130,13 +130,7 @@ impl<'a> ContactTx<'a> {
         if let Some(phone) = &contact.phone {
             self.add_phone(phone, &contact.id)?;
         }
-        match (self.fresh, index::id_bytes(&contact.id)) {
-            (Some(fresh), Some(id)) => {
-                index::update_tags(self.index, None, Some(contact))?;
-                fresh.borrow_mut().push((id, index::texts(contact)));
-            }
-            _ => index::update(self.index, None, Some(contact))?,
-        }
+        self.reindex(None, Some(contact))?;
         self.put(contact)?;
         self.append(&contact.id, entry)
     }
@@ -167,7 +161,7 @@ impl<'a> ContactTx<'a> {
                 self.add_phone(phone, id)?;
             }
         }
-        index::update(self.index, Some(before), Some(after))?;
+        self.reindex(Some(before), Some(after))?;
         self.put(after)?;
         self.append(id, entry)
     }
@@ -184,10 +178,33 @@ impl<'a> ContactTx<'a> {
         if let Some(phone) = &contact.phone {
             self.remove_phone(phone, id)?;
         }
-        index::update(self.index, Some(&contact), None)?;
+        self.reindex(Some(&contact), None)?;
         self.contacts.remove(id.as_bytes())?;
         self.decoded.borrow_mut().insert(id.to_string(), None);
         Ok(Some(contact))
+    }
+
+    /// Updates the index; a contact made in this transaction while placing new texts keeps
+    /// its texts in `fresh`, however often it changes before the commit.
+    fn reindex(&self, before: Option<&Contact>, after: Option<&Contact>) -> TxResult<()> {
+        let pending = self
+            .fresh
+            .zip(before.or(after).and_then(|c| index::id_bytes(&c.id)));
+        if let Some((fresh, id)) = pending {
+            let mut fresh = fresh.borrow_mut();
+            let at = fresh.iter().position(|(have, _)| *have == id);
+            if before.is_none() || at.is_some() {
+                index::update_tags(self.index, before, after)?;
+                match (at, after) {
+                    (Some(i), Some(after)) => fresh[i].1 = index::texts(after),
+                    (Some(i), None) => drop(fresh.swap_remove(i)),
+                    (None, Some(after)) => fresh.push((id, index::texts(after))),
+                    (None, None) => {}
+                }
+                return Ok(());
+            }
+        }
+        Ok(index::update(self.index, before, after)?)
     }
 
     fn put(&self, contact: &Contact) -> TxResult<()> {

@@ -285,3 +285,17 @@ fn an_import_places_returning_ids_in_their_own_blocks_and_a_deleted_id_beside_it
     assert_eq!(listed(&trees, Some("returned"), &[], 3), back);
     check(&trees, "after the ids came back");
 }
+
+#[test]
+fn a_contact_an_import_makes_and_a_later_row_renames_is_found_by_its_new_name() {
+    let (_d, trees) = store();
+    // Row 2 matches row 1's new contact by phone and renames it, in the same batch.
+    import(
+        &trees,
+        "Email,Phone,First Name\nb@x.com,+1 415 555 0132,Bob\n,4155550132,Bobby\n",
+    );
+    let bob = all(&trees).remove(0);
+    assert_eq!(bob.first_name.as_deref(), Some("Bobby"));
+    assert_eq!(listed(&trees, Some("bobby"), &[], 5), vec![bob.id]);
+    assert_eq!(search_view(&trees), texts(&all(&trees)));
+}
