@@ -192,7 +192,8 @@ impl<'a> ContactTx<'a> {
             .zip(before.or(after).and_then(|c| index::id_bytes(&c.id)));
         if let Some((fresh, id)) = pending {
             let mut fresh = fresh.borrow_mut();
-            let at = fresh.iter().position(|(have, _)| *have == id);
+            // A new contact is not there yet: only a change of one looks.
+            let at = before.and_then(|_| fresh.iter().position(|(have, _)| *have == id));
             if before.is_none() || at.is_some() {
                 index::update_tags(self.index, before, after)?;
                 match (at, after) {
