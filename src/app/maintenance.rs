@@ -1,7 +1,9 @@
 //! Upkeep on a schedule: once a minute, and at once after a manual clock advance, the
 //! retention sweep (`serve --retain`; what is deleted is the store's business,
 //! `store::retention`), then the compaction check (`serve --compact-above`), which asks the
-//! server to restart in place when the store's file has doubled (see `restart`).
+//! server to restart in place when the store's file has doubled (see `restart`). Apart, once
+//! a second, the contacts' search texts written since are packed into their blocks
+//! (`store::contacts`), so a name `?q=` never reads many of them one by one.
 
 use crate::engine::worker::Worker;
 use crate::store::clock::Clock;
@@ -12,6 +14,9 @@ use tokio::sync::Notify;
 
 /// Longest time between two rounds.
 const EVERY: Duration = Duration::from_secs(60);
+/// Time between two packs of the contacts' search texts: a booking a second leaves one loose
+/// entry per second to read; a thousand leave a thousand, still a few milliseconds.
+const PACK_EVERY: Duration = Duration::from_secs(1);
 
 /// What the schedule does each round.
 pub struct Upkeep {
@@ -61,6 +66,25 @@ pub async fn run_forever(store: Store, clock: Clock, worker: Arc<Worker>, upkeep
             Err(e) => tracing::error!(error = %e, "compaction check panicked; will retry"),
         }
         let _ = tokio::time::timeout(EVERY, worker.clock_moved.notified()).await;
+    }
+}
+
+/// Packs the contacts' new search texts every [`PACK_EVERY`], until aborted.
+pub async fn pack_forever(store: Store) {
+    let mut warned = false;
+    loop {
+        tokio::time::sleep(PACK_EVERY).await;
+        let contacts = store.contacts.clone();
+        match tokio::task::spawn_blocking(move || contacts.pack()).await {
+            Ok(Ok(_)) => warned = false,
+            // Once per failure spell: a store that cannot be written says so elsewhere too.
+            Ok(Err(e)) if !warned => {
+                warned = true;
+                tracing::warn!(error = %e, "packing the contacts' search texts failed; will retry");
+            }
+            Ok(Err(_)) => {}
+            Err(e) => tracing::error!(error = %e, "packing the contacts' search texts panicked"),
+        }
     }
 }
 

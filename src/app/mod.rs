@@ -243,6 +243,7 @@ impl Application {
                 compact: compact.clone(),
             },
         ));
+        let packer = tokio::spawn(maintenance::pack_forever(store.clone()));
         // Kept past the server's end when the store is compacted: the new process serves on it.
         let listening = self.listener.as_fd().try_clone_to_owned()?;
         let compacting = Arc::new(AtomicBool::new(false));
@@ -265,6 +266,7 @@ impl Application {
         http::server::serve(self.listener, routes, self.limits, shutdown).await;
         worker.abort();
         sweeper.abort();
+        packer.abort();
         // Sends in flight finish and are recorded, so a restart repeats no email.
         self.mailer.stop();
         if tokio::time::timeout(Duration::from_secs(30), mailer_task)

@@ -7,10 +7,13 @@
 //! The API's reads and edits (`get`, `list`, `merge_patch`, `delete`, `import_csv`,
 //! `export_csv`) are methods here.
 
+mod block;
 mod change;
 mod csv_file;
 mod index;
 mod matching;
+mod name_scan;
+mod packed;
 mod patch;
 mod query;
 mod tx;
@@ -122,6 +125,10 @@ pub struct ContactTrees {
     timeline: sled::Tree,
     /// Tags and search entries ([`index`]).
     index: sled::Tree,
+    /// Held by whoever changes the packed blocks ([`packed`]): one at a time.
+    packing: std::sync::Arc<std::sync::Mutex<()>>,
+    /// Where a pack cuts blocks ([`packed::BLOCK_BYTES`]; tests make small blocks).
+    block_bytes: usize,
 }
 
 /// The contact trees in `ContactTx::new` order.
@@ -144,6 +151,8 @@ impl ContactTrees {
             by_phone: db.open_tree("contacts_by_phone")?,
             timeline: db.open_tree("contact_timeline")?,
             index: db.open_tree(index::TREE)?,
+            packing: Default::default(),
+            block_bytes: packed::BLOCK_BYTES,
         };
         let started = std::time::Instant::now();
         let built = index::ensure(&trees.contacts, &trees.index).map_err(ContactError::Store)?;
@@ -214,8 +223,25 @@ impl ContactTrees {
         ] {
             tree.clear()?;
         }
+        let _packing = self.packing.lock().unwrap_or_else(|e| e.into_inner());
         index::clear(&self.index)?;
         Ok(())
+    }
+
+    /// Moves the search texts written since the last pack into the packed blocks (see
+    /// [`packed`]); returns how many contacts' texts it moved. Cheap when there are none.
+    pub fn pack(&self) -> Result<u64, ContactError> {
+        let _packing = self.packing.lock().unwrap_or_else(|e| e.into_inner());
+        packed::pack(&self.index, self.block_bytes)
+    }
+
+    /// These trees with packs cutting blocks at `max` bytes (tests: blocks of a few contacts).
+    #[cfg(test)]
+    pub(crate) fn with_block_bytes(self, max: usize) -> Self {
+        Self {
+            block_bytes: max,
+            ..self
+        }
     }
 }
 

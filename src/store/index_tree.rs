@@ -94,6 +94,24 @@ pub(crate) fn rebuild<E: From<sled::Error>>(
     version: &[u8],
     mut entries_of: impl FnMut(&[u8], &[u8]) -> Result<Vec<Entry>, E>,
 ) -> Result<Option<u64>, E> {
+    let each = |key: &[u8], bytes: &[u8], batch: &mut sled::Batch| {
+        for (key, value) in entries_of(key, bytes)? {
+            batch.insert(key, value);
+        }
+        Ok(())
+    };
+    rebuild_into(source, index, version, each, |_| Ok(()))
+}
+
+/// [`rebuild`] where `each` adds a record's entries to the batch itself, and `finish` adds
+/// what is left at the end (entries that span records, such as packed blocks).
+pub(crate) fn rebuild_into<E: From<sled::Error>>(
+    source: &sled::Tree,
+    index: &sled::Tree,
+    version: &[u8],
+    mut each: impl FnMut(&[u8], &[u8], &mut sled::Batch) -> Result<(), E>,
+    finish: impl FnOnce(&mut sled::Batch) -> Result<(), E>,
+) -> Result<Option<u64>, E> {
     if index.get(VERSION_KEY)?.as_deref() == Some(version) {
         return Ok(None);
     }
@@ -102,14 +120,13 @@ pub(crate) fn rebuild<E: From<sled::Error>>(
     let mut batch = sled::Batch::default();
     for item in source.iter() {
         let (key, bytes) = item?;
-        for (key, value) in entries_of(&key, &bytes)? {
-            batch.insert(key, value);
-        }
+        each(&key, &bytes, &mut batch)?;
         count += 1;
         if count.is_multiple_of(REBUILD_BATCH) {
             index.apply_batch(std::mem::take(&mut batch))?;
         }
     }
+    finish(&mut batch)?;
     batch.insert(VERSION_KEY, version);
     index.apply_batch(batch)?;
     Ok(Some(count))

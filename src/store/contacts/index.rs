@@ -1,32 +1,29 @@
 //! The `contacts_index` tree: a contact's tags as posting lists (see
-//! [`crate::store::posting`]) and one compact search entry per contact, so `?tag=` and a name
-//! `?q=` page without reading every contact.
+//! [`crate::store::posting`]) and its search texts, so `?tag=` and a name `?q=` page without
+//! reading every contact.
 //!
 //! Entries (an id is the ULID's 16 bytes, which sort like the text form):
 //! - `t ++ lowercase tag ++ 0x00 ++ id` → empty — tags hold no control characters, so 0x00
 //!   ends one; `?tag=` (several: AND) walks these lists newest first;
-//! - `s ++ id` → the lowercased first name, last name, full name and email joined by 0x00 —
-//!   what `?q=` searches, about 60 bytes. A name `q` walks these entries newest first with a
-//!   SIMD substring search and reads only the contacts that match;
+//! - `p ++ first id` → a packed block of many contacts' search texts (the lowercased first
+//!   name, last name, full name and email), and `s ++ id` → one contact's texts written since
+//!   the last pack (or a tombstone): see [`super::packed`]. A name `q` walks both newest first
+//!   with a SIMD substring search and reads only the contacts that match;
 //! - `v` — the layout version; a tree without it (a data dir from before the index, or an
 //!   older layout) is rebuilt when the store opens.
 //!
-//! Why search entries and not a trigram index: a trigram posting per three-letter window is
-//! about 40 keys per contact; measured on 10,000 imported contacts it made the CSV import 13
-//! times slower (0.84 s → 10.8 s) and added 4.7 KB of disk per contact, because sled pays
-//! per key written. One search entry costs one small key per contact (the same import: 1.19 s,
-//! +0.4 KB a contact). The price is on rare names: a common substring fills its first page
-//! from the newest few hundred entries (10–50 ms with a million contacts), but one that few
-//! contacts hold reads every entry — about 60 ms for 100,000 contacts, 3–6 s for a million
-//! on a loaded 2-core machine, where the entries no longer fit sled's cache (a full decode of
-//! every contact took 14 s). Meeting 50 ms there needs entries packed many to a key and
-//! compacted off the write path, which sled's transactions (no range reads) make a project of
-//! its own.
+//! Why blocks and not a trigram index: a trigram posting per three-letter window is about 40
+//! keys per contact; measured on 10,000 imported contacts it made the CSV import 13 times
+//! slower (0.84 s → 10.8 s) and added 4.7 KB of disk per contact, because sled pays per key
+//! written. Why blocks and not one entry per contact (layout 2): a `q` that few contacts hold
+//! read every entry, and sled's iterator costs 1.5–3 µs an item: 1.5–3 s for a million
+//! contacts. A block holds about 200 contacts' texts in one value.
 //!
 //! Every write of a contact goes through [`super::ContactTx`], which updates these entries in
 //! the same transaction, so the index is never behind the contacts it describes.
 
-use super::ContactError;
+use super::block::Builder;
+use super::{packed, ContactError};
 use crate::domain::contact::Contact;
 use crate::store::index_tree;
 use crate::store::posting::{Entry, IndexWrite};
@@ -35,7 +32,7 @@ use sled::transaction::UnabortableTransactionError;
 /// The tree's name.
 pub(crate) const TREE: &str = "contacts_index";
 /// The layout of the index (see [`index_tree`] for the mark).
-const VERSION: &[u8] = b"2";
+const VERSION: &[u8] = b"3";
 
 /// A ULID contact id as its 16 sortable bytes; `None` for an id that is not one (ids are
 /// canonical ULIDs by construction: `new_ulid`, or a CSV id checked to be one).
@@ -87,7 +84,7 @@ pub(crate) fn searched_texts(c: &Contact) -> [String; 4] {
     [first, last, full.trim(), email].map(str::to_lowercase)
 }
 
-/// Every index entry of `c`, sorted by key (none for a contact without a ULID id).
+/// The tag entries of `c`, sorted by key (none for a contact without a ULID id).
 pub(crate) fn entries(c: &Contact) -> Vec<Entry> {
     let Some(id) = id_bytes(&c.id) else {
         return Vec::new();
@@ -101,19 +98,45 @@ pub(crate) fn entries(c: &Contact) -> Vec<Entry> {
             (key, Vec::new())
         })
         .collect();
-    entries.push((search_key(&id), searched_texts(c).join("\0").into_bytes()));
     entries.sort_unstable();
     entries.dedup_by(|a, b| a.0 == b.0);
     entries
 }
 
-/// Moves the index from `before`'s entries to `after`'s (either may be absent).
-pub(crate) fn update<W: IndexWrite + ?Sized>(
+/// What a contact's search texts are stored as: [`searched_texts`] joined by 0x00.
+pub(crate) fn texts(c: &Contact) -> Vec<u8> {
+    searched_texts(c).join("\0").into_bytes()
+}
+
+/// Moves the tag lists from `before`'s tags to `after`'s (either may be absent).
+pub(crate) fn update_tags<W: IndexWrite + ?Sized>(
     index: &W,
     before: Option<&Contact>,
     after: Option<&Contact>,
 ) -> Result<(), UnabortableTransactionError> {
     index_tree::update_with(index, before, after, entries)
+}
+
+/// Moves the index from `before`'s entries to `after`'s (either may be absent). The search
+/// texts are written as a loose entry only when they change (a booking that leaves the name
+/// and email alone writes nothing here); a deleted contact leaves a tombstone, which hides
+/// its record in its block until the next pack drops both.
+pub(crate) fn update<W: IndexWrite + ?Sized>(
+    index: &W,
+    before: Option<&Contact>,
+    after: Option<&Contact>,
+) -> Result<(), UnabortableTransactionError> {
+    update_tags(index, before, after)?;
+    let Some(id) = before.or(after).and_then(|c| id_bytes(&c.id)) else {
+        return Ok(());
+    };
+    match (before.map(texts), after.map(texts)) {
+        (before, Some(after)) if before.as_ref() != Some(&after) => {
+            index.put(search_key(&id), after)
+        }
+        (Some(_), None) => index.put(search_key(&id), packed::TOMBSTONE.to_vec()),
+        _ => Ok(()),
+    }
 }
 
 /// Empties the index, leaving it marked as current (`hookflow reset`).
@@ -123,14 +146,31 @@ pub(crate) fn clear(index: &sled::Tree) -> sled::Result<()> {
 
 /// Builds the index from the contacts when it is missing or of another layout (a data dir
 /// made before it existed); returns how many contacts were indexed, `None` when it was current.
+/// The contacts come in id order, so their texts fill packed blocks one after another.
 pub(crate) fn ensure(contacts: &sled::Tree, index: &sled::Tree) -> Result<Option<u64>, String> {
-    index_tree::rebuild(contacts, index, VERSION, |key, bytes| {
-        let id = String::from_utf8_lossy(key);
-        Ok(entries(&super::tx::decode_contact(&id, bytes)?))
-    })
-    // The caller says "contact store: " itself.
-    .map_err(|e: ContactError| match e {
-        ContactError::Store(message) => message,
-        other => other.to_string(),
-    })
+    let blocks = std::cell::RefCell::new(Builder::new(packed::BLOCK_BYTES));
+    let each = |key: &[u8], bytes: &[u8], batch: &mut sled::Batch| {
+        let c = super::tx::decode_contact(&String::from_utf8_lossy(key), bytes)?;
+        for (key, value) in entries(&c) {
+            batch.insert(key, value);
+        }
+        if let Some(id) = id_bytes(&c.id) {
+            blocks
+                .borrow_mut()
+                .push((id, texts(&c)), |k, v| batch.insert(k, v));
+        }
+        Ok(())
+    };
+    let finish = |batch: &mut sled::Batch| {
+        blocks
+            .replace(Builder::new(0))
+            .finish(|k, v| batch.insert(k, v));
+        Ok(())
+    };
+    index_tree::rebuild_into(contacts, index, VERSION, each, finish)
+        // The caller says "contact store: " itself.
+        .map_err(|e: ContactError| match e {
+            ContactError::Store(message) => message,
+            other => other.to_string(),
+        })
 }

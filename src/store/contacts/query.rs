@@ -1,7 +1,8 @@
 //! Reads for the admin API outside any transaction: one contact, a filtered page, a timeline.
 
+use super::name_scan::NameScan;
 use super::tx::{decode_contact, timeline_prefix};
-use super::{index, ContactError, ContactTrees};
+use super::{index, packed, ContactError, ContactTrees};
 use crate::domain::contact::{Contact, Email, Phone, TimelineEntry};
 use crate::store::codec;
 use crate::store::posting::Intersection;
@@ -94,25 +95,24 @@ impl ContactTrees {
             Some(Some(bytes)) => Some(bytes),
             None => None,
         };
-        let ids: Box<dyn Iterator<Item = sled::Result<Vec<u8>>> + 'a> = if filter.tags.is_empty() {
-            // A name alone: the search entries, newest first, that hold it.
-            let end = below.map_or(index::SEARCH_END.to_vec(), |b| index::search_key(&b));
-            let entries = self.index.range(vec![index::SEARCH]..end).rev();
-            Box::new(entries.filter_map(move |entry| match entry {
-                Ok((key, texts)) => filter.finds(&texts).then(|| Ok(key[1..].to_vec())),
-                Err(e) => Some(Err(e)),
-            }))
-        } else {
-            let lists = filter.tags.iter().map(|t| index::tag_prefix(t)).collect();
-            let ids = Intersection::new(&self.index, lists, below.map(|b| b.to_vec()));
-            // With a name too, its search entry decides before the contact is read.
-            Box::new(ids.filter(move |id| match (id, &filter.text) {
-                (Ok(id), Some(_)) => match self.index.get(index::search_key(id)) {
-                    Ok(texts) => texts.is_some_and(|t| filter.finds(&t)),
-                    Err(_) => true,
-                },
-                _ => true,
-            }))
+        let ids: Box<dyn Iterator<Item = sled::Result<Vec<u8>>> + 'a> = match &filter.finder {
+            // A name alone: the search texts, newest first, that hold it.
+            Some(finder) if filter.tags.is_empty() => {
+                let finds = move |texts: &[u8]| filter.finds(texts);
+                Box::new(NameScan::new(&self.index, finder, finds, below))
+            }
+            _ => {
+                let lists = filter.tags.iter().map(|t| index::tag_prefix(t)).collect();
+                let ids = Intersection::new(&self.index, lists, below.map(|b| b.to_vec()));
+                // With a name too, its search texts decide before the contact is read.
+                Box::new(ids.filter(move |id| match (id, &filter.text) {
+                    (Ok(id), Some(_)) => match packed::texts_of(&self.index, id) {
+                        Ok(texts) => texts.is_some_and(|t| filter.finds(&t)),
+                        Err(_) => true,
+                    },
+                    _ => true,
+                }))
+            }
         };
         Ok(Box::new(ids.filter_map(move |id| {
             let id = match id {

@@ -5,6 +5,8 @@
 //! timeline key `id ++ 0x00 ++ ulid` is only ever written here (scans happen outside). The
 //! tag and search entries of `contacts_index` (see [`super::index`]) change with every write.
 
+use super::block::Record;
+use super::packed::{self, Layout};
 use super::{abort, index, ContactError};
 use crate::domain::contact::{Contact, Email, Phone, TimelineEntry};
 use crate::store::codec;
@@ -27,6 +29,9 @@ pub struct ContactTx<'a> {
     by_phone: &'a TxTree<'a>,
     timeline: &'a TxTree<'a>,
     index: &'a TxTree<'a>,
+    /// Where a new contact's search texts wait to go straight into their block (an import,
+    /// see [`Self::placing_new_texts`]); `None`: they are written as a loose entry.
+    fresh: Option<&'a RefCell<Vec<Record>>>,
 }
 
 impl<'a> ContactTx<'a> {
@@ -45,7 +50,31 @@ impl<'a> ContactTx<'a> {
             by_phone,
             timeline,
             index,
+            fresh: None,
         }
+    }
+
+    /// This transaction with new contacts' search texts kept in `fresh` rather than written
+    /// as loose entries; [`Self::place_new_texts`] must write them before it commits.
+    /// (Use the one returned only: it starts with its own cache of decoded contacts.)
+    pub(crate) fn placing_new_texts(&self, fresh: &'a RefCell<Vec<Record>>) -> Self {
+        Self {
+            fresh: Some(fresh),
+            ..Self::new(
+                self.contacts,
+                self.by_email,
+                self.by_phone,
+                self.timeline,
+                self.index,
+            )
+        }
+    }
+
+    /// Writes the texts kept since [`Self::placing_new_texts`] into their blocks, given as
+    /// `layout` (the caller holds the packing lock); returns the blocks after.
+    pub(crate) fn place_new_texts(&self, layout: &Layout, max: usize) -> TxResult<Layout> {
+        let fresh = self.fresh.map(|f| f.take()).unwrap_or_default();
+        packed::place(self.index, fresh, layout, max)
     }
 
     /// Views of the five trees in `new`'s order (as [`super::ContactTrees`] opens them).
@@ -101,7 +130,7 @@ impl<'a> ContactTx<'a> {
         if let Some(phone) = &contact.phone {
             self.add_phone(phone, &contact.id)?;
         }
-        index::update(self.index, None, Some(contact))?;
+        self.reindex(None, Some(contact))?;
         self.put(contact)?;
         self.append(&contact.id, entry)
     }
@@ -132,7 +161,7 @@ impl<'a> ContactTx<'a> {
                 self.add_phone(phone, id)?;
             }
         }
-        index::update(self.index, Some(before), Some(after))?;
+        self.reindex(Some(before), Some(after))?;
         self.put(after)?;
         self.append(id, entry)
     }
@@ -149,10 +178,34 @@ impl<'a> ContactTx<'a> {
         if let Some(phone) = &contact.phone {
             self.remove_phone(phone, id)?;
         }
-        index::update(self.index, Some(&contact), None)?;
+        self.reindex(Some(&contact), None)?;
         self.contacts.remove(id.as_bytes())?;
         self.decoded.borrow_mut().insert(id.to_string(), None);
         Ok(Some(contact))
+    }
+
+    /// Updates the index; a contact made in this transaction while placing new texts keeps
+    /// its texts in `fresh`, however often it changes before the commit.
+    fn reindex(&self, before: Option<&Contact>, after: Option<&Contact>) -> TxResult<()> {
+        let pending = self
+            .fresh
+            .zip(before.or(after).and_then(|c| index::id_bytes(&c.id)));
+        if let Some((fresh, id)) = pending {
+            let mut fresh = fresh.borrow_mut();
+            // A new contact is not there yet: only a change of one looks.
+            let at = before.and_then(|_| fresh.iter().position(|(have, _)| *have == id));
+            if before.is_none() || at.is_some() {
+                index::update_tags(self.index, before, after)?;
+                match (at, after) {
+                    (Some(i), Some(after)) => fresh[i].1 = index::texts(after),
+                    (Some(i), None) => drop(fresh.swap_remove(i)),
+                    (None, Some(after)) => fresh.push((id, index::texts(after))),
+                    (None, None) => {}
+                }
+                return Ok(());
+            }
+        }
+        Ok(index::update(self.index, before, after)?)
     }
 
     fn put(&self, contact: &Contact) -> TxResult<()> {

@@ -10,9 +10,11 @@ use super::format::{Header, Row};
 use crate::domain::contact::Contact;
 use crate::store::contacts::change::{commit, diff};
 use crate::store::contacts::matching::{lookup, phone_not_copied, phone_taken, Lookup};
+use crate::store::contacts::packed::{self, Layout};
 use crate::store::contacts::{ChangeCtx, ContactError, ContactTrees, ContactTx, TxResult};
 use serde::Serialize;
 use serde_json::Value;
+use std::cell::RefCell;
 use std::io::Read;
 
 /// Rows per transaction.
@@ -90,6 +92,10 @@ impl ContactTrees {
         }
         .map_err(ContactError::Invalid)?;
         let mut report = ImportReport::default();
+        // Blocks change only under this lock: the rows' new contacts go straight into them,
+        // where the layout read once says (a transaction cannot look it up).
+        let _packing = self.packing.lock().unwrap_or_else(|e| e.into_inner());
+        let mut layout = packed::layout(&self.index)?;
         let mut batch = Vec::with_capacity(BATCH);
         for record in records {
             let record = record.map_err(unreadable)?;
@@ -99,11 +105,14 @@ impl ContactTrees {
                 Err(reason) => report.skipped.push(RowNote { line, reason }),
             }
             if batch.len() == BATCH {
-                self.apply_batch(&batch, ctx, &mut report)?;
+                self.apply_batch(&batch, ctx, &mut report, &mut layout)?;
                 batch.clear();
             }
         }
-        self.apply_batch(&batch, ctx, &mut report)?;
+        self.apply_batch(&batch, ctx, &mut report, &mut layout)?;
+        // The texts the rows changed into their blocks now, not a second later: a list right
+        // after an import would read them one by one.
+        packed::pack(&self.index, self.block_bytes)?;
         report.skipped.sort_by_key(|n| n.line);
         report.warnings.sort_by_key(|n| n.line);
         Ok(report)
@@ -114,16 +123,25 @@ impl ContactTrees {
         rows: &[Row],
         ctx: &ChangeCtx,
         report: &mut ImportReport,
+        layout: &mut Layout,
     ) -> Result<(), ContactError> {
         if rows.is_empty() {
             return Ok(());
         }
         // Under the lock: an import reads every row's keys, and checking them all again at the
         // commit costs more than the lock it would spare.
-        let all: Result<Vec<Applied>, _> =
-            self.transaction_locked(|tx| rows.iter().map(|row| apply_row(tx, row, ctx)).collect());
+        let all = self.transaction_locked(|tx| {
+            let fresh = RefCell::default();
+            let tx = tx.placing_new_texts(&fresh);
+            let applied: Vec<Applied> = rows
+                .iter()
+                .map(|row| apply_row(&tx, row, ctx))
+                .collect::<Result<_, _>>()?;
+            Ok((applied, tx.place_new_texts(layout, self.block_bytes)?))
+        });
         match all {
-            Ok(applied) => {
+            Ok((applied, after)) => {
+                *layout = after;
                 for (row, a) in rows.iter().zip(applied) {
                     count(report, row, a);
                 }

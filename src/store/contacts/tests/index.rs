@@ -9,7 +9,7 @@ const LAST: [&str; 4] = ["Lee", "Leeds", "Smith", "Ånström"];
 const TAGS: [&str; 3] = ["VIP", "Booked", "lead"];
 
 /// Rows `from..to` of a CSV: names and tags vary with the row number.
-fn csv(from: usize, to: usize, extra_tag: &str) -> String {
+pub(super) fn csv(from: usize, to: usize, extra_tag: &str) -> String {
     let mut out = String::from("Email,First Name,Last Name,Tags\n");
     for i in from..to {
         let tags: Vec<&str> = TAGS
@@ -34,7 +34,7 @@ fn csv(from: usize, to: usize, extra_tag: &str) -> String {
     out
 }
 
-fn import(trees: &ContactTrees, csv: &str) {
+pub(super) fn import(trees: &ContactTrees, csv: &str) {
     let report = trees
         .import_csv(csv.as_bytes(), "US", &ChangeCtx::import(9))
         .unwrap();
@@ -42,7 +42,7 @@ fn import(trees: &ContactTrees, csv: &str) {
 }
 
 /// What the list must give, computed from every contact without any index.
-fn scanned(trees: &ContactTrees, q: Option<&str>, tags: &[&str]) -> Vec<String> {
+pub(super) fn scanned(trees: &ContactTrees, q: Option<&str>, tags: &[&str]) -> Vec<String> {
     let mut contacts = all(trees);
     contacts.sort_by(|a, b| b.id.cmp(&a.id));
     contacts
@@ -66,7 +66,12 @@ fn scanned(trees: &ContactTrees, q: Option<&str>, tags: &[&str]) -> Vec<String> 
 }
 
 /// Every page of the list, `limit` at a time, following the cursors.
-fn listed(trees: &ContactTrees, q: Option<&str>, tags: &[&str], limit: usize) -> Vec<String> {
+pub(super) fn listed(
+    trees: &ContactTrees,
+    q: Option<&str>,
+    tags: &[&str],
+    limit: usize,
+) -> Vec<String> {
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
@@ -90,7 +95,7 @@ fn listed(trees: &ContactTrees, q: Option<&str>, tags: &[&str], limit: usize) ->
     }
 }
 
-fn assert_lists_match_a_scan(trees: &ContactTrees, when: &str) {
+pub(super) fn assert_lists_match_a_scan(trees: &ContactTrees, when: &str) {
     let queries: [(Option<&str>, &[&str]); 12] = [
         (None, &["vip"]),
         (None, &["BOOKED", "lead"]),

@@ -4,6 +4,7 @@ mod api;
 mod change;
 mod index;
 mod matching;
+mod packed;
 mod props;
 
 use super::*;
