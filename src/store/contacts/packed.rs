@@ -26,6 +26,24 @@ pub(crate) const TOMBSTONE: &[u8] = &[0xff];
 pub(crate) const BLOCK_BYTES: usize = 16 * 1024;
 /// Loose entries one pack transaction moves at most.
 const ROUND: usize = 4096;
+/// The first byte of the fence: keys between the blocks and the loose entries, never removed.
+/// sled splits a leaf at 16 entries whatever their size, so without a fence the leaf holding
+/// the newest blocks (up to 16 KiB each) also took the loose entries every contact write adds
+/// and the pack removes, and sled rewrote those blocks with each of them. Seventeen keys are
+/// more than one leaf keeps, so a leaf stops spanning from a block to a loose entry.
+const FENCE: u8 = PACKED + 1;
+/// How many fence keys there are.
+const FENCE_KEYS: u8 = 17;
+
+/// Writes the fence once in a store's life (a store made or reset since has none).
+fn ensure_fence(index: &sled::Tree) -> sled::Result<()> {
+    if index.get([FENCE, FENCE_KEYS - 1])?.is_none() {
+        for i in 0..FENCE_KEYS {
+            index.insert([FENCE, i], &[][..])?;
+        }
+    }
+    Ok(())
+}
 
 /// The key of the block `id` belongs in: the last block starting at or before it, else the
 /// first block; `None` when there is none.
@@ -63,6 +81,7 @@ fn next_block(index: &sled::Tree, key: &[u8]) -> sled::Result<Option<IVec>> {
 /// an entry a contact write changed meanwhile stays, and overrides the block until a later
 /// pack.
 pub(crate) fn pack(index: &sled::Tree, max: usize) -> Result<u64, ContactError> {
+    ensure_fence(index)?;
     let mut moved = 0;
     let mut from = vec![index::SEARCH];
     loop {
