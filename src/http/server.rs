@@ -14,9 +14,9 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
@@ -55,6 +55,8 @@ pub async fn serve(
         .keep_alive(true);
     builder.http2().timer(TokioTimer::new());
     let graceful = GracefulShutdown::new();
+    // Connections accepted whose first request has not been read yet (see the stop below).
+    let waiting = Arc::new(AtomicUsize::new(0));
     let mut shutdown = std::pin::pin!(shutdown);
     let drain;
     loop {
@@ -87,10 +89,21 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let started = Arc::new(AtomicBool::new(false));
+        waiting.fetch_add(1, Ordering::Relaxed);
+        // Whoever sets `started` first counts the connection out of `waiting`, once.
+        let count_out = {
+            let waiting = waiting.clone();
+            move |started: &AtomicBool| {
+                if !started.swap(true, Ordering::Relaxed) {
+                    waiting.fetch_sub(1, Ordering::Relaxed);
+                }
+            }
+        };
         let seen = started.clone();
+        let count_seen = count_out.clone();
         let svc = warp::service(filter.clone()).map_request(
             move |mut req: http::Request<hyper::body::Incoming>| {
-                seen.store(true, Ordering::Relaxed);
+                count_seen(&seen);
                 req.extensions_mut().insert(ClientAddr(remote));
                 req
             },
@@ -102,22 +115,31 @@ pub async fn serve(
             let _permit = permit;
             let mut conn = std::pin::pin!(conn);
             let ended = tokio::select! {
-                ended = &mut conn => ended,
+                ended = &mut conn => Some(ended),
                 _ = tokio::time::sleep(header_timeout) => {
                     if !started.load(Ordering::Relaxed) {
                         tracing::debug!("closing a connection that sent no request in time");
-                        return;
+                        None
+                    } else {
+                        // After its first request, hyper's own timeout watches the connection.
+                        Some(conn.await)
                     }
-                    // After its first request, hyper's own timeout watches the connection.
-                    conn.await
                 }
             };
-            if let Err(e) = ended {
+            count_out(&started);
+            if let Some(Err(e)) = ended {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
         });
     }
     tracing::info!("shutting down: finishing open requests");
+    // hyper's graceful shutdown closes a connection whose request it has not read yet as idle:
+    // a sender that connected a moment before the stop would see its connection dropped. Such
+    // connections get a moment to send it (the header timeout, at most 2 s) and are answered.
+    let grace = Instant::now() + header_timeout.min(Duration::from_secs(2)).min(drain);
+    while waiting.load(Ordering::Relaxed) > 0 && Instant::now() < grace {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     if tokio::time::timeout(drain, graceful.shutdown())
         .await
         .is_err()

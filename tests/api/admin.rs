@@ -221,3 +221,29 @@ async fn sigterm_stops_the_server_gracefully_and_keeps_what_it_accepted() {
         "accepted"
     );
 }
+
+#[tokio::test]
+async fn a_connection_made_just_before_a_stop_still_gets_its_request_answered() {
+    let mut app = spawn_app().await;
+    let addr = app.base.strip_prefix("http://").unwrap().to_string();
+    let pid = app.child.id();
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        // Accepted, nothing sent yet: the stop comes now, the request a moment later.
+        std::thread::sleep(Duration::from_millis(200));
+        send_signal(pid, "TERM");
+        std::thread::sleep(Duration::from_millis(200));
+        let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n");
+        let mut buf = Vec::new();
+        let _ = s.read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "the connection was dropped instead of answered: {answer:?}"
+    );
+    app.stop();
+}
