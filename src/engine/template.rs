@@ -141,6 +141,25 @@ impl Renderer {
         }
     }
 
+    /// What [`Self::render_arg`] gives for an argument without any template syntax (its text or
+    /// literal as written), which needs no context; `None` when it has some.
+    pub fn plain_arg(arg: &Arg) -> Option<Value> {
+        fn plain(v: &Value) -> bool {
+            match v {
+                Value::String(s) => !has_tags(s),
+                Value::Array(items) => items.iter().all(plain),
+                Value::Object(map) => map.values().all(plain),
+                _ => true,
+            }
+        }
+        match arg {
+            Arg::Template { source, .. } => {
+                (!has_tags(source)).then(|| Value::String(source.clone()))
+            }
+            Arg::Literal { value, .. } => plain(value).then(|| value.clone()),
+        }
+    }
+
     /// Evaluates one template string, written at `pos`, by the rules of [`Self::render_arg`].
     pub fn render_value(
         &self,

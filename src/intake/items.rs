@@ -73,9 +73,11 @@ pub fn prepare(
             });
             continue;
         }
-        let ctx = fate.ctx;
         let key = match &wf.trigger.dedupe {
-            Some(arg) => Some(dedupe_key(intake, arg, &item, &ctx).map_err(bad)?),
+            Some(arg) => {
+                let ctx = || fate.context(wf, &item, request_ctx, now);
+                Some(dedupe_key(intake, arg, &item, ctx).map_err(bad)?)
+            }
             None => webhook_id.map(|id| {
                 if many {
                     format!("{id}:{index}")
@@ -146,14 +148,30 @@ pub struct Fate {
     pub status: ItemStatus,
     /// Why the filter failed to evaluate, if it did.
     pub filter_error: Option<String>,
-    /// The item's template context.
-    pub ctx: Context,
+    /// The item's template context, when the filter needed one (see [`Fate::context`]).
+    pub ctx: Option<Context>,
+}
+
+impl Fate {
+    /// The item's template context: the filter's, or made now. Most workflows have no filter
+    /// and no templated dedupe key, and making one copies the item twice and the request.
+    pub fn context(self, wf: &Workflow, item: &Value, request_ctx: &Value, now: i64) -> Context {
+        self.ctx
+            .unwrap_or_else(|| run_context(wf, item, request_ctx, Value::Null, now))
+    }
 }
 
 /// Decides an item's fate; receive, replay and simulate all ask here.
 pub fn decide(intake: &Intake, wf: &Workflow, item: &Value, request_ctx: &Value, now: i64) -> Fate {
-    let ctx = run_context(wf, item, request_ctx, Value::Null, now);
-    let (pass, filter_error) = filter(intake, wf, &ctx);
+    let ctx = wf
+        .trigger
+        .filter
+        .as_ref()
+        .map(|_| run_context(wf, item, request_ctx, Value::Null, now));
+    let (pass, filter_error) = match &ctx {
+        Some(ctx) => filter(intake, wf, ctx),
+        None => (true, None),
+    };
     let status = if wf.status == Status::Draft {
         ItemStatus::Captured
     } else if !pass {
@@ -169,7 +187,12 @@ pub fn decide(intake: &Intake, wf: &Workflow, item: &Value, request_ctx: &Value,
 }
 
 /// The dedupe key of an item: a JSONPath (starting with `$`) or a template.
-fn dedupe_key(intake: &Intake, arg: &Arg, item: &Value, ctx: &Context) -> Result<String, String> {
+fn dedupe_key(
+    intake: &Intake,
+    arg: &Arg,
+    item: &Value,
+    ctx: impl FnOnce() -> Context,
+) -> Result<String, String> {
     if let Arg::Template { source, .. } = arg {
         if source.trim_start().starts_with('$') {
             let found = paths::select(source.trim(), item)
@@ -183,7 +206,7 @@ fn dedupe_key(intake: &Intake, arg: &Arg, item: &Value, ctx: &Context) -> Result
     }
     let value = intake
         .renderer
-        .render_arg(arg, ctx)
+        .render_arg(arg, &ctx())
         .map_err(|e| format!("dedupe key could not be rendered: {}", e.message))?;
     Ok(match value {
         Value::String(s) => s,

@@ -175,10 +175,16 @@ impl Mailer {
             .map(|r| (r.id.as_str(), &Transition::Sending))
             .collect();
         let mut taken = Vec::with_capacity(due.len());
-        for marked in self.trees.mark_all(&sending)? {
+        let marked = self.trees.mark_all(&sending)?;
+        for (marked, read) in marked.into_iter().zip(due) {
             match marked {
-                Ok(record) => {
+                Ok(mut record) => {
                     self.events.publish(email_event(&record));
+                    // A body is written once, with the row: the one read with it is the one.
+                    if record.text.is_none() && record.html.is_none() {
+                        record.text = read.text;
+                        record.html = read.html;
+                    }
                     taken.push(record);
                 }
                 Err(OutboxError::WrongState { .. } | OutboxError::NotFound(_)) => {}

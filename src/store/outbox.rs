@@ -272,19 +272,23 @@ impl OutboxTrees {
     /// state the change starts from; returns the updated record.
     pub fn mark(&self, id: &str, change: &Transition) -> Result<OutboxRecord, OutboxError> {
         let mut results = self.mark_all(&[(id, change)])?;
-        results
+        let mut record = results
             .pop()
-            .unwrap_or_else(|| Err(OutboxError::NotFound(id.to_string())))
+            .unwrap_or_else(|| Err(OutboxError::NotFound(id.to_string())))?;
+        body::fill(&self.bodies, &mut record)?;
+        Ok(record)
     }
 
     /// Applies many state changes in one transaction: each as [`OutboxTrees::mark`] would, a
     /// refused one (wrong state, unknown id) refused on its own without stopping the rest.
-    /// The outer error is the store's; the inner ones, in order, each change's.
+    /// The outer error is the store's; the inner ones, in order, each change's. The records
+    /// come back as their rows hold them, without a body kept apart: the mailer has the bodies
+    /// already, and reading them again was most of a delivery's store work.
     pub fn mark_all(
         &self,
         changes: &[(&str, &Transition)],
     ) -> Result<Vec<Result<OutboxRecord, OutboxError>>, OutboxError> {
-        let mut results = (&self.outbox, &self.pending)
+        let results = (&self.outbox, &self.pending)
             .transaction(|(o, p)| {
                 let mut out = Vec::with_capacity(changes.len());
                 for (id, change) in changes {
@@ -313,9 +317,6 @@ impl OutboxTrees {
                 Ok(out)
             })
             .map_err(flatten)?;
-        for record in results.iter_mut().flatten() {
-            body::fill(&self.bodies, record)?;
-        }
         Ok(results)
     }
 
@@ -348,10 +349,14 @@ impl OutboxTrees {
             }
             let key = key?;
             let id = String::from_utf8_lossy(&key);
-            if let Some(r) = self.get(&id)? {
-                if r.state == OutboxState::Queued && r.next_attempt_at <= now_ms {
-                    due.push(r);
-                }
+            let Some(raw) = self.outbox.get(key.as_ref())? else {
+                continue;
+            };
+            // The body only for a record that goes: one being sent is pending too.
+            let mut r: OutboxRecord = decode(&id, &raw)?;
+            if r.state == OutboxState::Queued && r.next_attempt_at <= now_ms {
+                body::fill(&self.bodies, &mut r)?;
+                due.push(r);
             }
         }
         Ok(due)

@@ -11,6 +11,7 @@
 
 use super::Executor;
 use crate::domain::time::rfc3339;
+use crate::engine::context::RunContext;
 use crate::store::queue::QueueEntry;
 use crate::store::runs::{RunRecord, RunStatus};
 use crate::store::step_tx::{Abort, StepError, StepTx};
@@ -81,12 +82,13 @@ impl Executor {
         begun: &str,
         tx: &StepTx<'_>,
     ) -> Result<RunRecord, Abort<OneByOne>> {
+        let context = RunContext::default();
         while run.status == RunStatus::Running {
             let Some(path) = run.position.clone() else {
                 break;
             };
             let step = super::step_at(&wf.steps, &path).ok_or(Abort::fail(OneByOne))?;
-            self.run_step(wf, step, &path, &mut run, now, begun, tx)
+            self.run_step(wf, step, &path, &mut run, now, begun, &context, tx)
                 .map_err(|e| e.map(|_| OneByOne))?;
         }
         Ok(run)

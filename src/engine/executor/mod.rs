@@ -10,6 +10,7 @@ mod batch;
 pub mod sequence;
 pub mod simulate;
 
+use super::context::RunContext;
 use super::position::{enter_branch, mark_failed, next_after, path_json, step_at};
 use super::step::email::MailSettings;
 use super::step::outcome::StepResult;
@@ -188,6 +189,7 @@ impl Executor {
             Ok(wf) => wf,
             Err(msg) => return self.fail(run, None, "workflow", Value::Null, msg),
         };
+        let context = RunContext::default();
         while run.status == RunStatus::Running {
             let Some(path) = run.position.clone() else {
                 break;
@@ -203,7 +205,7 @@ impl Executor {
             let now = self.clock.now_ms();
             let committed = self.store.step_transaction(|tx| {
                 let mut next = run.clone();
-                self.run_step(&wf, step, &path, &mut next, now, &started, tx)?;
+                self.run_step(&wf, step, &path, &mut next, now, &started, &context, tx)?;
                 tx.save_run(&next)?;
                 Ok(next)
             });
@@ -234,7 +236,8 @@ impl Executor {
 
     /// Executes the step at `path` of `run` inside `tx` and moves `run` past it: the step's
     /// record, the contact it found, its next position and status; on an error `run` is as it
-    /// was. Real and dry runs both go through here.
+    /// was. Real and dry runs both go through here; `context` is the run's own, kept between
+    /// its steps within one transaction.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn run_step(
         &self,
@@ -244,6 +247,7 @@ impl Executor {
         run: &mut RunRecord,
         now: Millis,
         started: &str,
+        context: &RunContext,
         tx: &StepTx<'_>,
     ) -> StepResult<()> {
         let current = |id: &str| self.current_sequence(id);
@@ -253,6 +257,7 @@ impl Executor {
                 workflow: wf,
                 run,
                 path,
+                context,
             },
             now_ms: now,
             region: &self.region,

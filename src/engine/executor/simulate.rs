@@ -4,6 +4,7 @@
 
 use super::Executor;
 use crate::domain::time::rfc3339;
+use crate::engine::context::RunContext;
 use crate::engine::position::{mark_failed, step_at};
 use crate::engine::step::outcome::StepFailure;
 use crate::store::queue::QueueEntry;
@@ -40,6 +41,7 @@ impl Executor {
         // Always aborted: the finished run leaves as the abort's value, its changes unwritten.
         let outcome = self.store.step_transaction::<(), Box<RunRecord>>(|tx| {
             let mut run = base.clone();
+            let context = RunContext::default();
             while run.status == RunStatus::Running {
                 let Some(path) = run.position.clone() else {
                     break;
@@ -62,7 +64,7 @@ impl Executor {
                     run.status = RunStatus::Waiting;
                     break;
                 }
-                match self.run_step(wf, step, &path, &mut run, now, &rfc3339(now), tx) {
+                match self.run_step(wf, step, &path, &mut run, now, &rfc3339(now), &context, tx) {
                     Ok(()) => {}
                     Err(abort) => {
                         let StepFailure { input, message } = abort.into_failure()?;

@@ -11,7 +11,7 @@ pub mod outcome;
 
 use self::email::{send_email, EmailCtx, MailSettings};
 use self::outcome::{fail, outcome, Next, StepFailure, StepOutcome, StepResult};
-use super::context::{enrolment_change, run_context, sequence_context};
+use super::context::{enrolment_change, sequence_context, RunContext};
 use super::position::path_json;
 use super::template::{Context, Renderer};
 use crate::domain::contact::{Actor, Contact, Email, Phone, Tag};
@@ -24,15 +24,17 @@ use crate::store::step_tx::{Abort, StepTx};
 use crate::store::timers::{Timer, TimerKind};
 use crate::workflow::{Arg, Sequence, Step, StepKind, Workflow};
 use serde_json::{json, Map, Value};
+use std::cell::OnceCell;
 use std::sync::Arc;
 
 /// Who a step runs for: a workflow run, or a contact's enrolment in a sequence.
 pub enum Subject<'a> {
-    /// A run of `workflow`, at `path`.
+    /// A run of `workflow`, at `path`; `context` is kept from one of its steps to the next.
     Run {
         workflow: &'a Workflow,
         run: &'a RunRecord,
         path: &'a StepPath,
+        context: &'a RunContext,
     },
     /// The enrolment of `contact_id` in `sequence`, at step `index`.
     Enrolment {
@@ -84,36 +86,50 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
         Some(id) => lift(tx.contacts.get(id), &Value::Null)?,
         None => None,
     };
-    let (ctx, change, run_id, source) = match &env.subject {
+    let (change, run_id, source) = match &env.subject {
         Subject::Run {
             workflow,
             run,
             path,
+            ..
         } => {
-            let contact_json = contact
-                .as_ref()
-                .map(|c| serde_json::to_value(c).expect("contacts serialise"))
-                .unwrap_or(Value::Null);
-            let ctx = run_context(workflow, &run.item, &run.request, contact_json, env.now_ms);
             let change = ChangeCtx {
                 now: env.now_ms,
                 run_id: Some(run.id.clone()),
                 step: Some(path_json(path).to_string()),
                 actor: Actor::Run,
             };
-            (ctx, change, Some(run.id.as_str()), workflow.id.as_str())
+            (change, Some(run.id.as_str()), workflow.id.as_str())
         }
         Subject::Enrolment {
             sequence, index, ..
         } => {
-            let Some(contact) = &contact else {
+            if contact.is_none() {
                 return fail(&Value::Null, "the enrolled contact no longer exists");
-            };
-            let ctx = sequence_context(sequence, contact, env.now_ms);
+            }
             let change = enrolment_change(sequence.id.as_str(), *index, env.now_ms);
-            (ctx, change, None, sequence.id.as_str())
+            (change, None, sequence.id.as_str())
         }
     };
+    let make = || match &env.subject {
+        Subject::Run {
+            workflow,
+            run,
+            context,
+            ..
+        } => {
+            let contact_json = contact
+                .as_ref()
+                .map(|c| serde_json::to_value(c).expect("contacts serialise"))
+                .unwrap_or(Value::Null);
+            context.for_step(workflow, &run.item, &run.request, contact_json, env.now_ms)
+        }
+        Subject::Enrolment { sequence, .. } => match &contact {
+            Some(contact) => sequence_context(sequence, contact, env.now_ms),
+            None => unreachable!("an enrolment's step without its contact failed above"),
+        },
+    };
+    let ctx = StepContext::new(&make);
     let r = Render {
         renderer: env.renderer,
         ctx: &ctx,
@@ -272,7 +288,7 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
             let input = json!({"condition": cond.condition.source});
             let value = env
                 .renderer
-                .eval_condition(&cond.condition, &ctx)
+                .eval_condition(&cond.condition, ctx.get())
                 .or_else(|e| fail(&input, e.message))?;
             let branch = if value { "then" } else { "else" };
             let mut out = outcome(
@@ -286,7 +302,7 @@ pub fn execute(env: &StepEnv, step: &Step, tx: &StepTx<'_>) -> StepResult<StepOu
         StepKind::SendEmail(spec) => {
             let email = EmailCtx {
                 renderer: env.renderer,
-                ctx: &ctx,
+                ctx: ctx.get(),
                 contact: contact.as_ref(),
                 settings: env.mail,
                 run_id,
@@ -368,16 +384,40 @@ fn text(v: &Value) -> Option<String> {
     }
 }
 
+/// A step's template context, made at its first use: a step that renders no template
+/// (`add_tag: Booked`, `remove_from_sequence`) does not copy the contact into one.
+pub(crate) struct StepContext<'a> {
+    made: OnceCell<Context>,
+    make: &'a dyn Fn() -> Context,
+}
+
+impl<'a> StepContext<'a> {
+    fn new(make: &'a dyn Fn() -> Context) -> Self {
+        StepContext {
+            made: OnceCell::new(),
+            make,
+        }
+    }
+
+    /// The context, made now if no template needed it yet.
+    pub(crate) fn get(&self) -> &Context {
+        self.made.get_or_init(self.make)
+    }
+}
+
 /// Templating with the step's context; a template error fails the step.
 pub(crate) struct Render<'a> {
     pub renderer: &'a Renderer,
-    pub ctx: &'a Context,
+    pub ctx: &'a StepContext<'a>,
 }
 
 impl Render<'_> {
     pub(crate) fn arg(&self, arg: &Arg) -> StepResult<Value> {
+        if let Some(plain) = Renderer::plain_arg(arg) {
+            return Ok(plain);
+        }
         self.renderer
-            .render_arg(arg, self.ctx)
+            .render_arg(arg, self.ctx.get())
             .or_else(|e| fail(&Value::Null, e.message))
     }
 

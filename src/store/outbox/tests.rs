@@ -213,3 +213,45 @@ fn a_row_written_before_bodies_were_split_keeps_its_inline_body_through_state_ch
     );
     assert!(trees.bodies().get("01A").unwrap().is_none());
 }
+
+#[test]
+fn marking_many_at_once_hands_back_the_rows_and_leaves_the_bodies_unread_and_kept() {
+    let (_dir, trees) = open();
+    let mut r = record("01A", OutboxState::Queued);
+    r.html = Some("<p>See you soon</p>".into());
+    trees.insert(&r, Some("c1")).unwrap();
+    let marked = trees
+        .mark_all(&[
+            ("01A", &Transition::Sending),
+            ("nope", &Transition::Sending),
+        ])
+        .unwrap();
+    let row = marked[0].as_ref().unwrap();
+    assert_eq!(
+        (row.state, &row.text, &row.html),
+        (OutboxState::Sending, &None, &None),
+        "the mailer has the body it read with the row"
+    );
+    assert!(matches!(marked[1], Err(OutboxError::NotFound(_))));
+    let read = trees.get("01A").unwrap().unwrap();
+    assert_eq!((&read.text, &read.html), (&r.text, &r.html));
+    let one = trees.mark("01A", &Transition::Recover).unwrap();
+    assert_eq!(one.html, r.html, "`mark` still hands back the whole record");
+}
+
+#[test]
+fn only_due_records_come_with_their_bodies_and_one_being_sent_is_not_due() {
+    let (_dir, trees) = open();
+    for id in ["01A", "01B"] {
+        let mut r = record(id, OutboxState::Queued);
+        r.html = Some(format!("<p>{id}</p>"));
+        trees.insert(&r, None).unwrap();
+    }
+    trees.mark("01A", &Transition::Sending).unwrap();
+    let due = trees.pending_due(1_000, 10).unwrap();
+    let got: Vec<_> = due
+        .iter()
+        .map(|r| (r.id.as_str(), r.html.as_deref()))
+        .collect();
+    assert_eq!(got, [("01B", Some("<p>01B</p>"))]);
+}

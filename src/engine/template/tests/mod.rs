@@ -399,3 +399,30 @@ fn a_name_set_after_a_render_is_what_the_next_render_sees() {
     let third = renderer.render_text("{{ contact.first_name }}", &cloned, false);
     assert_eq!(third.unwrap(), "Cy");
 }
+
+#[test]
+fn an_argument_without_template_syntax_is_plain_and_renders_as_written_in_any_context() {
+    let lit = |value: Value| Arg::Literal {
+        value,
+        pos: Pos::default(),
+    };
+    let r = Renderer::new();
+    for arg in [
+        tpl("Booked"),
+        tpl("50% off } {"),
+        lit(json!(["VIP", 3, null, {"k": "v"}])),
+        lit(json!(true)),
+    ] {
+        let plain = Renderer::plain_arg(&arg).expect("no template syntax");
+        assert_eq!(plain, r.render_arg(&arg, &ctx()).unwrap());
+        assert_eq!(plain, r.render_arg(&arg, &Context::default()).unwrap());
+    }
+    for arg in [
+        tpl("{{ email }}"),
+        tpl("a {# note #}"),
+        tpl("{% if true %}x{% endif %}"),
+        lit(json!(["VIP", {"k": "{{ first_name }}"}])),
+    ] {
+        assert_eq!(Renderer::plain_arg(&arg), None, "{arg:?}");
+    }
+}
