@@ -1,14 +1,15 @@
 //! Micro-benchmarks of the per-request hot pieces, on the shipped workflows and samples:
 //! body parsing (strict JSON, as the hook handler reads it), matching (mapping paths, the
-//! trigger filter and dedupe key per item), templating (an email's subject and HTML body),
-//! storing (a booking's run record through the store's codec, against plain JSON; a stored
-//! request as its handler encodes it) and events (a stored request's live event as JSON).
+//! trigger filter and dedupe key per item), templating (an email's subject and HTML body, a
+//! run's step contexts), storing (a booking's run record through the store's codec, against
+//! plain JSON; a stored request as its handler encodes it) and events (a stored request's live
+//! event as JSON).
 //!   cargo bench --bench hot_paths                      (add `-- parse` to run one group)
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use hookflow::engine::context::run_context;
+use hookflow::engine::context::{run_context, RunContext};
 use hookflow::engine::template::{Context, Renderer};
 use hookflow::sender::body::{decode_and_parse, default_split};
-use hookflow::workflow::{load_dir, paths, SendEmail, StepKind, Workflow};
+use hookflow::workflow::{load_dir, paths, Pos, SendEmail, StepKind, Workflow};
 use serde_json::{json, Value};
 use std::hint::black_box;
 use std::path::Path;
@@ -164,6 +165,37 @@ fn templating(c: &mut Criterion) {
             renderer
                 .render_text(black_box(&html), &ctx, true)
                 .expect("renders")
+        })
+    });
+    // The contexts of a booking run's five steps, each with the contact as it then was: made
+    // afresh at every step (as before) and kept from step to step (`RunContext`, as now).
+    let contacts: Vec<Value> = (0..5)
+        .map(|i| match i {
+            0 => Value::Null,
+            _ => {
+                let mut c = contact.clone();
+                c["custom"]["step"] = json!(i);
+                c
+            }
+        })
+        .collect();
+    g.bench_function("booking_run_five_step_contexts_made_afresh", |b| {
+        b.iter(|| {
+            for c in &contacts {
+                let ctx = run_context(&booking, &item, &request_ctx(), c.clone(), 0);
+                black_box(renderer.render_value("{{ first_name }}", Pos::default(), &ctx))
+                    .expect("renders");
+            }
+        })
+    });
+    g.bench_function("booking_run_five_step_contexts_kept", |b| {
+        b.iter(|| {
+            let kept = RunContext::default();
+            for c in &contacts {
+                let ctx = kept.for_step(&booking, &item, &request_ctx(), c.clone(), 0);
+                black_box(renderer.render_value("{{ first_name }}", Pos::default(), &ctx))
+                    .expect("renders");
+            }
         })
     });
     // What a send_email step does: its context made, then the subject and the body rendered.
