@@ -245,7 +245,9 @@ class Harness:
             got = events.wait_for(lambda kind, d: kind == "run", k, 10)
             what = f"run event #{k}" + ("" if got else " (timeout)")
         elif point == "email":
-            state = rng.choice(["queued", "sending", "sent"])
+            # Outbox mode writes an .eml with no `sending` mark first (a second write is the
+            # same file), so only SMTP delivery has that state to stop in.
+            state = rng.choice(["queued", "sending", "sent"] if MAIL == "smtp" else ["queued", "sent"])
             k = rng.randint(1, 10)
             got = events.wait_for(lambda kind, d: kind == "email" and d.get("state") == state,
                                   k, 10)
