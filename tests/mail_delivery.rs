@@ -45,6 +45,21 @@ impl Fixture {
         Mailer::with_policy(self.trees.clone(), transport, policy)
     }
 
+    /// Where outbox mode writes its `.eml` files.
+    fn outbox_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("outbox")
+    }
+
+    /// Outbox mode, writing to [`Fixture::outbox_dir`].
+    fn outbox_transport(&self) -> Transport {
+        Transport::from_config(
+            &MailConfig::Outbox,
+            &self.outbox_dir(),
+            Duration::from_secs(1),
+        )
+        .unwrap()
+    }
+
     fn queue(&self, to: &str) -> OutboxRecord {
         let token = new_token();
         let record = OutboxRecord {
@@ -308,9 +323,8 @@ async fn an_email_left_sending_by_a_crash_is_sent_again_with_the_same_message_id
 #[tokio::test]
 async fn outbox_mode_writes_one_parseable_eml_per_email_and_nothing_else() {
     let fx = Fixture::new();
-    let outbox = fx.dir.path().join("outbox");
-    let transport =
-        Transport::from_config(&MailConfig::Outbox, &outbox, Duration::from_secs(1)).unwrap();
+    let outbox = fx.outbox_dir();
+    let transport = fx.outbox_transport();
     let mailer = Mailer::new(fx.trees.clone(), transport);
     let records = [fx.queue("jane@example.com"), fx.queue("john@example.com")];
 
@@ -334,9 +348,8 @@ async fn outbox_mode_writes_one_parseable_eml_per_email_and_nothing_else() {
 #[tokio::test]
 async fn skipped_emails_are_left_alone_and_bad_addresses_fail_without_a_send() {
     let fx = Fixture::new();
-    let outbox = fx.dir.path().join("outbox");
-    let transport =
-        Transport::from_config(&MailConfig::Outbox, &outbox, Duration::from_secs(1)).unwrap();
+    let outbox = fx.outbox_dir();
+    let transport = fx.outbox_transport();
     let mailer = Mailer::new(fx.trees.clone(), transport);
     let mut skipped = fx.queue("jane@example.com");
     skipped.state = OutboxState::Skipped;
@@ -367,9 +380,8 @@ async fn skipped_emails_are_left_alone_and_bad_addresses_fail_without_a_send() {
 #[tokio::test]
 async fn the_background_loop_sends_what_is_queued_as_soon_as_it_is_woken() {
     let fx = Fixture::new();
-    let outbox = fx.dir.path().join("outbox");
-    let transport =
-        Transport::from_config(&MailConfig::Outbox, &outbox, Duration::from_secs(1)).unwrap();
+    let outbox = fx.outbox_dir();
+    let transport = fx.outbox_transport();
     // A tick far longer than the deadline: only the wake can make the loop send in time.
     let mailer = Mailer::new(fx.trees.clone(), transport).with_tick(Duration::from_secs(3_600));
     let wake = Arc::new(Notify::new());
@@ -407,9 +419,8 @@ async fn email_states(bus: &Arc<hookflow::events::EventBus>) -> Vec<String> {
 #[tokio::test]
 async fn outbox_mode_writes_the_eml_without_first_marking_the_email_sending() {
     let fx = Fixture::new();
-    let outbox = fx.dir.path().join("outbox");
-    let transport =
-        Transport::from_config(&MailConfig::Outbox, &outbox, Duration::from_secs(1)).unwrap();
+    let outbox = fx.outbox_dir();
+    let transport = fx.outbox_transport();
     let bus = Arc::new(hookflow::events::EventBus::default());
     let mailer = Mailer::new(fx.trees.clone(), transport).with_events(bus.clone());
     let record = fx.queue("jane@example.com");
@@ -432,10 +443,9 @@ async fn outbox_mode_writes_the_eml_without_first_marking_the_email_sending() {
 async fn outbox_mode_retries_a_failed_write_counting_each_attempt_and_then_writes_it_once() {
     let fx = Fixture::new();
     // A file where the outbox dir should be: the write fails until it is moved away.
-    let outbox = fx.dir.path().join("outbox");
+    let outbox = fx.outbox_dir();
     std::fs::write(&outbox, "in the way").unwrap();
-    let transport =
-        Transport::from_config(&MailConfig::Outbox, &outbox, Duration::from_secs(1)).unwrap();
+    let transport = fx.outbox_transport();
     let mailer = Mailer::new(fx.trees.clone(), transport);
     let record = fx.queue("jane@example.com");
 
@@ -468,15 +478,14 @@ async fn outbox_mode_retries_a_failed_write_counting_each_attempt_and_then_write
 #[tokio::test]
 async fn an_email_whose_eml_was_written_but_not_recorded_is_written_again_not_twice() {
     let fx = Fixture::new();
-    let outbox = fx.dir.path().join("outbox");
+    let outbox = fx.outbox_dir();
     let record = fx.queue("jane@example.com");
     // A crash after the write and before its outcome was on disk: the file is there and the
     // email is still queued.
     std::fs::create_dir_all(&outbox).unwrap();
     let path = outbox.join(format!("{}.eml", record.id));
     std::fs::write(&path, "half a story").unwrap();
-    let transport =
-        Transport::from_config(&MailConfig::Outbox, &outbox, Duration::from_secs(1)).unwrap();
+    let transport = fx.outbox_transport();
     let mailer = Mailer::new(fx.trees.clone(), transport);
 
     assert_eq!(mailer.deliver_due(T0).await.unwrap(), 1);
