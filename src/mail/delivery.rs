@@ -163,8 +163,8 @@ impl Mailer {
     /// `sending` and that is flushed, then they are sent [`SENDING_AT_ONCE`] at a time, each
     /// group's outcomes recorded as it ends, and the outcomes flushed. In outbox mode a send
     /// can be repeated with the same effect (the same `.eml` written again), so the `sending`
-    /// mark and its flush are left out: a crash before an outcome is recorded leaves the email
-    /// `queued`, and it is written again. Returns how many were attempted (another pass may
+    /// mark is left out (the flush before the sends stays): a crash before an outcome is
+    /// recorded leaves the email `queued`, and it is written again. Returns how many were attempted (another pass may
     /// have taken some).
     async fn deliver_batch(
         &self,
@@ -176,6 +176,10 @@ impl Mailer {
         }
         let repeatable = self.transport.repeats_safely();
         let taken = if repeatable {
+            // The rows themselves must be on disk before their files are: the worker commits
+            // a batch of runs without waiting for a flush, and a row lost to a kill would be
+            // made again by the run, under a new id, as a second file.
+            self.trees.flush().await?;
             due
         } else {
             let sending: Vec<_> = due
