@@ -95,7 +95,7 @@ fn mark_moves_through_the_states_and_refuses_a_wrong_start() {
     let r = trees.mark("01A", &sent).unwrap();
     assert_eq!(r.state, OutboxState::Sent);
     assert!(
-        trees.pending_records().unwrap().is_empty(),
+        trees.pending_rows().unwrap().is_empty(),
         "a sent record left the pending index"
     );
     assert_eq!(trees.get("01A").unwrap().unwrap().sent_at, Some(7));
@@ -221,7 +221,7 @@ fn marking_many_at_once_hands_back_the_rows_and_leaves_the_bodies_unread_and_kep
     r.html = Some("<p>See you soon</p>".into());
     trees.insert(&r, Some("c1")).unwrap();
     let marked = trees
-        .mark_all(&[
+        .mark_rows(&[
             ("01A", &Transition::Sending),
             ("nope", &Transition::Sending),
         ])
