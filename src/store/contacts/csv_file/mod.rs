@@ -6,6 +6,7 @@ mod check;
 mod export;
 mod format;
 mod import;
+mod prepare;
 
 pub use check::FileCheck;
 pub use export::ExportError;
