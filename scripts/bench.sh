@@ -329,6 +329,13 @@ if ! skipped "$SKIP_MILLION"; then
       lookups+=("$(printf '%-38s %s ms (curl, median of 5 contacts: too slow for wrk)' "$label" "$ms")")
     fi
   done
+  # The box's own floor for one request at a time: bare warp under the same wrk -t1 -c1. On a
+  # virtual machine each round trip wakes an idle vCPU, which can cost more than the lookup.
+  p=$(free_port 18790)
+  start_other bare_floor "http://127.0.0.1:$p/" "$bare_bin" "$p"
+  wrk_run "http://127.0.0.1:$p/" scripts/post.lua -t1 -c1 -d"$LOOKUP_DURATION"
+  lookups+=("$(printf '%-38s p50 %s ms, p99 %s ms (%s req/s, wrk)' "bare warp, the same way (the floor)" "$p50" "$p99" "$rps")")
+  stop_pid "$other_pid"
   rare=$(cat "$work/contacts/rare.txt")
   tag_ms=$(first_page "/api/contacts?tag=vip")
   name_ms=$(first_page "/api/contacts?q=son")

@@ -45,6 +45,21 @@ impl Fixture {
         Mailer::with_policy(self.trees.clone(), transport, policy)
     }
 
+    /// Where outbox mode writes its `.eml` files.
+    fn outbox_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("outbox")
+    }
+
+    /// Outbox mode, writing to [`Fixture::outbox_dir`].
+    fn outbox_transport(&self) -> Transport {
+        Transport::from_config(
+            &MailConfig::Outbox,
+            &self.outbox_dir(),
+            Duration::from_secs(1),
+        )
+        .unwrap()
+    }
+
     fn queue(&self, to: &str) -> OutboxRecord {
         let token = new_token();
         let record = OutboxRecord {
@@ -308,9 +323,8 @@ async fn an_email_left_sending_by_a_crash_is_sent_again_with_the_same_message_id
 #[tokio::test]
 async fn outbox_mode_writes_one_parseable_eml_per_email_and_nothing_else() {
     let fx = Fixture::new();
-    let outbox = fx.dir.path().join("outbox");
-    let transport =
-        Transport::from_config(&MailConfig::Outbox, &outbox, Duration::from_secs(1)).unwrap();
+    let outbox = fx.outbox_dir();
+    let transport = fx.outbox_transport();
     let mailer = Mailer::new(fx.trees.clone(), transport);
     let records = [fx.queue("jane@example.com"), fx.queue("john@example.com")];
 
@@ -334,9 +348,8 @@ async fn outbox_mode_writes_one_parseable_eml_per_email_and_nothing_else() {
 #[tokio::test]
 async fn skipped_emails_are_left_alone_and_bad_addresses_fail_without_a_send() {
     let fx = Fixture::new();
-    let outbox = fx.dir.path().join("outbox");
-    let transport =
-        Transport::from_config(&MailConfig::Outbox, &outbox, Duration::from_secs(1)).unwrap();
+    let outbox = fx.outbox_dir();
+    let transport = fx.outbox_transport();
     let mailer = Mailer::new(fx.trees.clone(), transport);
     let mut skipped = fx.queue("jane@example.com");
     skipped.state = OutboxState::Skipped;
@@ -367,9 +380,8 @@ async fn skipped_emails_are_left_alone_and_bad_addresses_fail_without_a_send() {
 #[tokio::test]
 async fn the_background_loop_sends_what_is_queued_as_soon_as_it_is_woken() {
     let fx = Fixture::new();
-    let outbox = fx.dir.path().join("outbox");
-    let transport =
-        Transport::from_config(&MailConfig::Outbox, &outbox, Duration::from_secs(1)).unwrap();
+    let outbox = fx.outbox_dir();
+    let transport = fx.outbox_transport();
     // A tick far longer than the deadline: only the wake can make the loop send in time.
     let mailer = Mailer::new(fx.trees.clone(), transport).with_tick(Duration::from_secs(3_600));
     let wake = Arc::new(Notify::new());
@@ -389,4 +401,117 @@ async fn the_background_loop_sends_what_is_queued_as_soon_as_it_is_woken() {
     }
     worker.abort();
     assert!(outbox.join(format!("{}.eml", record.id)).exists());
+}
+
+/// The states of the email events published on `bus` so far, oldest first.
+async fn email_states(bus: &Arc<hookflow::events::EventBus>) -> Vec<String> {
+    let mut sub = bus.subscribe(Some(0));
+    let mut states = Vec::new();
+    while let Ok(Some(hookflow::events::Next::Event(e))) =
+        tokio::time::timeout(Duration::from_millis(200), sub.next()).await
+    {
+        let data: serde_json::Value = serde_json::from_str(&e.data).unwrap();
+        states.push(data["state"].as_str().unwrap().to_string());
+    }
+    states
+}
+
+#[tokio::test]
+async fn outbox_mode_writes_the_eml_without_first_marking_the_email_sending() {
+    let fx = Fixture::new();
+    let outbox = fx.outbox_dir();
+    let transport = fx.outbox_transport();
+    let bus = Arc::new(hookflow::events::EventBus::default());
+    let mailer = Mailer::new(fx.trees.clone(), transport).with_events(bus.clone());
+    let record = fx.queue("jane@example.com");
+
+    assert_eq!(mailer.deliver_due(T0).await.unwrap(), 1);
+
+    // Writing the same `.eml` again is harmless, so no `sending` mark (and no flush of it)
+    // comes before the write: queued goes straight to sent, counting one attempt.
+    assert_eq!(email_states(&bus).await, ["sent"]);
+    let stored = fx.get(&record.id);
+    assert_eq!((stored.state, stored.attempts), (OutboxState::Sent, 1));
+    assert_eq!(
+        stored.message_id.as_deref(),
+        Some(format!("<{}@hookflow>", record.id).as_str())
+    );
+    assert!(outbox.join(format!("{}.eml", record.id)).exists());
+}
+
+#[tokio::test]
+async fn outbox_mode_retries_a_failed_write_counting_each_attempt_and_then_writes_it_once() {
+    let fx = Fixture::new();
+    // A file where the outbox dir should be: the write fails until it is moved away.
+    let outbox = fx.outbox_dir();
+    std::fs::write(&outbox, "in the way").unwrap();
+    let transport = fx.outbox_transport();
+    let mailer = Mailer::new(fx.trees.clone(), transport);
+    let record = fx.queue("jane@example.com");
+
+    assert_eq!(mailer.deliver_due(T0).await.unwrap(), 1);
+    let failed = fx.get(&record.id);
+    assert_eq!((failed.state, failed.attempts), (OutboxState::Queued, 1));
+    assert_eq!(
+        failed.next_attempt_at,
+        T0 + 1_000,
+        "the first backoff is 1 s"
+    );
+    assert!(
+        failed.last_error.as_deref().unwrap().contains("outbox"),
+        "{failed:?}"
+    );
+    assert_eq!(
+        mailer.deliver_due(T0 + 999).await.unwrap(),
+        0,
+        "not due yet"
+    );
+
+    std::fs::remove_file(&outbox).unwrap();
+    assert_eq!(mailer.deliver_due(T0 + 1_000).await.unwrap(), 1);
+    let sent = fx.get(&record.id);
+    assert_eq!((sent.state, sent.attempts), (OutboxState::Sent, 2));
+    assert_eq!(sent.last_error, None);
+    assert_eq!(std::fs::read_dir(&outbox).unwrap().count(), 1);
+}
+
+#[tokio::test]
+async fn an_email_whose_eml_was_written_but_not_recorded_is_written_again_not_twice() {
+    let fx = Fixture::new();
+    let outbox = fx.outbox_dir();
+    let record = fx.queue("jane@example.com");
+    // A crash after the write and before its outcome was on disk: the file is there and the
+    // email is still queued.
+    std::fs::create_dir_all(&outbox).unwrap();
+    let path = outbox.join(format!("{}.eml", record.id));
+    std::fs::write(&path, "half a story").unwrap();
+    let transport = fx.outbox_transport();
+    let mailer = Mailer::new(fx.trees.clone(), transport);
+
+    assert_eq!(mailer.deliver_due(T0).await.unwrap(), 1);
+
+    assert_eq!(fx.get(&record.id).state, OutboxState::Sent);
+    let files: Vec<_> = std::fs::read_dir(&outbox).unwrap().collect();
+    assert_eq!(files.len(), 1, "one file per email: {files:?}");
+    let eml = Eml::parse(&std::fs::read_to_string(&path).unwrap());
+    assert_complete_email(&eml, &record);
+}
+
+#[tokio::test]
+async fn through_smtp_the_email_is_still_marked_sending_before_it_leaves() {
+    let fx = Fixture::new();
+    let port = free_port();
+    let sink = Sink::start(port, &fx.sink_dir(), &[]);
+    let bus = Arc::new(hookflow::events::EventBus::default());
+    let mailer = fx.smtp_mailer(port).with_events(bus.clone());
+    let record = fx.queue("jane@example.com");
+
+    assert_eq!(mailer.deliver_due(T0).await.unwrap(), 1);
+
+    assert_eq!(email_states(&bus).await, ["sending", "sent"]);
+    let stored = fx.get(&record.id);
+    assert_eq!((stored.state, stored.attempts), (OutboxState::Sent, 1));
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1);
+    assert_complete_email(&messages[0].eml, &record);
 }

@@ -120,7 +120,7 @@ impl Mailer {
     /// Message-ID (see the module comment). Returns how many were requeued.
     pub fn recover(&self) -> Result<usize, MailError> {
         let mut requeued = 0;
-        for record in self.trees.pending_records()? {
+        for record in self.trees.pending_rows()? {
             if record.state == OutboxState::Sending {
                 self.trees.mark(&record.id, &Transition::Recover)?;
                 tracing::warn!(email = %record.id, attempts = record.attempts,
@@ -152,52 +152,73 @@ impl Mailer {
     pub fn next_due_at(&self) -> Result<Option<Millis>, MailError> {
         Ok(self
             .trees
-            .pending_records()?
+            .pending_rows()?
             .iter()
             .filter(|r| r.state == OutboxState::Queued)
             .map(|r| r.next_attempt_at)
             .min())
     }
 
-    /// One attempt at each record, two flushes for the lot: all are marked `sending` and that
-    /// is flushed, then they are sent [`SENDING_AT_ONCE`] at a time, each group's outcomes
-    /// recorded as it ends, and the outcomes flushed. Returns how many were attempted (another pass may have taken some).
+    /// One attempt at each record. Through SMTP, two flushes for the lot: all are marked
+    /// `sending` and that is flushed, then they are sent [`SENDING_AT_ONCE`] at a time, each
+    /// group's outcomes recorded as it ends, and the outcomes flushed. In outbox mode a send
+    /// can be repeated with the same effect (the same `.eml` written again), so the `sending`
+    /// mark is left out (the flush before the sends stays): a crash before an outcome is
+    /// recorded leaves the email `queued`, and it is written again. Returns how many were attempted (another pass may
+    /// have taken some).
     async fn deliver_batch(
         &self,
-        due: Vec<OutboxRecord>,
+        mut due: Vec<OutboxRecord>,
         now_ms: Millis,
     ) -> Result<usize, MailError> {
         if due.is_empty() {
             return Ok(0);
         }
-        let sending: Vec<_> = due
-            .iter()
-            .map(|r| (r.id.as_str(), &Transition::Sending))
-            .collect();
-        let mut taken = Vec::with_capacity(due.len());
-        for marked in self.trees.mark_all(&sending)? {
-            match marked {
-                Ok(record) => {
-                    self.events.publish(email_event(&record));
-                    taken.push(record);
+        let repeatable = self.transport.repeats_safely();
+        let taken = if repeatable {
+            // The rows themselves must be on disk before their files are: the worker commits
+            // a batch of runs without waiting for a flush, and a row lost to a kill would be
+            // made again by the run, under a new id, as a second file.
+            self.trees.flush().await?;
+            due
+        } else {
+            let sending: Vec<_> = due
+                .iter()
+                .map(|r| (r.id.as_str(), &Transition::Sending))
+                .collect();
+            let marked = self.trees.mark_rows(&sending)?;
+            let mut taken = Vec::with_capacity(due.len());
+            for (read, marked) in due.iter_mut().zip(marked) {
+                match marked {
+                    Ok(mut record) => {
+                        self.events.publish(email_event(&record));
+                        // The row came back without its body; the read record has it.
+                        record.text = read.text.take();
+                        record.html = read.html.take();
+                        taken.push(record);
+                    }
+                    Err(OutboxError::WrongState { .. } | OutboxError::NotFound(_)) => {}
+                    Err(e) => return Err(e.into()),
                 }
-                Err(OutboxError::WrongState { .. } | OutboxError::NotFound(_)) => {}
-                Err(e) => return Err(e.into()),
             }
-        }
-        // On disk before the messages leave, so a crash cannot forget that they may have left.
-        self.trees.flush().await?;
+            // On disk before the messages leave, so a crash cannot forget that they may have left.
+            self.trees.flush().await?;
+            taken
+        };
         // Outcomes are recorded a group at a time, as the group's sends end: a crash then
         // repeats only what was in flight or not yet written (sled writes its log every half
         // second on its own), not the whole batch.
+        let mut attempted = 0;
         for (n, group) in taken.chunks(SENDING_AT_ONCE).enumerate() {
             if self.is_stopping() {
-                let back: Vec<_> = taken[n * SENDING_AT_ONCE..]
-                    .iter()
-                    .map(|r| (r.id.as_str(), &Transition::Recover))
-                    .collect();
-                for record in self.trees.mark_all(&back)?.into_iter().flatten() {
-                    self.events.publish(email_event(&record));
+                if !repeatable {
+                    let back: Vec<_> = taken[n * SENDING_AT_ONCE..]
+                        .iter()
+                        .map(|r| (r.id.as_str(), &Transition::Recover))
+                        .collect();
+                    for record in self.trees.mark_rows(&back)?.into_iter().flatten() {
+                        self.events.publish(email_event(&record));
+                    }
                 }
                 break;
             }
@@ -206,9 +227,15 @@ impl Mailer {
                 .iter()
                 .zip(outcomes)
                 .map(|(record, outcome)| {
-                    let change = self.outcome_to_transition(record, outcome, now_ms);
-                    log_outcome(record, &change);
-                    change
+                    // This attempt counts already when `sending` was marked, not yet otherwise.
+                    let attempts = record.attempts + u32::from(repeatable);
+                    let change = self.outcome_to_transition(record, attempts, outcome, now_ms);
+                    log_outcome(record, attempts, &change);
+                    if repeatable {
+                        Transition::Attempted(Box::new(change))
+                    } else {
+                        change
+                    }
                 })
                 .collect();
             let marks: Vec<_> = group
@@ -216,12 +243,13 @@ impl Mailer {
                 .zip(&changes)
                 .map(|(r, c)| (r.id.as_str(), c))
                 .collect();
-            for record in self.trees.mark_all(&marks)?.into_iter().flatten() {
+            for record in self.trees.mark_rows(&marks)?.into_iter().flatten() {
+                attempted += 1;
                 self.events.publish(email_event(&record));
             }
         }
         self.trees.flush().await?;
-        Ok(taken.len())
+        Ok(if repeatable { attempted } else { taken.len() })
     }
 
     async fn send(&self, record: &OutboxRecord) -> Result<Option<String>, SendError> {
@@ -234,9 +262,12 @@ impl Mailer {
         Ok(sent.eml_path.map(|p| p.display().to_string()))
     }
 
+    /// What an attempt's outcome makes of `record`, which has had `attempts` attempts, this one
+    /// included.
     fn outcome_to_transition(
         &self,
         record: &OutboxRecord,
+        attempts: u32,
         outcome: Result<Option<String>, SendError>,
         now_ms: Millis,
     ) -> Transition {
@@ -247,12 +278,12 @@ impl Mailer {
                 eml_path,
             },
             Err(e) if e.permanent => Transition::Failed { error: e.message },
-            Err(e) if record.attempts >= self.policy.max_attempts => Transition::Failed {
-                error: format!("gave up after {} attempts: {}", record.attempts, e.message),
+            Err(e) if attempts >= self.policy.max_attempts => Transition::Failed {
+                error: format!("gave up after {attempts} attempts: {}", e.message),
             },
             Err(e) => Transition::Retry {
                 error: e.message,
-                next_attempt_at: now_ms + self.policy.delay_after(record.attempts),
+                next_attempt_at: now_ms + self.policy.delay_after(attempts),
             },
         }
     }
@@ -289,18 +320,18 @@ impl Mailer {
 }
 
 /// Logs how an attempt ended (never the address or the message).
-fn log_outcome(record: &OutboxRecord, change: &Transition) {
+fn log_outcome(record: &OutboxRecord, attempts: u32, change: &Transition) {
     let id = &record.id;
     match change {
         Transition::Sent { .. } => tracing::info!(email = %id, run = ?record.run_id,
-            attempts = record.attempts, "email sent"),
+            attempts, "email sent"),
         Transition::Retry {
             error,
             next_attempt_at,
         } => tracing::warn!(email = %id,
-            attempts = record.attempts, error = %error, next_attempt_at, "email delivery failed; will retry"),
+            attempts, error = %error, next_attempt_at, "email delivery failed; will retry"),
         _ => {
-            tracing::error!(email = %id, attempts = record.attempts, "email delivery failed for good")
+            tracing::error!(email = %id, attempts, "email delivery failed for good")
         }
     }
 }

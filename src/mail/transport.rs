@@ -243,6 +243,13 @@ impl Transport {
         Ok(Self::Smtp(builder.build()))
     }
 
+    /// Whether sending a message again has the same effect as sending it once: in outbox mode
+    /// it writes the same `{id}.eml` again (by a rename, never half), so delivery needs no
+    /// `sending` mark on disk first; a mail server would get a second copy.
+    pub fn repeats_safely(&self) -> bool {
+        matches!(self, Self::Outbox { .. })
+    }
+
     /// Sends one message; `id` names the `.eml` file in outbox mode.
     pub async fn send(&self, id: &str, message: &Message) -> Result<Sent, SendError> {
         match self {

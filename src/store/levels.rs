@@ -20,7 +20,7 @@ impl Store {
         };
         let pending = self
             .outbox
-            .pending_records()
+            .pending_rows()
             .map_err(|e| StoreError::Corrupt {
                 tree: "outbox",
                 message: e.to_string(),

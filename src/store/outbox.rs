@@ -269,22 +269,25 @@ impl OutboxTrees {
     }
 
     /// Applies a mailer state change atomically, refusing it when the record is not in the
-    /// state the change starts from; returns the updated record.
+    /// state the change starts from; returns the updated record, body included.
     pub fn mark(&self, id: &str, change: &Transition) -> Result<OutboxRecord, OutboxError> {
-        let mut results = self.mark_all(&[(id, change)])?;
-        results
+        let mut record = self
+            .mark_rows(&[(id, change)])?
             .pop()
-            .unwrap_or_else(|| Err(OutboxError::NotFound(id.to_string())))
+            .unwrap_or_else(|| Err(OutboxError::NotFound(id.to_string())))?;
+        body::fill(&self.bodies, &mut record)?;
+        Ok(record)
     }
 
     /// Applies many state changes in one transaction: each as [`OutboxTrees::mark`] would, a
     /// refused one (wrong state, unknown id) refused on its own without stopping the rest.
-    /// The outer error is the store's; the inner ones, in order, each change's.
-    pub fn mark_all(
+    /// The outer error is the store's; the inner ones, in order, each change's. The records
+    /// come back as their rows, without their bodies (the mailer has them already).
+    pub fn mark_rows(
         &self,
         changes: &[(&str, &Transition)],
     ) -> Result<Vec<Result<OutboxRecord, OutboxError>>, OutboxError> {
-        let mut results = (&self.outbox, &self.pending)
+        (&self.outbox, &self.pending)
             .transaction(|(o, p)| {
                 let mut out = Vec::with_capacity(changes.len());
                 for (id, change) in changes {
@@ -312,23 +315,20 @@ impl OutboxTrees {
                 }
                 Ok(out)
             })
-            .map_err(flatten)?;
-        for record in results.iter_mut().flatten() {
-            body::fill(&self.bodies, record)?;
-        }
-        Ok(results)
+            .map_err(flatten)
     }
 
-    /// Every record not in a final state, oldest first.
-    pub fn pending_records(&self) -> Result<Vec<OutboxRecord>, OutboxError> {
+    /// Every record not in a final state, oldest first, as rows without their bodies (what
+    /// counts and due times need).
+    pub fn pending_rows(&self) -> Result<Vec<OutboxRecord>, OutboxError> {
         let mut out = Vec::new();
         for key in self.pending.iter().keys() {
             let key = key?;
             let id = String::from_utf8_lossy(&key);
             // The index and the record are written in one transaction, so a miss is not
             // expected; skipping it keeps one odd row from stopping all mail.
-            if let Some(record) = self.get(&id)? {
-                out.push(record);
+            if let Some(raw) = self.outbox.get(key.as_ref())? {
+                out.push(decode(&id, &raw)?);
             }
         }
         Ok(out)
@@ -348,10 +348,14 @@ impl OutboxTrees {
             }
             let key = key?;
             let id = String::from_utf8_lossy(&key);
-            if let Some(r) = self.get(&id)? {
-                if r.state == OutboxState::Queued && r.next_attempt_at <= now_ms {
-                    due.push(r);
-                }
+            let Some(raw) = self.outbox.get(key.as_ref())? else {
+                continue;
+            };
+            let mut r = decode(&id, &raw)?;
+            if r.state == OutboxState::Queued && r.next_attempt_at <= now_ms {
+                // Only a record about to be sent needs its body.
+                body::fill(&self.bodies, &mut r)?;
+                due.push(r);
             }
         }
         Ok(due)

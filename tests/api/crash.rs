@@ -154,3 +154,59 @@ async fn finished_runs_and_their_contacts_are_unchanged_after_a_graceful_restart
     assert_eq!(app.contact_by_email("emily.chen@example.com").await, emily);
     assert_eq!(app.runs("").await.len(), 2, "nothing ran again");
 }
+
+/// One email per item and nothing after it.
+const MAIL_ONE: &str = r#"name: Mail one
+mapping:
+  email: $.email
+steps:
+  - find_contact: {email: "{{ email }}", create: true}
+  - send_email: {subject: "Hello", body: "Your visit is booked."}
+"#;
+
+/// The `.eml` files of the outbox dir.
+fn eml_files(data: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(data.join("outbox"))
+        .map(|dir| {
+            dir.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|name| name.ends_with(".eml") && !name.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_email_file_written_just_before_a_sigkill_is_not_written_again_under_a_new_id() {
+    let (mut app, _dir) = spawn_workflows(&[("mail.yaml", MAIL_ONE)]).await;
+    let resp = app
+        .client
+        .post(app.url("mail"))
+        .json(&json!({"email": "once@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    // Nothing else arrives, so nothing else flushes: the kill follows the file at once.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while eml_files(app.data.path()).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no .eml was written");
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    app.kill9();
+    let written = eml_files(app.data.path());
+
+    let app = app.restart().await;
+    let sent = eventually("the email sent", Duration::from_secs(20), || async {
+        let items = app.get_ok("/api/outbox").await["items"].clone();
+        let items = items.as_array().unwrap().clone();
+        (items.len() == 1 && items[0]["state"] == "sent").then_some(items)
+    })
+    .await;
+    let id = sent[0]["id"].as_str().unwrap();
+    assert_eq!(
+        eml_files(app.data.path()),
+        [format!("{id}.eml")],
+        "one outbox row and one file for the one email (written before the kill: {written:?})"
+    );
+    assert_eq!(written, [format!("{id}.eml")]);
+}

@@ -95,7 +95,7 @@ fn mark_moves_through_the_states_and_refuses_a_wrong_start() {
     let r = trees.mark("01A", &sent).unwrap();
     assert_eq!(r.state, OutboxState::Sent);
     assert!(
-        trees.pending_records().unwrap().is_empty(),
+        trees.pending_rows().unwrap().is_empty(),
         "a sent record left the pending index"
     );
     assert_eq!(trees.get("01A").unwrap().unwrap().sent_at, Some(7));

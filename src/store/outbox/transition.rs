@@ -31,12 +31,17 @@ pub enum Transition {
     },
     /// `sending` → `queued` at startup: a crash left delivery unconfirmed.
     Recover,
+    /// `queued` → the outcome of one attempt (`Sent`, `Retry` or `Failed`) in one change,
+    /// counting the attempt: for a transport whose send can be repeated with the same effect
+    /// (outbox mode writes the same `{id}.eml` again), which needs no `sending` mark on disk
+    /// before it sends.
+    Attempted(Box<Transition>),
 }
 
 impl Transition {
     pub(super) fn allowed_from(&self) -> OutboxState {
         match self {
-            Self::Sending => OutboxState::Queued,
+            Self::Sending | Self::Attempted(_) => OutboxState::Queued,
             _ => OutboxState::Sending,
         }
     }
@@ -71,6 +76,10 @@ impl Transition {
                 r.last_error = Some(error);
             }
             Self::Recover => r.state = OutboxState::Queued,
+            Self::Attempted(outcome) => {
+                Self::Sending.apply(r);
+                outcome.apply(r);
+            }
         }
     }
 }

@@ -227,7 +227,7 @@ fn ten_thousand_enrolments_due_at_once_each_fire_exactly_once() {
     let counts = e.ex().store.enrolment_counts().unwrap()["s"];
     assert_eq!((counts.completed, counts.active), (n, 0));
     // One outbox row per enrolment: the email step ran exactly once each.
-    let emails = e.ex().store.outbox.pending_records().unwrap();
+    let emails = e.ex().store.outbox.pending_rows().unwrap();
     assert_eq!(emails.len(), n);
     let mut to: Vec<_> = emails.iter().map(|r| r.to.clone()).collect();
     to.sort();
