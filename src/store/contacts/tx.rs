@@ -118,6 +118,12 @@ impl<'a> ContactTx<'a> {
 
     /// Stores a new contact with its first timeline entry.
     pub fn insert(&self, contact: &Contact, entry: &TimelineEntry) -> TxResult<()> {
+        self.insert_encoded(contact, &Encoded::new(contact, entry)?)
+    }
+
+    /// [`Self::insert`] with the contact and its entry already encoded (an import encodes
+    /// rows on another thread, ahead of their transaction).
+    pub(crate) fn insert_encoded(&self, contact: &Contact, encoded: &Encoded) -> TxResult<()> {
         if self.contacts.get(contact.id.as_bytes())?.is_some() {
             return abort(ContactError::Store(format!(
                 "contact id {} already exists",
@@ -131,8 +137,8 @@ impl<'a> ContactTx<'a> {
             self.add_phone(phone, &contact.id)?;
         }
         self.reindex(None, Some(contact))?;
-        self.put(contact)?;
-        self.append(&contact.id, entry)
+        self.put_encoded(contact, &encoded.contact)?;
+        self.append_encoded(&contact.id, &encoded.entry)
     }
 
     /// Replaces `before` (the stored version, read in this transaction) by `after` and appends
@@ -209,10 +215,11 @@ impl<'a> ContactTx<'a> {
     }
 
     fn put(&self, contact: &Contact) -> TxResult<()> {
-        let json = serde_json::to_vec(contact)
-            .map_err(|e| store_err(format!("contact {}: cannot encode: {e}", contact.id)))?;
-        self.contacts
-            .insert(contact.id.as_bytes(), codec::compress(json))?;
+        self.put_encoded(contact, &encode_contact(contact)?)
+    }
+
+    fn put_encoded(&self, contact: &Contact, bytes: &[u8]) -> TxResult<()> {
+        self.contacts.insert(contact.id.as_bytes(), bytes)?;
         self.decoded
             .borrow_mut()
             .insert(contact.id.clone(), Some(contact.clone()));
@@ -220,12 +227,13 @@ impl<'a> ContactTx<'a> {
     }
 
     fn append(&self, id: &str, entry: &TimelineEntry) -> TxResult<()> {
+        self.append_encoded(id, &encode_entry(id, entry)?)
+    }
+
+    fn append_encoded(&self, id: &str, bytes: &[u8]) -> TxResult<()> {
         // Monotonic, so entries written in the same millisecond keep their order.
         let ulid = crate::domain::ids::new_ulid();
-        let json = serde_json::to_vec(entry)
-            .map_err(|e| store_err(format!("timeline of {id}: cannot encode: {e}")))?;
-        self.timeline
-            .insert(timeline_key(id, &ulid), codec::compress(json))?;
+        self.timeline.insert(timeline_key(id, &ulid), bytes)?;
         Ok(())
     }
 
@@ -289,6 +297,34 @@ impl<'a> ContactTx<'a> {
         }
         Ok(())
     }
+}
+
+/// A new contact and its first timeline entry as they are stored (compressed JSON).
+pub(crate) struct Encoded {
+    contact: Vec<u8>,
+    entry: Vec<u8>,
+}
+
+impl Encoded {
+    /// Encodes `contact` and `entry` for [`ContactTx::insert_encoded`].
+    pub(crate) fn new(contact: &Contact, entry: &TimelineEntry) -> Result<Self, ContactError> {
+        Ok(Self {
+            contact: encode_contact(contact)?,
+            entry: encode_entry(&contact.id, entry)?,
+        })
+    }
+}
+
+fn encode_contact(contact: &Contact) -> Result<Vec<u8>, ContactError> {
+    let json = serde_json::to_vec(contact)
+        .map_err(|e| ContactError::Store(format!("contact {}: cannot encode: {e}", contact.id)))?;
+    Ok(codec::compress(json))
+}
+
+fn encode_entry(id: &str, entry: &TimelineEntry) -> Result<Vec<u8>, ContactError> {
+    let json = serde_json::to_vec(entry)
+        .map_err(|e| ContactError::Store(format!("timeline of {id}: cannot encode: {e}")))?;
+    Ok(codec::compress(json))
 }
 
 /// `id ++ 0x00 ++ ulid`: a contact's entries are one prefix, in time order.

@@ -7,8 +7,9 @@
 
 use super::check::check_file;
 use super::format::{Header, Row};
+use super::prepare::{self, Prepared};
 use crate::domain::contact::Contact;
-use crate::store::contacts::change::{commit, diff};
+use crate::store::contacts::change::commit;
 use crate::store::contacts::matching::{lookup, phone_not_copied, phone_taken, Lookup};
 use crate::store::contacts::packed::{self, Layout};
 use crate::store::contacts::{ChangeCtx, ContactError, ContactTrees, ContactTx, TxResult};
@@ -16,9 +17,6 @@ use serde::Serialize;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::io::Read;
-
-/// Rows per transaction.
-const BATCH: usize = 500;
 
 /// A row the report mentions: its line in the file and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -65,7 +63,7 @@ impl ContactTrees {
     /// so that the file need not be in memory); a BOM at its start is skipped.
     pub fn import_checked(
         &self,
-        file: impl Read,
+        file: impl Read + Send,
         region: &str,
         ctx: &ChangeCtx,
     ) -> Result<ImportReport, ContactError> {
@@ -74,53 +72,55 @@ impl ContactTrees {
         self.import_rows(file, region, ctx)
     }
 
-    /// Applies the rows of checked text (without a BOM).
+    /// Applies the rows of checked text (without a BOM). The rows are read and encoded on
+    /// a thread of their own (see [`super::prepare`]) while this one applies them.
     fn import_rows(
         &self,
-        text: impl Read,
+        text: impl Read + Send,
         region: &str,
         ctx: &ChangeCtx,
     ) -> Result<ImportReport, ContactError> {
-        let mut reader = csv::ReaderBuilder::new()
+        let mut records = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(text);
-        let mut records = reader.records();
+            .from_reader(text)
+            .into_records();
         let header = match records.next() {
             Some(first) => Header::parse(&first.map_err(unreadable)?),
             None => Err("the file has no header row".into()),
         }
         .map_err(ContactError::Invalid)?;
-        let mut report = ImportReport::default();
-        // Blocks change only under this lock: the rows' new contacts go straight into them,
-        // where the layout read once says (a transaction cannot look it up).
-        let _packing = self.packing.lock().unwrap_or_else(|e| e.into_inner());
-        let mut layout = packed::layout(&self.index)?;
-        let mut batch = Vec::with_capacity(BATCH);
-        for record in records {
-            let record = record.map_err(unreadable)?;
-            let line = record.position().map_or(0, |p| p.line());
-            match header.row(&record, line, region) {
-                Ok(row) => batch.push(row),
-                Err(reason) => report.skipped.push(RowNote { line, reason }),
+        let (send, chunks) = std::sync::mpsc::sync_channel(prepare::AHEAD);
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("csv-import".into())
+                .spawn_scoped(scope, || {
+                    prepare::read_chunks(records, &header, region, ctx, send)
+                })
+                .map_err(|e| ContactError::Store(format!("starting the import thread: {e}")))?;
+            let mut report = ImportReport::default();
+            // Blocks change only under this lock: the rows' new contacts go straight into
+            // them, where the layout read once says (a transaction cannot look it up).
+            let _packing = self.packing.lock().unwrap_or_else(|e| e.into_inner());
+            let mut layout = packed::layout(&self.index)?;
+            // An error drops `chunks`, which stops the reading thread.
+            for chunk in chunks {
+                let chunk = chunk?;
+                report.skipped.extend(chunk.skipped);
+                self.apply_batch(&chunk.rows, ctx, &mut report, &mut layout)?;
             }
-            if batch.len() == BATCH {
-                self.apply_batch(&batch, ctx, &mut report, &mut layout)?;
-                batch.clear();
-            }
-        }
-        self.apply_batch(&batch, ctx, &mut report, &mut layout)?;
-        // The texts the rows changed into their blocks now, not a second later: a list right
-        // after an import would read them one by one.
-        packed::pack(&self.index, self.block_bytes)?;
-        report.skipped.sort_by_key(|n| n.line);
-        report.warnings.sort_by_key(|n| n.line);
-        Ok(report)
+            // The texts the rows changed into their blocks now, not a second later: a list
+            // right after an import would read them one by one.
+            packed::pack(&self.index, self.block_bytes)?;
+            report.skipped.sort_by_key(|n| n.line);
+            report.warnings.sort_by_key(|n| n.line);
+            Ok(report)
+        })
     }
 
     fn apply_batch(
         &self,
-        rows: &[Row],
+        rows: &[Prepared],
         ctx: &ChangeCtx,
         report: &mut ImportReport,
         layout: &mut Layout,
@@ -143,7 +143,7 @@ impl ContactTrees {
             Ok((applied, after)) => {
                 *layout = after;
                 for (row, a) in rows.iter().zip(applied) {
-                    count(report, row, a);
+                    count(report, &row.row, a);
                 }
             }
             Err(e @ ContactError::Store(_)) => return Err(e),
@@ -151,10 +151,10 @@ impl ContactTrees {
             Err(_) => {
                 for row in rows {
                     match self.transaction(|tx| apply_row(tx, row, ctx)) {
-                        Ok(a) => count(report, row, a),
+                        Ok(a) => count(report, &row.row, a),
                         Err(e @ ContactError::Store(_)) => return Err(e),
                         Err(e) => report.skipped.push(RowNote {
-                            line: row.line,
+                            line: row.row.line,
                             reason: e.to_string(),
                         }),
                     }
@@ -180,7 +180,8 @@ fn count(report: &mut ImportReport, row: &Row, applied: Applied) {
 }
 
 /// Matches `row` like `find_contact` and updates the contact it finds, or makes one.
-fn apply_row(tx: &ContactTx<'_>, row: &Row, ctx: &ChangeCtx) -> TxResult<Applied> {
+fn apply_row(tx: &ContactTx<'_>, prepared: &Prepared, ctx: &ChangeCtx) -> TxResult<Applied> {
+    let row = &prepared.row;
     match lookup(tx, row.email.as_ref(), row.phone.as_ref())? {
         Lookup::Found(before, _) => {
             let before = *before;
@@ -206,26 +207,29 @@ fn apply_row(tx: &ContactTx<'_>, row: &Row, ctx: &ChangeCtx) -> TxResult<Applied
             })
         }
         Lookup::Missed { phone_taken } => {
-            let mut contact = Contact::new(ctx.now);
-            // An exported id comes back (a re-import after a reset keeps ids and links).
-            if let Some(id) = &row.id {
-                if tx.get(id)?.is_none() {
-                    contact.id = id.clone();
+            let id_free = match &row.id {
+                Some(id) => tx.get(id)?.is_none(),
+                None => true,
+            };
+            let warning = row
+                .phone
+                .as_ref()
+                .filter(|_| phone_taken)
+                .map(phone_not_copied);
+            match &prepared.new {
+                // The usual case: the contact made ahead is the one the rules give.
+                Some((contact, encoded)) if id_free && warning.is_none() => {
+                    tx.insert_encoded(contact, encoded)?
+                }
+                _ => {
+                    // The id made when the row was read, so ids keep the file's order.
+                    let made = prepared.new.as_ref().map(|(c, _)| c.id.clone());
+                    let id = made.or_else(|| row.id.clone()).filter(|_| id_free);
+                    let phone = row.phone.clone().filter(|_| warning.is_none());
+                    let contact = prepare::new_contact(row, ctx, id, phone);
+                    tx.insert(&contact, &ctx.entry(prepare::created(&contact, ctx)))?
                 }
             }
-            contact.created_at = row.created.unwrap_or(ctx.now);
-            contact.source = Some("import".into());
-            let mut warning = None;
-            match &row.phone {
-                Some(phone) if phone_taken => warning = Some(phone_not_copied(phone)),
-                phone => contact.phone = phone.clone(),
-            }
-            set_fields(&mut contact, row);
-            let blank = Contact {
-                id: contact.id.clone(),
-                ..Contact::new(ctx.now)
-            };
-            tx.insert(&contact, &ctx.entry(diff(&blank, &contact)))?;
             Ok(Applied {
                 created: true,
                 warning,
@@ -236,7 +240,7 @@ fn apply_row(tx: &ContactTx<'_>, row: &Row, ctx: &ChangeCtx) -> TxResult<Applied
 
 /// Sets what the row sets (blank cells were dropped when it was read): tags are added, never
 /// removed. Phone and id are the caller's, as they follow matching rules.
-fn set_fields(c: &mut Contact, row: &Row) {
+pub(super) fn set_fields(c: &mut Contact, row: &Row) {
     let set = |field: &mut Option<String>, value: &Option<String>| {
         if value.is_some() {
             field.clone_from(value);
@@ -270,7 +274,7 @@ fn set_fields(c: &mut Contact, row: &Row) {
 }
 
 /// `file` after its BOM, if it starts with one.
-fn skip_bom(mut file: impl Read) -> std::io::Result<impl Read> {
+fn skip_bom(mut file: impl Read + Send) -> std::io::Result<impl Read + Send> {
     let mut head = Vec::with_capacity(3);
     (&mut file).take(3).read_to_end(&mut head)?;
     if head == b"\xEF\xBB\xBF" {
@@ -279,7 +283,7 @@ fn skip_bom(mut file: impl Read) -> std::io::Result<impl Read> {
     Ok(std::io::Cursor::new(head).chain(file))
 }
 
-fn unreadable(e: csv::Error) -> ContactError {
+pub(super) fn unreadable(e: csv::Error) -> ContactError {
     if let csv::ErrorKind::Io(io) = e.kind() {
         return ContactError::Store(format!("reading the file: {io}"));
     }

@@ -2,6 +2,7 @@
 
 mod api;
 mod change;
+mod import_ahead;
 mod index;
 mod matching;
 mod packed;
