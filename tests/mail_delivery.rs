@@ -515,3 +515,31 @@ async fn through_smtp_the_email_is_still_marked_sending_before_it_leaves() {
     assert_eq!(messages.len(), 1);
     assert_complete_email(&messages[0].eml, &record);
 }
+
+#[tokio::test]
+async fn outbox_mode_writes_a_batch_at_once_and_each_email_gets_its_own_outcome() {
+    let fx = Fixture::new();
+    let outbox = fx.outbox_dir();
+    let mailer = Mailer::new(fx.trees.clone(), fx.outbox_transport());
+    let first = fx.queue("jane@example.com");
+    let bad = fx.queue("jane at example dot com");
+    let last = fx.queue("john@example.com");
+
+    assert_eq!(mailer.deliver_due(T0).await.unwrap(), 3);
+
+    for good in [&first, &last] {
+        let stored = fx.get(&good.id);
+        let path = outbox.join(format!("{}.eml", good.id));
+        assert_eq!(stored.state, OutboxState::Sent);
+        assert_eq!(stored.eml_path.as_deref(), Some(path.to_str().unwrap()));
+        assert_complete_email(&Eml::parse(&std::fs::read_to_string(&path).unwrap()), good);
+    }
+    let failed = fx.get(&bad.id);
+    assert_eq!((failed.state, failed.attempts), (OutboxState::Failed, 1));
+    assert!(!outbox.join(format!("{}.eml", bad.id)).exists());
+    assert_eq!(
+        std::fs::read_dir(&outbox).unwrap().count(),
+        2,
+        "no temporary files left"
+    );
+}

@@ -19,8 +19,8 @@ use tokio::sync::Notify;
 /// The most records one batch takes: one pair of flushes covers them all.
 const BATCH: usize = 256;
 
-/// The most messages in flight at once within a batch (SMTP connections come from lettre's
-/// pool; the outbox writes files).
+/// The most SMTP messages in flight at once within a batch (connections come from lettre's
+/// pool); outbox mode writes a whole batch's files in one task (see `eml_files`).
 const SENDING_AT_ONCE: usize = 16;
 
 /// How transient failures are retried.
@@ -209,10 +209,16 @@ impl Mailer {
         // repeats only what was in flight or not yet written (sled writes its log every half
         // second on its own), not the whole batch.
         let mut attempted = 0;
-        for (n, group) in taken.chunks(SENDING_AT_ONCE).enumerate() {
+        // Outbox mode writes the whole batch in one task (see `eml_files`).
+        let at_once = if repeatable {
+            taken.len()
+        } else {
+            SENDING_AT_ONCE
+        };
+        for (n, group) in taken.chunks(at_once).enumerate() {
             if self.is_stopping() {
                 if !repeatable {
-                    let back: Vec<_> = taken[n * SENDING_AT_ONCE..]
+                    let back: Vec<_> = taken[n * at_once..]
                         .iter()
                         .map(|r| (r.id.as_str(), &Transition::Recover))
                         .collect();
@@ -222,7 +228,7 @@ impl Mailer {
                 }
                 break;
             }
-            let outcomes = futures_util::future::join_all(group.iter().map(|r| self.send(r))).await;
+            let outcomes = self.send_group(group).await;
             let changes: Vec<_> = group
                 .iter()
                 .zip(outcomes)
@@ -252,12 +258,31 @@ impl Mailer {
         Ok(if repeatable { attempted } else { taken.len() })
     }
 
+    /// Sends a group: in outbox mode its files in one task, through SMTP each message at once.
+    async fn send_group(&self, group: &[OutboxRecord]) -> Vec<Result<Option<String>, SendError>> {
+        let Some(dir) = self.transport.outbox_dir() else {
+            return futures_util::future::join_all(group.iter().map(|r| self.send(r))).await;
+        };
+        let mut outcomes = Vec::with_capacity(group.len());
+        let mut files = Vec::with_capacity(group.len());
+        for record in group {
+            outcomes.push(built(record).map(|message| {
+                files.push((record.id.clone(), message.formatted()));
+                None
+            }));
+        }
+        let mut written = super::eml_files::write_all(dir, files).await.into_iter();
+        for outcome in outcomes.iter_mut().filter(|o| o.is_ok()) {
+            *outcome = written
+                .next()
+                .expect("one result a file")
+                .map(|path| Some(path.display().to_string()));
+        }
+        outcomes
+    }
+
     async fn send(&self, record: &OutboxRecord) -> Result<Option<String>, SendError> {
-        // A message that cannot be built will not build on a retry either.
-        let message = build(record).map_err(|e| SendError {
-            permanent: true,
-            message: e.to_string(),
-        })?;
+        let message = built(record)?;
         let sent = self.transport.send(&record.id, &message).await?;
         Ok(sent.eml_path.map(|p| p.display().to_string()))
     }
@@ -317,6 +342,14 @@ impl Mailer {
             }
         }
     }
+}
+
+/// The record's message; one that cannot be built will not build on a retry either.
+fn built(record: &OutboxRecord) -> Result<lettre::Message, SendError> {
+    build(record).map_err(|e| SendError {
+        permanent: true,
+        message: e.to_string(),
+    })
 }
 
 /// Logs how an attempt ended (never the address or the message).

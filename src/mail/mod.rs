@@ -10,6 +10,7 @@
 //! [`OutboxRecord`]: crate::store::outbox::OutboxRecord
 
 pub mod delivery;
+pub mod eml_files;
 pub mod message;
 pub mod tls;
 pub mod transport;

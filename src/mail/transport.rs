@@ -250,12 +250,24 @@ impl Transport {
         matches!(self, Self::Outbox { .. })
     }
 
+    /// Outbox mode's directory (where [`super::eml_files::write_all`] puts a batch at once).
+    pub fn outbox_dir(&self) -> Option<&Path> {
+        match self {
+            Self::Outbox { dir } => Some(dir),
+            Self::Smtp(_) => None,
+        }
+    }
+
     /// Sends one message; `id` names the `.eml` file in outbox mode.
     pub async fn send(&self, id: &str, message: &Message) -> Result<Sent, SendError> {
         match self {
             Self::Outbox { dir } => {
-                write_eml(dir, id, message.formatted())
-                    .await
+                let files = vec![(id.to_string(), message.formatted())];
+                let written = super::eml_files::write_all(dir, files).await;
+                written
+                    .into_iter()
+                    .next()
+                    .expect("one result a file")
                     .map(|path| Sent {
                         eml_path: Some(path),
                     })
@@ -268,44 +280,6 @@ impl Transport {
             }
         }
     }
-}
-
-/// Writes to a temporary name and renames, so a crash never leaves a half-written `.eml`. The
-/// whole write is one blocking task: tokio's file calls would hand each step to the blocking
-/// pool in turn.
-async fn write_eml(dir: &Path, id: &str, bytes: Vec<u8>) -> Result<PathBuf, SendError> {
-    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(SendError {
-            permanent: true,
-            message: format!("email id {id:?} cannot be a file name (expected a ULID)"),
-        });
-    }
-    let dir = dir.to_path_buf();
-    let id = id.to_string();
-    tokio::task::spawn_blocking(move || write_eml_now(&dir, &id, &bytes))
-        .await
-        .unwrap_or_else(|e| {
-            Err(SendError {
-                permanent: false,
-                message: format!("the task writing the .eml file failed: {e}"),
-            })
-        })
-}
-
-fn write_eml_now(dir: &Path, id: &str, bytes: &[u8]) -> Result<PathBuf, SendError> {
-    use std::io::Write;
-    let path = dir.join(format!("{id}.eml"));
-    let tmp = dir.join(format!(".{id}.eml.tmp"));
-    let io = |what: &str, p: &Path, e: std::io::Error| SendError {
-        permanent: false,
-        message: format!("cannot {what} {}: {e}", p.display()),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| io("create the outbox dir", dir, e))?;
-    let mut file = std::fs::File::create(&tmp).map_err(|e| io("create", &tmp, e))?;
-    file.write_all(bytes).map_err(|e| io("write", &tmp, e))?;
-    file.sync_all().map_err(|e| io("sync", &tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| io("rename to", &path, e))?;
-    Ok(path)
 }
 
 /// 5xx and what needs the admin ([`tls::explain`]) are permanent; 4xx, refused or reset
