@@ -133,30 +133,21 @@ impl Renderer {
     /// Evaluates a step argument: `{{ expr }}` alone keeps its type, other text is a string,
     /// literals keep their shape with every string inside rendered by the same rules.
     pub fn render_arg(&self, arg: &Arg, ctx: &Context) -> Result<Value, TemplateError> {
-        match arg {
-            Arg::Template { source, pos } => self.render_value(source, *pos, ctx),
-            Arg::Literal { value, pos } => {
-                map_strings(value, &mut |s| self.render_value(s, *pos, ctx))
-            }
-        }
+        self.render_arg_with(arg, || ctx)
     }
 
-    /// What [`Self::render_arg`] gives for an argument without any template syntax (its text or
-    /// literal as written), which needs no context; `None` when it has some.
-    pub fn plain_arg(arg: &Arg) -> Option<Value> {
-        fn plain(v: &Value) -> bool {
-            match v {
-                Value::String(s) => !has_tags(s),
-                Value::Array(items) => items.iter().all(plain),
-                Value::Object(map) => map.values().all(plain),
-                _ => true,
-            }
-        }
+    /// [`Self::render_arg`] with the context asked for only when the argument has template
+    /// syntax: a step that renders only plain text (`add_tag: Booked`) never makes one.
+    pub fn render_arg_with<'c>(
+        &self,
+        arg: &Arg,
+        ctx: impl Fn() -> &'c Context,
+    ) -> Result<Value, TemplateError> {
         match arg {
-            Arg::Template { source, .. } => {
-                (!has_tags(source)).then(|| Value::String(source.clone()))
+            Arg::Template { source, pos } => self.render_value_with(source, *pos, &ctx),
+            Arg::Literal { value, pos } => {
+                map_strings(value, &mut |s| self.render_value_with(s, *pos, &ctx))
             }
-            Arg::Literal { value, .. } => plain(value).then(|| value.clone()),
         }
     }
 
@@ -167,9 +158,19 @@ impl Renderer {
         pos: Pos,
         ctx: &Context,
     ) -> Result<Value, TemplateError> {
+        self.render_value_with(source, pos, &|| ctx)
+    }
+
+    fn render_value_with<'c>(
+        &self,
+        source: &str,
+        pos: Pos,
+        ctx: &impl Fn() -> &'c Context,
+    ) -> Result<Value, TemplateError> {
         let Some(job) = value_job(source, pos) else {
             return Ok(Value::String(source.to_owned()));
         };
+        let ctx = ctx();
         let (out, value) = self.templates.run(&job, ctx.root(), ctx.vars())?;
         let Some((value, exact)) = value else {
             return Ok(Value::String(out));

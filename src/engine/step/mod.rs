@@ -413,11 +413,8 @@ pub(crate) struct Render<'a> {
 
 impl Render<'_> {
     pub(crate) fn arg(&self, arg: &Arg) -> StepResult<Value> {
-        if let Some(plain) = Renderer::plain_arg(arg) {
-            return Ok(plain);
-        }
         self.renderer
-            .render_arg(arg, self.ctx.get())
+            .render_arg_with(arg, || self.ctx.get())
             .or_else(|e| fail(&Value::Null, e.message))
     }
 
