@@ -258,33 +258,25 @@ impl Mailer {
         Ok(if repeatable { attempted } else { taken.len() })
     }
 
-    /// Sends a group: in outbox mode its files in one task, through SMTP each message at once.
+    /// Sends a group (in outbox mode one batch of files, see [`Transport::send_all`]); each
+    /// record's outcome, in order: the `.eml` path in outbox mode.
     async fn send_group(&self, group: &[OutboxRecord]) -> Vec<Result<Option<String>, SendError>> {
-        let Some(dir) = self.transport.outbox_dir() else {
-            return futures_util::future::join_all(group.iter().map(|r| self.send(r))).await;
-        };
         let mut outcomes = Vec::with_capacity(group.len());
-        let mut files = Vec::with_capacity(group.len());
+        let mut messages = Vec::with_capacity(group.len());
         for record in group {
             outcomes.push(built(record).map(|message| {
-                files.push((record.id.clone(), message.formatted()));
+                messages.push((record.id.clone(), message));
                 None
             }));
         }
-        let mut written = super::eml_files::write_all(dir, files).await.into_iter();
+        let mut sent = self.transport.send_all(messages).await.into_iter();
         for outcome in outcomes.iter_mut().filter(|o| o.is_ok()) {
-            *outcome = written
+            *outcome = sent
                 .next()
-                .expect("one result a file")
-                .map(|path| Some(path.display().to_string()));
+                .expect("one result a message")
+                .map(|s| s.eml_path.map(|p| p.display().to_string()));
         }
         outcomes
-    }
-
-    async fn send(&self, record: &OutboxRecord) -> Result<Option<String>, SendError> {
-        let message = built(record)?;
-        let sent = self.transport.send(&record.id, &message).await?;
-        Ok(sent.eml_path.map(|p| p.display().to_string()))
     }
 
     /// What an attempt's outcome makes of `record`, which has had `attempts` attempts, this one

@@ -39,12 +39,9 @@ fn write_all_now(dir: &Path, files: &[(String, Vec<u8>)]) -> Vec<Result<PathBuf,
         .map(|(id, bytes)| write_one(dir, id, bytes))
         .collect();
     if let Err(e) = sync_together(dir) {
+        let failed = io("sync the outbox dir", dir, e);
         for result in written.iter_mut().filter(|r| r.is_ok()) {
-            *result = Err(io(
-                "sync the outbox dir",
-                dir,
-                std::io::Error::new(e.kind(), e.to_string()),
-            ));
+            *result = Err(failed.clone());
         }
     }
     written

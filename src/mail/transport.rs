@@ -250,33 +250,34 @@ impl Transport {
         matches!(self, Self::Outbox { .. })
     }
 
-    /// Outbox mode's directory (where [`super::eml_files::write_all`] puts a batch at once).
-    pub fn outbox_dir(&self) -> Option<&Path> {
-        match self {
-            Self::Outbox { dir } => Some(dir),
-            Self::Smtp(_) => None,
-        }
-    }
-
-    /// Sends one message; `id` names the `.eml` file in outbox mode.
-    pub async fn send(&self, id: &str, message: &Message) -> Result<Sent, SendError> {
+    /// Sends each `(id, message)`; the results are in the order given. Outbox mode writes them
+    /// as `{id}.eml` files in one batch ([`super::eml_files::write_all`]); through SMTP they go
+    /// at once, on lettre's pooled connections.
+    pub async fn send_all(&self, messages: Vec<(String, Message)>) -> Vec<Result<Sent, SendError>> {
         match self {
             Self::Outbox { dir } => {
-                let files = vec![(id.to_string(), message.formatted())];
-                let written = super::eml_files::write_all(dir, files).await;
-                written
+                let files = messages
                     .into_iter()
-                    .next()
-                    .expect("one result a file")
-                    .map(|path| Sent {
-                        eml_path: Some(path),
+                    .map(|(id, message)| (id, message.formatted()))
+                    .collect();
+                super::eml_files::write_all(dir, files)
+                    .await
+                    .into_iter()
+                    .map(|written| {
+                        written.map(|path| Sent {
+                            eml_path: Some(path),
+                        })
                     })
+                    .collect()
             }
             Self::Smtp(smtp) => {
-                let result = smtp
-                    .send_raw(message.envelope(), &message.formatted())
-                    .await;
-                result.map(|_| Sent { eml_path: None }).map_err(classify)
+                let sends = messages.iter().map(|(_, message)| async move {
+                    smtp.send_raw(message.envelope(), &message.formatted())
+                        .await
+                        .map(|_| Sent { eml_path: None })
+                        .map_err(classify)
+                });
+                futures_util::future::join_all(sends).await
             }
         }
     }
