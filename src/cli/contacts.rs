@@ -6,6 +6,7 @@ use super::client::ApiClient;
 use super::list::{self, Page};
 use super::output;
 use crate::domain::time::wall_now_ms;
+use crate::store::compact::growth_is_live;
 use crate::store::contacts::{ChangeCtx, ContactQuery};
 use crate::store::Store;
 use anyhow::Context as _;
@@ -269,8 +270,8 @@ async fn import(backend: Backend, data: Vec<u8>) -> anyhow::Result<Value> {
         }
         Backend::Local(store, region) => {
             let ctx = ChangeCtx::import(wall_now_ms());
-            let report = store.contacts.import_csv(&data, &region, &ctx)?;
-            store.flush_now()?;
+            let report =
+                growth_is_live(&store, || store.contacts.import_csv(&data, &region, &ctx))??;
             Ok(serde_json::to_value(report)?)
         }
     }

@@ -263,3 +263,35 @@ async fn a_request_still_arriving_when_a_compaction_is_asked_is_answered_before_
     app.client = reqwest::Client::new();
     app.request(answer["request_id"].as_str().unwrap()).await;
 }
+
+#[tokio::test]
+async fn a_contact_list_imported_through_the_api_does_not_make_the_store_due_for_a_compaction() {
+    let mut app = spawn_with(Options {
+        // The check runs at start only: a due store would restart at the next one.
+        args: ["--compact-above", "1MiB"].map(String::from).to_vec(),
+        ..Options::default()
+    })
+    .await;
+    let mut csv = String::from("first_name,last_name,email,phone,tags\n");
+    for i in 0..6_000 {
+        csv.push_str(&format!(
+            "Ann{i},Lee{i},ann{i}@example.com,+1415555{i:04},vip\n"
+        ));
+    }
+    let before = sled_bytes(app.data.path());
+    let (status, report) =
+        crate::contacts_csv::post_csv(&app, "text/csv; charset=utf-8", &csv).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["created"], 6_000, "{report}");
+    let after = sled_bytes(app.data.path());
+    assert!(
+        after > 2 * before && after > 1 << 20,
+        "the import must double the file past the floor: {before} -> {after}"
+    );
+    app.stop();
+    let store = hookflow::store::Store::open(app.data.path()).unwrap();
+    assert!(
+        !store.compaction_due(1 << 20).unwrap(),
+        "copying {after} bytes of imported contacts would reclaim nothing"
+    );
+}

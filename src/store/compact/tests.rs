@@ -172,3 +172,50 @@ fn a_store_from_before_compaction_is_not_due_at_its_first_open_only_once_it_doub
     }
     assert!(store.compaction_due(1).unwrap());
 }
+
+/// A CSV of `n` contacts with names, emails, phones and tags.
+fn contacts_csv(n: usize) -> String {
+    let mut csv = String::from("first_name,last_name,email,phone,tags\n");
+    for i in 0..n {
+        csv.push_str(&format!(
+            "Ann{i},Lee{i},ann{i}@example.com,+1415555{:04},\"vip,clinic-{}\"\n",
+            i % 10_000,
+            i % 7
+        ));
+    }
+    csv
+}
+
+#[test]
+fn an_import_that_doubles_the_file_does_not_make_it_due_but_what_is_written_after_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.flush_now().unwrap();
+    let start = file_bytes(dir.path());
+    let ctx = crate::store::contacts::ChangeCtx::import(0);
+    let csv = contacts_csv(3_000);
+    let report = growth_is_live(&store, || {
+        store.contacts.import_csv(csv.as_bytes(), "US", &ctx)
+    })
+    .unwrap()
+    .unwrap();
+    assert_eq!(report.created, 3_000, "{report:?}");
+    let imported = file_bytes(dir.path());
+    assert!(
+        imported > 2 * start,
+        "the import grew the file {start} -> {imported}"
+    );
+    assert!(
+        !store.compaction_due(1).unwrap(),
+        "an import's records are live: copying them reclaims nothing"
+    );
+    // What is written after it still counts.
+    let tree = store.db.open_tree("scratch").unwrap();
+    let mut i = 0u32;
+    while file_bytes(dir.path()) <= 2 * imported {
+        tree.insert(i.to_be_bytes(), vec![7; 4096]).unwrap();
+        store.flush_now().unwrap();
+        i += 1;
+    }
+    assert!(store.compaction_due(1).unwrap());
+}

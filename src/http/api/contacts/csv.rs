@@ -12,6 +12,7 @@ use super::contact_error;
 use crate::http::api::{guard, reply, with, HttpState};
 use crate::http::chunks;
 use crate::http::error::ApiError;
+use crate::store::compact::growth_is_live;
 use crate::store::contacts::{ChangeCtx, ContactQuery, ExportError, FileCheck};
 use bytes::Buf;
 use futures_util::{Stream, StreamExt};
@@ -53,11 +54,15 @@ async fn import<B: Buf>(
     check_csv_type(content_type.as_deref())?;
     let file = spool(body, s.store().dir()).await?;
     let ctx = ChangeCtx::import(s.intake.now_ms());
-    let (trees, region) = (s.contacts().clone(), s.region.clone());
+    let (store, region) = (s.store().clone(), s.region.clone());
     let report = tokio::task::spawn_blocking(move || {
-        trees.import_checked(std::io::BufReader::new(file), &region, &ctx)
+        growth_is_live(&store, || {
+            let file = std::io::BufReader::new(file);
+            store.contacts.import_checked(file, &region, &ctx)
+        })
     })
     .await
+    .map_err(ApiError::store)?
     .map_err(ApiError::store)?
     .map_err(|e| contact_error(e, ""))?;
     s.intake.flush().await.map_err(ApiError::store)?;
