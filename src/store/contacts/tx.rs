@@ -123,12 +123,21 @@ impl<'a> ContactTx<'a> {
 
     /// Stores a new contact with its first timeline entry.
     pub fn insert(&self, contact: &Contact, entry: &TimelineEntry) -> TxResult<()> {
-        self.insert_encoded(contact, &Encoded::new(contact, entry)?)
+        // Its entry is appended, not encoded ahead: a later change in this transaction (a
+        // booking's update and tag) then extends it without reading it back.
+        self.add(contact, &encode_contact(contact)?)?;
+        self.append(&contact.id, entry)
     }
 
     /// [`Self::insert`] with the contact and its entry already encoded (an import encodes
     /// rows on another thread, ahead of their transaction).
     pub(crate) fn insert_encoded(&self, contact: &Contact, encoded: &Encoded) -> TxResult<()> {
+        self.add(contact, &encoded.contact)?;
+        self.append_encoded(&contact.id, &encoded.entry)
+    }
+
+    /// Stores a new contact (`bytes` its encoding) and its index entries, without its entry.
+    fn add(&self, contact: &Contact, bytes: &[u8]) -> TxResult<()> {
         if self.contacts.get(contact.id.as_bytes())?.is_some() {
             return abort(ContactError::Store(format!(
                 "contact id {} already exists",
@@ -142,8 +151,7 @@ impl<'a> ContactTx<'a> {
             self.add_phone(phone, &contact.id)?;
         }
         self.reindex(None, Some(contact))?;
-        self.put_encoded(contact, &encoded.contact)?;
-        self.append_encoded(&contact.id, &encoded.entry)
+        self.put_encoded(contact, bytes)
     }
 
     /// Replaces `before` (the stored version, read in this transaction) by `after` and appends
