@@ -16,6 +16,7 @@ mod name_scan;
 mod packed;
 mod patch;
 mod query;
+mod timeline;
 mod tx;
 
 pub use change::{

@@ -42,4 +42,5 @@ mod runs;
 mod samples;
 mod sequences;
 mod tail;
+mod timeline;
 mod typical_flow;

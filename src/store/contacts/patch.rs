@@ -1,7 +1,7 @@
 //! The admin API's edits, each its own transaction: JSON merge patch (RFC 7396) and delete.
 
 use super::change::commit;
-use super::tx::timeline_prefix;
+use super::timeline;
 use super::{ChangeCtx, ContactError, ContactTrees};
 use crate::domain::contact::{Contact, Email, Phone, Tag};
 use serde_json::{Map, Value};
@@ -40,9 +40,9 @@ impl ContactTrees {
             .ok_or(ContactError::NotFound)?;
         // After the delete commits no transaction can append to this timeline (they would find
         // no contact), so clearing it outside the transaction is safe. A crash in between only
-        // leaves unreachable entries.
+        // leaves unreachable entries. Each key goes whole, with every entry it holds.
         let mut batch = sled::Batch::default();
-        for key in self.timeline.scan_prefix(timeline_prefix(id)).keys() {
+        for key in self.timeline.scan_prefix(timeline::prefix(id)).keys() {
             batch.remove(key?);
         }
         self.timeline.apply_batch(batch)?;

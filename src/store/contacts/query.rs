@@ -1,10 +1,9 @@
 //! Reads for the admin API outside any transaction: one contact, a filtered page, a timeline.
 
 use super::name_scan::NameScan;
-use super::tx::{decode_contact, timeline_prefix};
-use super::{index, packed, ContactError, ContactTrees};
+use super::tx::decode_contact;
+use super::{index, packed, timeline, ContactError, ContactTrees};
 use crate::domain::contact::{Contact, Email, Phone, TimelineEntry};
-use crate::store::codec;
 use crate::store::posting::Intersection;
 
 /// The largest page the API serves.
@@ -159,16 +158,20 @@ impl ContactTrees {
         }
     }
 
-    /// A contact's timeline, oldest first (empty for an unknown id).
+    /// A contact's timeline, oldest first (empty for an unknown id): its keys in order, and
+    /// each key's entries in the order they were made.
     pub fn timeline(&self, id: &str) -> Result<Vec<TimelineEntry>, ContactError> {
-        self.timeline
-            .scan_prefix(timeline_prefix(id))
-            .map(|item| {
-                let (_, bytes) = item?;
-                codec::decode("timeline", &bytes)
-                    .map_err(|e| ContactError::Store(format!("timeline entry of {id}: {e}")))
-            })
-            .collect()
+        let mut entries = Vec::new();
+        for item in self.timeline.scan_prefix(timeline::prefix(id)) {
+            let (_, bytes) = item?;
+            let stored = timeline::decode(&bytes).map_err(|e| {
+                ContactError::Store(format!(
+                    "timeline entry of {id}: corrupt record in timeline: {e}"
+                ))
+            })?;
+            entries.extend(stored);
+        }
+        Ok(entries)
     }
 }
 

@@ -2,12 +2,13 @@
 //!
 //! A transaction's view of a tree ([`TxTree`]) cannot scan ranges, so every lookup here is a point read:
 //! `contacts_by_phone` maps a phone to a JSON list of contact ids (read-modify-write), and the
-//! timeline key `id ++ 0x00 ++ ulid` is only ever written here (scans happen outside). The
-//! tag and search entries of `contacts_index` (see [`super::index`]) change with every write.
+//! timeline key `id ++ 0x00 ++ ulid` is only ever written here (scans happen outside; one key
+//! per contact per transaction, see [`super::timeline`]). The tag and search entries of
+//! `contacts_index` (see [`super::index`]) change with every write.
 
 use super::block::Record;
 use super::packed::{self, Layout};
-use super::{abort, index, ContactError};
+use super::{abort, index, timeline, ContactError};
 use crate::domain::contact::{Contact, Email, Phone, TimelineEntry};
 use crate::store::codec;
 use crate::store::txn::TxTree;
@@ -28,6 +29,9 @@ pub struct ContactTx<'a> {
     by_email: &'a TxTree<'a>,
     by_phone: &'a TxTree<'a>,
     timeline: &'a TxTree<'a>,
+    /// The timeline key this transaction made for each contact it changed, and what it holds:
+    /// the transaction's later entries for that contact join the same key.
+    appended: RefCell<HashMap<String, Appended>>,
     index: &'a TxTree<'a>,
     /// Where a new contact's search texts wait to go straight into their block (an import,
     /// see [`Self::placing_new_texts`]); `None`: they are written as a loose entry.
@@ -49,6 +53,7 @@ impl<'a> ContactTx<'a> {
             by_email,
             by_phone,
             timeline,
+            appended: RefCell::default(),
             index,
             fresh: None,
         }
@@ -118,12 +123,21 @@ impl<'a> ContactTx<'a> {
 
     /// Stores a new contact with its first timeline entry.
     pub fn insert(&self, contact: &Contact, entry: &TimelineEntry) -> TxResult<()> {
-        self.insert_encoded(contact, &Encoded::new(contact, entry)?)
+        // Its entry is appended, not encoded ahead: a later change in this transaction (a
+        // booking's update and tag) then extends it without reading it back.
+        self.add(contact, &encode_contact(contact)?)?;
+        self.append(&contact.id, entry)
     }
 
     /// [`Self::insert`] with the contact and its entry already encoded (an import encodes
     /// rows on another thread, ahead of their transaction).
     pub(crate) fn insert_encoded(&self, contact: &Contact, encoded: &Encoded) -> TxResult<()> {
+        self.add(contact, &encoded.contact)?;
+        self.append_encoded(&contact.id, &encoded.entry)
+    }
+
+    /// Stores a new contact (`bytes` its encoding) and its index entries, without its entry.
+    fn add(&self, contact: &Contact, bytes: &[u8]) -> TxResult<()> {
         if self.contacts.get(contact.id.as_bytes())?.is_some() {
             return abort(ContactError::Store(format!(
                 "contact id {} already exists",
@@ -137,8 +151,7 @@ impl<'a> ContactTx<'a> {
             self.add_phone(phone, &contact.id)?;
         }
         self.reindex(None, Some(contact))?;
-        self.put_encoded(contact, &encoded.contact)?;
-        self.append_encoded(&contact.id, &encoded.entry)
+        self.put_encoded(contact, bytes)
     }
 
     /// Replaces `before` (the stored version, read in this transaction) by `after` and appends
@@ -227,14 +240,62 @@ impl<'a> ContactTx<'a> {
     }
 
     fn append(&self, id: &str, entry: &TimelineEntry) -> TxResult<()> {
-        self.append_encoded(id, &encode_entry(id, entry)?)
+        let json = timeline::entry_json(id, entry)?;
+        let mut appended = self.appended.borrow_mut();
+        let Some(made) = appended.get_mut(id) else {
+            let key = self.new_timeline_key(id, timeline::encode_one(json.clone()))?;
+            appended.insert(
+                id.to_string(),
+                Appended {
+                    key,
+                    json: Some(json),
+                },
+            );
+            return Ok(());
+        };
+        // Not this transaction's first entry for the contact: the list grows under its key.
+        let mut joined = match made.json.take() {
+            Some(joined) => joined,
+            None => self.stored_json(id, &made.key)?,
+        };
+        joined.push(b',');
+        joined.extend_from_slice(&json);
+        self.timeline
+            .insert(made.key.as_slice(), timeline::encode_list(&joined))?;
+        made.json = Some(joined);
+        Ok(())
     }
 
+    /// Appends an entry encoded ahead (an import's first entry of a new contact, so this
+    /// transaction's first for it): stored as it is, a single entry.
     fn append_encoded(&self, id: &str, bytes: &[u8]) -> TxResult<()> {
-        // Monotonic, so entries written in the same millisecond keep their order.
-        let ulid = crate::domain::ids::new_ulid();
-        self.timeline.insert(timeline_key(id, &ulid), bytes)?;
+        if self.appended.borrow().contains_key(id) {
+            let entry = timeline::decode(bytes)
+                .map_err(|e| store_err(format!("timeline entry of {id}: {e}")))?;
+            return entry.iter().try_for_each(|e| self.append(id, e));
+        }
+        let key = self.new_timeline_key(id, bytes.to_vec())?;
+        let made = Appended { key, json: None };
+        self.appended.borrow_mut().insert(id.to_string(), made);
         Ok(())
+    }
+
+    /// Writes `value` under a new key of `id`'s timeline and returns the key.
+    fn new_timeline_key(&self, id: &str, value: Vec<u8>) -> TxResult<Vec<u8>> {
+        // Monotonic, so keys made in the same millisecond keep their order.
+        let key = timeline::key(id, &crate::domain::ids::new_ulid());
+        self.timeline.insert(key.as_slice(), value)?;
+        Ok(key)
+    }
+
+    /// The entries this transaction wrote under `key`, as JSON objects joined by commas.
+    fn stored_json(&self, id: &str, key: &[u8]) -> TxResult<Vec<u8>> {
+        let stored = self.timeline.get(key)?.ok_or_else(|| {
+            store_err(format!(
+                "timeline of {id}: this transaction's key went missing"
+            ))
+        })?;
+        timeline::joined_json(&stored).map_err(|e| store_err(format!("timeline of {id}: {e}")))
     }
 
     fn claim_email(&self, email: &Email, id: &str) -> TxResult<()> {
@@ -299,6 +360,14 @@ impl<'a> ContactTx<'a> {
     }
 }
 
+/// A contact's timeline key made in this transaction.
+struct Appended {
+    key: Vec<u8>,
+    /// The JSON objects of the entries under `key`, joined by commas; `None` for an entry that
+    /// came encoded (read back from the stored value only if another entry joins it).
+    json: Option<Vec<u8>>,
+}
+
 /// A new contact and its first timeline entry as they are stored (compressed JSON).
 pub(crate) struct Encoded {
     contact: Vec<u8>,
@@ -310,7 +379,7 @@ impl Encoded {
     pub(crate) fn new(contact: &Contact, entry: &TimelineEntry) -> Result<Self, ContactError> {
         Ok(Self {
             contact: encode_contact(contact)?,
-            entry: encode_entry(&contact.id, entry)?,
+            entry: timeline::encode_one(timeline::entry_json(&contact.id, entry)?),
         })
     }
 }
@@ -319,26 +388,6 @@ fn encode_contact(contact: &Contact) -> Result<Vec<u8>, ContactError> {
     let json = serde_json::to_vec(contact)
         .map_err(|e| ContactError::Store(format!("contact {}: cannot encode: {e}", contact.id)))?;
     Ok(codec::compress(json))
-}
-
-fn encode_entry(id: &str, entry: &TimelineEntry) -> Result<Vec<u8>, ContactError> {
-    let json = serde_json::to_vec(entry)
-        .map_err(|e| ContactError::Store(format!("timeline of {id}: cannot encode: {e}")))?;
-    Ok(codec::compress(json))
-}
-
-/// `id ++ 0x00 ++ ulid`: a contact's entries are one prefix, in time order.
-pub(crate) fn timeline_key(id: &str, ulid: &str) -> Vec<u8> {
-    let mut key = timeline_prefix(id);
-    key.extend_from_slice(ulid.as_bytes());
-    key
-}
-
-/// The prefix of all of a contact's timeline keys.
-pub(crate) fn timeline_prefix(id: &str) -> Vec<u8> {
-    let mut key = id.as_bytes().to_vec();
-    key.push(0);
-    key
 }
 
 /// Reads a stored contact; unreadable JSON is a store error naming the contact.

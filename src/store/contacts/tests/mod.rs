@@ -7,6 +7,7 @@ mod index;
 mod matching;
 mod packed;
 mod props;
+mod timeline;
 
 use super::*;
 use crate::domain::contact::{Contact, Email, Phone, Tag};
