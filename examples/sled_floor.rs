@@ -3,7 +3,8 @@
 //!
 //! It writes, on one thread, the keys and value sizes `scripts/disk_per_booking.py` lists for a
 //! booking (the request and its index entry; the queue entry, added and removed; the run and
-//! its three index entries; the contact, its email, phone, search and three timeline entries;
+//! its three index entries; the contact, its email, phone, search and tag entries and its
+//! timeline (one key for the run's three entries); the unsubscribe token;
 //! the email's row, body and pending mark, the mark removed once sent), in rounds as hookflow
 //! batches them: the committer's round of 32 requests (one transaction, one flush), the
 //! worker's batch of 64 runs (one transaction), the mailer's state changes (one transaction),
@@ -72,7 +73,12 @@ fn main() {
         t("contacts_timeline"),
         t("contacts_index"),
     );
-    let (outbox, bodies, pending) = (t("outbox"), t("outbox_bodies"), t("outbox_pending"));
+    let (outbox, bodies, pending, unsubscribe) = (
+        t("outbox"),
+        t("outbox_bodies"),
+        t("outbox_pending"),
+        t("unsubscribe"),
+    );
 
     let cpu0 = cpu_seconds();
     let wall = Instant::now();
@@ -107,10 +113,11 @@ fn main() {
             &outbox,
             &bodies,
             &pending,
+            &unsubscribe,
         ];
         trees[..]
             .transaction(|tx| {
-                let [q, r, ri, c, e, p, tl, s, o, b, pe] = &tx[..] else {
+                let [q, r, ri, c, e, p, tl, s, o, b, pe, u] = &tx[..] else {
                     unreachable!()
                 };
                 for &n in &ids {
@@ -128,13 +135,14 @@ fn main() {
                         format!("+1555{:07}", n.wrapping_mul(104729) % 10_000_000).as_bytes(),
                         contact.as_bytes(),
                     )?;
-                    for k in 0..3u8 {
-                        tl.insert(
-                            format!("{contact}\0{k}").as_bytes(),
-                            bytes(165, n + k as u64),
-                        )?;
-                    }
+                    // The run's three entries share one key (`contacts/timeline.rs`).
+                    tl.insert(format!("{contact}\0{run}").as_bytes(), bytes(198, n))?;
                     s.insert(format!("s{contact}").as_bytes(), bytes(40, n))?;
+                    s.insert(format!("tbooked\0{contact}").as_bytes(), &[])?;
+                    u.insert(
+                        format!("{:032x}", n.wrapping_mul(0x9E37_79B9)).as_bytes(),
+                        contact.as_bytes(),
+                    )?;
                     o.insert(email.as_bytes(), bytes(306, n))?;
                     b.insert(email.as_bytes(), bytes(526, n))?;
                     pe.insert(email.as_bytes(), &[])?;
