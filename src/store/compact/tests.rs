@@ -43,6 +43,17 @@ fn churned() -> (tempfile::TempDir, u64) {
     (dir, id)
 }
 
+/// Writes new records of 4 KiB, each flushed, until sled's file is above `size` bytes.
+fn grow_past(store: &Store, dir: &Path, size: u64) {
+    let tree = store.db.open_tree("scratch").unwrap();
+    let mut i = 0u32;
+    while file_bytes(dir) <= size {
+        tree.insert(i.to_be_bytes(), vec![7; 4096]).unwrap();
+        store.flush_now().unwrap();
+        i += 1;
+    }
+}
+
 fn folders(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -142,13 +153,7 @@ fn compaction_is_due_past_the_floor_and_then_only_once_the_file_has_doubled() {
     let store = Store::open(dir.path()).unwrap();
     // Above the floor, but not yet twice the size it had after the compaction.
     assert!(!store.compaction_due(done.after / 2).unwrap());
-    let tree = store.db.open_tree("scratch").unwrap();
-    let mut i = 0u32;
-    while file_bytes(dir.path()) <= 2 * done.after {
-        tree.insert(i.to_be_bytes(), vec![7; 4096]).unwrap();
-        store.flush_now().unwrap();
-        i += 1;
-    }
+    grow_past(&store, dir.path(), 2 * done.after);
     assert!(store.compaction_due(done.after / 2).unwrap());
 }
 
@@ -163,13 +168,7 @@ fn a_store_from_before_compaction_is_not_due_at_its_first_open_only_once_it_doub
     let store = Store::open(dir.path()).unwrap();
     let size = file_bytes(dir.path());
     assert!(!store.compaction_due(1).unwrap(), "due at its first open");
-    let tree = store.db.open_tree("scratch").unwrap();
-    let mut i = 0u32;
-    while file_bytes(dir.path()) <= 2 * size {
-        tree.insert(i.to_be_bytes(), vec![7; 4096]).unwrap();
-        store.flush_now().unwrap();
-        i += 1;
-    }
+    grow_past(&store, dir.path(), 2 * size);
     assert!(store.compaction_due(1).unwrap());
 }
 
@@ -210,12 +209,6 @@ fn an_import_that_doubles_the_file_does_not_make_it_due_but_what_is_written_afte
         "an import's records are live: copying them reclaims nothing"
     );
     // What is written after it still counts.
-    let tree = store.db.open_tree("scratch").unwrap();
-    let mut i = 0u32;
-    while file_bytes(dir.path()) <= 2 * imported {
-        tree.insert(i.to_be_bytes(), vec![7; 4096]).unwrap();
-        store.flush_now().unwrap();
-        i += 1;
-    }
+    grow_past(&store, dir.path(), 2 * imported);
     assert!(store.compaction_due(1).unwrap());
 }
