@@ -13,6 +13,9 @@ test('the keyboard moves between views and opens rows', async (t) => {
     await page.keyboard.press('g');
     await page.keyboard.press('r');
     await page.waitForURL(/#\/runs$/);
+    // The URL changes before the hashchange handler draws the view, and Live's rows are
+    // clickable too: wait for the Runs heading so j/j below move through the runs.
+    await page.locator('main h1', { hasText: /^Runs$/ }).waitFor();
     await page.locator('main tr.clickable').nth(1).waitFor();
     await page.keyboard.press('j');
     await page.keyboard.press('j');
