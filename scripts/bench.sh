@@ -2,6 +2,8 @@
 # The figures of issue "Performance at the limit", on demand (not part of the test run):
 #   1. wrk against a bare warp server (examples/bare_warp.rs: the ceiling of the HTTP stack),
 #      adnanh/webhook (Debian's `webhook`, a matching rule and no command: stores nothing),
+#      the same stack appending each body to a file with one fdatasync a group (examples/
+#      log_floor.rs: durable ingest without sled),
 #      hookflow's draft workflow (telehealth-visits: stored, flushed, no run) and
 #      optimantra-booking (same body every time); req/s, p50, p99, peak RSS, ratio to bare.
 #   2. sustained bookings: a new patient per request for DURATION, then the time until every
@@ -41,9 +43,10 @@ need python3 python3 # free ports, the contacts CSV
 
 # One build: examples bring the dev-dependencies' features, so building the binary on its own
 # as well would compile the library twice.
-cargo build --release --bin hookflow --example bare_warp
+cargo build --release --bin hookflow --example bare_warp --example log_floor
 . scripts/lib/server.sh
 bare_bin=target/release/examples/bare_warp
+log_bin=target/release/examples/log_floor
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
@@ -213,6 +216,14 @@ EOF
   row "adnanh/webhook $(webhook -version | awk '{ print $NF }'), rule, no command" \
     "$rps" "$p50" "$p99" "$non2xx" "$(hwm_mib "$other_pid")" "$(ratio "$rps" "$bare_rps")"
   stop_pid "$other_pid"
+
+  p=$(free_port 18790)
+  start_other log_floor "http://127.0.0.1:$p/" "$log_bin" "$p" "$work/log_floor.bin"
+  wrk_run "http://127.0.0.1:$p/" scripts/post.lua "${wrk_args[@]}"
+  row "append-only log, fdatasync a group" "$rps" "$p50" "$p99" "$non2xx" \
+    "$(hwm_mib "$other_pid")" "$(ratio "$rps" "$bare_rps")"
+  stop_pid "$other_pid"
+  rm -f "$work/log_floor.bin"
 
   for wf in telehealth-visits optimantra-booking; do
     start_server "$work/compare-$wf"
