@@ -6,15 +6,11 @@
 //! Run beside `bare_warp` and hookflow's draft workflow, it tells how much of the gap between
 //! them a request log of hookflow's own in front of sled could close.
 //!   cargo run --release --example log_floor -- 18081 /tmp/log_floor.bin
-use hookflow::http::server::{serve, ConnLimits};
+mod support;
+
 use std::io::Write;
-use std::net::SocketAddr;
-use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use warp::{Filter, Reply};
-
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 type Job = (bytes::Bytes, oneshot::Sender<()>);
 
@@ -24,9 +20,9 @@ fn main() -> std::process::ExitCode {
         eprintln!("usage: log_floor PORT FILE");
         return std::process::ExitCode::from(2);
     };
-    let Ok(port) = port.parse::<u16>() else {
-        eprintln!("log_floor: the port must be a number from 0 to 65535, got '{port}'");
-        return std::process::ExitCode::from(2);
+    let port = match support::port("log_floor", &port) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     let file = match std::fs::File::create(&path) {
         Ok(f) => f,
@@ -40,11 +36,21 @@ fn main() -> std::process::ExitCode {
         .name("log-commit".into())
         .spawn(move || commit_forever(file, rx))
         .expect("the committer thread");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    rt.block_on(run(SocketAddr::from(([127, 0, 0, 1], port)), tx))
+    support::serve_route("log_floor", port, move || {
+        warp::post()
+            .and(warp::body::bytes())
+            .then(move |body: bytes::Bytes| {
+                let tx = tx.clone();
+                async move {
+                    let (done, synced) = oneshot::channel();
+                    if tx.send((body, done)).is_err() || synced.await.is_err() {
+                        return warp::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+                    }
+                    warp::reply::json(&serde_json::json!({"status": "accepted"})).into_response()
+                }
+            })
+            .boxed()
+    })
 }
 
 /// Writes every record waiting, syncs once, then answers them all.
@@ -73,38 +79,4 @@ fn commit_forever(mut file: std::fs::File, mut rx: mpsc::UnboundedReceiver<Job>)
             let _ = done.send(());
         }
     }
-}
-
-async fn run(addr: SocketAddr, tx: mpsc::UnboundedSender<Job>) -> std::process::ExitCode {
-    let listener = match tokio::net::TcpListener::bind(addr).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("log_floor: cannot listen on {addr}: {e}");
-            return std::process::ExitCode::from(1);
-        }
-    };
-    let route = warp::post()
-        .and(warp::body::bytes())
-        .then(move |body: bytes::Bytes| {
-            let tx = tx.clone();
-            async move {
-                let (done, synced) = oneshot::channel();
-                if tx.send((body, done)).is_err() || synced.await.is_err() {
-                    return warp::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
-                }
-                warp::reply::json(&serde_json::json!({"status": "accepted"})).into_response()
-            }
-        })
-        .boxed();
-    let limits = ConnLimits {
-        header_timeout: Duration::from_secs(10),
-        max_connections: 4096,
-    };
-    println!("listening on http://{addr}");
-    let shutdown = async {
-        hookflow::app::shutdown_signal().await;
-        Duration::from_secs(1)
-    };
-    serve(listener, route, limits, shutdown).await;
-    std::process::ExitCode::SUCCESS
 }
