@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The figures of issue "Performance at the limit", on demand (not part of the test run):
+#   0. the disk's fdatasync latency (scripts/lib/fsync_probe.py), before and after section 1.
 #   1. wrk against a bare warp server (examples/bare_warp.rs: the ceiling of the HTTP stack),
 #      adnanh/webhook (Debian's `webhook`, a matching rule and no command: stores nothing),
 #      the same stack appending each body to a file with one fdatasync a group (examples/
@@ -180,6 +181,9 @@ printf 'bench.sh: %s, %s cores, load average %s; wrk -t%s -c%s -d%s\n' \
   "$THREADS" "$CONNECTIONS" "$DURATION"
 wrk_args=(-t"$THREADS" -c"$CONNECTIONS" -d"$DURATION")
 export HOOKFLOW_LOAD_BODY=samples/optimantra/booking.json
+# The disk's fdatasync latency where the data dirs are: the floor under every ingest p99 below.
+disk_floor() { printf '%-40s %s\n' "fdatasync of 8 KiB, $1" "$(python3 scripts/lib/fsync_probe.py "$work")"; }
+disk_floor "before the loads"
 
 # ---- 1. the HTTP stack, a no-storage peer, and hookflow ---------------------------------------
 if ! skipped "$SKIP_COMPARE"; then
@@ -239,6 +243,7 @@ EOF
   echo "1. The same body (samples/optimantra/booking.json) posted by wrk ${wrk_args[*]}"
   printf '%-40s %9s %8s %8s %8s %7s %9s\n' what "req/s" "p50 ms" "p99 ms" non-2xx "RSS MiB" "x bare"
   printf '%s\n' "${rows[@]}"
+  disk_floor "after them"
 fi
 
 # ---- 2. sustained bookings, a new patient each --------------------------------------------------
