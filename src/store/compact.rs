@@ -139,8 +139,9 @@ pub fn growth_is_live<T>(store: &super::Store, bulk: impl FnOnce() -> T) -> Stor
             .unwrap_or(0);
         Some(old.saturating_add(grown).to_be_bytes().to_vec())
     })?;
-    // Not flushed here: the next flush (the API's answer waits for one) takes it along, and a
-    // crash before that only leaves the old baseline, so at worst one compaction for nothing.
+    // Not flushed here: the next flush takes it along (the API's answer waits for one; the
+    // CLI's local store flushes as it closes), and a crash before that only leaves the old
+    // baseline, so at worst one compaction for nothing.
     Ok(out)
 }
 
