@@ -333,3 +333,20 @@ async fn find_contact_without_create_lets_a_miss_go_on_with_no_contact() {
         .unwrap()
         .contains(&json!("Known")));
 }
+
+#[tokio::test]
+async fn a_workflow_with_no_steps_yet_runs_and_succeeds_with_nothing_done() {
+    let (app, _dir) = spawn_workflows(&[("new.yaml", "name: Being built\nsteps: []\n")]).await;
+    for n in 0..3 {
+        let answer = app
+            .post_json("new", &json!({"email": "ann@example.com", "n": n}))
+            .await;
+        assert_eq!(answer["status"], "accepted");
+        let run = app.wait_runs_of(&answer).await.remove(0);
+        assert_eq!(run["status"], "succeeded", "{run}");
+        assert!(run["error"].is_null(), "{run}");
+        assert_eq!(run["steps"], json!([]));
+        assert!(run["finished_at"].is_string(), "{run}");
+    }
+    assert!(app.runs("status=failed").await.is_empty());
+}

@@ -194,6 +194,25 @@ impl Executor {
             let Some(path) = run.position.clone() else {
                 break;
             };
+            if wf.steps.is_empty() {
+                // A workflow with no steps yet (being built, like a GHL workflow with only its
+                // trigger) has nothing to do: its runs succeed at once.
+                let now = self.clock.now_ms();
+                let done = self.store.step_transaction(|tx| {
+                    let mut next = run.clone();
+                    next.position = None;
+                    next.status = RunStatus::Succeeded;
+                    next.finished_at = Some(rfc3339(now));
+                    tx.save_run(&next)?;
+                    Ok::<_, Abort<std::convert::Infallible>>(next)
+                });
+                run = match done {
+                    Ok(next) => next,
+                    Err(StepError::Store(e)) => return Err(e),
+                    Err(StepError::Failed(never)) => match never {},
+                };
+                break;
+            }
             let Some(step) = step_at(&wf.steps, &path) else {
                 let msg = format!(
                     "position {} does not exist in this workflow version",
