@@ -19,6 +19,7 @@ pub mod engine;
 pub mod events;
 pub mod http;
 pub mod intake;
+pub mod logging;
 pub mod mail;
 pub mod metrics;
 pub mod sender;

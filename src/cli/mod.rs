@@ -126,7 +126,14 @@ pub enum Command {
 pub fn main() -> ExitCode {
     output::install_broken_pipe_hook();
     let cli = Cli::parse();
-    init_tracing();
+    crate::logging::init();
+    let code = run(cli);
+    // What the log still queues goes out before the process ends.
+    crate::logging::finish();
+    code
+}
+
+fn run(cli: Cli) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -170,6 +177,8 @@ pub fn main() -> ExitCode {
             code
         }
         Err(e) => {
+            // After the log lines that led to it, not before them.
+            crate::logging::finish();
             eprintln!("error: {e:#}");
             if e.to_string().contains("data dir in use") {
                 ExitCode::from(2)
@@ -190,26 +199,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let _ = out.flush();
     drop(out);
-    let mut err = std::io::stderr().lock();
     for line in app.diagnostics() {
-        let _ = writeln!(err, "{line}");
+        crate::logging::print_line(&line);
     }
-    drop(err);
     match app.run_until(crate::app::shutdown_signal()).await? {
         crate::app::Stopped::Signal => Ok(ExitCode::SUCCESS),
         crate::app::Stopped::ToCompact(listener) => {
+            // exec replaces the process: queued log lines would die with it.
+            crate::logging::finish();
             let e = crate::app::exec_compacting(listener);
             anyhow::bail!("could not restart to compact the store: {e}")
         }
     }
-}
-
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("HOOKFLOW_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("hookflow=info,sled=off,warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }

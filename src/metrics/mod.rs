@@ -42,6 +42,8 @@ pub const TIMERS: &str = "hookflow_timers_scheduled";
 pub const OUTBOX: &str = "hookflow_outbox_emails";
 /// Rejected requests kept in the bounded rejected log, by workflow.
 pub const REJECTED_LOG: &str = "hookflow_rejected_log_requests";
+/// Log lines dropped because stderr did not keep up (see `crate::logging`).
+pub const LOG_LINES_DROPPED: &str = "hookflow_log_lines_dropped_total";
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.000_5, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -105,6 +107,10 @@ fn describe() {
     describe_gauge!(TIMERS, "Timers scheduled.");
     describe_gauge!(OUTBOX, "Emails not in a final state, by state.");
     describe_gauge!(REJECTED_LOG, "Rejected requests kept in the rejected log.");
+    describe_counter!(
+        LOG_LINES_DROPPED,
+        "Log lines dropped because stderr did not keep up."
+    );
 }
 
 /// A request to a known hook was answered with `status`; `acked` is the time to a 2xx.
@@ -167,6 +173,7 @@ pub fn render(levels: &Levels) -> String {
     let Some(handle) = HANDLE.get() else {
         return String::new();
     };
+    counter!(LOG_LINES_DROPPED).absolute(crate::logging::dropped_lines());
     gauge!(QUEUE_DEPTH).set(levels.queue_depth as f64);
     gauge!(TIMERS_DUE).set(levels.timers_due as f64);
     gauge!(TIMERS).set(levels.timers as f64);

@@ -155,8 +155,7 @@ async fn a_store_whose_file_doubled_is_compacted_in_place_while_senders_keep_get
     );
     let after = sled_bytes(&data);
     assert!(after * 2 < before, "sled file {before} -> {after} bytes");
-    let log = server_log(&data);
-    assert!(log.contains("restarting to compact it"), "{log}");
+    server_log_with(&data, "restarting to compact it").await;
     app.refresh_urls().await;
     assert_eq!(app.urls, urls, "hook URLs must not change");
     let now = contact_ids(&app).await;

@@ -155,7 +155,7 @@ async fn past_max_connections_new_ones_are_closed_at_once_and_open_ones_keep_bei
             Some("HTTP/1.1 200 OK")
         );
     }
-    assert!(server_log(server.data.path()).contains("--max-connections"));
+    server_log_with(server.data.path(), "--max-connections").await;
 }
 
 #[cfg(target_os = "linux")]
@@ -170,7 +170,7 @@ async fn the_open_file_soft_limit_is_raised_to_the_hard_limit_at_start() {
     let nums: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
     assert_eq!(nums[0], nums[1], "soft limit equals hard limit: {line}");
     assert_ne!(nums[0], "64", "{line}");
-    let log = server_log(server.data.path());
+    let log = server_log_with(server.data.path(), "open-file limit").await;
     assert!(
         log.lines()
             .any(|l| l.contains("open-file limit") && l.contains(nums[0])),

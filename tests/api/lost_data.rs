@@ -115,7 +115,7 @@ async fn a_damaged_sled_log_is_refused_with_what_is_missing_unless_data_loss_is_
         .await;
         let (s, _) = app.get("/healthz").await;
         assert_eq!(s, 200);
-        let log = server_log(app.data.path());
+        let log = server_log_with(app.data.path(), "STARTING WITH DATA LOSS").await;
         assert!(
             log.lines()
                 .any(|l| l.contains("ERROR") && l.contains("STARTING WITH DATA LOSS")),

@@ -29,6 +29,7 @@ mod full_disk;
 mod hostile;
 mod hostile_bodies;
 mod indexes;
+mod log_output;
 mod lost_data;
 mod mail_tls;
 mod matching;
