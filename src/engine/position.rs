@@ -60,6 +60,13 @@ pub fn path_json(path: &[Seg]) -> Value {
     serde_json::to_value(path).expect("paths serialise")
 }
 
+/// Marks `run` succeeded at `now`: no step is left.
+pub fn mark_succeeded(run: &mut RunRecord, now: crate::domain::time::Millis) {
+    run.position = None;
+    run.status = RunStatus::Succeeded;
+    run.finished_at = Some(crate::domain::time::rfc3339(now));
+}
+
 /// Marks `run` failed at `now`, with a failed record of the step at `path` (none when the run
 /// failed before a step, e.g. its workflow version no longer loads).
 pub fn mark_failed(

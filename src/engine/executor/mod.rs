@@ -11,7 +11,7 @@ pub mod sequence;
 pub mod simulate;
 
 use super::context::RunContext;
-use super::position::{enter_branch, mark_failed, next_after, path_json, step_at};
+use super::position::{enter_branch, mark_failed, mark_succeeded, next_after, path_json, step_at};
 use super::step::email::MailSettings;
 use super::step::outcome::StepResult;
 use super::step::outcome::{Next, StepFailure};
@@ -200,9 +200,7 @@ impl Executor {
                 let now = self.clock.now_ms();
                 let done = self.store.step_transaction(|tx| {
                     let mut next = run.clone();
-                    next.position = None;
-                    next.status = RunStatus::Succeeded;
-                    next.finished_at = Some(rfc3339(now));
+                    mark_succeeded(&mut next, now);
                     tx.save_run(&next)?;
                     Ok::<_, Abort<std::convert::Infallible>>(next)
                 });
@@ -309,8 +307,7 @@ impl Executor {
             }
         };
         if next.position.is_none() {
-            next.status = RunStatus::Succeeded;
-            next.finished_at = Some(rfc3339(now));
+            mark_succeeded(next, now);
         }
         Ok(())
     }
@@ -360,8 +357,7 @@ impl Executor {
             run.position = next_after(&wf.steps, &path);
             run.status = RunStatus::Running;
             if run.position.is_none() {
-                run.status = RunStatus::Succeeded;
-                run.finished_at = Some(rfc3339(now));
+                mark_succeeded(&mut run, now);
             }
             tx.save_run(&run)?;
             Ok::<_, Abort<()>>(Some(run))
