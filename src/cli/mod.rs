@@ -128,7 +128,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     crate::logging::init();
     let code = run(cli);
-    // What the log still queues goes out before the process ends.
+    // What the log still buffers goes out before the process ends.
     crate::logging::finish();
     code
 }
@@ -205,7 +205,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     match app.run_until(crate::app::shutdown_signal()).await? {
         crate::app::Stopped::Signal => Ok(ExitCode::SUCCESS),
         crate::app::Stopped::ToCompact(listener) => {
-            // exec replaces the process: queued log lines would die with it.
+            // exec replaces the process: buffered log lines would die with it.
             crate::logging::finish();
             let e = crate::app::exec_compacting(listener);
             anyhow::bail!("could not restart to compact the store: {e}")

@@ -165,8 +165,7 @@ async fn a_data_dir_without_index_trees_lists_the_same_contacts_and_runs_after_a
     }
     let app = app.restart().await;
     server_log_with(app.data.path(), "built the runs index").await;
-    let log = server_log_with(app.data.path(), "built the contacts index").await;
-    assert!(log.contains("built the runs index"), "{log}");
+    server_log_with(app.data.path(), "built the contacts index").await;
     for (q, want) in queries.iter().zip(&before) {
         assert_eq!(&ids(&app.contacts(q).await), want, "{q}");
     }
