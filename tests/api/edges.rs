@@ -4,28 +4,11 @@
 use crate::helpers::*;
 use crate::start_up::serve_refused;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 const OPEN: &str = "name: Open hook\nsteps: []\n";
-
-/// A server started by hand (no harness connection left open in a pool), killed on drop.
-struct Raw {
-    child: Child,
-    addr: String,
-    data: tempfile::TempDir,
-    _workflows: tempfile::TempDir,
-}
-
-impl Drop for Raw {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// `hookflow serve ARGS` on a fresh data dir; `shell` runs first in `sh` (e.g. a `ulimit`).
 fn serve_raw(args: &[&str], shell: &str) -> Raw {
@@ -34,39 +17,14 @@ fn serve_raw(args: &[&str], shell: &str) -> Raw {
 
 /// [`serve_raw`] listening on `listen`, with `env` set (the admin token is unset unless named).
 fn serve_raw_on(listen: &str, args: &[&str], shell: &str, env: &[(&str, &str)]) -> Raw {
-    let workflows = workflows_dir(&[("open.yaml", OPEN)]);
-    let data = tempfile::tempdir().unwrap();
-    let log = std::fs::File::create(data.path().join("server.log")).unwrap();
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(format!("{shell}\nexec \"$0\" \"$@\""))
-        .arg(env!("CARGO_BIN_EXE_hookflow"))
-        .args(["serve", "--listen", listen, "--data"])
-        .arg(data.path())
-        .arg("--workflows")
-        .arg(workflows.path())
-        .args(args)
-        .env_remove("HOOKFLOW_ADMIN_TOKEN")
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr = first
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("first line {first:?}; log: {}", server_log(data.path())))
-        .to_string();
-    Raw {
-        child,
-        addr,
-        data,
-        _workflows: workflows,
-    }
+    let opts = RawOptions {
+        workflow: OPEN,
+        listen,
+        args,
+        shell,
+        env,
+    };
+    serve_raw_with(&opts, None)
 }
 
 /// Sends one keep-alive `GET path` on `s` and returns the status line (None if closed).

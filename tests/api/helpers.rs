@@ -9,8 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod cli;
+mod raw;
 mod workflows;
 pub use cli::*;
+pub use raw::*;
 pub use workflows::*;
 
 /// The repository root (where `workflows/` and `samples/` live).

@@ -4,57 +4,22 @@
 use crate::helpers::*;
 use futures_util::StreamExt;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, ChildStderr, Command, Stdio};
+use std::io::Read;
+use std::process::Stdio;
 use std::time::Duration;
 
-/// A server whose stderr is a pipe nobody reads yet (`serve 2>&1 | less`, paused), killed on
-/// drop.
-struct Stalled {
-    child: Child,
-    base: String,
-    stderr: Option<ChildStderr>,
-    _data: tempfile::TempDir,
-    _workflows: tempfile::TempDir,
-}
-
-impl Drop for Stalled {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve_with_stalled_stderr() -> Stalled {
-    let workflows = workflows_dir(&[("open.yaml", "name: Open hook\nstatus: draft\nsteps: []\n")]);
-    let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hookflow"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(data.path())
-        .arg("--workflows")
-        .arg(workflows.path())
-        .env_remove("HOOKFLOW_ADMIN_TOKEN")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let base = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line {first:?}"))
-        .to_string();
-    let stderr = child.stderr.take();
-    Stalled {
-        child,
-        base,
-        stderr,
-        _data: data,
-        _workflows: workflows,
-    }
+/// A server whose stderr is a pipe nobody reads yet (`serve 2>&1 | less`, paused).
+fn serve_with_stalled_stderr() -> (Raw, String) {
+    let opts = RawOptions {
+        workflow: "name: Open hook\nstatus: draft\nsteps: []\n",
+        listen: "127.0.0.1:0",
+        args: &[],
+        shell: "",
+        env: &[],
+    };
+    let server = serve_raw_with(&opts, Some(Stdio::piped()));
+    let base = format!("http://{}", server.addr);
+    (server, base)
 }
 
 /// Posts `n` bookings, 8 at a time, each given 10 s and all of them a minute; returns how
@@ -97,10 +62,10 @@ async fn dropped_lines(client: &reqwest::Client, base: &str) -> u64 {
 
 #[tokio::test]
 async fn a_stderr_nobody_reads_holds_up_no_request_and_the_log_says_what_it_dropped() {
-    let mut server = serve_with_stalled_stderr();
+    let (mut server, base) = serve_with_stalled_stderr();
     let client = reqwest::Client::new();
     let list: Value = client
-        .get(format!("{}/api/workflows", server.base))
+        .get(format!("{}/api/workflows", base))
         .send()
         .await
         .unwrap()
@@ -113,7 +78,7 @@ async fn a_stderr_nobody_reads_holds_up_no_request_and_the_log_says_what_it_drop
     // request handlers would stop them after a few hundred.
     let first = 1_000;
     assert_eq!(post_many(&client, &url, first).await, first);
-    assert_eq!(dropped_lines(&client, &server.base).await, 0);
+    assert_eq!(dropped_lines(&client, &base).await, 0);
 
     // Past the writer's buffer lines are dropped, never waited for.
     let mut more = 0;
@@ -121,7 +86,7 @@ async fn a_stderr_nobody_reads_holds_up_no_request_and_the_log_says_what_it_drop
     while dropped == 0 && more < 30_000 {
         assert_eq!(post_many(&client, &url, 1_000).await, 1_000);
         more += 1_000;
-        dropped = dropped_lines(&client, &server.base).await;
+        dropped = dropped_lines(&client, &base).await;
     }
     assert!(
         dropped > 0,
@@ -130,7 +95,7 @@ async fn a_stderr_nobody_reads_holds_up_no_request_and_the_log_says_what_it_drop
     );
 
     // The reader comes back: the log resumes and says, where the gap is, how many it missed.
-    let mut stderr = server.stderr.take().unwrap();
+    let mut stderr = server.child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut text = Vec::new();
@@ -162,7 +127,7 @@ async fn a_stderr_nobody_reads_holds_up_no_request_and_the_log_says_what_it_drop
     );
     assert_eq!(post_many(&client, &url, 1).await, 1);
     posted += 1;
-    dropped = dropped_lines(&client, &server.base).await;
+    dropped = dropped_lines(&client, &base).await;
     let count = |text: &str| text.matches("request stored").count();
     while count(&seen) as u64 + dropped < posted as u64 && std::time::Instant::now() < deadline {
         if let Ok(text) = rx.recv_timeout(Duration::from_millis(100)) {
