@@ -46,20 +46,13 @@ need python3 python3 # free ports, the contacts CSV
 # as well would compile the library twice.
 cargo build --release --bin hookflow --example bare_warp --example log_floor
 . scripts/lib/server.sh
+. scripts/lib/wrk.sh
 bare_bin=target/release/examples/bare_warp
 log_bin=target/release/examples/log_floor
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 hwm_mib() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
-# wrk prints 512.00us, 4.04ms, 1.20s or 2.00m; in milliseconds.
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
-    f = (u == "us") ? 0.001 : (u == "ms") ? 1 : (u == "s") ? 1000 : (u == "m") ? 60000 : -1
-    if (f < 0) print "?"; else printf "%.2f", n * f
-  }'
-}
 cli() { env -u HOOKFLOW_ADMIN_TOKEN "$bin" "$@" --server "$server"; }
 api() { curl -fsS "${server}$1"; }
 
@@ -87,8 +80,8 @@ wrk_run() {
   wait "$wrk_pid"
   other_pids=${other_pids/ $wrk_pid/}
   rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
-  p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
-  p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+  p50=$(wrk_percentile "$(cat "$out")" 50%)
+  p99=$(wrk_percentile "$(cat "$out")" 99%)
   answered=$(awk '/requests in/ { print $1 }' "$out")
   non2xx=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")
   non2xx=${non2xx:-0}

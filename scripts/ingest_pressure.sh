@@ -24,6 +24,7 @@ builds=("target/release/hookflow")
 [ -n "${BIN:-}" ] && builds+=("$BIN")
 unset BIN
 source scripts/lib/server.sh
+source scripts/lib/wrk.sh
 
 declare -A p99s
 printf '%-8s %-50s %9s %8s %8s\n' round build "req/s" "p50 ms" "p99 ms"
@@ -45,11 +46,9 @@ print(next(w["url"] for w in json.load(sys.stdin)["items"] if w["id"] == "telehe
     rm -rf "$work/pressure" "$work/data-$round"
     sync
     rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
-    ms() { awk -v k="$1" '$1 == k { v = $2; f = 1; if (v ~ /us$/) f = 0.001; if (v ~ /ms$/) f = 1;
-      if (v ~ /[0-9]s$/) f = 1000; sub(/[a-z]+$/, "", v); printf "%.2f", v * f }' <<<"$out"; }
-    p99=$(ms 99%)
+    p99=$(wrk_percentile "$out" 99%)
     p99s[$b]="${p99s[$b]:-} $p99"
-    printf '%-8s %-50s %9s %8s %8s\n' "$round" "$b" "$rps" "$(ms 50%)" "$p99"
+    printf '%-8s %-50s %9s %8s %8s\n' "$round" "$b" "$rps" "$(wrk_percentile "$out" 50%)" "$p99"
   done
 done
 echo

@@ -55,10 +55,7 @@ pub fn init() {
         .name("hookflow-log".into())
         .spawn(move || write_forever(&buffer, &mut io::stderr()));
     match thread {
-        Ok(handle) => {
-            let _ = LOG.get().map(|b| b.writer.set(handle.thread().clone()));
-            *WRITER.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
-        }
+        Ok(handle) => *WRITER.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle),
         Err(e) => eprintln!("warning: no log writer thread ({e}): the log is not written"),
     }
 }
@@ -151,6 +148,8 @@ fn dropped_notice(n: u64) -> String {
 /// The writer thread: takes the whole buffer, writes it, lets the next lines gather; parks
 /// while there are none.
 fn write_forever(buffer: &Buffer, out: &mut impl Write) {
+    // Known before it can park, so a line that finds it parked can wake it.
+    let _ = buffer.writer.set(std::thread::current());
     let mut batch = Vec::new();
     loop {
         std::mem::swap(&mut batch, &mut buffer.lock().bytes);

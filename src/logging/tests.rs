@@ -52,7 +52,6 @@ fn the_writer_wakes_for_lines_after_it_parked_writes_them_in_order_and_drains_at
         let (buffer, mut sink) = (buffer.clone(), sink.clone());
         std::thread::spawn(move || write_forever(&buffer, &mut sink))
     };
-    let _ = buffer.writer.set(thread.thread().clone());
     let mut expected = Vec::new();
     for burst in 0..20 {
         for i in 0..50 {

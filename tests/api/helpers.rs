@@ -153,15 +153,15 @@ pub fn server_log(data: &Path) -> String {
 /// The server's stderr once it holds `needle`: lines reach it from the log's writer thread, a
 /// moment after what they tell of.
 pub async fn server_log_with(data: &Path, needle: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let log = server_log(data);
-        if log.contains(needle) {
-            return log;
-        }
-        assert!(Instant::now() < deadline, "no {needle:?} in the log: {log}");
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    eventually(
+        &format!("{needle:?} in the log"),
+        Duration::from_secs(10),
+        || {
+            let log = server_log(data);
+            async move { log.contains(needle).then_some(log) }
+        },
+    )
+    .await
 }
 
 impl TestApp {
