@@ -68,7 +68,10 @@ impl Queue {
         // with the notify below.
         drop(queue);
 
-        self.cv.notify_all();
+        // hookflow: one task needs one thread; `notify_all` woke every idle
+        // thread (seven) for each log buffer written, and all but one went
+        // back to sleep.
+        self.cv.notify_one();
 
         len
     }
