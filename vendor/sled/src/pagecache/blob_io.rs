@@ -69,8 +69,18 @@ pub(crate) fn write_blob<T: Serialize>(
     item: &T,
 ) -> Result<()> {
     let path = config.blob_path(id);
-    let mut f =
-        std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+    // hookflow: a blob is named by the lsn of its reservation, which is
+    // unique within a process. A file already there is left by an earlier
+    // process from past the log it recovered (recovery's `gc_blobs` goes by
+    // the stable lsn, and the log can resume below it): no recovered page
+    // can point at it, since the log is only now writing this lsn. With
+    // `create_new` that file failed every later write of this lsn with
+    // "File exists".
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)?;
 
     let kind_buf = &[kind.into()];
 
