@@ -29,6 +29,8 @@ pub mod reset;
 pub mod retention;
 pub mod run_index;
 pub mod runs;
+#[cfg(test)]
+mod sled_patches;
 pub mod space;
 pub mod step_tx;
 #[cfg(test)]
