@@ -2,16 +2,12 @@
 # Runs sled's own tests (those of the published 0.34.7) against hookflow's patched copy in
 # vendor/sled (see vendor/README.md). Not part of the test run: it builds sled's test
 # dependencies and takes a few minutes.
-#   ./scripts/sled_tests.sh                     # tests/test_tree.rs, sled's test-sized nodes
-#   NODES=6 ./scripts/sled_tests.sh             # leaves split above 6 keys, merge below 2, so an
-#                                               # appending split differs from an even one
+#   ./scripts/sled_tests.sh                                  # tests/test_tree.rs
 #   TESTS="test_tree test_crash_recovery" ./scripts/sled_tests.sh
-# sled's test suite needs its `testing` feature, which shrinks nodes to 2 keys (split above 2,
-# merge below 1); at that size the appending split and the even one are the same.
+# sled's tests need its `testing` feature (test-sized nodes, delays that shake out races).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-NODES=${NODES:-}
 TESTS=${TESTS:-test_tree}
 note() { printf 'sled_tests.sh: %s\n' "$*" >&2; }
 
@@ -40,29 +36,6 @@ cp -r vendor/sled/src "$work/sled/src"
 # This compiler refuses one line of the 2021 test code (a receiver not declared `mut`).
 sed -i 's/let sub = db.watch_prefix(b"k1");/let mut sub = db.watch_prefix(b"k1");/' \
   "$work/sled/tests/test_tree.rs"
-if [ -n "$NODES" ]; then
-  python3 - "$work/sled/src/node.rs" "$NODES" <<'EOF'
-import sys
-path, nodes = sys.argv[1], sys.argv[2]
-merge = str(max(1, int(nodes) // 3))
-s = open(path).read()
-test_split = '''let threshold = if cfg!(any(test, feature = "lock_free_delays")) {
-            2
-        }'''
-test_merge = '''let threshold = if cfg!(any(test, feature = "lock_free_delays")) {
-            1
-        }'''
-merge_const = 'if cfg!(any(test, feature = "lock_free_delays")) { 1 } else { 4 };'
-for old in (test_split, test_merge, merge_const):
-    assert s.count(old) == 1, "vendor/sled/src/node.rs changed: update NODES in sled_tests.sh"
-s = s.replace(test_split, test_split.replace("2", nodes))
-s = s.replace(test_merge, test_merge.replace("1", merge))
-s = s.replace(merge_const, merge_const.replace("{ 1 }", "{ " + merge + " }"))
-open(path, "w").write(s)
-EOF
-  note "test-sized leaves split above $NODES keys"
-fi
-
 status=0
 for t in $TESTS; do
   note "cargo test --release --features testing --test $t"

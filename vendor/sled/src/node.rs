@@ -163,39 +163,18 @@ impl Node {
         true
     }
 
-    /// hookflow: whether `key` would go after every key of this leaf, i.e.
-    /// keys arrive in increasing order here (ids, sequence numbers, time).
-    pub(crate) fn appends(&self, key: &[u8]) -> bool {
-        match &self.data {
-            Data::Leaf(leaf) => match leaf.keys.last() {
-                Some(last) => key > &*self.prefix_decode(last),
-                None => false,
-            },
-            Data::Index(_) => false,
-        }
-    }
-
-    /// hookflow: `appending` (see [`Node::appends`]) splits a leaf unevenly,
-    /// leaving the right node just enough keys not to be merged back, so
-    /// that increasing keys fill leaves to three quarters instead of half.
-    pub(crate) fn split(mut self, appending: bool) -> (Node, Node) {
+    pub(crate) fn split(mut self) -> (Node, Node) {
         fn split_inner<T>(
             keys: &mut Vec<IVec>,
             values: &mut Vec<T>,
             old_prefix: &[u8],
             old_hi: &[u8],
             suffix_truncation: bool,
-            appending: bool,
         ) -> (IVec, u8, Vec<IVec>, Vec<T>)
         where
             T: Clone + Ord,
         {
-            let half = keys.len() / 2 + 1;
-            let split_point = if appending {
-                keys.len().saturating_sub(Node::LEAF_MERGE_BELOW).max(half)
-            } else {
-                half
-            };
+            let split_point = keys.len() / 2 + 1;
             let right_keys = keys.split_off(split_point);
             let right_values = values.split_off(split_point);
             let right_min = &right_keys[0];
@@ -273,7 +252,6 @@ impl Node {
                         prefixed_lo,
                         prefixed_hi,
                         false,
-                        false,
                     );
 
                 (
@@ -293,7 +271,6 @@ impl Node {
                         prefixed_lo,
                         prefixed_hi,
                         true,
-                        appending,
                     );
 
                 (
@@ -634,18 +611,13 @@ impl Node {
         size_checks && safety_checks
     }
 
-    /// hookflow: a leaf with fewer keys than this is merged into its left
-    /// sibling (named so that an uneven split can stay clear of it).
-    const LEAF_MERGE_BELOW: usize =
-        if cfg!(any(test, feature = "lock_free_delays")) { 1 } else { 4 };
-
     pub(crate) fn should_merge(&self) -> bool {
         let threshold = if cfg!(any(test, feature = "lock_free_delays")) {
             1
         } else if self.data.is_index() {
             64
         } else {
-            Self::LEAF_MERGE_BELOW
+            4
         };
 
         let size_checks = self.data.len() < threshold;

@@ -1452,12 +1452,11 @@ impl Tree {
         view: &View<'g>,
         parent_view: &Option<View<'g>>,
         root_pid: PageId,
-        appending: bool,
         guard: &'g Guard,
     ) -> Result<()> {
         trace!("splitting node {}", view.pid);
         // split node
-        let (mut lhs, rhs) = view.deref().clone().split(appending);
+        let (mut lhs, rhs) = view.deref().clone().split();
         let rhs_lo = rhs.lo.clone();
 
         // install right side
@@ -1672,8 +1671,7 @@ impl Tree {
             }
 
             if view.should_split() {
-                let appending = view.appends(key.as_ref());
-                self.split_node(&view, &parent_view, root_pid, appending, guard)?;
+                self.split_node(&view, &parent_view, root_pid, guard)?;
                 retry!();
             }
 
