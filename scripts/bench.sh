@@ -6,9 +6,11 @@
 #      the same stack appending each body to a file with one fdatasync a group (examples/
 #      log_floor.rs: durable ingest without sled),
 #      hookflow's draft workflow (telehealth-visits: stored, flushed, no run) and
-#      optimantra-booking (same body every time); req/s, p50, p99, peak RSS, ratio to bare.
+#      optimantra-booking (same body every time); req/s, p50, p99, peak RSS, ratio to bare,
+#      and each server's CPU a request (steadier than rates on a VM whose speed moves).
 #   2. sustained bookings: a new patient per request for DURATION, then the time until every
-#      run has finished and every email is written; bookings/s = accepted / that time.
+#      run has finished and every email is written; bookings/s = accepted / that time; the
+#      server's CPU a booking.
 #   3. disk per booking: the data dir after BOOKINGS bookings (posting more when 2 fell short).
 #   4. CONTACTS contacts imported as CSV, then lookups, first pages, start-up, RSS and size.
 #
@@ -53,6 +55,8 @@ log_bin=target/release/examples/log_floor
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 hwm_mib() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
+# CPU seconds (user + system) a process has used: steadier than a rate on a VM whose speed moves.
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 cli() { env -u HOOKFLOW_ADMIN_TOKEN "$bin" "$@" --server "$server"; }
 api() { curl -fsS "${server}$1"; }
 
@@ -181,13 +185,17 @@ disk_floor "before the loads"
 # ---- 1. the HTTP stack, a no-storage peer, and hookflow ---------------------------------------
 if ! skipped "$SKIP_COMPARE"; then
   rows=()
-  row() { rows+=("$(printf '%-40s %9s %8s %8s %8s %7s %9s' "$@")"); }
+  row() { rows+=("$(printf '%-40s %9s %8s %8s %8s %7s %9s %8s' "$@")"); }
+  # cpu_us PID CPU0: the server's CPU a request during the wrk run that started at CPU0.
+  cpu_us() { awk -v a="$2" -v b="$(cpu_s "$1")" -v n="$answered" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }'; }
 
   p=$(free_port 18788)
   start_other bare_warp "http://127.0.0.1:$p/" "$bare_bin" "$p"
+  cpu0=$(cpu_s "$other_pid")
   wrk_run "http://127.0.0.1:$p/" scripts/post.lua "${wrk_args[@]}"
   bare_rps=$rps
-  row "bare warp (examples/bare_warp.rs)" "$rps" "$p50" "$p99" "$non2xx" "$(hwm_mib "$other_pid")" 1.000
+  row "bare warp (examples/bare_warp.rs)" "$rps" "$p50" "$p99" "$non2xx" "$(hwm_mib "$other_pid")" \
+    1.000 "$(cpu_us "$other_pid" "$cpu0")"
   stop_pid "$other_pid"
 
   p=$(free_port 18789)
@@ -209,32 +217,40 @@ EOF
     note "webhook's rule did not match the booking sample"
     exit 1
   }
+  cpu0=$(cpu_s "$other_pid")
   wrk_run "$wh_url" scripts/post.lua "${wrk_args[@]}"
   row "adnanh/webhook $(webhook -version | awk '{ print $NF }'), rule, no command" \
-    "$rps" "$p50" "$p99" "$non2xx" "$(hwm_mib "$other_pid")" "$(ratio "$rps" "$bare_rps")"
+    "$rps" "$p50" "$p99" "$non2xx" "$(hwm_mib "$other_pid")" "$(ratio "$rps" "$bare_rps")" \
+    "$(cpu_us "$other_pid" "$cpu0")"
   stop_pid "$other_pid"
 
   p=$(free_port 18790)
   start_other log_floor "http://127.0.0.1:$p/" "$log_bin" "$p" "$work/log_floor.bin"
+  cpu0=$(cpu_s "$other_pid")
   wrk_run "http://127.0.0.1:$p/" scripts/post.lua "${wrk_args[@]}"
   row "append-only log, fdatasync a group" "$rps" "$p50" "$p99" "$non2xx" \
-    "$(hwm_mib "$other_pid")" "$(ratio "$rps" "$bare_rps")"
+    "$(hwm_mib "$other_pid")" "$(ratio "$rps" "$bare_rps")" "$(cpu_us "$other_pid" "$cpu0")"
   stop_pid "$other_pid"
   rm -f "$work/log_floor.bin"
 
   for wf in telehealth-visits optimantra-booking; do
     start_server "$work/compare-$wf"
-    wrk_run "$(hook_url "$wf")" scripts/post.lua "${wrk_args[@]}"
+    url=$(hook_url "$wf")
+    cpu0=$(cpu_s "$server_pid")
+    wrk_run "$url" scripts/post.lua "${wrk_args[@]}"
     label="hookflow $wf"
     [ "$wf" = telehealth-visits ] && label="hookflow draft (telehealth-visits)"
     row "$label" "$rps" "$p50" "$p99" "$non2xx" "$(hwm_mib "$server_pid")" \
-      "$(ratio "$rps" "$bare_rps")"
+      "$(ratio "$rps" "$bare_rps")" "$(cpu_us "$server_pid" "$cpu0")"
     stop_server
   done
 
   echo
   echo "1. The same body (samples/optimantra/booking.json) posted by wrk ${wrk_args[*]}"
-  printf '%-40s %9s %8s %8s %8s %7s %9s\n' what "req/s" "p50 ms" "p99 ms" non-2xx "RSS MiB" "x bare"
+  printf '%-40s %9s %8s %8s %8s %7s %9s %8s\n' what "req/s" "p50 ms" "p99 ms" non-2xx "RSS MiB" "x bare" \
+    "CPU us"
+  echo "(CPU us: the server's CPU, user + system, a request answered during the run; the booking"
+  echo " workflow's runs go on after it)"
   printf '%s\n' "${rows[@]}"
   disk_floor "after them"
 fi
@@ -250,11 +266,13 @@ book() {      # WRK ARGS…: new patients from a fresh index range
 bookings_dir="$work/bookings"
 if ! skipped "$SKIP_SUSTAINED"; then
   start_server "$bookings_dir"
+  cpu0=$(cpu_s "$server_pid")
   t0=$(now)
   book "${wrk_args[@]}"
   load_s=$(since "$t0")
   wait_drained "$t0"
   n=$(accepted optimantra-booking)
+  cpu=$(awk -v a="$cpu0" -v b="$(cpu_s "$server_pid")" 'BEGIN { printf "%.2f", b - a }')
   failed=none
   empty "/api/runs?status=failed" || failed="SOME (see /api/runs?status=failed)"
   echo
@@ -267,6 +285,7 @@ if ! skipped "$SKIP_SUSTAINED"; then
     "bookings/s (accepted / runs finished)" "$(awk -v n="$n" -v s="$runs_done" 'BEGIN { printf "%.0f", n / s }')" \
     "x bare" "$(ratio "$(awk -v n="$n" -v s="$runs_done" 'BEGIN { print n / s }')" "${bare_rps:-0}")" \
     "failed runs" "$failed" \
+    "server CPU a booking" "$(awk -v c="$cpu" -v n="$n" 'BEGIN { printf "%.0f us (%s s of CPU)", c * 1e6 / n, c }')" \
     "peak RSS" "$(hwm_mib "$server_pid") MiB"
 fi
 
