@@ -57,6 +57,10 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
 hwm_mib() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 # CPU seconds (user + system) a process has used: steadier than a rate on a VM whose speed moves.
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# cpu_since PID CPU0: the CPU seconds PID used since cpu_s printed CPU0.
+cpu_since() { awk -v a="$2" -v b="$(cpu_s "$1")" 'BEGIN { printf "%.2f", b - a }'; }
+# per_us SECONDS N: microseconds each of N.
+per_us() { awk -v c="$1" -v n="$2" 'BEGIN { printf "%.0f", c * 1e6 / n }'; }
 cli() { env -u HOOKFLOW_ADMIN_TOKEN "$bin" "$@" --server "$server"; }
 api() { curl -fsS "${server}$1"; }
 
@@ -187,7 +191,7 @@ if ! skipped "$SKIP_COMPARE"; then
   rows=()
   row() { rows+=("$(printf '%-40s %9s %8s %8s %8s %7s %9s %8s' "$@")"); }
   # cpu_us PID CPU0: the server's CPU a request during the wrk run that started at CPU0.
-  cpu_us() { awk -v a="$2" -v b="$(cpu_s "$1")" -v n="$answered" 'BEGIN { printf "%.0f", (b - a) * 1e6 / n }'; }
+  cpu_us() { per_us "$(cpu_since "$1" "$2")" "$answered"; }
 
   p=$(free_port 18788)
   start_other bare_warp "http://127.0.0.1:$p/" "$bare_bin" "$p"
@@ -272,7 +276,7 @@ if ! skipped "$SKIP_SUSTAINED"; then
   load_s=$(since "$t0")
   wait_drained "$t0"
   n=$(accepted optimantra-booking)
-  cpu=$(awk -v a="$cpu0" -v b="$(cpu_s "$server_pid")" 'BEGIN { printf "%.2f", b - a }')
+  cpu=$(cpu_since "$server_pid" "$cpu0")
   failed=none
   empty "/api/runs?status=failed" || failed="SOME (see /api/runs?status=failed)"
   echo
@@ -285,7 +289,7 @@ if ! skipped "$SKIP_SUSTAINED"; then
     "bookings/s (accepted / runs finished)" "$(awk -v n="$n" -v s="$runs_done" 'BEGIN { printf "%.0f", n / s }')" \
     "x bare" "$(ratio "$(awk -v n="$n" -v s="$runs_done" 'BEGIN { print n / s }')" "${bare_rps:-0}")" \
     "failed runs" "$failed" \
-    "server CPU a booking" "$(awk -v c="$cpu" -v n="$n" 'BEGIN { printf "%.0f us (%s s of CPU)", c * 1e6 / n, c }')" \
+    "server CPU a booking" "$(per_us "$cpu" "$n") us ($cpu s of CPU)" \
     "peak RSS" "$(hwm_mib "$server_pid") MiB"
 fi
 

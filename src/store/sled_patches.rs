@@ -4,7 +4,7 @@
 use super::sled_config;
 use std::path::Path;
 
-/// Over sled's blob threshold (an eighth of a 512 KiB segment, less a header): stored in a
+/// Over sled's blob threshold (a quarter of a 512 KiB segment, less a header): stored in a
 /// file of its own under `blobs/`, named by its log sequence number.
 const BIG: usize = 300 * 1024;
 
