@@ -99,7 +99,7 @@ impl Application {
             );
         }
         let renderer = Arc::new(Renderer::new());
-        let queued = store.queue_ready();
+        let queued = Arc::new(Notify::new());
         let intake = Arc::new(
             Intake::new(
                 store.clone(),

@@ -1,27 +1,22 @@
-//! Group commit: one committer thread makes every accepted request durable, many at a time.
+//! Group commit: one committer thread writes every accepted request and flushes, many at a time.
 //!
 //! Request handlers hand their accepted request to [`GroupCommit::accept`] and wait. The
-//! committer thread takes everything that arrived since its last round, decides its dedupe,
-//! appends all of it to the journal with one `write` and one `fdatasync` (see
-//! [`super::journal`]), and only then answers each handler and hands the round to the applier,
-//! which writes it into sled behind the answers. Other writers (runs, the outbox, the admin
-//! API) write their own records into sled and call [`GroupCommit::wait`], which takes a ticket
-//! that the committer's next sled flush covers.
+//! committer thread takes everything that arrived since its last round, writes all of it in one
+//! sled transaction (a transaction per request costs fifteen times a batched write), flushes
+//! once, and only then answers each handler: under load one flush covers every request in
+//! flight. Other writers (runs, the outbox, the admin API) write their own records and call
+//! [`GroupCommit::wait`], which takes a ticket that the next flush covers.
 //!
 //! It is an OS thread, not a tokio task: a flush blocks, and handing each one to the blocking
 //! pool costs context switches on every round. sled's own `flush` writes its log with
 //! `sync_file_range`, which does not persist file metadata or the device cache; an `fdatasync`
-//! of the log file after it makes the flush a real one. Journal segments that sled holds in
-//! full after such a flush are deleted; with no ticket waiting, the committer flushes sled for
-//! that alone at most every [`CHECKPOINT_EVERY`].
+//! of the log file after it makes the flush a real one.
 //!
-//! After a round of new requests the committer copies its count of acknowledged requests to
-//! the control file (see [`super::control`]), at most every [`CONTROL_EVERY`].
+//! After a flush that covered new requests the committer copies its count of acknowledged
+//! requests to the control file (see [`super::control`]), at most every [`CONTROL_EVERY`].
 
-use super::applier::{Applier, Journaled, Progress};
 use super::control::{self, Acked};
-use super::ingest::{self, AcceptJob};
-use super::journal::{Journal, Position};
+use super::ingest::{AcceptJob, IngestTrees};
 use super::{StoreError, StoreResult};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -31,8 +26,6 @@ use tokio::sync::watch;
 
 /// Least time between two writes of the control file (each is two fsyncs).
 const CONTROL_EVERY: Duration = Duration::from_millis(100);
-/// Least time between two sled flushes made only to delete applied journal segments.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// Handle to the committer thread; the thread stops when the last handle is dropped.
 #[derive(Clone)]
@@ -45,8 +38,6 @@ pub struct GroupCommit {
 struct Handle {
     shared: Arc<Shared>,
     thread: Option<std::thread::JoinHandle<()>>,
-    /// Dropped after the committer stopped: applies what it journaled last.
-    _applier: Applier,
 }
 
 impl Drop for Handle {
@@ -88,15 +79,13 @@ impl Shared {
 }
 
 impl GroupCommit {
-    /// Starts the committer thread, which appends accepted requests to `journal`, hands them
-    /// to `applier` (through `progress`), and counts them (from `acked`) in the control file of
-    /// `data_dir`.
+    /// Starts the committer thread, which writes accepted requests into `ingest` and counts
+    /// them in `meta` (starting from `acked`) and in the control file of `data_dir`.
     pub(crate) fn start(
         db: sled::Db,
         data_dir: PathBuf,
-        (journal, progress, applier): (Journal, Arc<Progress>, Applier),
-        dedupe: sled::Tree,
-        acked: Acked,
+        ingest: IngestTrees,
+        (meta, acked): (sled::Tree, Acked),
     ) -> Self {
         let (done, _) = watch::channel((0, None));
         let shared = Arc::new(Shared {
@@ -114,29 +103,22 @@ impl GroupCommit {
         let thread = std::thread::Builder::new()
             .name("hookflow-commit".into())
             .spawn(move || {
-                let mut round = Rounds {
-                    db,
-                    sled_file: data_dir.join("sled").join("db"),
-                    journal,
-                    progress,
-                    dedupe,
-                    sled_flushed: Instant::now(),
-                };
                 let mut control = Control {
-                    dir: data_dir,
+                    dir: data_dir.clone(),
+                    meta,
                     acked,
                     dirty: false,
                     written: Instant::now(),
                     failing: false,
                 };
-                committer(&worker, &mut round, &mut control)
+                let log_file = data_dir.join("sled").join("db");
+                committer(&worker, &db, &ingest, &log_file, &mut control)
             })
             .expect("start the committer thread");
         Self {
             inner: Arc::new(Handle {
                 shared,
                 thread: Some(thread),
-                _applier: applier,
             }),
         }
     }
@@ -237,6 +219,7 @@ fn flush_result(err: Option<String>) -> StoreResult<()> {
 /// The committer's count of acknowledged requests and when the control file last got it.
 struct Control {
     dir: PathBuf,
+    meta: sled::Tree,
     acked: Acked,
     /// The count moved past what the file says (and that move is durable).
     dirty: bool,
@@ -297,125 +280,55 @@ fn next_round(shared: &Shared) -> Round {
     }
 }
 
-/// What the committer writes with.
-struct Rounds {
-    db: sled::Db,
-    /// sled's log file, synced after sled's flush.
-    sled_file: PathBuf,
-    journal: Journal,
-    progress: Arc<Progress>,
-    dedupe: sled::Tree,
-    /// When sled was last flushed.
-    sled_flushed: Instant,
-}
-
-impl Rounds {
-    /// Decides the jobs' dedupe and makes them durable in the journal; the journal position
-    /// after each. On an error nothing of the round stays (its dedupe marks are undone).
-    fn journal(&mut self, jobs: &mut [AcceptJob], dir: &Path) -> StoreResult<Vec<Position>> {
-        super::space::check(dir)?;
-        self.progress.wait_for_room();
-        let mut undo = ingest::Undo::new();
-        let decided = ingest::decide(jobs, &mut self.progress.lock(), &self.dedupe, &mut undo);
-        let mut ends = Vec::with_capacity(jobs.len());
-        let written = decided.and_then(|()| {
-            let mut frames = Vec::with_capacity(jobs.iter().map(|j| j.frame.len()).sum());
-            let mut at = self.journal.position();
-            for job in jobs.iter() {
-                frames.extend_from_slice(&job.frame);
-                at.offset += job.frame.len() as u64;
-                ends.push(at);
-            }
-            Ok(self.journal.append(&frames)?)
-        });
-        match written {
-            Ok(()) => Ok(ends),
-            Err(e) => {
-                ingest::undo(&mut self.progress.lock(), undo);
-                Err(e)
-            }
-        }
-    }
-
-    /// Flushes sled for real, then deletes the journal segments it now holds in full.
-    fn flush_sled(&mut self) -> Result<(), String> {
-        let applied = self.progress.applied_at();
-        self.db.flush().map_err(|e| e.to_string())?;
-        std::fs::File::open(&self.sled_file)
-            .and_then(|f| f.sync_data())
-            .map_err(|e| format!("fsync {}: {e}", self.sled_file.display()))?;
-        self.sled_flushed = Instant::now();
-        self.journal.delete_applied(applied);
-        Ok(())
-    }
-
-    /// When every journaled request is applied: starts a new segment and flushes sled, so the
-    /// journal is empty again. Run when the committer is idle and as it stops: a data dir at
-    /// rest keeps its requests in sled alone.
-    fn checkpoint_all(&mut self) {
-        if self.journal.is_empty() || self.progress.applied_at() < self.journal.position() {
-            return;
-        }
-        match self.journal.rotate() {
-            Ok(()) => {
-                let _ = self.flush_sled();
-            }
-            Err(e) => tracing::warn!(error = %e, "could not start a new journal segment"),
-        }
-    }
-
-    /// True when applied segments wait for a sled flush to be deleted.
-    fn checkpoint_due(&self) -> bool {
-        self.journal.has_old_segments() && self.sled_flushed.elapsed() >= CHECKPOINT_EVERY
-    }
-}
-
-/// One round after another: take the waiting jobs and the tickets issued so far, journal the
-/// jobs, flush sled if a ticket waits, answer. Whatever arrives meanwhile goes into the next
-/// round.
-fn committer(shared: &Shared, round: &mut Rounds, control: &mut Control) {
+/// One round after another: take the waiting jobs and the tickets issued so far, write the
+/// jobs, flush, answer. Whatever arrives meanwhile goes into the next round.
+fn committer(
+    shared: &Shared,
+    db: &sled::Db,
+    ingest: &IngestTrees,
+    log_file: &Path,
+    control: &mut Control,
+) {
     loop {
         let (mut jobs, target) = match next_round(shared) {
             Round::Work(jobs, target) => (jobs, target),
             Round::Idle => {
-                round.checkpoint_all();
                 control.write(false);
                 continue;
             }
             Round::Stop => {
-                round.progress.settle();
-                round.checkpoint_all();
                 control.write(true);
                 return;
             }
         };
         let gate = hold_gate(shared, &mut jobs);
+        let mut counted = control.acked.clone();
         let written = if jobs.is_empty() {
-            Ok(Vec::new())
-        } else {
-            round.journal(&mut jobs, &control.dir)
-        };
-        let flushed = if target > shared.done.borrow().0 || round.checkpoint_due() {
-            round.flush_sled()
-        } else {
             Ok(())
+        } else if let Err(full) = super::space::check(&control.dir) {
+            Err(StoreError::Io(full))
+        } else {
+            ingest.write(&mut jobs).and_then(|()| {
+                let ids = jobs.iter().map(|j| j.record.id.clone());
+                Ok(counted.record(&control.meta, ids)?)
+            })
         };
-        if let Err(e) = round.journal.rotate_if_full() {
-            tracing::warn!(error = %e, "could not start a new journal segment; the current one grows");
-        }
+        let flushed = db.flush().map_err(|e| e.to_string()).and_then(|_| {
+            std::fs::File::open(log_file)
+                .and_then(|f| f.sync_data())
+                .map_err(|e| format!("fsync {}: {e}", log_file.display()))
+        });
         drop(gate);
         crate::metrics::flush_batch(jobs.len() as u64 + target - shared.done.borrow().0);
-        if written.is_ok() && !jobs.is_empty() {
-            control
-                .acked
-                .count(jobs.iter().map(|j| j.record.id.clone()));
+        if written.is_ok() && flushed.is_ok() && !jobs.is_empty() {
+            control.acked = counted;
             control.dirty = true;
         }
         if shared.sync_control.swap(false, Ordering::SeqCst) {
             control.write(true);
         }
-        shared.done.send_replace((target, flushed.err()));
-        answer(jobs, written, &round.progress);
+        shared.done.send_replace((target, flushed.clone().err()));
+        answer(jobs, written, flushed);
         {
             let _guard = shared.lock();
             shared.flushed.notify_all();
@@ -442,29 +355,17 @@ fn hold_gate<'a>(shared: &'a Shared, jobs: &mut Vec<AcceptJob>) -> Option<MutexG
     }
 }
 
-/// Announces each durable job, hands the round to the applier and each job its stored
-/// record; or each job the error that kept the round from the journal.
-fn answer(jobs: Vec<AcceptJob>, written: StoreResult<Vec<Position>>, progress: &Progress) {
-    let ends = match written {
-        Ok(ends) => ends,
-        Err(e) => {
-            let e = e.to_string();
-            for job in jobs {
-                job.answer(Err(StoreError::Io(std::io::Error::other(e.clone()))));
-            }
-            return;
-        }
+/// Hands each job its stored record, or the error of the write or of the flush.
+fn answer(jobs: Vec<AcceptJob>, written: StoreResult<()>, flushed: Result<(), String>) {
+    let error = match (written, flushed) {
+        (Ok(()), Ok(())) => None,
+        (Err(e), _) => Some(e.to_string()),
+        (Ok(()), Err(e)) => Some(e),
     };
-    let mut jobs = jobs;
-    let mut entries: Vec<Journaled> = Vec::with_capacity(jobs.len());
-    for (job, end) in jobs.iter_mut().zip(ends) {
-        if let Some(on_written) = job.on_written.take() {
-            on_written(&job.record);
-        }
-        entries.push((std::mem::take(&mut job.entry), end));
-    }
-    progress.push(entries);
     for job in jobs {
-        job.answer(Ok(()));
+        job.answer(match &error {
+            None => Ok(()),
+            Some(e) => Err(StoreError::Io(std::io::Error::other(e.clone()))),
+        });
     }
 }

@@ -1,12 +1,11 @@
 //! The control file: a small record, outside sled, of what the store acknowledged.
 //!
 //! sled 0.34 may open a damaged `db` file as an empty or older store without a word, and then
-//! hookflow would make new hook URLs and forget acknowledged requests. So the applier keeps a
-//! counter of acknowledged requests in the `meta` tree, and the committer, after a round made
-//! new ones durable in the journal, copies its own count to `control.json` in the data dir
-//! (written aside, synced, renamed). The file never claims more than the journal made durable,
-//! and start-up applies the journal to sled before comparing: when the store then holds less
-//! than the file says, or a different or brand-new store, it refuses to start.
+//! hookflow would make new hook URLs and forget acknowledged requests. So the committer keeps a
+//! counter of acknowledged requests in the `meta` tree and, after a flush that covered new ones,
+//! copies it to `control.json` in the data dir (written aside, synced, renamed). The file never
+//! claims more than sled has made durable; when the store opens holding less than the file
+//! says, or a different or brand-new store, it refuses to start.
 
 use super::StoreError;
 use serde::{Deserialize, Serialize};
@@ -48,21 +47,18 @@ impl Acked {
         })
     }
 
-    /// Counts the requests of a round.
-    pub(crate) fn count(&mut self, ids: impl Iterator<Item = String>) {
+    /// Adds the requests of a round (before the flush that makes them durable).
+    pub(crate) fn record(
+        &mut self,
+        meta: &sled::Tree,
+        ids: impl Iterator<Item = String>,
+    ) -> sled::Result<()> {
         for id in ids {
             self.acknowledged += 1;
             if self.newest_request.as_ref().is_none_or(|n| *n < id) {
                 self.newest_request = Some(id);
             }
         }
-    }
-
-    /// Writes the count into `meta`, in the transaction that applies the requests it counts.
-    pub(crate) fn write_tx(
-        &self,
-        meta: &sled::transaction::TransactionalTree,
-    ) -> Result<(), sled::transaction::UnabortableTransactionError> {
         meta.insert(ACKED, &self.acknowledged.to_be_bytes())?;
         if let Some(newest) = &self.newest_request {
             meta.insert(NEWEST, newest.as_bytes())?;

@@ -34,7 +34,6 @@ impl Store {
 
     /// `{"requests": N, "accepted": N, …}` for one workflow.
     pub fn counts(&self, workflow: &str) -> StoreResult<serde_json::Value> {
-        self.settle();
         let mut out = serde_json::Map::new();
         let mut total = 0;
         for kv in self.trees.counts.scan_prefix(format!("{workflow}\0")) {

@@ -1,112 +1,78 @@
 //! Acceptance: an accepted request goes from its handler to the committer (see
-//! [`super::commit`]) already encoded as the journal entry the applier will write.
+//! [`super::commit`]) already encoded.
 //!
 //! The committer is one thread and every accepted request passes through it, so it only
-//! decides dedupe and writes bytes: the handler's task, on a tokio worker running beside it,
-//! builds the stored record from what it owns (no copy) and encodes it, its queue entries and
-//! its journal frame. Only a request with an item that turns out to be a duplicate is encoded
-//! again, by the committer that finds out.
+//! writes bytes: the handler's task, on a tokio worker running beside it, builds the stored
+//! record from what it owns (no copy) and encodes it and its queue entries. Only a request
+//! with an item that turns out to be a duplicate is encoded again, in the transaction that
+//! finds out.
 
-use super::applier::State;
 use super::codec::encode;
-use super::journal::{self, entry::Entry};
+use super::references::ReferenceRecord;
+use super::request_index::{self, RequestKeys};
 use super::requests::{overall_status, stored, ItemStatus, PendingItem, RequestRecord};
 use super::{Store, StoreError, StoreResult};
+use sled::transaction::{ConflictableTransactionError, Transactional};
+use std::collections::BTreeMap;
 
-/// Called once a request is durable, before its runs can start and before its answer.
+/// Called once a request is written, before the flush.
 pub type OnWritten = Box<dyn FnOnce(&RequestRecord) + Send>;
 
-/// Which item of the record each queue entry and dedupe mark of the entry belongs to.
-#[derive(Default)]
-struct ItemsOf {
-    queue: Vec<usize>,
-    dedupe: Vec<usize>,
+/// What the committer writes for one item besides the record.
+struct ItemWrite {
+    /// The queue key and the encoded entry, if the item queues a run.
+    queue: Option<([u8; 8], Vec<u8>)>,
+    /// The dedupe tree's key (`workflow\0key`) and the time (ms) until which it blocks repeats.
+    dedupe: Option<(String, i64)>,
 }
 
 /// An accepted request on its way to the committer.
 pub(crate) struct AcceptJob {
     /// The record as stored when none of its items is a duplicate (items and status set); the
-    /// final record once decided.
+    /// final record once written.
     pub record: RequestRecord,
-    /// What the applier writes for it.
-    pub(crate) entry: Entry,
-    /// `entry` as a journal frame.
-    pub(crate) frame: Vec<u8>,
-    items_of: ItemsOf,
+    /// `record`, encoded.
+    encoded: Vec<u8>,
+    /// Per item of `record.items`, in order.
+    items: Vec<ItemWrite>,
     now_ms: i64,
-    /// Called by the committer once the request is durable: the worker may start its runs
-    /// from then on, and their events must follow the request's.
-    pub(crate) on_written: Option<OnWritten>,
+    /// Called by the committer once the request is written, before the flush: the worker may
+    /// start its runs from then on, and their events must follow the request's.
+    on_written: Option<OnWritten>,
     reply: tokio::sync::oneshot::Sender<StoreResult<RequestRecord>>,
 }
 
 impl AcceptJob {
     /// Moves the items into the record and encodes what the committer writes (on the
     /// caller's thread).
-    pub(crate) fn new(
+    fn new(
         mut record: RequestRecord,
         pending: Vec<PendingItem>,
         now_ms: i64,
         on_written: Option<OnWritten>,
         reply: tokio::sync::oneshot::Sender<StoreResult<RequestRecord>>,
     ) -> Self {
-        let mut entry = Entry::default();
-        let mut items_of = ItemsOf::default();
+        let mut items = Vec::with_capacity(pending.len());
         record.items = Vec::with_capacity(pending.len());
-        for (i, item) in pending.into_iter().enumerate() {
-            if let Some(e) = item.queue {
-                entry.queue.push((e.seq.to_be_bytes(), encode(&e)));
-                items_of.queue.push(i);
-            }
-            if let Some((key, until)) = item.dedupe {
-                entry
+        for item in pending {
+            items.push(ItemWrite {
+                queue: item.queue.map(|e| (e.seq.to_be_bytes(), encode(&e))),
+                dedupe: item
                     .dedupe
-                    .push((format!("{}\0{key}", record.workflow), until));
-                items_of.dedupe.push(i);
-            }
+                    .map(|(key, until)| (format!("{}\0{key}", record.workflow), until)),
+            });
             record.items.push(item.record);
         }
         record.status = overall_status(&record.items, record.status);
-        let mut job = Self {
+        let encoded = stored::encode(&record);
+        Self {
             record,
-            entry,
-            frame: Vec::new(),
-            items_of,
+            encoded,
+            items,
             now_ms,
             on_written,
             reply,
-        };
-        job.encode();
-        job
-    }
-
-    /// Encodes the record into the entry and the entry into the frame.
-    fn encode(&mut self) {
-        let r = &self.record;
-        self.entry.id.clone_from(&r.id);
-        self.entry.workflow.clone_from(&r.workflow);
-        r.status.as_str().clone_into(&mut self.entry.status);
-        self.entry.record = stored::encode(r);
-        self.frame.clear();
-        journal::frame(&mut self.frame, &self.entry.encode());
-    }
-
-    /// Marks the items at `duplicates` as duplicates (no run, no new dedupe mark), settles the
-    /// request's status and encodes it again.
-    fn mark_duplicates(&mut self, duplicates: &[usize]) {
-        for &i in duplicates {
-            let item = &mut self.record.items[i];
-            item.status = ItemStatus::Duplicate;
-            item.run_id = None;
         }
-        self.record.status = overall_status(&self.record.items, self.record.status);
-        drop_items(&mut self.entry.queue, &mut self.items_of.queue, duplicates);
-        drop_items(
-            &mut self.entry.dedupe,
-            &mut self.items_of.dedupe,
-            duplicates,
-        );
-        self.encode();
     }
 
     /// Hands the handler its final record, or the error that kept it from being stored.
@@ -115,62 +81,117 @@ impl AcceptJob {
     }
 }
 
-/// Drops the values that belong to the items at `duplicates` (`items[n]` is value n's item).
-fn drop_items<T>(values: &mut Vec<T>, items: &mut Vec<usize>, duplicates: &[usize]) {
-    let mut kept = items.iter().map(|i| !duplicates.contains(i));
-    values.retain(|_| kept.next().unwrap_or(true));
-    items.retain(|i| !duplicates.contains(i));
+/// Marks the items at `duplicates` as duplicates (no run) and settles the request's status.
+fn mark_duplicates(record: &mut RequestRecord, duplicates: &[usize]) {
+    for &i in duplicates {
+        let item = &mut record.items[i];
+        item.status = ItemStatus::Duplicate;
+        item.run_id = None;
+    }
+    record.status = overall_status(&record.items, record.status);
 }
 
-/// A dedupe key as it was before a round marked it: put back if the round is not written.
-pub(crate) type Undo = Vec<(String, Option<i64>)>;
+/// The trees an acceptance writes together.
+pub(crate) struct IngestTrees {
+    pub requests: sled::Tree,
+    /// `requests_index`: the log by workflow and status.
+    pub index: sled::Tree,
+    pub queue: sled::Tree,
+    pub references: sled::Tree,
+    pub dedupe: sled::Tree,
+    pub counts: sled::Tree,
+}
 
-/// Decides a round's dedupe: an item whose key was marked within its window (by a request in
-/// sled, one journaled and not applied yet, or one earlier in the round) becomes `duplicate`;
-/// every other item with a key marks it in `state` (undone with `undo` if the round fails).
-pub(crate) fn decide(
-    jobs: &mut [AcceptJob],
-    state: &mut State,
-    dedupe: &sled::Tree,
-    undo: &mut Undo,
-) -> StoreResult<()> {
-    for job in jobs.iter_mut() {
-        let mut duplicates = Vec::new();
-        for (n, (key, until)) in job.entry.dedupe.iter().enumerate() {
-            let seen = match state.dedupe.get(key) {
-                Some(until) => Some(*until),
-                None => dedupe
-                    .get(key.as_bytes())?
-                    .and_then(|v| v.as_ref().try_into().ok().map(i64::from_be_bytes)),
-            };
-            if seen.is_some_and(|until_ms| until_ms > job.now_ms) {
-                duplicates.push(job.items_of.dedupe[n]);
-            } else {
-                undo.push((key.clone(), state.dedupe.insert(key.clone(), *until)));
+impl IngestTrees {
+    /// Writes a round of accepted requests in one transaction: each with its queue entries,
+    /// its dedupe marks (items seen within their window, in the store or earlier in the round,
+    /// become `duplicate`), the workflow's reference when it has none, and the counters. Each
+    /// job's `record` is then its final record, and its `on_written` has been called.
+    pub(crate) fn write(&self, jobs: &mut [AcceptJob]) -> StoreResult<()> {
+        let trees = (
+            &self.requests,
+            &self.index,
+            &self.queue,
+            &self.references,
+            &self.dedupe,
+            &self.counts,
+        );
+        // Only reads and writes that must be atomic happen in here: sled holds a process-wide
+        // lock while a transaction runs (and may run the closure again on a conflict, so the
+        // jobs are changed only after it).
+        let duplicates =
+            trees.transaction(|(requests, index, queue, references, dedupe, counts)| {
+                let mut out = Vec::with_capacity(jobs.len());
+                let mut tally: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+                for job in jobs.iter() {
+                    let record = &job.record;
+                    let mut duplicates = Vec::new();
+                    for (i, item) in job.items.iter().enumerate() {
+                        let mut enqueue = item.queue.as_ref();
+                        if let Some((key, until)) = &item.dedupe {
+                            let seen = dedupe
+                                .get(key.as_bytes())?
+                                .and_then(|v| v.as_ref().try_into().ok().map(i64::from_be_bytes));
+                            if seen.is_some_and(|until_ms| until_ms > job.now_ms) {
+                                duplicates.push(i);
+                                enqueue = None;
+                            } else {
+                                dedupe.insert(key.as_bytes(), &until.to_be_bytes())?;
+                            }
+                        }
+                        if let Some((seq, bytes)) = enqueue {
+                            queue.insert(seq, bytes.as_slice())?;
+                        }
+                    }
+                    if references.get(record.workflow.as_bytes())?.is_none() {
+                        let r = ReferenceRecord {
+                            request_id: record.id.clone(),
+                            captured_at: record.received_at.clone(),
+                            payload: record.payload.clone(),
+                        };
+                        references.insert(record.workflow.as_bytes(), encode(&r))?;
+                    }
+                    let status = if duplicates.is_empty() {
+                        requests.insert(record.id.as_bytes(), job.encoded.as_slice())?;
+                        record.status
+                    } else {
+                        let mut stored = record.clone();
+                        mark_duplicates(&mut stored, &duplicates);
+                        requests.insert(record.id.as_bytes(), stored::encode(&stored))?;
+                        stored.status
+                    };
+                    let keys = RequestKeys::of(&record.id, &record.workflow, status.as_str());
+                    request_index::add(index, &keys)?;
+                    *tally
+                        .entry(super::counts::key(&record.workflow, status.as_str()))
+                        .or_default() += 1;
+                    out.push(duplicates);
+                }
+                // Only the committer counts these statuses, so a read-modify-write cannot race
+                // (rejections are counted with sled's merge, under another status).
+                for (key, n) in tally {
+                    let old = super::counts::read(counts.get(&key)?.as_deref());
+                    counts.insert(key, &(old + n).to_be_bytes())?;
+                }
+                Ok::<_, ConflictableTransactionError<StoreError>>(out)
+            })?;
+        for (job, duplicates) in jobs.iter_mut().zip(duplicates) {
+            if !duplicates.is_empty() {
+                mark_duplicates(&mut job.record, &duplicates);
+            }
+            if let Some(on_written) = job.on_written.take() {
+                on_written(&job.record);
             }
         }
-        if !duplicates.is_empty() {
-            job.mark_duplicates(&duplicates);
-        }
-    }
-    Ok(())
-}
-
-/// Puts back the dedupe marks of a round that was not written.
-pub(crate) fn undo(state: &mut State, undo: Undo) {
-    for (key, before) in undo.into_iter().rev() {
-        match before {
-            Some(until) => state.dedupe.insert(key, until),
-            None => state.dedupe.remove(&key),
-        };
+        Ok(())
     }
 }
 
 impl Store {
     /// Stores an accepted request with its queue entries and returns the final record once it
     /// is durable (items already seen within their dedupe window become `duplicate`). The
-    /// workflow's first accepted request becomes its reference when it is applied.
-    /// `on_written` runs once the request is durable, before the answer.
+    /// workflow's first accepted request becomes its reference in the same write. `on_written`
+    /// runs once the request is written, before the flush.
     pub async fn accept(
         &self,
         record: RequestRecord,

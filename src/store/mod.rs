@@ -4,7 +4,6 @@
 //! functions of these modules, and a workflow step writes through [`step_tx::StepTx`] and stops
 //! with [`step_tx::Abort`].
 
-pub(crate) mod applier;
 pub mod audit;
 pub mod backup;
 pub mod clock;
@@ -18,7 +17,6 @@ pub mod enrolments;
 pub mod hooks;
 mod index_tree;
 mod ingest;
-pub(crate) mod journal;
 pub mod levels;
 mod open_error;
 pub mod outbox;
@@ -126,10 +124,6 @@ pub struct Store {
     pub(crate) rejected: Arc<requests::RejectedLog>,
     /// The hook ids requests arrived on, answered without sled (see `hooks`).
     pub(crate) hook_cache: Arc<std::sync::RwLock<hooks::HookCache>>,
-    /// What the applier has written of the journal (readers settle on it).
-    pub(crate) progress: Arc<applier::Progress>,
-    /// Told whenever the applier adds queue entries (the worker waits on it).
-    queue_ready: Arc<tokio::sync::Notify>,
     /// The data dir's lock, held while any clone lives ([`compact::lock`]).
     _lock: Arc<std::fs::File>,
 }
@@ -214,29 +208,21 @@ impl Store {
                 "built the requests index (workflow, status)"
             );
         }
-        let apply = applier::ApplyTrees {
+        let ingest = ingest::IngestTrees {
             index: trees.requests_index.clone(),
             requests: trees.requests.clone(),
             queue: trees.queue.clone(),
             references: trees.references.clone(),
             dedupe: trees.dedupe.clone(),
             counts: trees.counts.clone(),
-            meta: trees.meta.clone(),
         };
-        let (applied_at, segment) = applier::replay::run(dir, &db, &apply, accept_data_loss)?;
         let acked = control::check(dir, &trees.meta, accept_data_loss)?;
         compact::keep_baseline(dir, &trees.meta)?;
-        let journal = journal::Journal::start(&journal::dir_of(dir), segment)?;
-        let progress = applier::Progress::new(applied_at);
-        let queue_ready = Arc::new(tokio::sync::Notify::new());
-        let applier =
-            applier::Applier::start(progress.clone(), apply, acked.clone(), queue_ready.clone());
         let commit = commit::GroupCommit::start(
             db.clone(),
             dir.to_path_buf(),
-            (journal, progress.clone(), applier),
-            trees.dedupe.clone(),
-            acked,
+            ingest,
+            (trees.meta.clone(), acked),
         );
         let contacts =
             Arc::new(
@@ -254,8 +240,6 @@ impl Store {
         let rejected = Arc::new(requests::RejectedLog::open(&db)?);
         Ok(Self {
             _lock: Arc::new(lock),
-            progress,
-            queue_ready,
             hook_cache: Arc::default(),
             rejected,
             contacts,
@@ -295,23 +279,10 @@ impl Store {
         self.commit.wait().await
     }
 
-    /// Waits, blocking the thread, until everything written so far is in sled and on disk.
-    /// Goes through the group commit like every flush: sled is not reliable with concurrent
-    /// flushes.
+    /// Waits, blocking the thread, until everything written so far is on disk. Goes through
+    /// the group commit like every flush: sled is not reliable with concurrent flushes.
     pub fn flush_now(&self) -> StoreResult<()> {
-        self.progress.settle();
         self.commit.wait_blocking()
-    }
-
-    /// Returns once every request answered before the call is readable in sled (see
-    /// [`applier`]).
-    pub(crate) fn settle(&self) {
-        self.progress.settle();
-    }
-
-    /// Told whenever accepted items are queued for their runs.
-    pub fn queue_ready(&self) -> Arc<tokio::sync::Notify> {
-        self.queue_ready.clone()
     }
 }
 

@@ -44,7 +44,6 @@ impl Store {
 
     /// The queue entry of a run that has not started yet, if any.
     pub fn queued_run(&self, run_id: &str) -> StoreResult<Option<QueueEntry>> {
-        self.settle();
         for kv in self.trees.queue.iter() {
             let (_, v) = kv?;
             let e: QueueEntry = decode("queue", &v)?;

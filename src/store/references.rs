@@ -18,7 +18,6 @@ pub struct ReferenceRecord {
 impl Store {
     /// The workflow's reference, if one was captured.
     pub fn reference(&self, workflow: &str) -> StoreResult<Option<ReferenceRecord>> {
-        self.settle();
         match self.trees.references.get(workflow.as_bytes())? {
             Some(v) => Ok(Some(decode("references", &v)?)),
             None => Ok(None),
@@ -27,7 +26,6 @@ impl Store {
 
     /// Makes a logged request the workflow's reference (durable after the caller's flush).
     pub fn set_reference(&self, workflow: &str, record: &ReferenceRecord) -> StoreResult<()> {
-        self.settle();
         self.trees
             .references
             .insert(workflow.as_bytes(), encode(record))?;
@@ -37,8 +35,6 @@ impl Store {
     /// Clears the reference; the next accepted request becomes the new one (durable after the
     /// caller's flush).
     pub fn clear_reference(&self, workflow: &str) -> StoreResult<bool> {
-        // A request answered before this would otherwise become the reference after it.
-        self.settle();
         let had = self.trees.references.remove(workflow.as_bytes())?.is_some();
         Ok(had)
     }

@@ -208,13 +208,8 @@ impl Store {
         Ok(())
     }
 
-    /// One logged request (every request answered before the call is there).
+    /// One logged request.
     pub fn request(&self, id: &str) -> StoreResult<Option<RequestRecord>> {
-        self.settle();
-        self.read_request(id)
-    }
-
-    fn read_request(&self, id: &str) -> StoreResult<Option<RequestRecord>> {
         match self.trees.requests.get(id.as_bytes())? {
             Some(v) => Ok(Some(decode("requests", &v)?)),
             None => Ok(None),
@@ -230,7 +225,6 @@ impl Store {
         cursor: Option<&str>,
         limit: usize,
     ) -> StoreResult<Page<RequestRecord>> {
-        self.settle();
         let keep = |r: &RequestRecord| {
             workflow.is_none_or(|w| r.workflow == w)
                 && status.is_none_or(|s| r.status.as_str() == s)
@@ -243,7 +237,7 @@ impl Store {
         let mut items = Vec::new();
         let mut ids = request_index::Union::new(&self.trees.requests_index, lists, below);
         for id in ids.by_ref() {
-            let Some(request) = self.read_request(&String::from_utf8_lossy(&id?))? else {
+            let Some(request) = self.request(&String::from_utf8_lossy(&id?))? else {
                 continue;
             };
             if !keep(&request) {

@@ -7,8 +7,6 @@ impl Store {
     /// Clears the store's working data; with `all`, hook ids and references too (every
     /// workflow then gets a new URL). The caller must keep the worker out while this runs.
     pub fn reset(&self, all: bool) -> StoreResult<()> {
-        // Requests answered before the reset are cleared with the rest, not applied after it.
-        self.settle();
         let t = &self.trees;
         for tree in [
             &t.requests,
