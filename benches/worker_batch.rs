@@ -14,6 +14,7 @@ use hookflow::engine::template::Renderer;
 use hookflow::engine::worker::Worker;
 use hookflow::intake::{Hook, InboundRequest, Intake, Target};
 use hookflow::store::clock::Clock;
+use hookflow::store::runs::RunFilter;
 use hookflow::store::Store;
 use hookflow::workflow::live::LiveCatalog;
 use std::path::Path;
@@ -33,6 +34,8 @@ struct Engine {
     worker: Worker,
     runtime: tokio::runtime::Runtime,
     next: std::cell::Cell<u64>,
+    /// The OptiMantra booking sample; each booking gets its own patient.
+    sample: serde_json::Value,
 }
 
 impl Engine {
@@ -86,6 +89,11 @@ impl Engine {
                 .build()
                 .expect("a runtime"),
             next: std::cell::Cell::new(0),
+            sample: serde_json::from_slice(
+                &std::fs::read(workflows.join("../samples/optimantra/booking.json"))
+                    .expect("the booking sample"),
+            )
+            .expect("JSON"),
         }
     }
 
@@ -94,14 +102,11 @@ impl Engine {
         for _ in 0..BATCH {
             let i = self.next.get();
             self.next.set(i + 1);
-            let body = serde_json::json!({
-                "email": format!("patient{i}@example.org"),
-                "firstName": format!("Pat{i}"),
-                "lastName": "Doe",
-                "phone": format!("+1212{:07}", 2_000_000 + i),
-                "appointmentDate": "2026-12-03",
-                "appointmentId": i,
-            });
+            let mut body = self.sample.clone();
+            body["email"] = format!("patient{i}@example.org").into();
+            body["firstName"] = format!("Pat{i}").into();
+            body["phone"] = format!("+1212{:07}", 2_000_000 + i).into();
+            body["appointmentId"] = format!("OM-{i}").into();
             let mut headers = http::HeaderMap::new();
             headers.insert(
                 "content-type",
@@ -122,6 +127,20 @@ impl Engine {
                 .block_on(self.intake.receive(&self.target, req));
             assert!(answer.is_ok(), "the booking was not accepted");
         }
+    }
+
+    /// Panics when a run failed: the figures are of runs that succeed.
+    fn check_runs(&self) {
+        let filter = RunFilter {
+            status: Some("failed".into()),
+            ..RunFilter::default()
+        };
+        let failed = self.worker.store.runs(&filter, None, 1).expect("runs");
+        assert!(
+            failed.items.is_empty(),
+            "a booking run failed: {:?}",
+            failed.items[0]
+        );
     }
 }
 
@@ -152,6 +171,7 @@ fn worker(c: &mut Criterion) {
                 let start = process_cpu();
                 engine.worker.drain().expect("the worker drains");
                 spent += process_cpu() - start;
+                engine.check_runs();
             }
             spent
         })

@@ -26,13 +26,34 @@ const OPTIMISTIC_TRIES: usize = 3;
 /// One tree as a transaction's body sees it: reads and writes like sled's `TransactionalTree`.
 pub struct TxTree<'a>(View<'a>);
 
+/// Makes a value when the commit needs it (see [`TxTree::insert_with`]).
+pub type Encode = Box<dyn Fn() -> IVec>;
+
+/// A write waiting for the commit.
+enum Pending {
+    /// The value, or `None` for a removal.
+    Value(Option<IVec>),
+    /// What makes the value, run once at the commit: a record written at every step of a
+    /// batch (a contact, its timeline) is encoded once, not once a step.
+    Encode(Encode),
+}
+
+impl Pending {
+    fn value(&self) -> Option<IVec> {
+        match self {
+            Pending::Value(v) => v.clone(),
+            Pending::Encode(make) => Some(make()),
+        }
+    }
+}
+
 enum View<'a> {
     /// Reads go to the tree and are remembered (unless `read` is `None`: a read-only body that
     /// is never checked); writes wait for the commit.
     Optimistic {
         tree: &'a sled::Tree,
         read: Option<RefCell<HashMap<IVec, Option<IVec>>>>,
-        written: RefCell<BTreeMap<IVec, Option<IVec>>>,
+        written: RefCell<BTreeMap<IVec, Pending>>,
     },
     /// Inside a sled transaction (the last try).
     Locked(&'a TransactionalTree),
@@ -67,7 +88,7 @@ impl<'a> TxTree<'a> {
                 written,
             } => {
                 if let Some(value) = written.borrow().get(key) {
-                    return Ok(value.clone());
+                    return Ok(value.value());
                 }
                 let Some(read) = read else {
                     return Ok(tree.get(key)?);
@@ -85,6 +106,20 @@ impl<'a> TxTree<'a> {
     /// Sets `key` to `value` at the commit.
     pub fn insert<K: AsRef<[u8]>, V: Into<IVec>>(&self, key: K, value: V) -> TxResult<()> {
         self.write(key.as_ref(), Some(value.into()))
+    }
+
+    /// Sets `key` to what `encode` makes, made at the commit (or when read back first): a
+    /// later write of the key in this transaction replaces it before it ever runs.
+    pub fn insert_with<K: AsRef<[u8]>>(&self, key: K, encode: Encode) -> TxResult<()> {
+        match &self.0 {
+            View::Locked(_) => self.write(key.as_ref(), Some(encode())),
+            View::Optimistic { written, .. } => {
+                written
+                    .borrow_mut()
+                    .insert(IVec::from(key.as_ref()), Pending::Encode(encode));
+                Ok(())
+            }
+        }
     }
 
     /// Removes `key` at the commit.
@@ -119,7 +154,9 @@ impl<'a> TxTree<'a> {
                 };
             }
             View::Optimistic { written, .. } => {
-                written.borrow_mut().insert(IVec::from(key), value);
+                written
+                    .borrow_mut()
+                    .insert(IVec::from(key), Pending::Value(value));
             }
         }
         Ok(())
@@ -211,9 +248,21 @@ fn commit(trees: &[&sled::Tree], views: &[TxTree<'_>]) -> TransactionResult<(), 
     if touched.is_empty() {
         return Ok(());
     }
+    // Values are made before sled's lock is taken (and once, however often sled runs this).
+    let writes: Vec<Vec<(IVec, Option<IVec>)>> = views
+        .iter()
+        .map(|view| match &view.0 {
+            View::Optimistic { written, .. } => written
+                .borrow()
+                .iter()
+                .map(|(key, pending)| (key.clone(), pending.value()))
+                .collect(),
+            View::Locked(_) => unreachable!("only optimistic views are committed here"),
+        })
+        .collect();
     touched[..].transaction(|locked| {
-        for (tx, view) in locked.iter().zip(&views) {
-            let View::Optimistic { read, written, .. } = &view.0 else {
+        for ((tx, view), written) in locked.iter().zip(&views).zip(&writes) {
+            let View::Optimistic { read, .. } = &view.0 else {
                 unreachable!("only optimistic views are committed here");
             };
             let read = read
@@ -225,7 +274,7 @@ fn commit(trees: &[&sled::Tree], views: &[TxTree<'_>]) -> TransactionResult<(), 
                     return Err(ConflictableTransactionError::Abort(Stale));
                 }
             }
-            for (key, value) in written.borrow().iter() {
+            for (key, value) in written {
                 match value {
                     Some(value) => tx.insert(key, value.clone())?,
                     None => tx.remove(key)?,

@@ -11,8 +11,9 @@ use super::packed::{self, Layout};
 use super::{abort, index, timeline, ContactError};
 use crate::domain::contact::{Contact, Email, Phone, TimelineEntry};
 use crate::store::codec;
-use crate::store::txn::TxTree;
+use crate::store::txn::{Encode, TxTree};
 use sled::transaction::ConflictableTransactionError;
+use sled::IVec;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -123,21 +124,22 @@ impl<'a> ContactTx<'a> {
 
     /// Stores a new contact with its first timeline entry.
     pub fn insert(&self, contact: &Contact, entry: &TimelineEntry) -> TxResult<()> {
-        // Its entry is appended, not encoded ahead: a later change in this transaction (a
-        // booking's update and tag) then extends it without reading it back.
-        self.add(contact, &encode_contact(contact)?)?;
+        // Neither is encoded ahead: a later change in this transaction (a booking's update
+        // and tag) replaces the contact and extends the entry, and only the last is encoded.
+        self.add(contact, None)?;
         self.append(&contact.id, entry)
     }
 
     /// [`Self::insert`] with the contact and its entry already encoded (an import encodes
     /// rows on another thread, ahead of their transaction).
     pub(crate) fn insert_encoded(&self, contact: &Contact, encoded: &Encoded) -> TxResult<()> {
-        self.add(contact, &encoded.contact)?;
+        self.add(contact, Some(&encoded.contact))?;
         self.append_encoded(&contact.id, &encoded.entry)
     }
 
-    /// Stores a new contact (`bytes` its encoding) and its index entries, without its entry.
-    fn add(&self, contact: &Contact, bytes: &[u8]) -> TxResult<()> {
+    /// Stores a new contact (`bytes` its encoding, if made ahead) and its index entries,
+    /// without its entry.
+    fn add(&self, contact: &Contact, bytes: Option<&[u8]>) -> TxResult<()> {
         if self.contacts.get(contact.id.as_bytes())?.is_some() {
             return abort(ContactError::Store(format!(
                 "contact id {} already exists",
@@ -151,7 +153,10 @@ impl<'a> ContactTx<'a> {
             self.add_phone(phone, &contact.id)?;
         }
         self.reindex(None, Some(contact))?;
-        self.put_encoded(contact, bytes)
+        match bytes {
+            Some(bytes) => self.put_encoded(contact, bytes),
+            None => self.put(contact),
+        }
     }
 
     /// Replaces `before` (the stored version, read in this transaction) by `after` and appends
@@ -227,8 +232,16 @@ impl<'a> ContactTx<'a> {
         Ok(index::update(self.index, before, after)?)
     }
 
+    /// Writes `contact`, encoded at the commit (see [`TxTree::insert_with`]).
     fn put(&self, contact: &Contact) -> TxResult<()> {
-        self.put_encoded(contact, &encode_contact(contact)?)
+        let stored = contact.clone();
+        let encode = move || IVec::from(encode_contact(&stored));
+        self.contacts
+            .insert_with(contact.id.as_bytes(), Box::new(encode))?;
+        self.decoded
+            .borrow_mut()
+            .insert(contact.id.clone(), Some(contact.clone()));
+        Ok(())
     }
 
     fn put_encoded(&self, contact: &Contact, bytes: &[u8]) -> TxResult<()> {
@@ -243,7 +256,11 @@ impl<'a> ContactTx<'a> {
         let json = timeline::entry_json(id, entry)?;
         let mut appended = self.appended.borrow_mut();
         let Some(made) = appended.get_mut(id) else {
-            let key = self.new_timeline_key(id, timeline::encode_one(json.clone()))?;
+            let one = json.clone();
+            let key = self.new_timeline_key(
+                id,
+                Box::new(move || timeline::encode_one(one.clone()).into()),
+            )?;
             appended.insert(
                 id.to_string(),
                 Appended {
@@ -260,8 +277,11 @@ impl<'a> ContactTx<'a> {
         };
         joined.push(b',');
         joined.extend_from_slice(&json);
-        self.timeline
-            .insert(made.key.as_slice(), timeline::encode_list(&joined))?;
+        let list = joined.clone();
+        self.timeline.insert_with(
+            made.key.as_slice(),
+            Box::new(move || timeline::encode_list(&list).into()),
+        )?;
         made.json = Some(joined);
         Ok(())
     }
@@ -274,17 +294,18 @@ impl<'a> ContactTx<'a> {
                 .map_err(|e| store_err(format!("timeline entry of {id}: {e}")))?;
             return entry.iter().try_for_each(|e| self.append(id, e));
         }
-        let key = self.new_timeline_key(id, bytes.to_vec())?;
+        let stored = IVec::from(bytes);
+        let key = self.new_timeline_key(id, Box::new(move || stored.clone()))?;
         let made = Appended { key, json: None };
         self.appended.borrow_mut().insert(id.to_string(), made);
         Ok(())
     }
 
-    /// Writes `value` under a new key of `id`'s timeline and returns the key.
-    fn new_timeline_key(&self, id: &str, value: Vec<u8>) -> TxResult<Vec<u8>> {
+    /// Writes what `value` makes under a new key of `id`'s timeline and returns the key.
+    fn new_timeline_key(&self, id: &str, value: Encode) -> TxResult<Vec<u8>> {
         // Monotonic, so keys made in the same millisecond keep their order.
         let key = timeline::key(id, &crate::domain::ids::new_ulid());
-        self.timeline.insert(key.as_slice(), value)?;
+        self.timeline.insert_with(key.as_slice(), value)?;
         Ok(key)
     }
 
@@ -378,16 +399,14 @@ impl Encoded {
     /// Encodes `contact` and `entry` for [`ContactTx::insert_encoded`].
     pub(crate) fn new(contact: &Contact, entry: &TimelineEntry) -> Result<Self, ContactError> {
         Ok(Self {
-            contact: encode_contact(contact)?,
+            contact: encode_contact(contact),
             entry: timeline::encode_one(timeline::entry_json(&contact.id, entry)?),
         })
     }
 }
 
-fn encode_contact(contact: &Contact) -> Result<Vec<u8>, ContactError> {
-    let json = serde_json::to_vec(contact)
-        .map_err(|e| ContactError::Store(format!("contact {}: cannot encode: {e}", contact.id)))?;
-    Ok(codec::compress(json))
+fn encode_contact(contact: &Contact) -> Vec<u8> {
+    codec::encode(contact)
 }
 
 /// Reads a stored contact; unreadable JSON is a store error naming the contact.

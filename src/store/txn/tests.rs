@@ -151,3 +151,29 @@ fn a_read_only_body_sees_the_store_and_leaves_it_as_it_was() {
     assert_eq!(tree.get("k").unwrap(), Some(IVec::from("stored")));
     assert_eq!(tree.get("new").unwrap(), None);
 }
+
+#[test]
+fn a_value_made_at_the_commit_is_made_once_for_the_last_write_of_its_key() {
+    let (_dir, db) = open();
+    let tree = db.open_tree("a").unwrap();
+    let made = std::rc::Rc::new(Cell::new(0));
+    transaction::<_, ()>(&[&tree], |v| {
+        for version in ["one", "two", "three"] {
+            let made = made.clone();
+            v[0].insert_with(
+                "k",
+                Box::new(move || {
+                    made.set(made.get() + 1);
+                    IVec::from(version)
+                }),
+            )?;
+        }
+        // Read back before the commit: made on demand, the write stays pending.
+        assert_eq!(v[0].get("k")?.as_deref(), Some(&b"three"[..]));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(tree.get("k").unwrap().as_deref(), Some(&b"three"[..]));
+    // Once for the read back, once for the commit; never for the two replaced writes.
+    assert_eq!(made.get(), 2);
+}
