@@ -40,7 +40,8 @@ struct Engine {
 
 impl Engine {
     fn new() -> Self {
-        let workflows = Path::new(env!("CARGO_MANIFEST_DIR")).join("workflows");
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let workflows = repo.join("workflows");
         let data = tempfile::tempdir().expect("a temp dir");
         let store = Store::open(data.path()).expect("a new store");
         let catalog = Arc::new(LiveCatalog::load(&workflows));
@@ -90,7 +91,7 @@ impl Engine {
                 .expect("a runtime"),
             next: std::cell::Cell::new(0),
             sample: serde_json::from_slice(
-                &std::fs::read(workflows.join("../samples/optimantra/booking.json"))
+                &std::fs::read(repo.join("samples/optimantra/booking.json"))
                     .expect("the booking sample"),
             )
             .expect("JSON"),

@@ -235,7 +235,7 @@ impl<'a> ContactTx<'a> {
     /// Writes `contact`, encoded at the commit (see [`TxTree::insert_with`]).
     fn put(&self, contact: &Contact) -> TxResult<()> {
         let stored = contact.clone();
-        let encode = move || IVec::from(encode_contact(&stored));
+        let encode = move || IVec::from(codec::encode(&stored));
         self.contacts
             .insert_with(contact.id.as_bytes(), Box::new(encode))?;
         self.decoded
@@ -399,14 +399,10 @@ impl Encoded {
     /// Encodes `contact` and `entry` for [`ContactTx::insert_encoded`].
     pub(crate) fn new(contact: &Contact, entry: &TimelineEntry) -> Result<Self, ContactError> {
         Ok(Self {
-            contact: encode_contact(contact),
+            contact: codec::encode(contact),
             entry: timeline::encode_one(timeline::entry_json(&contact.id, entry)?),
         })
     }
-}
-
-fn encode_contact(contact: &Contact) -> Vec<u8> {
-    codec::encode(contact)
 }
 
 /// Reads a stored contact; unreadable JSON is a store error naming the contact.
