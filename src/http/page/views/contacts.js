@@ -114,21 +114,34 @@ function fullName(/** @type {any} */ c) {
   return [c.first_name, c.last_name].filter(Boolean).join(' ');
 }
 
-/** @param {HTMLElement} el @param {string[]} params @param {any} ctx */
-export async function contactView(el, [id], ctx) {
-  fill(el, h('p', { class: 'muted' }, 'Loading…'));
+/** Draws of the contact view started so far (see `contactView`). */
+let drawn = 0;
+
+/**
+ * @param {HTMLElement} el @param {string[]} params @param {any} ctx
+ * @param {() => Record<string, string>} [unsavedBefore] on a redraw after a change was saved
+ *   (DND, a tag): what the user has typed in the edit form and not saved. The page stays as it
+ *   is while the contact loads, then this is read and kept in the new form, which takes the
+ *   focus where it was: typing during a redraw is neither lost nor overwritten.
+ */
+export async function contactView(el, [id], ctx, unsavedBefore) {
+  const mine = ++drawn;
+  if (!unsavedBefore) fill(el, h('p', { class: 'muted' }, 'Loading…'));
   let c;
   try {
     c = await api(`/api/contacts/${encodeURIComponent(id)}`);
   } catch (e) {
-    return fill(el, errorBox(e));
+    return mine === drawn ? fill(el, errorBox(e)) : undefined;
   }
+  // A later draw (the next change saved, another contact opened) started while this one
+  // loaded: its contact is newer, so this one must not overwrite it.
+  if (mine !== drawn) return;
   const note = h('div', { class: 'notes' });
   const path = `/api/contacts/${encodeURIComponent(id)}`;
   const patch = async (/** @type {any} */ body) => {
     try {
       await api(path, { method: 'PATCH', body });
-      contactView(el, [id], ctx);
+      contactView(el, [id], ctx, () => unsaved(body));
     } catch (e) {
       fill(note, errorBox(e));
     }
@@ -149,8 +162,17 @@ export async function contactView(el, [id], ctx) {
     if (t) patch({ tags: [...c.tags, t] });
   };
   const fields = ['first_name', 'last_name', 'email', 'phone', 'timezone', 'source'];
+  const edits = unsavedBefore ? unsavedBefore() : {};
+  const focused = unsavedBefore && el.contains(document.activeElement) ? document.activeElement?.id : null;
   /** @type {Record<string, HTMLInputElement>} */
   const inputs = {};
+  // The form's fields the user changed and `body` (the change just saved) does not cover.
+  const unsaved = (/** @type {any} */ body) => {
+    /** @type {Record<string, string>} */
+    const out = {};
+    for (const f of fields) if (!(f in body) && inputs[f].value !== (c[f] || '')) out[f] = inputs[f].value;
+    return out;
+  };
   const form = h(
     'form',
     { class: 'edit', onsubmit: (/** @type {Event} */ e) => {
@@ -161,7 +183,7 @@ export async function contactView(el, [id], ctx) {
       patch(body);
     } },
     fields.map((f) => {
-      inputs[f] = /** @type {HTMLInputElement} */ (h('input', { name: f, id: `f-${f}`, value: c[f] || '' }));
+      inputs[f] = /** @type {HTMLInputElement} */ (h('input', { name: f, id: `f-${f}`, value: f in edits ? edits[f] : c[f] || '' }));
       return h('div', { class: 'field' }, h('label', { for: `f-${f}` }, f.replace('_', ' ')), inputs[f]);
     }),
     h('button', { class: 'btn primary', type: 'submit' }, 'Save'),
@@ -204,6 +226,7 @@ export async function contactView(el, [id], ctx) {
     ),
     h('div', { class: 'grid2' }, card('Timeline', [], timeline(c.timeline || [])), h('div', { class: 'stack' }, card('Emails', [], emails), card('Runs', [], runs))),
   );
+  if (focused) document.getElementById(focused)?.focus();
   fill(
     emails,
     pagedTable(
