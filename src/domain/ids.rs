@@ -76,16 +76,34 @@ pub fn random_hex(n: usize) -> String {
 
 /// A new ULID as a string (request, run, contact, email, timer and timeline ids). One
 /// generator for the process, so ids made in the same millisecond still sort in creation order
-/// ("newest first" lists, timers due together, a contact's timeline).
+/// ("newest first" lists, timers due together, a contact's timeline), and never below an id
+/// the store already holds (see [`advance_past`]): a clock set back does not make new ids sort
+/// before old ones.
 pub fn new_ulid() -> String {
-    static GENERATOR: std::sync::Mutex<ulid::Generator> =
-        std::sync::Mutex::new(ulid::Generator::new());
-    let mut generator = GENERATOR.lock().unwrap_or_else(|p| p.into_inner());
-    generator
-        .generate()
-        .unwrap_or_else(|_| ulid::Ulid::new())
-        .to_string()
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    let now = ulid::Ulid::new();
+    let next = match *last {
+        Some(prev) if now <= prev => prev.increment().unwrap_or(now),
+        _ => now,
+    };
+    *last = Some(next);
+    next.to_string()
 }
+
+/// Makes every id [`new_ulid`] returns from now on sort after `id` (a ULID the store holds);
+/// anything else is ignored.
+pub fn advance_past(id: &str) {
+    let Ok(id) = ulid::Ulid::from_string(id) else {
+        return;
+    };
+    let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+    if last.is_none_or(|prev| prev < id) {
+        *last = Some(id);
+    }
+}
+
+/// The last id [`new_ulid`] made or [`advance_past`] set.
+static LAST: std::sync::Mutex<Option<ulid::Ulid>> = std::sync::Mutex::new(None);
 
 #[cfg(test)]
 mod tests {
@@ -107,6 +125,17 @@ mod tests {
         let mut sorted = ids.clone();
         sorted.sort();
         assert_eq!(ids, sorted);
+    }
+
+    #[test]
+    fn ids_made_after_advance_past_sort_after_it_even_when_it_is_ahead_of_the_clock() {
+        let soon = ulid::Ulid::new().timestamp_ms() + 50;
+        let ahead = ulid::Ulid::from_parts(soon, 5).to_string();
+        advance_past(&ahead);
+        let next = new_ulid();
+        assert!(next > ahead, "{next} <= {ahead}");
+        advance_past("not a ulid");
+        assert!(new_ulid() > next);
     }
 
     #[test]

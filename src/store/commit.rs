@@ -20,7 +20,7 @@ use super::ingest::{AcceptJob, IngestTrees};
 use super::{StoreError, StoreResult};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -70,6 +70,10 @@ struct Shared {
     gate: Mutex<()>,
     /// A `wait_blocking` caller (shutdown, reset, backup) wants the control file up to date.
     sync_control: AtomicBool,
+    /// Held shared by [`GroupCommit::admit`] from a request's id to its place in `jobs`, and
+    /// exclusively by the committer while it takes a round: every id of a round sorts after
+    /// every id of the rounds before it, which request pages rely on.
+    admission: RwLock<()>,
 }
 
 impl Shared {
@@ -98,6 +102,7 @@ impl GroupCommit {
             sync_control: AtomicBool::new(false),
             paused: AtomicUsize::new(0),
             gate: Mutex::new(()),
+            admission: RwLock::new(()),
         });
         let worker = shared.clone();
         let thread = std::thread::Builder::new()
@@ -123,8 +128,17 @@ impl GroupCommit {
         }
     }
 
-    /// Queues an accepted request for the next round; `job.reply` gets the stored record once
-    /// it is durable, or the error that kept it from being stored.
+    /// Opens the way for one request: while the guard lives, ids made with
+    /// [`crate::domain::ids::new_ulid`] and queued with [`Self::accept`] land in the round
+    /// being gathered, never in one already taken.
+    pub(crate) fn admit(&self) -> RwLockReadGuard<'_, ()> {
+        let admission = &self.inner.shared.admission;
+        admission.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues an accepted request for the next round (under [`Self::admit`]'s guard);
+    /// `job.reply` gets the stored record once it is durable, or the error that kept it from
+    /// being stored.
     pub(crate) fn accept(&self, job: AcceptJob) {
         let shared = &self.inner.shared;
         let mut jobs = shared.lock();
@@ -267,7 +281,12 @@ fn next_round(shared: &Shared) -> Round {
         let target = shared.issued.load(Ordering::SeqCst);
         let paused = shared.paused.load(Ordering::SeqCst) > 0;
         if (!guard.is_empty() && !paused) || target > shared.done.borrow().0 {
-            return Round::Work(std::mem::take(&mut *guard), target);
+            // Admissions in progress finish first (their ids belong to this round), and none
+            // starts until the round is taken; the jobs lock is taken after the admission lock,
+            // in the order `admit` then `accept` take them.
+            drop(guard);
+            let _closed = shared.admission.write().unwrap_or_else(|e| e.into_inner());
+            return Round::Work(std::mem::take(&mut *shared.lock()), target);
         }
         let (next, waited) = shared
             .wake

@@ -100,17 +100,18 @@ pub(crate) fn rebuild<E: From<sled::Error>>(
         }
         Ok(())
     };
-    rebuild_into(source, index, version, each, |_| Ok(()))
+    rebuild_into(source, index, version, each, |_| Ok(0))
 }
 
 /// [`rebuild`] where `each` adds a record's entries to the batch itself, and `finish` adds
-/// what is left at the end (entries that span records, such as packed blocks).
+/// what is left at the end (entries that span records, such as packed blocks, or records kept
+/// in another tree) and says how many records of its own it indexed.
 pub(crate) fn rebuild_into<E: From<sled::Error>>(
     source: &sled::Tree,
     index: &sled::Tree,
     version: &[u8],
     mut each: impl FnMut(&[u8], &[u8], &mut sled::Batch) -> Result<(), E>,
-    finish: impl FnOnce(&mut sled::Batch) -> Result<(), E>,
+    finish: impl FnOnce(&mut sled::Batch) -> Result<u64, E>,
 ) -> Result<Option<u64>, E> {
     if index.get(VERSION_KEY)?.as_deref() == Some(version) {
         return Ok(None);
@@ -126,7 +127,7 @@ pub(crate) fn rebuild_into<E: From<sled::Error>>(
             index.apply_batch(std::mem::take(&mut batch))?;
         }
     }
-    finish(&mut batch)?;
+    count += finish(&mut batch)?;
     batch.insert(VERSION_KEY, version);
     index.apply_batch(batch)?;
     Ok(Some(count))

@@ -10,9 +10,10 @@
 use super::codec::encode;
 use super::references::ReferenceRecord;
 use super::request_index::{self, RequestKeys};
-use super::requests::{overall_status, stored, ItemStatus, PendingItem, RequestRecord};
+use super::requests::{overall_status, page, stored, ItemStatus, PendingItem, RequestRecord};
 use super::{Store, StoreError, StoreResult};
 use sled::transaction::{ConflictableTransactionError, Transactional};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Called once a request is written, before the flush.
@@ -103,11 +104,14 @@ pub(crate) struct IngestTrees {
 }
 
 impl IngestTrees {
-    /// Writes a round of accepted requests in one transaction: each with its queue entries,
-    /// its dedupe marks (items seen within their window, in the store or earlier in the round,
-    /// become `duplicate`), the workflow's reference when it has none, and the counters. Each
-    /// job's `record` is then its final record, and its `on_written` has been called.
+    /// Writes a round of accepted requests in one transaction: the requests as pages of the
+    /// log (see [`super::requests::page`]) with their index entries, each with its queue
+    /// entries, its dedupe marks (items seen within their window, in the store or earlier in
+    /// the round, become `duplicate`), the workflow's reference when it has none, and the
+    /// counters. Each job's `record` is then its final record, and its `on_written` has been
+    /// called, in id order.
     pub(crate) fn write(&self, jobs: &mut [AcceptJob]) -> StoreResult<()> {
+        jobs.sort_unstable_by(|a, b| a.record.id.cmp(&b.record.id));
         let trees = (
             &self.requests,
             &self.index,
@@ -123,6 +127,7 @@ impl IngestTrees {
             trees.transaction(|(requests, index, queue, references, dedupe, counts)| {
                 let mut out = Vec::with_capacity(jobs.len());
                 let mut tally: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+                let mut stored = Vec::with_capacity(jobs.len());
                 for job in jobs.iter() {
                     let record = &job.record;
                     let mut duplicates = Vec::new();
@@ -151,21 +156,29 @@ impl IngestTrees {
                         };
                         references.insert(record.workflow.as_bytes(), encode(&r))?;
                     }
-                    let status = if duplicates.is_empty() {
-                        requests.insert(record.id.as_bytes(), job.encoded.as_slice())?;
-                        record.status
+                    let (bytes, status) = if duplicates.is_empty() {
+                        (Cow::Borrowed(job.encoded.as_slice()), record.status)
                     } else {
-                        let mut stored = record.clone();
-                        mark_duplicates(&mut stored, &duplicates);
-                        requests.insert(record.id.as_bytes(), stored::encode(&stored))?;
-                        stored.status
+                        let mut marked = record.clone();
+                        mark_duplicates(&mut marked, &duplicates);
+                        (Cow::Owned(stored::encode(&marked)), marked.status)
                     };
-                    let keys = RequestKeys::of(&record.id, &record.workflow, status.as_str());
-                    request_index::add(index, &keys)?;
                     *tally
                         .entry(super::counts::key(&record.workflow, status.as_str()))
                         .or_default() += 1;
+                    stored.push((record, bytes, status));
                     out.push(duplicates);
+                }
+                for page in pages(&stored) {
+                    let first = page[0].0.id.as_str();
+                    let requests_of = page.iter().map(|(r, b, _)| (r.id.as_str(), b.as_ref()));
+                    requests.insert(first.as_bytes(), page::encode(requests_of))?;
+                    let keys = page
+                        .iter()
+                        .map(|(r, _, status)| RequestKeys::of(&r.id, &r.workflow, status.as_str()));
+                    for (key, ids) in request_index::page_entries(first, keys) {
+                        index.insert(key, ids)?;
+                    }
                 }
                 // Only the committer counts these statuses, so a read-modify-write cannot race
                 // (rejections are counted with sled's merge, under another status).
@@ -187,11 +200,34 @@ impl IngestTrees {
     }
 }
 
+/// A round's stored requests (record, stored bytes, final status), ids ascending.
+type Stored<'a> = (&'a RequestRecord, Cow<'a, [u8]>, ItemStatus);
+
+/// Cuts a round into pages of at most [`page::MAX_REQUESTS`] requests and about
+/// [`page::MAX_BYTES`] (a request bigger than that has a page of its own).
+fn pages<'s, 'a>(stored: &'s [Stored<'a>]) -> Vec<&'s [Stored<'a>]> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, (_, record, _)) in stored.iter().enumerate() {
+        let full = i - start == page::MAX_REQUESTS || bytes + record.len() > page::MAX_BYTES;
+        if i > start && full {
+            out.push(&stored[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += record.len();
+    }
+    if start < stored.len() {
+        out.push(&stored[start..]);
+    }
+    out
+}
+
 impl Store {
     /// Stores an accepted request with its queue entries and returns the final record once it
     /// is durable (items already seen within their dedupe window become `duplicate`). The
     /// workflow's first accepted request becomes its reference in the same write. `on_written`
-    /// runs once the request is written, before the flush.
+    /// runs once the request is written, before the flush. The request gets its id here (the
+    /// record's own is replaced, and so is the one its queue entries name).
     pub async fn accept(
         &self,
         record: RequestRecord,
@@ -200,8 +236,21 @@ impl Store {
         on_written: Option<OnWritten>,
     ) -> StoreResult<RequestRecord> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        self.commit
-            .accept(AcceptJob::new(record, items, now_ms, on_written, reply));
+        {
+            // The request's id is made here, under the admission gate, so that it lands in the
+            // round being gathered (pages of the log never overlap); its queue entries name it.
+            let _admitted = self.commit.admit();
+            let mut record = record;
+            let mut items = items;
+            record.id = crate::domain::ids::new_ulid();
+            for item in &mut items {
+                if let Some(entry) = &mut item.queue {
+                    entry.request_id = record.id.clone();
+                }
+            }
+            self.commit
+                .accept(AcceptJob::new(record, items, now_ms, on_written, reply));
+        }
         answer
             .await
             .map_err(|_| StoreError::Io(std::io::Error::other("the committer stopped")))?

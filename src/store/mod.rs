@@ -133,7 +133,10 @@ pub(crate) struct Trees {
     pub meta: sled::Tree,
     pub hooks: sled::Tree,
     pub hooks_by_id: sled::Tree,
+    /// The request log's pages (see [`requests::page`]).
     pub requests: sled::Tree,
+    /// Rejected requests, one record each.
+    pub requests_rejected: sled::Tree,
     pub queue: sled::Tree,
     pub references: sled::Tree,
     pub dedupe: sled::Tree,
@@ -173,6 +176,7 @@ impl Store {
             hooks: db.open_tree("hooks")?,
             hooks_by_id: db.open_tree("hooks_by_id")?,
             requests: db.open_tree("requests")?,
+            requests_rejected: db.open_tree("requests_rejected")?,
             queue: db.open_tree("queue")?,
             references: db.open_tree("references")?,
             dedupe: db.open_tree("dedupe")?,
@@ -200,7 +204,7 @@ impl Store {
             );
         }
         let started = std::time::Instant::now();
-        let built = request_index::ensure(&trees.requests, &trees.requests_index)?;
+        let built = request_index::ensure(&trees)?;
         if let Some(count) = built.filter(|n| *n > 0) {
             tracing::info!(
                 requests = count,
@@ -208,6 +212,7 @@ impl Store {
                 "built the requests index (workflow, status)"
             );
         }
+        requests::advance_ids(&trees)?;
         let ingest = ingest::IngestTrees {
             index: trees.requests_index.clone(),
             requests: trees.requests.clone(),

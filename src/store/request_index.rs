@@ -1,8 +1,12 @@
 //! The `requests_index` tree: logged requests by workflow and status, as posting lists (see
 //! [`super::posting`]), so `GET /api/requests?workflow=…&status=…` reads only those requests.
 //!
-//! One key per request (values are empty): `c ++ workflow ++ 0x00 ++ status ++ 0x00 ++ id`, so
-//! the committer writes one index entry with each request, not one per filter. A filter on both
+//! A request written on its own (a rejected one, or one logged before request pages) has one
+//! key with an empty value: `c ++ workflow ++ 0x00 ++ status ++ 0x00 ++ id`. A page of the
+//! request log (see [`super::requests::page`]) has one key per list it has requests on, ending
+//! in the page's first id, whose value holds those requests' ids (each `length: u8 ++ id`,
+//! ascending): the committer writes a few index entries a round, not one a request. Pages never
+//! overlap, so a list read newest first by key gives its ids newest first. A filter on both
 //! reads one list; on a workflow, that workflow's lists (one per status) merged newest first;
 //! on a status, that status's list of every workflow in the tree, merged. `v` marks the layout
 //! (`1` was a list by status plus one by workflow), and a tree of another layout is rebuilt
@@ -11,7 +15,7 @@
 
 use super::index_tree;
 use super::posting::IndexWrite;
-use super::requests::ItemStatus;
+use super::requests::{page, ItemStatus};
 use serde::Deserialize;
 use sled::transaction::UnabortableTransactionError;
 use std::borrow::Cow;
@@ -75,12 +79,39 @@ fn list(workflow: &str, status: &str) -> Vec<u8> {
     key
 }
 
-/// Adds a logged request's entry, in the same atomic write as the record when there is one.
-pub(crate) fn add<W: IndexWrite + ?Sized>(
-    index: &W,
-    request: &RequestKeys<'_>,
-) -> Result<(), UnabortableTransactionError> {
-    index.put(request.key(), Vec::new())
+/// The index entries of a request page whose first id is `first`: one per list it has
+/// requests on, each holding those requests' ids.
+pub(crate) fn page_entries<'k>(
+    first: &str,
+    requests: impl IntoIterator<Item = RequestKeys<'k>>,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut lists: std::collections::BTreeMap<Vec<u8>, Vec<u8>> = Default::default();
+    for request in requests {
+        let ids = lists
+            .entry(list(&request.workflow, &request.status))
+            .or_default();
+        ids.push(request.id.len() as u8);
+        ids.extend_from_slice(request.id.as_bytes());
+    }
+    lists
+        .into_iter()
+        .map(|(mut key, ids)| {
+            key.extend_from_slice(first.as_bytes());
+            (key, ids)
+        })
+        .collect()
+}
+
+/// The ids a page entry's value holds, ascending.
+fn page_ids(value: &[u8]) -> Vec<Vec<u8>> {
+    let mut ids = Vec::new();
+    let mut rest = value;
+    while let Some((&len, tail)) = rest.split_first() {
+        let len = (len as usize).min(tail.len());
+        ids.push(tail[..len].to_vec());
+        rest = &tail[len..];
+    }
+    ids
 }
 
 /// Adds a logged request's entry outside a transaction (the rejected log's plain writes).
@@ -153,14 +184,25 @@ fn workflows(index: &sled::Tree) -> sled::Result<Vec<Vec<u8>>> {
 }
 
 /// The ids under any of several lists (a request is in one list only), newest first, strictly
-/// below a cursor: each list's newest id is kept, the newest of them is the next id, and only
+/// below a cursor: each list's newest ids not yet returned are kept (an entry's ids: one for a
+/// request on its own, a page's for a page entry), the newest of them is the next id, and only
 /// its list moves on.
 pub(crate) struct Union<'a> {
     tree: &'a sled::Tree,
-    /// Each list's prefix and its newest id not yet returned.
-    heads: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    heads: Vec<Head>,
     started: bool,
     below: Option<Vec<u8>>,
+}
+
+/// One list's place in a [`Union`].
+struct Head {
+    prefix: Vec<u8>,
+    /// Ids of the entry read last, below the cursor, ascending: the newest is last.
+    ids: Vec<Vec<u8>>,
+    /// The key suffix of the entry read last: the next read is below it.
+    read_below: Option<Vec<u8>>,
+    /// The list has no entry left to read.
+    done: bool,
 }
 
 impl<'a> Union<'a> {
@@ -170,43 +212,68 @@ impl<'a> Union<'a> {
         prefixes: Vec<Vec<u8>>,
         below: Option<Vec<u8>>,
     ) -> Self {
+        let heads = prefixes
+            .into_iter()
+            .map(|prefix| Head {
+                prefix,
+                ids: Vec::new(),
+                read_below: below.clone(),
+                done: false,
+            })
+            .collect();
         Self {
             tree,
-            heads: prefixes.into_iter().map(|p| (p, None)).collect(),
+            heads,
             started: false,
             below,
         }
     }
 
-    /// The newest id of the list `prefix` below `below`.
-    fn newest(&self, prefix: &[u8], below: Option<&[u8]>) -> sled::Result<Option<Vec<u8>>> {
-        let last = match below {
-            None => self.tree.scan_prefix(prefix).next_back(),
-            Some(id) => self
-                .tree
-                .range(prefix.to_vec()..[prefix, id].concat())
-                .next_back(),
-        };
-        Ok(last
-            .transpose()?
-            .map(|(key, _)| key[prefix.len()..].to_vec()))
+    /// Reads entries of list `i`, newest first, until one has ids below the cursor or the list
+    /// ends. An entry keyed below the cursor may still hold newer ids (a page starting below it).
+    fn refill(&mut self, i: usize) -> sled::Result<()> {
+        let head = &mut self.heads[i];
+        while head.ids.is_empty() && !head.done {
+            let last = match &head.read_below {
+                None => self.tree.scan_prefix(&head.prefix).next_back(),
+                Some(id) => self
+                    .tree
+                    .range(head.prefix.clone()..[&head.prefix[..], id].concat())
+                    .next_back(),
+            };
+            let Some((key, value)) = last.transpose()? else {
+                head.done = true;
+                break;
+            };
+            let suffix = key[head.prefix.len()..].to_vec();
+            head.ids = if value.is_empty() {
+                vec![suffix.clone()]
+            } else {
+                page_ids(&value)
+            };
+            if let Some(below) = &self.below {
+                head.ids.retain(|id| id < below);
+            }
+            head.read_below = Some(suffix);
+        }
+        Ok(())
     }
 
     fn step(&mut self) -> sled::Result<Option<Vec<u8>>> {
         if !self.started {
             self.started = true;
             for i in 0..self.heads.len() {
-                self.heads[i].1 = self.newest(&self.heads[i].0, self.below.as_deref())?;
+                self.refill(i)?;
             }
         }
         let newest = (0..self.heads.len())
-            .filter(|&i| self.heads[i].1.is_some())
-            .max_by(|&a, &b| self.heads[a].1.cmp(&self.heads[b].1));
+            .filter(|&i| !self.heads[i].ids.is_empty())
+            .max_by(|&a, &b| self.heads[a].ids.last().cmp(&self.heads[b].ids.last()));
         let Some(i) = newest else {
             return Ok(None);
         };
-        let id = self.heads[i].1.take();
-        self.heads[i].1 = self.newest(&self.heads[i].0, id.as_deref())?;
+        let id = self.heads[i].ids.pop();
+        self.refill(i)?;
         Ok(id)
     }
 }
@@ -224,12 +291,48 @@ pub(crate) fn clear(index: &sled::Tree) -> sled::Result<()> {
     index_tree::clear(index, VERSION)
 }
 
-/// Builds the index from the request log when it is missing or of another layout; returns how
-/// many requests were indexed, `None` when it was current.
-pub(crate) fn ensure(requests: &sled::Tree, index: &sled::Tree) -> super::StoreResult<Option<u64>> {
-    index_tree::rebuild(requests, index, VERSION, |_, bytes| {
-        Ok(vec![(decode_keys(bytes)?.key(), Vec::new())])
-    })
+/// Builds the index from the request log (its pages and the rejected requests) when it is
+/// missing or of another layout; returns how many entries of the log were indexed, `None`
+/// when it was current.
+pub(crate) fn ensure(trees: &super::Trees) -> super::StoreResult<Option<u64>> {
+    let each = |key: &[u8], bytes: &[u8], batch: &mut sled::Batch| {
+        for (key, value) in entries_of(key, bytes)? {
+            batch.insert(key, value);
+        }
+        Ok(())
+    };
+    let rejected = |batch: &mut sled::Batch| {
+        let mut count = 0;
+        for kv in trees.requests_rejected.iter() {
+            let (_, bytes) = kv?;
+            batch.insert(decode_keys(&bytes)?.key(), Vec::new());
+            count += 1;
+        }
+        Ok(count)
+    };
+    index_tree::rebuild_into(
+        &trees.requests,
+        &trees.requests_index,
+        VERSION,
+        each,
+        rejected,
+    )
+}
+
+/// The index entries of one value of the `requests` tree (a page, or a record on its own).
+pub(crate) fn entries_of(key: &[u8], bytes: &[u8]) -> super::StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
+    if !page::is_page(bytes) {
+        return Ok(vec![(decode_keys(bytes)?.key(), Vec::new())]);
+    }
+    let page = page::Page::parse(bytes).map_err(|message| super::StoreError::Corrupt {
+        tree: "requests",
+        message,
+    })?;
+    let keys = page
+        .requests()
+        .map(|(_, record)| decode_keys(record))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(page_entries(&String::from_utf8_lossy(key), keys))
 }
 
 #[cfg(test)]
@@ -290,7 +393,7 @@ mod tests {
         // What an older hookflow leaves: the log without its index (a tree with no layout mark).
         store.trees.requests_index.clear().unwrap();
         assert!(ids(&store, Some("b"), None).is_empty());
-        let built = super::ensure(&store.trees.requests, &store.trees.requests_index).unwrap();
+        let built = super::ensure(&store.trees).unwrap();
         assert_eq!(built, Some(2));
         assert_eq!(ids(&store, Some("b"), None), ["01B"]);
         assert_eq!(ids(&store, None, Some("rejected")), ["01B", "01A"]);
@@ -374,7 +477,7 @@ mod tests {
             index.insert(key, &[][..]).unwrap();
         }
         index.insert("v", "1").unwrap();
-        let built = super::ensure(&store.trees.requests, index).unwrap();
+        let built = super::ensure(&store.trees).unwrap();
         assert_eq!(built, Some(2));
         assert_eq!(ids(&store, Some("a"), None), ["01A"]);
         assert_eq!(ids(&store, None, Some("rejected")), ["01B"]);
@@ -387,6 +490,6 @@ mod tests {
                 b"v"
             ]
         );
-        assert_eq!(super::ensure(&store.trees.requests, index).unwrap(), None);
+        assert_eq!(super::ensure(&store.trees).unwrap(), None);
     }
 }

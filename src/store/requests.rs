@@ -7,10 +7,12 @@
 //! [`MAX_REJECTED_BODY`] bytes (`body_truncated`). An index tree (`workflow\0id` → ()) with a
 //! per-workflow count (`workflow\x01` → u64) finds the oldest without scanning the log.
 
-use super::codec::{decode, encode, page_newest_first, Page};
+use super::codec::{decode, encode, Page};
 pub use super::ingest::OnWritten;
 
+pub(crate) mod page;
 pub(crate) mod stored;
+mod walk;
 use super::queue::QueueEntry;
 use super::request_index::{self, RequestKeys};
 use super::{Store, StoreResult};
@@ -177,7 +179,7 @@ impl Store {
         let _guard = log.lock.lock().unwrap_or_else(|e| e.into_inner());
         let prefix = format!("{}\0", record.workflow);
         self.trees
-            .requests
+            .requests_rejected
             .insert(record.id.as_bytes(), encode(&record))?;
         let keys = RequestKeys::of(&record.id, &record.workflow, record.status.as_str());
         request_index::add_plain(&self.trees.requests_index, &keys)?;
@@ -195,7 +197,13 @@ impl Store {
                 break;
             };
             let oldest = oldest?;
-            if let Some(gone) = self.trees.requests.remove(&oldest[prefix.len()..])? {
+            let id = &oldest[prefix.len()..];
+            // Rejected requests logged before request pages are in the log itself.
+            let gone = match self.trees.requests_rejected.remove(id)? {
+                Some(gone) => Some(gone),
+                None => self.trees.requests.remove(id)?,
+            };
+            if let Some(gone) = gone {
                 let keys = request_index::decode_keys(&gone)?;
                 request_index::remove(&self.trees.requests_index, &keys)?;
             }
@@ -210,8 +218,8 @@ impl Store {
 
     /// One logged request.
     pub fn request(&self, id: &str) -> StoreResult<Option<RequestRecord>> {
-        match self.trees.requests.get(id.as_bytes())? {
-            Some(v) => Ok(Some(decode("requests", &v)?)),
+        match walk::stored(&self.trees, id)? {
+            Some(bytes) => Ok(Some(decode("requests", &bytes)?)),
             None => Ok(None),
         }
     }
@@ -230,7 +238,21 @@ impl Store {
                 && status.is_none_or(|s| r.status.as_str() == s)
         };
         if workflow.is_none() && status.is_none() {
-            return page_newest_first(&self.trees.requests, "requests", cursor, limit, keep);
+            let mut items = Vec::new();
+            for stored in walk::NewestFirst::new(&self.trees, cursor) {
+                let (id, bytes) = stored?;
+                if items.len() == limit {
+                    let next_cursor = items.last().map(|r: &RequestRecord| r.id.clone());
+                    return Ok(Page { items, next_cursor });
+                }
+                let record: RequestRecord = decode("requests", &bytes)?;
+                debug_assert_eq!(record.id, id);
+                items.push(record);
+            }
+            return Ok(Page {
+                items,
+                next_cursor: None,
+            });
         }
         let lists = request_index::lists(&self.trees.requests_index, workflow, status)?;
         let below = cursor.map(|c| c.as_bytes().to_vec());
@@ -254,6 +276,21 @@ impl Store {
             next_cursor: None,
         })
     }
+}
+
+/// Makes new ids sort after every request of the log (see [`page`]: a clock set back must not
+/// put a new round's page inside an older one).
+pub(crate) fn advance_ids(trees: &super::Trees) -> StoreResult<()> {
+    if let Some((key, bytes)) = trees.requests.last()? {
+        match page::Page::parse(&bytes).ok().and_then(|p| p.last_id()) {
+            Some(last) => crate::domain::ids::advance_past(last),
+            None => crate::domain::ids::advance_past(&String::from_utf8_lossy(&key)),
+        }
+    }
+    if let Some((key, _)) = trees.requests_rejected.last()? {
+        crate::domain::ids::advance_past(&String::from_utf8_lossy(&key));
+    }
+    Ok(())
 }
 
 /// `accepted` when any item was accepted, else the items' common status.

@@ -10,6 +10,7 @@ impl Store {
         let t = &self.trees;
         for tree in [
             &t.requests,
+            &t.requests_rejected,
             &t.queue,
             &t.runs,
             &t.runs_active,

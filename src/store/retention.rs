@@ -11,6 +11,7 @@
 use super::codec::decode;
 use super::outbox::OutboxRecord;
 use super::request_index;
+use super::requests::page;
 use super::run_index::{self, RunKeys};
 use super::runs::RunStatus;
 use super::{Store, StoreError, StoreResult};
@@ -138,10 +139,11 @@ impl Store {
     }
 
     /// Requests received before `cutoff`, with their `requests_index` entries and, for
-    /// rejected ones, their place in the rejected log's bound.
+    /// rejected ones, their place in the rejected log's bound. A page of the log goes when all
+    /// of its requests are past the cutoff (a round's requests arrive within milliseconds).
     fn sweep_requests(&self, cutoff: Millis) -> StoreResult<u64> {
         let t = &self.trees;
-        let judge = |bytes: &[u8]| {
+        let of_one = |bytes: &[u8]| {
             let age: RequestAge = decode("requests", bytes)?;
             Ok(match millis(&age.received_at) {
                 Some(at) if at >= cutoff => Verdict::Stop,
@@ -149,27 +151,55 @@ impl Store {
                 None => Verdict::Keep,
             })
         };
-        in_batches(&t.requests, judge, |batch| {
-            let (n, rejected) =
-                (&t.requests, &t.requests_index).transaction(|(requests, index)| {
-                    let (mut n, mut rejected) = (0u64, Vec::new());
-                    for key in batch {
-                        let Some(bytes) = requests.remove(key)? else {
-                            continue;
-                        };
-                        let keys = request_index::decode_keys(&bytes)
-                            .map_err(ConflictableTransactionError::Abort)?;
-                        request_index::remove_tx(index, &keys)?;
-                        n += 1;
-                        if keys.status == "rejected" {
-                            rejected.push((keys.workflow.into_owned(), keys.id.into_owned()));
+        let judge = |bytes: &[u8]| {
+            if !page::is_page(bytes) {
+                return of_one(bytes);
+            }
+            let page = page::Page::parse(bytes).map_err(|e| corrupt("requests", e))?;
+            let verdicts = page
+                .requests()
+                .map(|(_, record)| of_one(record))
+                .collect::<StoreResult<Vec<_>>>()?;
+            Ok(if verdicts.iter().all(|v| matches!(v, Verdict::Stop)) {
+                Verdict::Stop
+            } else if verdicts.iter().all(|v| matches!(v, Verdict::Delete)) {
+                Verdict::Delete
+            } else {
+                Verdict::Keep
+            })
+        };
+        let delete = |tree: &sled::Tree, batch: &[IVec]| {
+            let (n, rejected) = (tree, &t.requests_index).transaction(|(requests, index)| {
+                let (mut n, mut rejected) = (0u64, Vec::new());
+                for key in batch {
+                    let Some(bytes) = requests.remove(key)? else {
+                        continue;
+                    };
+                    let abort = ConflictableTransactionError::Abort;
+                    if page::is_page(&bytes) {
+                        for (entry, _) in request_index::entries_of(key, &bytes).map_err(abort)? {
+                            index.remove(entry)?;
                         }
+                        n += page::Page::parse(&bytes).map_or(0, |p| p.requests().count()) as u64;
+                        continue;
                     }
-                    Ok((n, rejected))
-                })?;
+                    let keys = request_index::decode_keys(&bytes).map_err(abort)?;
+                    request_index::remove_tx(index, &keys)?;
+                    n += 1;
+                    if keys.status == "rejected" {
+                        rejected.push((keys.workflow.into_owned(), keys.id.into_owned()));
+                    }
+                }
+                Ok((n, rejected))
+            })?;
             self.rejected.forget(&rejected)?;
             Ok(n)
-        })
+        };
+        let log = in_batches(&t.requests, judge, |batch| delete(&t.requests, batch))?;
+        let rejected = in_batches(&t.requests_rejected, of_one, |batch| {
+            delete(&t.requests_rejected, batch)
+        })?;
+        Ok(log + rejected)
     }
 
     /// Runs that finished before `cutoff`, with their `runs_index` entries. A run made after

@@ -165,7 +165,7 @@ pub(crate) fn ensure(contacts: &sled::Tree, index: &sled::Tree) -> Result<Option
         blocks
             .replace(Builder::new(0))
             .finish(|k, v| batch.insert(k, v));
-        Ok(())
+        Ok(0)
     };
     index_tree::rebuild_into(contacts, index, VERSION, each, finish)
         // The caller says "contact store: " itself.
