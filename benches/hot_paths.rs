@@ -228,7 +228,7 @@ fn storing(c: &mut Criterion) {
     });
     let request = booking_request();
     eprintln!(
-        "booking request stored: {} bytes ({} with its payload)",
+        "booking request JSON in a page: {} bytes (compressed on its own with its payload: {})",
         request.stored_bytes().len(),
         codec::encode(&request).len()
     );

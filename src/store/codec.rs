@@ -54,18 +54,27 @@ pub fn compress(json: Vec<u8>) -> Vec<u8> {
     if json.len() < MIN_COMPRESSED {
         return json;
     }
-    let mut out = vec![0u8; 1 + zstd_safe::compress_bound(json.len())];
-    out[0] = COMPRESSED_V1;
+    match compress_after(COMPRESSED_V1, &json) {
+        Some(out) => out,
+        None => json,
+    }
+}
+
+/// `tag` followed by `bytes` compressed against [`DICT_V1`], when that is shorter than `bytes`
+/// (for values that carry their own first byte, such as request pages).
+pub(crate) fn compress_after(tag: u8, bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut out = vec![0u8; 1 + zstd_safe::compress_bound(bytes.len())];
+    out[0] = tag;
     let written = CCTX.with(|c| {
         c.borrow_mut()
-            .compress_using_cdict(&mut out[1..], &json, cdict())
+            .compress_using_cdict(&mut out[1..], bytes, cdict())
     });
     match written {
-        Ok(n) if 1 + n < json.len() => {
+        Ok(n) if 1 + n < bytes.len() => {
             out.truncate(1 + n);
-            out
+            Some(out)
         }
-        _ => json,
+        _ => None,
     }
 }
 
@@ -77,7 +86,8 @@ pub fn json_of(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
     }
 }
 
-fn decompress(frame: &[u8]) -> Result<Vec<u8>, String> {
+/// What [`compress_after`] compressed (`frame`: its output without the tag).
+pub(crate) fn decompress(frame: &[u8]) -> Result<Vec<u8>, String> {
     let size = zstd_safe::get_frame_content_size(frame);
     if size > MAX_RECORD {
         return Err("compressed record has no readable size".to_string());

@@ -65,7 +65,7 @@ impl AcceptJob {
             record.items.push(item.record);
         }
         record.status = overall_status(&record.items, record.status);
-        let encoded = stored::encode(&record);
+        let encoded = stored::encode_json(&record);
         Self {
             record,
             encoded,
@@ -161,7 +161,7 @@ impl IngestTrees {
                     } else {
                         let mut marked = record.clone();
                         mark_duplicates(&mut marked, &duplicates);
-                        (Cow::Owned(stored::encode(&marked)), marked.status)
+                        (Cow::Owned(stored::encode_json(&marked)), marked.status)
                     };
                     *tally
                         .entry(super::counts::key(&record.workflow, status.as_str()))

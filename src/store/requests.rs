@@ -145,10 +145,10 @@ pub struct RequestRecord {
 }
 
 impl RequestRecord {
-    /// The record as the request log stores it (without the payload when that is the body's
-    /// JSON: see [`stored`]).
+    /// The record's JSON as a page of the request log holds it (without the payload when that
+    /// is the body's JSON: see [`stored`]); the page is compressed as a whole.
     pub fn stored_bytes(&self) -> Vec<u8> {
-        stored::encode(self)
+        stored::encode_json(self)
     }
 }
 
@@ -282,7 +282,8 @@ impl Store {
 /// put a new round's page inside an older one).
 pub(crate) fn advance_ids(trees: &super::Trees) -> StoreResult<()> {
     if let Some((key, bytes)) = trees.requests.last()? {
-        match page::Page::parse(&bytes).ok().and_then(|p| p.last_id()) {
+        let page = page::Page::parse(&bytes).ok();
+        match page.as_ref().and_then(page::Page::last_id) {
             Some(last) => crate::domain::ids::advance_past(last),
             None => crate::domain::ids::advance_past(&String::from_utf8_lossy(&key)),
         }

@@ -193,7 +193,7 @@ fn a_round_bigger_than_a_page_is_cut_into_pages_that_keep_every_request() {
             let (mut job, _) = job(&format!("01{n:05}"), n as u64 + 1, &n.to_string());
             if n % 100 == 7 {
                 job.record.body = body.clone();
-                job.encoded = stored::encode(&job.record);
+                job.encoded = stored::encode_json(&job.record);
             }
             job
         })

@@ -7,12 +7,21 @@
 //! the committer's admission gate, see [`crate::store::commit`]), so pages never overlap and a
 //! request is found in the page with the greatest key at or below its id.
 //!
-//! Layout: `PAGE | count: u16 LE | count × (id length: u8, id, record length: u32 LE) | records`,
-//! each record as [`super::stored::encode`] wrote it, ids ascending. A record on its own never
-//! starts with [`PAGE`] (JSON starts with `{`, a compressed record with 0x01).
+//! Layout: `PAGE | body` or `PAGE_COMPRESSED | body compressed` (zstd against the records'
+//! dictionary, [`crate::store::codec`]: one frame a page costs less CPU than one a record, and
+//! the records of a round share most of their bytes). The body is `count: u16 LE | count × (id
+//! length: u8, id, record length: u32 LE) | records`, ids ascending, each record its JSON as
+//! [`super::stored::encode_json`] wrote it. A record on its own never starts with either tag
+//! (JSON starts with `{`, a compressed record with 0x01).
 
-/// The first byte of a page.
+use crate::store::codec;
+use std::borrow::Cow;
+use std::ops::Range;
+
+/// The first byte of a page stored as it is.
 const PAGE: u8 = 0x02;
+/// The first byte of a compressed page.
+const PAGE_COMPRESSED: u8 = 0x03;
 /// Most requests in one page.
 pub(crate) const MAX_REQUESTS: usize = 256;
 /// Most record bytes in one page: a round past it is written as several pages.
@@ -20,7 +29,7 @@ pub(crate) const MAX_BYTES: usize = 64 * 1024;
 
 /// Whether a value of the `requests` tree is a page (else it is one record).
 pub(crate) fn is_page(bytes: &[u8]) -> bool {
-    bytes.first() == Some(&PAGE)
+    matches!(bytes.first(), Some(&PAGE | &PAGE_COMPRESSED))
 }
 
 /// Writes a page of `(id, record)`, ids ascending; at most [`MAX_REQUESTS`] of them.
@@ -43,61 +52,85 @@ pub(crate) fn encode<'a>(requests: impl ExactSizeIterator<Item = (&'a str, &'a [
     for (_, record) in &requests {
         out.extend_from_slice(record);
     }
-    out
+    codec::compress_after(PAGE_COMPRESSED, &out[1..]).unwrap_or(out)
 }
+
+/// Where a request's id and its record are in a page's body.
+type Entry = (Range<usize>, Range<usize>);
 
 /// A page as read: its ids and where each record is.
 pub(crate) struct Page<'a> {
-    bytes: &'a [u8],
-    /// Per request: its id and its record's range in `bytes`.
-    entries: Vec<(&'a str, std::ops::Range<usize>)>,
+    body: Cow<'a, [u8]>,
+    entries: Vec<Entry>,
 }
 
 impl<'a> Page<'a> {
-    /// Reads a page's table of contents; an error names what is wrong.
+    /// Opens a page (decompressing it if need be) and reads its table of contents; an error
+    /// names what is wrong.
     pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, String> {
-        let short = || "request page ends early".to_string();
-        if !is_page(bytes) {
-            return Err("not a request page".into());
-        }
-        let count = u16::from_le_bytes(bytes.get(1..3).ok_or_else(short)?.try_into().unwrap());
-        let mut at = 3;
-        let mut heads = Vec::with_capacity(count as usize);
-        for _ in 0..count {
-            let len = *bytes.get(at).ok_or_else(short)? as usize;
-            let id = bytes.get(at + 1..at + 1 + len).ok_or_else(short)?;
-            let id = std::str::from_utf8(id).map_err(|_| "request page: an id is not UTF-8")?;
-            let size = bytes.get(at + 1 + len..at + 5 + len).ok_or_else(short)?;
-            heads.push((id, u32::from_le_bytes(size.try_into().unwrap()) as usize));
-            at += 5 + len;
-        }
-        let mut entries = Vec::with_capacity(heads.len());
-        for (id, size) in heads {
-            let range = at..at + size;
-            bytes.get(range.clone()).ok_or_else(short)?;
-            entries.push((id, range));
-            at += size;
-        }
-        Ok(Self { bytes, entries })
+        let body = match bytes.split_first() {
+            Some((&PAGE, body)) => Cow::Borrowed(body),
+            Some((&PAGE_COMPRESSED, frame)) => {
+                Cow::Owned(codec::decompress(frame).map_err(|e| format!("request page: {e}"))?)
+            }
+            _ => return Err("not a request page".into()),
+        };
+        let entries = contents(&body)?;
+        Ok(Self { body, entries })
+    }
+
+    fn id(&self, range: &Range<usize>) -> &str {
+        std::str::from_utf8(&self.body[range.clone()]).expect("checked by `contents`")
     }
 
     /// The stored record of `id`, if this page holds it.
-    pub(crate) fn find(&self, id: &str) -> Option<&'a [u8]> {
-        let i = self.entries.binary_search_by(|(e, _)| (*e).cmp(id)).ok()?;
-        Some(&self.bytes[self.entries[i].1.clone()])
+    pub(crate) fn find(&self, id: &str) -> Option<&[u8]> {
+        let i = self
+            .entries
+            .binary_search_by(|(at, _)| self.id(at).cmp(id))
+            .ok()?;
+        Some(&self.body[self.entries[i].1.clone()])
     }
 
     /// Its requests, ids ascending, as `(id, stored record)`.
-    pub(crate) fn requests(&self) -> impl DoubleEndedIterator<Item = (&'a str, &'a [u8])> + '_ {
+    pub(crate) fn requests(&self) -> impl DoubleEndedIterator<Item = (&str, &[u8])> + '_ {
         self.entries
             .iter()
-            .map(|(id, range)| (*id, &self.bytes[range.clone()]))
+            .map(|(id, record)| (self.id(id), &self.body[record.clone()]))
     }
 
     /// Its newest (greatest) id.
-    pub(crate) fn last_id(&self) -> Option<&'a str> {
-        self.entries.last().map(|(id, _)| *id)
+    pub(crate) fn last_id(&self) -> Option<&str> {
+        self.entries.last().map(|(id, _)| self.id(id))
     }
+}
+
+/// Where each id and record of a page's body is.
+fn contents(body: &[u8]) -> Result<Vec<Entry>, String> {
+    let short = || "request page ends early".to_string();
+    let count = u16::from_le_bytes(body.get(0..2).ok_or_else(short)?.try_into().unwrap());
+    let mut at = 2;
+    let mut heads = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        let len = *body.get(at).ok_or_else(short)? as usize;
+        let id = at + 1..at + 1 + len;
+        std::str::from_utf8(body.get(id.clone()).ok_or_else(short)?)
+            .map_err(|_| "request page: an id is not UTF-8")?;
+        let size = body.get(id.end..id.end + 4).ok_or_else(short)?;
+        heads.push((
+            id.clone(),
+            u32::from_le_bytes(size.try_into().unwrap()) as usize,
+        ));
+        at = id.end + 4;
+    }
+    let mut entries = Vec::with_capacity(heads.len());
+    for (id, size) in heads {
+        let record = at..at + size;
+        body.get(record.clone()).ok_or_else(short)?;
+        entries.push((id, record));
+        at += size;
+    }
+    Ok(entries)
 }
 
 #[cfg(test)]
@@ -111,6 +144,10 @@ mod tests {
             .collect();
         let bytes = encode(records.iter().map(|(id, r)| (id.as_str(), r.as_slice())));
         assert!(is_page(&bytes));
+        // These records repeat themselves: the page is stored compressed.
+        let raw: usize = records.iter().map(|(id, r)| 5 + id.len() + r.len()).sum();
+        assert_eq!(bytes[0], PAGE_COMPRESSED);
+        assert!(bytes.len() < raw / 4, "{} of {raw}", bytes.len());
         let page = Page::parse(&bytes).unwrap();
         for (id, record) in &records {
             assert_eq!(page.find(id), Some(record.as_slice()), "{id}");
@@ -130,8 +167,14 @@ mod tests {
     #[test]
     fn a_cut_page_is_an_error_not_a_panic() {
         let bytes = encode([("01A", &b"{}"[..]), ("01B", &b"{\"a\":1}"[..])].into_iter());
-        for cut in 1..bytes.len() {
-            assert!(Page::parse(&bytes[..cut]).is_err(), "cut at {cut}");
+        assert_eq!(bytes[0], PAGE, "too short to gain from compression");
+        let long = vec![b'{'; 4000];
+        let compressed = encode([("01A", &long[..]), ("01B", &long[..])].into_iter());
+        assert_eq!(compressed[0], PAGE_COMPRESSED);
+        for bytes in [bytes, compressed] {
+            for cut in 1..bytes.len() {
+                assert!(Page::parse(&bytes[..cut]).is_err(), "cut at {cut}");
+            }
         }
         assert!(Page::parse(b"{}").is_err());
     }
