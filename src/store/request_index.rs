@@ -346,18 +346,7 @@ mod tests {
     }
 
     fn ids(store: &Store, workflow: Option<&str>, status: Option<&str>) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = store
-                .requests(workflow, status, cursor.as_deref(), 2)
-                .unwrap();
-            out.extend(page.items.into_iter().map(|r| r.id));
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => return out,
-            }
-        }
+        crate::store::test_fixtures::request_ids(store, workflow, status, 2)
     }
 
     #[test]

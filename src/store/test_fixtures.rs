@@ -85,3 +85,23 @@ pub(crate) fn accepted_request(id: &str, workflow: &str, received_at: String) ->
         ..rejected_request(id, workflow, received_at)
     }
 }
+
+/// Every logged request's id, newest first, read a page of `limit` at a time through the cursors.
+pub(crate) fn request_ids(
+    store: &super::Store,
+    workflow: Option<&str>,
+    status: Option<&str>,
+    limit: usize,
+) -> Vec<String> {
+    let (mut out, mut cursor) = (Vec::new(), None::<String>);
+    loop {
+        let page = store
+            .requests(workflow, status, cursor.as_deref(), limit)
+            .unwrap();
+        out.extend(page.items.into_iter().map(|r| r.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return out,
+        }
+    }
+}

@@ -118,17 +118,7 @@ fn an_item_seen_earlier_in_the_round_or_in_the_store_is_stored_as_a_duplicate_wi
 }
 
 fn listed(store: &Store, workflow: Option<&str>, limit: usize) -> Vec<String> {
-    let (mut out, mut cursor) = (Vec::new(), None::<String>);
-    loop {
-        let page = store
-            .requests(workflow, None, cursor.as_deref(), limit)
-            .unwrap();
-        out.extend(page.items.into_iter().map(|r| r.id));
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return out,
-        }
-    }
+    crate::store::test_fixtures::request_ids(store, workflow, None, limit)
 }
 
 #[test]
