@@ -92,7 +92,19 @@ pub(crate) fn rebuild<E: From<sled::Error>>(
     source: &sled::Tree,
     index: &sled::Tree,
     version: &[u8],
+    entries_of: impl FnMut(&[u8], &[u8]) -> Result<Vec<Entry>, E>,
+) -> Result<Option<u64>, E> {
+    rebuild_and(source, index, version, entries_of, |_| Ok(0))
+}
+
+/// [`rebuild`], then `finish` adds the entries of records kept elsewhere (see
+/// [`rebuild_into`]).
+pub(crate) fn rebuild_and<E: From<sled::Error>>(
+    source: &sled::Tree,
+    index: &sled::Tree,
+    version: &[u8],
     mut entries_of: impl FnMut(&[u8], &[u8]) -> Result<Vec<Entry>, E>,
+    finish: impl FnOnce(&mut sled::Batch) -> Result<u64, E>,
 ) -> Result<Option<u64>, E> {
     let each = |key: &[u8], bytes: &[u8], batch: &mut sled::Batch| {
         for (key, value) in entries_of(key, bytes)? {
@@ -100,7 +112,7 @@ pub(crate) fn rebuild<E: From<sled::Error>>(
         }
         Ok(())
     };
-    rebuild_into(source, index, version, each, |_| Ok(0))
+    rebuild_into(source, index, version, each, finish)
 }
 
 /// [`rebuild`] where `each` adds a record's entries to the batch itself, and `finish` adds

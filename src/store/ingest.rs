@@ -230,8 +230,8 @@ impl Store {
     /// record's own is replaced, and so is the one its queue entries name).
     pub async fn accept(
         &self,
-        record: RequestRecord,
-        items: Vec<PendingItem>,
+        mut record: RequestRecord,
+        mut items: Vec<PendingItem>,
         now_ms: i64,
         on_written: Option<OnWritten>,
     ) -> StoreResult<RequestRecord> {
@@ -240,8 +240,6 @@ impl Store {
             // The request's id is made here, under the admission gate, so that it lands in the
             // round being gathered (pages of the log never overlap); its queue entries name it.
             let _admitted = self.commit.admit();
-            let mut record = record;
-            let mut items = items;
             record.id = crate::domain::ids::new_ulid();
             for item in &mut items {
                 if let Some(entry) = &mut item.queue {

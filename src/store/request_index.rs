@@ -295,31 +295,22 @@ pub(crate) fn clear(index: &sled::Tree) -> sled::Result<()> {
 /// missing or of another layout; returns how many entries of the log were indexed, `None`
 /// when it was current.
 pub(crate) fn ensure(trees: &super::Trees) -> super::StoreResult<Option<u64>> {
-    let each = |key: &[u8], bytes: &[u8], batch: &mut sled::Batch| {
-        for (key, value) in entries_of(key, bytes)? {
-            batch.insert(key, value);
-        }
-        Ok(())
-    };
     let rejected = |batch: &mut sled::Batch| {
         let mut count = 0;
         for kv in trees.requests_rejected.iter() {
-            let (_, bytes) = kv?;
-            batch.insert(decode_keys(&bytes)?.key(), Vec::new());
+            let (key, bytes) = kv?;
+            for (key, value) in entries_of(&key, &bytes)? {
+                batch.insert(key, value);
+            }
             count += 1;
         }
         Ok(count)
     };
-    index_tree::rebuild_into(
-        &trees.requests,
-        &trees.requests_index,
-        VERSION,
-        each,
-        rejected,
-    )
+    let (log, index) = (&trees.requests, &trees.requests_index);
+    index_tree::rebuild_and(log, index, VERSION, entries_of, rejected)
 }
 
-/// The index entries of one value of the `requests` tree (a page, or a record on its own).
+/// The index entries of one value of the request log (a page, or a record on its own).
 pub(crate) fn entries_of(key: &[u8], bytes: &[u8]) -> super::StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
     if !page::is_page(bytes) {
         return Ok(vec![(decode_keys(bytes)?.key(), Vec::new())]);
@@ -328,6 +319,14 @@ pub(crate) fn entries_of(key: &[u8], bytes: &[u8]) -> super::StoreResult<Vec<(Ve
         tree: "requests",
         message,
     })?;
+    page_entries_of(key, &page)
+}
+
+/// The index entries of a page read already, stored under `key`.
+pub(crate) fn page_entries_of(
+    key: &[u8],
+    page: &page::Page<'_>,
+) -> super::StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
     let keys = page
         .requests()
         .map(|(_, record)| decode_keys(record))

@@ -177,10 +177,13 @@ impl Store {
                     };
                     let abort = ConflictableTransactionError::Abort;
                     if page::is_page(&bytes) {
-                        for (entry, _) in request_index::entries_of(key, &bytes).map_err(abort)? {
+                        let page =
+                            page::Page::parse(&bytes).map_err(|e| abort(corrupt("requests", e)))?;
+                        let entries = request_index::page_entries_of(key, &page).map_err(abort)?;
+                        for (entry, _) in entries {
                             index.remove(entry)?;
                         }
-                        n += page::Page::parse(&bytes).map_or(0, |p| p.requests().count()) as u64;
+                        n += page.requests().count() as u64;
                         continue;
                     }
                     let keys = request_index::decode_keys(&bytes).map_err(abort)?;
