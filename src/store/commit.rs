@@ -1,33 +1,40 @@
-//! Group commit: one committer thread writes every accepted request and flushes, many at a time.
+//! Group commit: one committer thread writes every accepted request, one syncer thread flushes,
+//! many requests at a time.
 //!
 //! Request handlers hand their accepted request to [`GroupCommit::accept`] and wait. The
 //! committer thread takes everything that arrived since its last round, writes all of it in one
-//! sled transaction (a transaction per request costs fifteen times a batched write), flushes
-//! once, and only then answers each handler: under load one flush covers every request in
-//! flight. Other writers (runs, the outbox, the admin API) write their own records and call
-//! [`GroupCommit::wait`], which takes a ticket that the next flush covers.
+//! sled transaction (a transaction per request costs fifteen times a batched write) and hands
+//! the round to the syncer ([`syncer`]), which flushes once and only then answers each handler:
+//! under load one flush covers every request in flight, and the next round is written while
+//! the disk works. Other writers (runs, the outbox, the admin API) write their own records and
+//! call [`GroupCommit::wait`], which takes a ticket that the next flush covers.
 //!
-//! It is an OS thread, not a tokio task: a flush blocks, and handing each one to the blocking
+//! Both are OS threads, not tokio tasks: a flush blocks, and handing each one to the blocking
 //! pool costs context switches on every round. sled's own `flush` writes its log with
 //! `sync_file_range`, which does not persist file metadata or the device cache; an `fdatasync`
-//! of the log file after it makes the flush a real one.
+//! of the log file after it makes the flush a real one. Only the syncer flushes.
 //!
-//! After a flush that covered new requests the committer copies its count of acknowledged
+//! After a flush that covered new requests the syncer copies the count of acknowledged
 //! requests to the control file (see [`super::control`]), at most every [`CONTROL_EVERY`].
 
-use super::control::{self, Acked};
+mod syncer;
+
+use super::control::Acked;
 use super::ingest::{AcceptJob, IngestTrees};
-use super::{StoreError, StoreResult};
-use std::path::{Path, PathBuf};
+use super::StoreError;
+use super::StoreResult;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use syncer::{Control, Written};
 use tokio::sync::watch;
 
 /// Least time between two writes of the control file (each is two fsyncs).
 const CONTROL_EVERY: Duration = Duration::from_millis(100);
 
-/// Handle to the committer thread; the thread stops when the last handle is dropped.
+/// Handle to the committer and syncer threads; they stop when the last handle is dropped.
 #[derive(Clone)]
 pub struct GroupCommit {
     inner: Arc<Handle>,
@@ -37,7 +44,8 @@ pub struct GroupCommit {
 /// data dir's lock) is closed once the store is dropped and the dir can be opened again.
 struct Handle {
     shared: Arc<Shared>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// The committer, then the syncer (which stops once the committer has).
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for Handle {
@@ -47,7 +55,7 @@ impl Drop for Handle {
             let _jobs = self.shared.lock();
             self.shared.wake.notify_one();
         }
-        if let Some(thread) = self.thread.take() {
+        for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
     }
@@ -104,27 +112,31 @@ impl GroupCommit {
             gate: Mutex::new(()),
             admission: RwLock::new(()),
         });
-        let worker = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name("hookflow-commit".into())
-            .spawn(move || {
-                let mut control = Control {
-                    dir: data_dir.clone(),
-                    meta,
-                    acked,
-                    dirty: false,
-                    written: Instant::now(),
-                    failing: false,
-                };
-                let log_file = data_dir.join("sled").join("db");
-                committer(&worker, &db, &ingest, &log_file, &mut control)
-            })
-            .expect("start the committer thread");
+        let (to_syncer, rounds) = std::sync::mpsc::sync_channel(0);
+        let spawn = |name: &str, run: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(run)
+                .unwrap_or_else(|e| panic!("start the {name} thread: {e}"))
+        };
+        let (writes, syncs) = (shared.clone(), shared.clone());
+        let ledger = Ledger {
+            dir: data_dir.clone(),
+            meta,
+            acked: acked.clone(),
+        };
+        let threads = vec![
+            spawn(
+                "hookflow-commit",
+                Box::new(move || committer(&writes, &ingest, ledger, to_syncer)),
+            ),
+            spawn(
+                "hookflow-sync",
+                Box::new(move || syncer::run(&syncs, &db, rounds, Control::new(data_dir, acked))),
+            ),
+        ];
         Self {
-            inner: Arc::new(Handle {
-                shared,
-                thread: Some(thread),
-            }),
+            inner: Arc::new(Handle { shared, threads }),
         }
     }
 
@@ -230,49 +242,15 @@ fn flush_result(err: Option<String>) -> StoreResult<()> {
     }
 }
 
-/// The committer's count of acknowledged requests and when the control file last got it.
-struct Control {
-    dir: PathBuf,
-    meta: sled::Tree,
-    acked: Acked,
-    /// The count moved past what the file says (and that move is durable).
-    dirty: bool,
-    written: Instant,
-    /// The last write failed (logged once until one succeeds).
-    failing: bool,
-}
-
-impl Control {
-    /// Writes the file if it is behind and, unless `now`, was not written lately. A failure
-    /// (a full disk) is logged and retried at the next chance: the file only lags.
-    fn write(&mut self, now: bool) {
-        if !self.dirty || (!now && self.written.elapsed() < CONTROL_EVERY) {
-            return;
-        }
-        match control::write_file(&self.dir, &self.acked) {
-            Ok(()) => {
-                self.dirty = false;
-                self.failing = false;
-                self.written = Instant::now();
-            }
-            Err(e) if !self.failing => {
-                self.failing = true;
-                tracing::warn!(error = %e, "could not write the control file; retrying");
-            }
-            Err(_) => {}
-        }
-    }
-}
-
 /// What the committer does next.
 enum Round {
     Work(Vec<AcceptJob>, u64),
-    Idle,
     Stop,
 }
 
-/// Waits for jobs or tickets; `Idle` after a quiet while, so the control file can catch up.
-fn next_round(shared: &Shared) -> Round {
+/// Waits for jobs or for tickets issued after `taken` (the highest ticket a round already
+/// covers: a round handed to the syncer covers its tickets before `done` says so).
+fn next_round(shared: &Shared, taken: u64) -> Round {
     let mut guard = shared.lock();
     loop {
         if shared.stop.load(Ordering::SeqCst) && guard.is_empty() {
@@ -280,7 +258,7 @@ fn next_round(shared: &Shared) -> Round {
         }
         let target = shared.issued.load(Ordering::SeqCst);
         let paused = shared.paused.load(Ordering::SeqCst) > 0;
-        if (!guard.is_empty() && !paused) || target > shared.done.borrow().0 {
+        if (!guard.is_empty() && !paused) || target > taken {
             // Admissions in progress finish first (their ids belong to this round), and none
             // starts until the round is taken; the jobs lock is taken after the admission lock,
             // in the order `admit` then `accept` take them.
@@ -288,90 +266,62 @@ fn next_round(shared: &Shared) -> Round {
             let _closed = shared.admission.write().unwrap_or_else(|e| e.into_inner());
             return Round::Work(std::mem::take(&mut *shared.lock()), target);
         }
-        let (next, waited) = shared
-            .wake
-            .wait_timeout(guard, CONTROL_EVERY)
-            .unwrap_or_else(|e| e.into_inner());
-        guard = next;
-        if waited.timed_out() {
-            return Round::Idle;
-        }
+        guard = shared.wake.wait(guard).unwrap_or_else(|e| e.into_inner());
     }
 }
 
 /// One round after another: take the waiting jobs and the tickets issued so far, write the
-/// jobs, flush, answer. Whatever arrives meanwhile goes into the next round.
-fn committer(
-    shared: &Shared,
-    db: &sled::Db,
-    ingest: &IngestTrees,
-    log_file: &Path,
-    control: &mut Control,
-) {
-    let mut log = None;
+/// jobs and hand the round to the syncer, which flushes and answers. Whatever arrives
+/// meanwhile goes into the next round, written while the syncer waits for the disk; the
+/// hand-over waits for the syncer, so at most one round is written ahead of the disk.
+fn committer(shared: &Shared, ingest: &IngestTrees, ledger: Ledger, syncer: SyncSender<Written>) {
+    let Ledger {
+        dir,
+        meta,
+        mut acked,
+    } = ledger;
+    let mut taken = 0;
     loop {
-        let (mut jobs, target) = match next_round(shared) {
+        let (mut jobs, target) = match next_round(shared, taken) {
             Round::Work(jobs, target) => (jobs, target),
-            Round::Idle => {
-                control.write(false);
-                continue;
-            }
-            Round::Stop => {
-                control.write(true);
-                return;
-            }
+            Round::Stop => return,
         };
+        taken = target;
         let gate = hold_gate(shared, &mut jobs);
-        let mut counted = control.acked.clone();
+        let mut counted = acked.clone();
         let written = if jobs.is_empty() {
             Ok(())
-        } else if let Err(full) = super::space::check(&control.dir) {
+        } else if let Err(full) = super::space::check(&dir) {
             Err(StoreError::Io(full))
         } else {
             ingest.write(&mut jobs).and_then(|()| {
                 let ids = jobs.iter().map(|j| j.record.id.clone());
-                Ok(counted.record(&control.meta, ids)?)
+                Ok(counted.record(&meta, ids)?)
             })
         };
-        let flushed = db
-            .flush()
-            .map_err(|e| e.to_string())
-            .and_then(|_| sync_log(&mut log, log_file));
         drop(gate);
-        crate::metrics::flush_batch(jobs.len() as u64 + target - shared.done.borrow().0);
-        if written.is_ok() && flushed.is_ok() && !jobs.is_empty() {
-            control.acked = counted;
-            control.dirty = true;
+        let counted = (written.is_ok() && !jobs.is_empty()).then(|| {
+            acked = counted.clone();
+            counted
+        });
+        let round = Written {
+            jobs,
+            target,
+            written,
+            counted,
+        };
+        if syncer.send(round).is_err() {
+            return;
         }
-        if shared.sync_control.swap(false, Ordering::SeqCst) {
-            control.write(true);
-        }
-        shared.done.send_replace((target, flushed.clone().err()));
-        answer(jobs, written, flushed);
-        {
-            let _guard = shared.lock();
-            shared.flushed.notify_all();
-        }
-        control.write(false);
     }
 }
 
-/// `fdatasync` of sled's log file (sled 0.34's `flush` is not one), through a handle kept from
-/// round to round (opening it each round was 2 % of the draft load's samples); a failure drops
-/// the handle, so the next round opens the file again.
-fn sync_log(log: &mut Option<std::fs::File>, path: &Path) -> Result<(), String> {
-    let synced = match log {
-        Some(file) => file.sync_data(),
-        None => std::fs::File::open(path).and_then(|file| {
-            file.sync_data()?;
-            *log = Some(file);
-            Ok(())
-        }),
-    };
-    synced.map_err(|e| {
-        *log = None;
-        format!("fsync {}: {e}", path.display())
-    })
+/// Where the committer counts acknowledged requests: the `meta` tree, from `acked`, for the
+/// control file of `dir`.
+struct Ledger {
+    dir: PathBuf,
+    meta: sled::Tree,
+    acked: Acked,
 }
 
 /// Takes the gate for a round with requests; when a pause holds it, puts the requests back
@@ -389,20 +339,5 @@ fn hold_gate<'a>(shared: &'a Shared, jobs: &mut Vec<AcceptJob>) -> Option<MutexG
             waiting.extend(later);
             None
         }
-    }
-}
-
-/// Hands each job its stored record, or the error of the write or of the flush.
-fn answer(jobs: Vec<AcceptJob>, written: StoreResult<()>, flushed: Result<(), String>) {
-    let error = match (written, flushed) {
-        (Ok(()), Ok(())) => None,
-        (Err(e), _) => Some(e.to_string()),
-        (Ok(()), Err(e)) => Some(e),
-    };
-    for job in jobs {
-        job.answer(match &error {
-            None => Ok(()),
-            Some(e) => Err(StoreError::Io(std::io::Error::other(e.clone()))),
-        });
     }
 }
