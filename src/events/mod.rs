@@ -41,8 +41,19 @@ pub struct Published {
     pub kind: &'static str,
     /// The workflow it concerns (for `?workflow=`), if any.
     pub workflow: Option<String>,
+    event: Event,
+    /// When it was published (RFC 3339).
+    at: String,
+    /// The JSON of the `data:` line, made when a reader first needs it: most events are
+    /// published with nobody reading, and their JSON was 1 % of a draft request's CPU.
+    data: std::sync::OnceLock<String>,
+}
+
+impl Published {
     /// The JSON of the `data:` line.
-    pub data: String,
+    pub fn data(&self) -> &str {
+        self.data.get_or_init(|| self.event.to_json(&self.at))
+    }
 }
 
 /// The time source that stamps `at` (hookflow's clock, manual or real).
@@ -120,12 +131,13 @@ impl EventBus {
                 .and_then(|r| ring.run_workflows.get(r).cloned()),
             other => other.workflow().map(str::to_string),
         };
-        let data = event.to_json(&at);
         let published = Arc::new(Published {
             id: ring.next_id,
             kind,
             workflow,
-            data,
+            event,
+            at,
+            data: std::sync::OnceLock::new(),
         });
         ring.next_id += 1;
         if ring.kept.len() == RING {

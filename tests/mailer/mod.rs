@@ -130,7 +130,7 @@ pub async fn email_states(bus: &Arc<hookflow::events::EventBus>) -> Vec<String> 
     while let Ok(Some(hookflow::events::Next::Event(e))) =
         tokio::time::timeout(Duration::from_millis(200), sub.next()).await
     {
-        let data: serde_json::Value = serde_json::from_str(&e.data).unwrap();
+        let data: serde_json::Value = serde_json::from_str(e.data()).unwrap();
         states.push(data["state"].as_str().unwrap().to_string());
     }
     states

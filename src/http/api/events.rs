@@ -58,7 +58,7 @@ fn stream(bus: Arc<EventBus>, last: Option<u64>, workflow: Option<String>) -> im
                         Sse::default()
                             .id(p.id.to_string())
                             .event(p.kind)
-                            .data(p.data.clone())
+                            .data(p.data())
                     }
                     // No id: the reader's Last-Event-ID stays on the last event it got.
                     Next::Lost { from, to } => Sse::default().event("lost").data(
