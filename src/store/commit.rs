@@ -18,6 +18,8 @@
 //! requests to the control file (see [`super::control`]), at most every [`CONTROL_EVERY`].
 
 mod syncer;
+#[cfg(test)]
+mod tests;
 
 use super::control::Acked;
 use super::ingest::{AcceptJob, IngestTrees};
@@ -82,6 +84,9 @@ struct Shared {
     /// exclusively by the committer while it takes a round: every id of a round sorts after
     /// every id of the rounds before it, which request pages rely on.
     admission: RwLock<()>,
+    /// Held by a test to keep the disk "busy": the syncer takes it before each flush.
+    #[cfg(test)]
+    flushes: Mutex<()>,
 }
 
 impl Shared {
@@ -111,6 +116,8 @@ impl GroupCommit {
             paused: AtomicUsize::new(0),
             gate: Mutex::new(()),
             admission: RwLock::new(()),
+            #[cfg(test)]
+            flushes: Mutex::new(()),
         });
         let (to_syncer, rounds) = std::sync::mpsc::sync_channel(0);
         let spawn = |name: &str, run: Box<dyn FnOnce() + Send>| {
@@ -218,6 +225,14 @@ impl GroupCommit {
                 return Err(StoreError::Io(std::io::Error::other("flusher stopped")));
             }
         }
+    }
+}
+
+#[cfg(test)]
+impl GroupCommit {
+    /// Keeps the syncer from starting a flush until the guard drops, as a slow disk would.
+    pub(crate) fn hold_flushes(&self) -> MutexGuard<'_, ()> {
+        self.inner.shared.flushes.lock().unwrap()
     }
 }
 

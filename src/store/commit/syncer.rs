@@ -42,6 +42,8 @@ pub(super) fn run(shared: &Shared, db: &sled::Db, rounds: Receiver<Written>, mut
                 return;
             }
         };
+        #[cfg(test)]
+        drop(shared.flushes.lock());
         let flushed = db
             .flush()
             .map_err(|e| e.to_string())
