@@ -77,12 +77,9 @@ fn key(i: u64) -> Vec<u8> {
     format!("e\0p{scrambled:016x}@clinic.example").into_bytes()
 }
 
+/// The store's own sled settings with `serve`'s default `--cache 32MiB`.
 fn config(dir: &std::path::Path) -> sled::Config {
-    // hookflow's default: a third of `--cache 32MiB`.
-    sled::Config::new()
-        .path(dir)
-        .mode(sled::Mode::HighThroughput)
-        .cache_capacity((32 << 20) / 3)
+    hookflow::store::sled_config(dir, 32 << 20)
 }
 
 /// Fills a store in `dir` with `keys` keys, closes it, opens it once more (so that the

@@ -93,8 +93,8 @@ impl From<sled::transaction::TransactionError<StoreError>> for StoreError {
 /// (level 1) a store took 2.3 times less disk, but importing 200,000 contacts took 49.6 s
 /// instead of 11.5 s, a restart 10.6 s instead of 0.25 s (sled makes a zstd context for every
 /// page fragment it reads) and peak RSS rose from 188 to 272 MiB. A store made compressed keeps
-/// its setting (sled refuses to change it).
-pub(crate) fn sled_config(sled_dir: &Path, cache_bytes: u64) -> sled::Config {
+/// its setting (sled refuses to change it). Public for tests of sled itself.
+pub fn sled_config(sled_dir: &Path, cache_bytes: u64) -> sled::Config {
     let made_compressed = std::fs::read(sled_dir.join("conf"))
         .map(|conf| String::from_utf8_lossy(&conf).contains("use_compression: true"))
         .unwrap_or(false);
