@@ -60,6 +60,18 @@ hwm_mib() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 # cpu_since PID CPU0: the CPU seconds PID used since cpu_s printed CPU0.
 cpu_since() { awk -v a="$2" -v b="$(cpu_s "$1")" 'BEGIN { printf "%.2f", b - a }'; }
+# cpu_by_thread PID: the CPU seconds PID's live threads have used, summed by thread name (digits
+# dropped: sled-io-0…6 are one line), largest first. tokio's blocking pool (the run worker, the
+# mailer's file writes) shares the runtime's thread name; threads that have exited are not
+# listed, so the lines can add up to less than the process's CPU.
+cpu_by_thread() {
+  local hz t
+  hz=$(getconf CLK_TCK)
+  for t in /proc/"$1"/task/*; do
+    printf '%s\t%s\n' "$(tr -d '0-9' <"$t/comm" | sed 's/-*$//')" "$(awk '{ print $14 + $15 }' "$t/stat")"
+  done | awk -F '\t' -v hz="$hz" '{ s[$1] += $2 } END { for (n in s) if (s[n] > 0) printf "%.2f %s\n", s[n] / hz, n }' |
+    sort -rn | awk '{ t = $1; $1 = ""; printf "%s%s %s s", (NR > 1 ? ", " : ""), substr($0, 2), t } END { print "" }'
+}
 # per_us SECONDS N: microseconds each of N.
 per_us() { awk -v c="$1" -v n="$2" 'BEGIN { printf "%.0f", c * 1e6 / n }'; }
 cli() { env -u HOOKFLOW_ADMIN_TOKEN "$bin" "$@" --server "$server"; }
@@ -291,6 +303,7 @@ if ! skipped "$SKIP_SUSTAINED"; then
     "x bare" "$(ratio "$(awk -v n="$n" -v s="$runs_done" 'BEGIN { print n / s }')" "${bare_rps:-0}")" \
     "failed runs" "$failed" \
     "server CPU a booking" "$(per_us "$cpu" "$n") us ($cpu s of CPU)" \
+    "server CPU by thread (start included)" "$(cpu_by_thread "$server_pid")" \
     "peak RSS" "$(hwm_mib "$server_pid") MiB"
 fi
 
