@@ -11,7 +11,8 @@
 #   2. sustained bookings: a new patient per request for DURATION, then the time until every
 #      run has finished and every email is written; bookings/s = accepted / that time; the
 #      server's CPU a booking.
-#   3. disk per booking: the data dir after BOOKINGS bookings (posting more when 2 fell short).
+#   3. disk per booking: the data dir after BOOKINGS bookings (posting more when 2 fell short),
+#      and again after `hookflow compact` (what `serve` does by itself once the file doubles).
 #   4. CONTACTS contacts imported as CSV, then lookups, first pages, start-up, RSS (of the
 #      import and lookups, and of the restart after them) and size.
 #
@@ -327,6 +328,13 @@ if ! skipped "$SKIP_DISK"; then
     printf '%-40s %s\n' "  of which $(basename "$part")" "$(size_mb "$part") MB"
   done
   printf '%-40s %s\n' "peak RSS (this server's life)" "$(hwm_mib "$server_pid") MiB"
+  # What a served store comes back to: `serve` compacts by itself once sled's file has doubled
+  # (`--compact-above`, off in these runs so that no load pauses for it).
+  stop_server
+  t0=$(now)
+  env -u HOOKFLOW_ADMIN_TOKEN "$bin" compact --data "$bookings_dir" >/dev/null
+  printf '%-40s %s\n' "after \`hookflow compact\` (${n} bookings)" \
+    "$(size_mb "$bookings_dir") MB, $(du -sb "$bookings_dir" | awk -v n="$n" '{ printf "%.0f", $1 / n }') B a booking, sled $(size_mb "$bookings_dir/sled") MB (compacted in $(since "$t0") s)"
 fi
 
 # ---- 4. a million contacts ---------------------------------------------------------------------
