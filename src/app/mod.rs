@@ -63,6 +63,9 @@ impl Application {
         crate::metrics::install();
         let inherited = restart::inherited_listener()?;
         let compaction_failed = restart::compaction_asked() && !compact_at_start(&args);
+        if let Err(e) = crate::domain::contact::Phone::load_numbering_plan(&args.default_region) {
+            tracing::warn!(error = %e, "could not start loading the phone numbering plan; the first phone read will");
+        }
         let store = open_store(&args)?;
         crate::engine::wait::zone_named(&args.timezone).map_err(|e| {
             anyhow::anyhow!("--timezone: {e}; use an IANA name such as America/Toronto, or UTC")
