@@ -40,29 +40,6 @@ def stop(server):
     server.wait(timeout=60)
 
 
-def timed_start(data, port, log_path):
-    """Starts `serve` on data and returns (process, seconds until /healthz answered)."""
-    env = {k: v for k, v in os.environ.items() if k != "HOOKFLOW_ADMIN_TOKEN"}
-    began = time.perf_counter()
-    server = subprocess.Popen(
-        [BIN, "serve", "--workflows", "./workflows", "--data", data,
-         "--listen", f"127.0.0.1:{port}", "--compact-above", "0"],
-        stdout=open(log_path, "w"), stderr=subprocess.STDOUT, env=env)
-    while time.perf_counter() - began < 60:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return server, time.perf_counter() - began
-        except OSError:
-            pass
-        if server.poll() is not None:
-            sys.exit(f"the server exited; see {log_path}")
-        time.sleep(0.02)
-    stop(server)
-    sys.exit("the server did not answer /healthz within 60 s")
-
-
 def time_requests(port, paths):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     times, end = [], time.perf_counter() + SECONDS
@@ -99,7 +76,12 @@ def main():
         for start in range(1, STARTS + 1):
             copy = os.path.join(work, "copy")
             shutil.copytree(store, copy)
-            server, up = timed_start(copy, port, os.path.join(work, "serve.log"))
+            began = time.perf_counter()
+            server = start_server(BIN, copy, port, os.path.join(work, "serve.log"),
+                                  ["--compact-above", "0"], poll=0.02)
+            up = time.perf_counter() - began
+            if server.poll() is not None:
+                sys.exit(f"the server exited; see {os.path.join(work, 'serve.log')}")
             try:
                 times = time_requests(port, paths)
             finally:

@@ -92,20 +92,20 @@ def live_records(bin_path, base, work):
     return trees
 
 
-def start_server(binary, data, port, log_path, flags):
+def start_server(binary, data, port, log_path, flags, poll=0.1):
     """A private `hookflow serve` (shipped workflows, no admin token) on 127.0.0.1:port, once
-    /healthz answers."""
+    /healthz answers (asked every `poll` seconds, for up to 20 s)."""
     env = {k: v for k, v in os.environ.items() if k != "HOOKFLOW_ADMIN_TOKEN"}
     server = subprocess.Popen(
         [binary, "serve", "--workflows", "./workflows", "--data", data,
          "--listen", f"127.0.0.1:{port}", *flags],
         stdout=open(log_path, "w"), stderr=subprocess.STDOUT, env=env)
-    for _ in range(200):
+    for _ in range(int(20 / poll)):
         try:
             call(f"http://127.0.0.1:{port}/healthz")
             break
         except OSError:
-            time.sleep(0.1)
+            time.sleep(poll)
     return server
 
 
