@@ -13,6 +13,7 @@ use super::request_index::{self, RequestKeys};
 use super::requests::{overall_status, page, stored, ItemStatus, PendingItem, RequestRecord};
 use super::{Store, StoreError, StoreResult};
 use sled::transaction::{ConflictableTransactionError, Transactional};
+use sled::IVec;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -135,26 +136,29 @@ impl IngestTrees {
                         let mut enqueue = item.queue.as_ref();
                         if let Some((key, until)) = &item.dedupe {
                             let seen = dedupe
-                                .get(key.as_bytes())?
+                                .get_uncached(key.as_bytes())?
                                 .and_then(|v| v.as_ref().try_into().ok().map(i64::from_be_bytes));
                             if seen.is_some_and(|until_ms| until_ms > job.now_ms) {
                                 duplicates.push(i);
                                 enqueue = None;
                             } else {
-                                dedupe.insert(key.as_bytes(), &until.to_be_bytes())?;
+                                dedupe.set(key.as_bytes(), Some(IVec::from(&until.to_be_bytes())));
                             }
                         }
                         if let Some((seq, bytes)) = enqueue {
-                            queue.insert(seq, bytes.as_slice())?;
+                            queue.set(seq, Some(IVec::from(bytes.as_slice())));
                         }
                     }
-                    if references.get(record.workflow.as_bytes())?.is_none() {
+                    if references
+                        .get_uncached(record.workflow.as_bytes())?
+                        .is_none()
+                    {
                         let r = ReferenceRecord {
                             request_id: record.id.clone(),
                             captured_at: record.received_at.clone(),
                             payload: record.payload.clone(),
                         };
-                        references.insert(record.workflow.as_bytes(), encode(&r))?;
+                        references.set(record.workflow.as_bytes(), Some(IVec::from(encode(&r))));
                     }
                     let (bytes, status) = if duplicates.is_empty() {
                         (Cow::Borrowed(job.encoded.as_slice()), record.status)
@@ -172,19 +176,22 @@ impl IngestTrees {
                 for page in pages(&stored) {
                     let first = page[0].0.id.as_str();
                     let requests_of = page.iter().map(|(r, b, _)| (r.id.as_str(), b.as_ref()));
-                    requests.insert(first.as_bytes(), page::encode(requests_of))?;
+                    requests.set(
+                        first.as_bytes(),
+                        Some(IVec::from(page::encode(requests_of))),
+                    );
                     let keys = page
                         .iter()
                         .map(|(r, _, status)| RequestKeys::of(&r.id, &r.workflow, status.as_str()));
                     for (key, ids) in request_index::page_entries(first, keys) {
-                        index.insert(key, ids)?;
+                        index.set(key, Some(IVec::from(ids)));
                     }
                 }
                 // Only the committer counts these statuses, so a read-modify-write cannot race
                 // (rejections are counted with sled's merge, under another status).
                 for (key, n) in tally {
-                    let old = super::counts::read(counts.get(&key)?.as_deref());
-                    counts.insert(key, &(old + n).to_be_bytes())?;
+                    let old = super::counts::read(counts.get_uncached(&key)?.as_deref());
+                    counts.set(key, Some(IVec::from(&(old + n).to_be_bytes())));
                 }
                 Ok::<_, ConflictableTransactionError<StoreError>>(out)
             })?;

@@ -291,7 +291,7 @@ impl OutboxTrees {
             .transaction(|(o, p)| {
                 let mut out = Vec::with_capacity(changes.len());
                 for (id, change) in changes {
-                    let Some(raw) = o.get(id.as_bytes())? else {
+                    let Some(raw) = o.get_uncached(id.as_bytes())? else {
                         out.push(Err(OutboxError::NotFound(id.to_string())));
                         continue;
                     };
@@ -307,9 +307,9 @@ impl OutboxTrees {
                     }
                     change.apply(&mut record);
                     // The row only: its body (if not inline) was written once, with the row.
-                    o.insert(id.as_bytes(), encode(&record))?;
+                    o.set(id.as_bytes(), Some(encode(&record).into()));
                     if record.state.is_final() {
-                        p.remove(id.as_bytes())?;
+                        p.set(id.as_bytes(), None);
                     }
                     out.push(Ok(record));
                 }

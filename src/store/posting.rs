@@ -117,10 +117,12 @@ pub trait IndexWrite {
 
 impl IndexWrite for sled::transaction::TransactionalTree {
     fn put(&self, key: Vec<u8>, value: Vec<u8>) -> Result<(), UnabortableTransactionError> {
-        self.insert(key, value).map(|_| ())
+        self.set(key, Some(value.into()));
+        Ok(())
     }
     fn del(&self, key: Vec<u8>) -> Result<(), UnabortableTransactionError> {
-        self.remove(key).map(|_| ())
+        self.set(key, None);
+        Ok(())
     }
 }
 

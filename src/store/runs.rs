@@ -10,6 +10,7 @@ use super::{Store, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sled::transaction::{ConflictableTransactionError, Transactional};
+use sled::IVec;
 
 /// `queued` → `running` → `succeeded` | `failed` (or `waiting` on a timer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,15 +133,15 @@ impl Store {
         let result = trees.transaction(|(queue, runs, active, index)| {
             let mut out = Vec::with_capacity(started.len());
             for (entry, run) in started {
-                queue.remove(&entry.seq.to_be_bytes())?;
-                if let Some(existing) = runs.get(run.id.as_bytes())? {
+                queue.set(&entry.seq.to_be_bytes()[..], None);
+                if let Some(existing) = runs.get_uncached(run.id.as_bytes())? {
                     let existing =
                         decode("runs", &existing).map_err(ConflictableTransactionError::Abort)?;
                     out.push(existing);
                     continue;
                 }
-                runs.insert(run.id.as_bytes(), encode(run))?;
-                active.insert(run.id.as_bytes(), &[])?;
+                runs.set(run.id.as_bytes(), Some(encode(run).into()));
+                active.set(run.id.as_bytes(), Some(IVec::default()));
                 run_index::update(index, None, &RunKeys::of(run))?;
                 out.push(run.clone());
             }

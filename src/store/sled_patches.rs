@@ -61,3 +61,63 @@ fn a_blob_file_left_where_the_next_blob_goes_is_overwritten_not_an_error() {
         "read back after reopening"
     );
 }
+
+/// `set` writes without reading the value it replaces and `get_uncached` reads without
+/// filling sled's read cache (both hookflow's additions): inside a transaction they still see
+/// its own writes first, a `None` removes, an abort writes nothing, and the commit is durable.
+#[test]
+fn blind_writes_and_uncached_reads_keep_a_transactions_view_and_its_atomicity() {
+    use sled::transaction::{ConflictableTransactionError, Transactional};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled_config(dir.path(), super::DEFAULT_CACHE)
+            .open()
+            .unwrap();
+        let (a, b) = (db.open_tree("a").unwrap(), db.open_tree("b").unwrap());
+        a.insert("kept", "old").unwrap();
+        a.insert("gone", "x").unwrap();
+        let aborted = (&a, &b).transaction(|(a, b)| {
+            a.set("kept", Some("new".into()));
+            b.set("other", Some("y".into()));
+            Err::<(), _>(ConflictableTransactionError::Abort(()))
+        });
+        assert!(aborted.is_err());
+        assert_eq!(a.get("kept").unwrap().as_deref(), Some(&b"old"[..]));
+        assert_eq!(
+            b.get("other").unwrap(),
+            None,
+            "an aborted transaction writes nothing"
+        );
+
+        let seen = (&a, &b)
+            .transaction(|(a, b)| {
+                let before = a.get_uncached("kept")?;
+                a.set("kept", Some("new".into()));
+                a.set("gone", None);
+                b.set("other", Some("y".into()));
+                Ok::<_, ConflictableTransactionError<()>>((
+                    before,
+                    a.get_uncached("kept")?,
+                    a.get_uncached("gone")?,
+                    a.get("kept")?,
+                ))
+            })
+            .unwrap();
+        assert_eq!(
+            seen.0.as_deref(),
+            Some(&b"old"[..]),
+            "the tree's value before a write"
+        );
+        assert_eq!(seen.1.as_deref(), Some(&b"new"[..]), "its own write first");
+        assert_eq!(seen.2, None, "its own removal");
+        assert_eq!(seen.3.as_deref(), Some(&b"new"[..]), "sled's get agrees");
+        db.flush().unwrap();
+    }
+    let db = sled_config(dir.path(), super::DEFAULT_CACHE)
+        .open()
+        .unwrap();
+    let (a, b) = (db.open_tree("a").unwrap(), db.open_tree("b").unwrap());
+    assert_eq!(a.get("kept").unwrap().as_deref(), Some(&b"new"[..]));
+    assert_eq!(a.get("gone").unwrap(), None);
+    assert_eq!(b.get("other").unwrap().as_deref(), Some(&b"y"[..]));
+}

@@ -81,7 +81,7 @@ impl<'a> TxTree<'a> {
     pub fn get<K: AsRef<[u8]>>(&self, key: K) -> TxResult<Option<IVec>> {
         let key = key.as_ref();
         match &self.0 {
-            View::Locked(tree) => tree.get(key),
+            View::Locked(tree) => tree.get_uncached(key),
             View::Optimistic {
                 tree,
                 read,
@@ -148,10 +148,7 @@ impl<'a> TxTree<'a> {
     fn write(&self, key: &[u8], value: Option<IVec>) -> TxResult<()> {
         match &self.0 {
             View::Locked(tree) => {
-                match value {
-                    Some(value) => tree.insert(key, value)?,
-                    None => tree.remove(key)?,
-                };
+                tree.set(key, value);
             }
             View::Optimistic { written, .. } => {
                 written
@@ -270,15 +267,12 @@ fn commit(trees: &[&sled::Tree], views: &[TxTree<'_>]) -> TransactionResult<(), 
                 .expect("committed views keep their reads")
                 .borrow();
             for (key, seen) in read.iter() {
-                if tx.get(key)? != *seen {
+                if tx.get_uncached(key)? != *seen {
                     return Err(ConflictableTransactionError::Abort(Stale));
                 }
             }
             for (key, value) in written {
-                match value {
-                    Some(value) => tx.insert(key, value.clone())?,
-                    None => tx.remove(key)?,
-                };
+                tx.set(key.clone(), value.clone());
             }
         }
         Ok(())

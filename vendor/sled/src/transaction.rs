@@ -256,6 +256,32 @@ impl<T> From<Error> for TransactionError<T> {
 }
 
 impl TransactionalTree {
+    /// hookflow: sets `key` to `value` (or removes it, for `None`) at the commit, without
+    /// reading the value it replaces. `insert` and `remove` look the key up in the tree only to
+    /// return that value; a writer that ignores it pays a descent of the tree for nothing.
+    pub fn set<K: Into<IVec>>(&self, key: K, value: Option<IVec>) {
+        let _last_write = self.writes.borrow_mut().insert(key.into(), value);
+    }
+
+    /// hookflow: the value of `key` as this transaction sees it, without keeping the read in
+    /// the transaction's read cache. sled's lock is held for the whole of a transaction, so
+    /// nothing else writes the tree meanwhile and the cache only saves a descent of the tree,
+    /// for the price of a copy of the key and a hash map entry on every read.
+    pub fn get_uncached<K: AsRef<[u8]>>(
+        &self,
+        key: K,
+    ) -> UnabortableTransactionResult<Option<IVec>> {
+        if let Some(written) = self.writes.borrow().get(key.as_ref()) {
+            return Ok(written.clone());
+        }
+        let mut guard = pin();
+        loop {
+            if let Ok(get) = self.tree.get_inner(key.as_ref(), &mut guard)? {
+                return Ok(get);
+            }
+        }
+    }
+
     /// Set a key to a new value
     pub fn insert<K, V>(
         &self,
