@@ -1161,7 +1161,13 @@ pub(in crate::pagecache) fn maybe_seal_and_write_iobuf(
 
     let old_arc = unsafe { Arc::from_raw(old_ptr) };
 
-    pin().defer(move || drop(old_arc));
+    // hookflow: pushed to the global queue at once (as `write_to_log` does), not left in this
+    // thread's bag of deferred work until it fills: each sealed buffer keeps its segment's
+    // 512 KiB alive, and a thread that seals often but pins rarely (hookflow's syncer) held
+    // dozens of them.
+    let guard = pin();
+    guard.defer(move || drop(old_arc));
+    guard.flush();
 
     // having held the mutex makes this linearized
     // with the notify below.
