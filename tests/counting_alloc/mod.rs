@@ -11,6 +11,16 @@ struct Counting;
 pub static LIVE: AtomicUsize = AtomicUsize::new(0);
 pub static PEAK: AtomicUsize = AtomicUsize::new(0);
 
+/// Allocations of sled's log buffers (a 512 KiB segment, aligned to 8 KiB) since the start.
+pub static SEGMENT_BUFFERS: AtomicUsize = AtomicUsize::new(0);
+
+fn counted(layout: Layout) {
+    if layout.size() == 512 * 1024 && layout.align() == 8192 {
+        SEGMENT_BUFFERS.fetch_add(1, Ordering::Relaxed);
+    }
+    grew(layout.size());
+}
+
 fn grew(by: usize) {
     let now = LIVE.fetch_add(by, Ordering::Relaxed) + by;
     PEAK.fetch_max(now, Ordering::Relaxed);
@@ -21,7 +31,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let p = System.alloc(layout);
         if !p.is_null() {
-            grew(layout.size());
+            counted(layout);
         }
         p
     }
@@ -29,7 +39,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         let p = System.alloc_zeroed(layout);
         if !p.is_null() {
-            grew(layout.size());
+            counted(layout);
         }
         p
     }
