@@ -136,7 +136,7 @@ impl IngestTrees {
                         let mut enqueue = item.queue.as_ref();
                         if let Some((key, until)) = &item.dedupe {
                             let seen = dedupe
-                                .get_uncached(key.as_bytes())?
+                                .get(key.as_bytes())?
                                 .and_then(|v| v.as_ref().try_into().ok().map(i64::from_be_bytes));
                             if seen.is_some_and(|until_ms| until_ms > job.now_ms) {
                                 duplicates.push(i);
@@ -149,10 +149,7 @@ impl IngestTrees {
                             queue.set(seq, Some(IVec::from(bytes.as_slice())));
                         }
                     }
-                    if references
-                        .get_uncached(record.workflow.as_bytes())?
-                        .is_none()
-                    {
+                    if references.get(record.workflow.as_bytes())?.is_none() {
                         let r = ReferenceRecord {
                             request_id: record.id.clone(),
                             captured_at: record.received_at.clone(),
@@ -190,7 +187,7 @@ impl IngestTrees {
                 // Only the committer counts these statuses, so a read-modify-write cannot race
                 // (rejections are counted with sled's merge, under another status).
                 for (key, n) in tally {
-                    let old = super::counts::read(counts.get_uncached(&key)?.as_deref());
+                    let old = super::counts::read(counts.get(&key)?.as_deref());
                     counts.set(key, Some(IVec::from(&(old + n).to_be_bytes())));
                 }
                 Ok::<_, ConflictableTransactionError<StoreError>>(out)

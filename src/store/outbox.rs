@@ -291,7 +291,7 @@ impl OutboxTrees {
             .transaction(|(o, p)| {
                 let mut out = Vec::with_capacity(changes.len());
                 for (id, change) in changes {
-                    let Some(raw) = o.get_uncached(id.as_bytes())? else {
+                    let Some(raw) = o.get(id.as_bytes())? else {
                         out.push(Err(OutboxError::NotFound(id.to_string())));
                         continue;
                     };

@@ -134,7 +134,7 @@ impl Store {
             let mut out = Vec::with_capacity(started.len());
             for (entry, run) in started {
                 queue.set(&entry.seq.to_be_bytes()[..], None);
-                if let Some(existing) = runs.get_uncached(run.id.as_bytes())? {
+                if let Some(existing) = runs.get(run.id.as_bytes())? {
                     let existing =
                         decode("runs", &existing).map_err(ConflictableTransactionError::Abort)?;
                     out.push(existing);

@@ -62,9 +62,9 @@ fn a_blob_file_left_where_the_next_blob_goes_is_overwritten_not_an_error() {
     );
 }
 
-/// `set` writes without reading the value it replaces and `get_uncached` reads without
-/// filling sled's read cache (both hookflow's additions): inside a transaction they still see
-/// its own writes first, a `None` removes, an abort writes nothing, and the commit is durable.
+/// `set` writes without reading the value it replaces and `get` reads without a read cache
+/// (both hookflow's changes): inside a transaction they still see its own writes first, a
+/// `None` removes, an abort writes nothing, and the commit is durable.
 #[test]
 fn blind_writes_and_uncached_reads_keep_a_transactions_view_and_its_atomicity() {
     use sled::transaction::{ConflictableTransactionError, Transactional};
@@ -91,14 +91,14 @@ fn blind_writes_and_uncached_reads_keep_a_transactions_view_and_its_atomicity() 
 
         let seen = (&a, &b)
             .transaction(|(a, b)| {
-                let before = a.get_uncached("kept")?;
+                let before = a.get("kept")?;
                 a.set("kept", Some("new".into()));
                 a.set("gone", None);
                 b.set("other", Some("y".into()));
                 Ok::<_, ConflictableTransactionError<()>>((
                     before,
-                    a.get_uncached("kept")?,
-                    a.get_uncached("gone")?,
+                    a.get("kept")?,
+                    a.get("gone")?,
                     a.get("kept")?,
                 ))
             })

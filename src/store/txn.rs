@@ -81,7 +81,7 @@ impl<'a> TxTree<'a> {
     pub fn get<K: AsRef<[u8]>>(&self, key: K) -> TxResult<Option<IVec>> {
         let key = key.as_ref();
         match &self.0 {
-            View::Locked(tree) => tree.get_uncached(key),
+            View::Locked(tree) => tree.get(key),
             View::Optimistic {
                 tree,
                 read,
@@ -267,7 +267,7 @@ fn commit(trees: &[&sled::Tree], views: &[TxTree<'_>]) -> TransactionResult<(), 
                 .expect("committed views keep their reads")
                 .borrow();
             for (key, seen) in read.iter() {
-                if tx.get_uncached(key)? != *seen {
+                if tx.get(key)? != *seen {
                     return Err(ConflictableTransactionError::Abort(Stale));
                 }
             }

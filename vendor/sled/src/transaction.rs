@@ -95,7 +95,6 @@ use crate::{
 pub struct TransactionalTree {
     pub(super) tree: Tree,
     pub(super) writes: Rc<RefCell<Map<IVec, Option<IVec>>>>,
-    pub(super) read_cache: Rc<RefCell<Map<IVec, Option<IVec>>>>,
     pub(super) flush_on_commit: Rc<RefCell<bool>>,
 }
 
@@ -263,25 +262,6 @@ impl TransactionalTree {
         let _last_write = self.writes.borrow_mut().insert(key.into(), value);
     }
 
-    /// hookflow: the value of `key` as this transaction sees it, without keeping the read in
-    /// the transaction's read cache. sled's lock is held for the whole of a transaction, so
-    /// nothing else writes the tree meanwhile and the cache only saves a descent of the tree,
-    /// for the price of a copy of the key and a hash map entry on every read.
-    pub fn get_uncached<K: AsRef<[u8]>>(
-        &self,
-        key: K,
-    ) -> UnabortableTransactionResult<Option<IVec>> {
-        if let Some(written) = self.writes.borrow().get(key.as_ref()) {
-            return Ok(written.clone());
-        }
-        let mut guard = pin();
-        loop {
-            if let Ok(get) = self.tree.get_inner(key.as_ref(), &mut guard)? {
-                return Ok(get);
-            }
-        }
-    }
-
     /// Set a key to a new value
     pub fn insert<K, V>(
         &self,
@@ -314,30 +294,24 @@ impl TransactionalTree {
     }
 
     /// Get the value associated with a key
+    ///
+    /// hookflow: a read is no longer kept in a read cache. sled's lock is held for the whole
+    /// of a transaction, so nothing else writes the tree meanwhile and the cache only saved a
+    /// descent of the tree, for the price of a copy of the key and a hash map entry on every
+    /// read.
     pub fn get<K: AsRef<[u8]>>(
         &self,
         key: K,
     ) -> UnabortableTransactionResult<Option<IVec>> {
-        let writes = self.writes.borrow();
-        if let Some(first_try) = writes.get(key.as_ref()) {
-            return Ok(first_try.clone());
+        if let Some(written) = self.writes.borrow().get(key.as_ref()) {
+            return Ok(written.clone());
         }
-        let mut reads = self.read_cache.borrow_mut();
-        if let Some(second_try) = reads.get(key.as_ref()) {
-            return Ok(second_try.clone());
-        }
-
-        // not found in a cache, need to hit the backing db
         let mut guard = pin();
-        let get = loop {
+        loop {
             if let Ok(get) = self.tree.get_inner(key.as_ref(), &mut guard)? {
-                break get;
+                return Ok(get);
             }
-        };
-        let last = reads.insert(key.as_ref().into(), get.clone());
-        assert!(last.is_none());
-
-        Ok(get)
+        }
     }
 
     /// Atomically apply multiple inserts and removals.
@@ -396,7 +370,6 @@ impl TransactionalTree {
         Self {
             tree: tree.clone(),
             writes: Default::default(),
-            read_cache: Default::default(),
             flush_on_commit: Default::default(),
         }
     }
