@@ -10,9 +10,10 @@
 //! call [`GroupCommit::wait`], which takes a ticket that the next flush covers.
 //!
 //! Both are OS threads, not tokio tasks: a flush blocks, and handing each one to the blocking
-//! pool costs context switches on every round. sled's own `flush` writes its log with
-//! `sync_file_range`, which does not persist file metadata or the device cache; an `fdatasync`
-//! of the log file after it makes the flush a real one. Only the syncer flushes.
+//! pool costs context switches on every round. The published sled's `flush` only waits for
+//! `sync_file_range` of each buffer, which does not persist file metadata or the device cache;
+//! hookflow's sled ends every flush with an `fdatasync` of its log instead (`vendor/README.md`),
+//! so a flush is a real one. Only the syncer flushes.
 //!
 //! After a flush that covered new requests the syncer copies the count of acknowledged
 //! requests to the control file (see [`super::control`]), at most every [`CONTROL_EVERY`].

@@ -1,7 +1,8 @@
 //! The second half of group commit: the thread that makes written rounds durable and answers.
 //!
 //! The committer writes a round into sled and hands it here; while this thread waits for the
-//! disk (sled's `flush`, then an `fdatasync` of its log), the committer writes the next round.
+//! disk (sled's `flush`, which in hookflow's sled ends with an `fdatasync` of its log: see
+//! `vendor/README.md`), the committer writes the next round.
 //! Without the overlap a round's requests waited for the write of the round and then for the
 //! disk, one after the other, and the disk's wait left a core idle.
 
@@ -10,7 +11,7 @@ use super::super::ingest::AcceptJob;
 use super::super::StoreError;
 use super::super::StoreResult;
 use super::{Shared, CONTROL_EVERY};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Instant;
@@ -28,8 +29,6 @@ pub(super) struct Written {
 
 /// Flushes each round handed over, in order, then answers its requests and tickets.
 pub(super) fn run(shared: &Shared, db: &sled::Db, rounds: Receiver<Written>, mut control: Control) {
-    let log_file = control.dir.join("sled").join("db");
-    let mut log = None;
     loop {
         let round = match rounds.recv_timeout(CONTROL_EVERY) {
             Ok(round) => round,
@@ -44,10 +43,7 @@ pub(super) fn run(shared: &Shared, db: &sled::Db, rounds: Receiver<Written>, mut
         };
         #[cfg(test)]
         drop(shared.flushes.lock());
-        let flushed = db
-            .flush()
-            .map_err(|e| e.to_string())
-            .and_then(|_| sync_log(&mut log, &log_file));
+        let flushed = db.flush().map(drop).map_err(|e| e.to_string());
         let covered = round.target - shared.done.borrow().0;
         crate::metrics::flush_batch(round.jobs.len() as u64 + covered);
         if let (Ok(()), Some(counted)) = (&flushed, round.counted) {
@@ -67,24 +63,6 @@ pub(super) fn run(shared: &Shared, db: &sled::Db, rounds: Receiver<Written>, mut
         }
         control.write(false);
     }
-}
-
-/// `fdatasync` of sled's log file (sled 0.34's `flush` is not one), through a handle kept from
-/// round to round (opening it each round was 2 % of the draft load's samples); a failure drops
-/// the handle, so the next round opens the file again.
-fn sync_log(log: &mut Option<std::fs::File>, path: &Path) -> Result<(), String> {
-    let synced = match log {
-        Some(file) => file.sync_data(),
-        None => std::fs::File::open(path).and_then(|file| {
-            file.sync_data()?;
-            *log = Some(file);
-            Ok(())
-        }),
-    };
-    synced.map_err(|e| {
-        *log = None;
-        format!("fsync {}: {e}", path.display())
-    })
 }
 
 /// Hands each job its stored record, or the error of the write or of the flush.

@@ -1016,6 +1016,13 @@ impl SegmentAccountant {
         let safe = self.free.iter().next().copied();
 
         let lid = if let Some(next) = safe {
+            // hookflow: log buffers are no longer synced one by one, so what was moved out of
+            // this segment may still be only in the page cache; it must be on disk before the
+            // segment is overwritten.
+            if !self.config.temporary {
+                io_fail!(self.config, "sync before segment reuse");
+                self.config.file.sync_data()?;
+            }
             self.free.remove(&next);
             next
         } else {
@@ -1097,9 +1104,12 @@ impl SegmentAccountant {
         io_fail!(&config, "file truncation");
         threadpool::spawn(move || {
             debug!("truncating file to length {}", at);
+            // hookflow: what was moved out of the cut segments reaches the disk first (log
+            // buffers are not synced one by one, see `next`).
             let res = config
                 .file
-                .set_len(at)
+                .sync_data()
+                .and_then(|_| config.file.set_len(at))
                 .and_then(|_| config.file.sync_all())
                 .map_err(|e| e.into());
             completer.fill(res);
