@@ -1,10 +1,20 @@
-//! mimalloc's settings (the binary's allocator, `src/main.rs`).
+//! mimalloc's settings (the binary's allocator, `src/main.rs`). Each can still be set from the
+//! environment (`MIMALLOC_…`), which wins.
 //!
-//! mimalloc keeps memory that was freed for a while (`purge_delay`, 1 s in mimalloc 3) before it
-//! gives it back to the system; under load that is MiBs of peak RSS that hold nothing. Purging
-//! at once, side by side on the 2-core box: draft load 60–64 → 47–50 MiB peak for 102–117 →
-//! 109–130 µs of CPU a request; sustained bookings 111–144 → 89–116 MiB for about the same CPU
-//! a booking. `MIMALLOC_PURGE_DELAY` in the environment still wins.
+//! - Freed memory goes back to the system at once. mimalloc keeps it for a while
+//!   (`purge_delay`, 1 s in mimalloc 3); under load that is MiBs of peak RSS that hold nothing.
+//!   Side by side on the 2-core box: draft load 60–64 → 47–50 MiB peak for 102–117 → 109–130 µs
+//!   of CPU a request; sustained bookings 111–144 → 89–116 MiB for about the same CPU a booking.
+//! - A free never takes an abandoned page over (`page_reclaim_on_free` −1). mimalloc 3 gives up
+//!   ("abandons") full pages of a thread, and by default a thread freeing into one of its own
+//!   abandoned pages takes it back; here most records are freed by another thread than the one
+//!   that made them (a request by the committer, a run's records by sled's threads), so pages
+//!   passed back and forth, half used, across twenty thread heaps (1,000 of 1,200 pages were
+//!   abandoned at the end of a sustained run). Left abandoned, they are reused by the next
+//!   thread that allocates in that size class. Side by side (2026-12-03 night): sustained peak
+//!   102.9–104.0 against 111.3–114.8 MiB, draft 48.7–50.0 against 51.7–51.9 MiB, the booking
+//!   load 70.6–74.9 against 86.8–87.2 MiB, the same CPU within the VM's spread. Reclaiming on
+//!   every free (1) instead peaked at 349 MiB.
 
 use std::ffi::{c_int, c_long};
 
@@ -16,23 +26,53 @@ extern "C" {
     fn mi_option_get(option: c_int) -> c_long;
 }
 
-/// `mi_option_purge_delay` in mimalloc's `mi_option_e` (the same in mimalloc 2 and 3;
-/// libmimalloc-sys names no constant for it).
-const PURGE_DELAY: c_int = 15;
+/// An option of mimalloc's `mi_option_e` (the same numbers in mimalloc 2 and 3 up to these;
+/// libmimalloc-sys names no constants), the environment variable that overrides it, and
+/// hookflow's value.
+struct Setting {
+    option: c_int,
+    env: &'static str,
+    value: c_long,
+}
 
-/// Makes mimalloc give freed memory back to the system at once, unless
-/// `MIMALLOC_PURGE_DELAY` says otherwise.
-pub fn purge_freed_memory_at_once() {
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: mimalloc's documented option setter; it takes any option number and value.
-        unsafe { mi_option_set(PURGE_DELAY, 0) }
+/// `mi_option_purge_delay`: 0, purge at once.
+const PURGE_DELAY: Setting = Setting {
+    option: 15,
+    env: "MIMALLOC_PURGE_DELAY",
+    value: 0,
+};
+
+/// `mi_option_page_reclaim_on_free` (mimalloc 3): −1, never on a free.
+const PAGE_RECLAIM_ON_FREE: Setting = Setting {
+    option: 35,
+    env: "MIMALLOC_PAGE_RECLAIM_ON_FREE",
+    value: -1,
+};
+
+/// Applies hookflow's settings, each unless the environment sets it. Call before the first
+/// allocation that matters (first thing in `main`).
+pub fn apply_settings() {
+    for setting in [PURGE_DELAY, PAGE_RECLAIM_ON_FREE] {
+        if std::env::var_os(setting.env).is_none() {
+            // SAFETY: mimalloc's documented option setter; it takes any option number and value.
+            unsafe { mi_option_set(setting.option, setting.value) }
+        }
     }
 }
 
 /// mimalloc's purge delay in milliseconds, as it is now.
 pub fn purge_delay_ms() -> c_long {
+    option(PURGE_DELAY.option)
+}
+
+/// mimalloc's `page_reclaim_on_free`, as it is now.
+pub fn page_reclaim_on_free() -> c_long {
+    option(PAGE_RECLAIM_ON_FREE.option)
+}
+
+fn option(option: c_int) -> c_long {
     // SAFETY: mimalloc's documented option getter.
-    unsafe { mi_option_get(PURGE_DELAY) }
+    unsafe { mi_option_get(option) }
 }
 
 #[cfg(test)]
@@ -40,10 +80,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn freed_memory_is_purged_at_once_unless_the_environment_says_otherwise() {
+    fn settings_differ_from_mimallocs_defaults_once_applied() {
         assert!(std::env::var_os("MIMALLOC_PURGE_DELAY").is_none());
+        assert!(std::env::var_os("MIMALLOC_PAGE_RECLAIM_ON_FREE").is_none());
         assert_ne!(purge_delay_ms(), 0, "mimalloc's own default delays purging");
-        purge_freed_memory_at_once();
+        assert_eq!(page_reclaim_on_free(), 0, "mimalloc 3's own default");
+        apply_settings();
         assert_eq!(purge_delay_ms(), 0);
+        assert_eq!(page_reclaim_on_free(), -1);
     }
 }

@@ -8,6 +8,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
     #[cfg(not(feature = "system-alloc"))]
-    hookflow::allocator::purge_freed_memory_at_once();
+    hookflow::allocator::apply_settings();
     hookflow::cli::main()
 }
