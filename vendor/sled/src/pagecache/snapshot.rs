@@ -362,6 +362,10 @@ fn advance_snapshot(
     }
 
     if snapshot.stable_lsn > old_stable_lsn {
+        // hookflow: log buffers are no longer synced one by one (see `write_to_log`), so the
+        // log just read may be only in the page cache (a killed process's last writes); it
+        // reaches the disk before a snapshot that points into it does.
+        config.file.sync_data()?;
         write_snapshot(config, &snapshot)?;
     }
 
