@@ -23,12 +23,10 @@ extern crate mimalloc as _;
 
 extern "C" {
     fn mi_option_set(option: c_int, value: c_long);
-    fn mi_option_get(option: c_int) -> c_long;
 }
 
-/// An option of mimalloc's `mi_option_e` (the same numbers in mimalloc 2 and 3 up to these;
-/// libmimalloc-sys names no constants), the environment variable that overrides it, and
-/// hookflow's value.
+/// An option of mimalloc 3's `mi_option_e` (the version `Cargo.toml` builds; libmimalloc-sys
+/// names no constants), the environment variable that overrides it, and hookflow's value.
 struct Setting {
     option: c_int,
     env: &'static str,
@@ -60,33 +58,38 @@ pub fn apply_settings() {
     }
 }
 
-/// mimalloc's purge delay in milliseconds, as it is now.
-pub fn purge_delay_ms() -> c_long {
-    option(PURGE_DELAY.option)
-}
-
-/// mimalloc's `page_reclaim_on_free`, as it is now.
-pub fn page_reclaim_on_free() -> c_long {
-    option(PAGE_RECLAIM_ON_FREE.option)
-}
-
-fn option(option: c_int) -> c_long {
-    // SAFETY: mimalloc's documented option getter.
-    unsafe { mi_option_get(option) }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    extern "C" {
+        fn mi_option_get(option: c_int) -> c_long;
+    }
+
+    impl Setting {
+        /// The option's value in mimalloc now.
+        fn current(&self) -> c_long {
+            // SAFETY: mimalloc's documented option getter.
+            unsafe { mi_option_get(self.option) }
+        }
+    }
+
     #[test]
     fn settings_differ_from_mimallocs_defaults_once_applied() {
-        assert!(std::env::var_os("MIMALLOC_PURGE_DELAY").is_none());
-        assert!(std::env::var_os("MIMALLOC_PAGE_RECLAIM_ON_FREE").is_none());
-        assert_ne!(purge_delay_ms(), 0, "mimalloc's own default delays purging");
-        assert_eq!(page_reclaim_on_free(), 0, "mimalloc 3's own default");
+        assert!(std::env::var_os(PURGE_DELAY.env).is_none());
+        assert!(std::env::var_os(PAGE_RECLAIM_ON_FREE.env).is_none());
+        assert_ne!(
+            PURGE_DELAY.current(),
+            0,
+            "mimalloc's own default delays purging"
+        );
+        assert_eq!(
+            PAGE_RECLAIM_ON_FREE.current(),
+            0,
+            "mimalloc 3's own default"
+        );
         apply_settings();
-        assert_eq!(purge_delay_ms(), 0);
-        assert_eq!(page_reclaim_on_free(), -1);
+        assert_eq!(PURGE_DELAY.current(), 0);
+        assert_eq!(PAGE_RECLAIM_ON_FREE.current(), -1);
     }
 }
