@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Two (or more) hookflow builds under the same short load, in turn (A B A B …), each on a fresh
+# server and data dir, so that every build meets the same hour of a VM whose speed drifts: the
+# server's CPU a request (user + system, from /proc) is the figure to compare, req/s and p99
+# move with the hour. Not part of the test run.
+#   ./scripts/side_by_side.sh /path/to/old/hookflow target/release/hookflow
+#   LOAD=sustained ROUNDS=6 ./scripts/side_by_side.sh OLD NEW
+# LOAD: draft (default: the booking sample posted to telehealth-visits, stored and flushed, no
+# run), booking (the same body to optimantra-booking; its runs go on after the load) or
+# sustained (a new patient per request to optimantra-booking, then until every run has
+# finished: CPU a booking). ROUNDS (4), DURATION (10s), CONNECTIONS (32).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+LOAD=${LOAD:-draft}
+ROUNDS=${ROUNDS:-4}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-32}
+note() { printf 'side_by_side.sh: %s\n' "$*" >&2; }
+[ $# -ge 1 ] || { note "usage: side_by_side.sh BIN [BIN…]"; exit 2; }
+command -v wrk >/dev/null 2>&1 || { note "wrk is needed (apt-get install wrk)"; exit 1; }
+case $LOAD in
+  draft) workflow=telehealth-visits script=scripts/post.lua ;;
+  booking) workflow=optimantra-booking script=scripts/post.lua ;;
+  sustained) workflow=optimantra-booking script=scripts/bench/new_patient.lua ;;
+  *) note "LOAD is draft, booking or sustained, not '$LOAD'"; exit 2 ;;
+esac
+
+hz=$(getconf CLK_TCK)
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# Every run of the load finished: nothing queued or running.
+drained() {
+  local q r
+  q=$(curl -fsS "$server/api/runs?status=queued&limit=1")
+  r=$(curl -fsS "$server/api/runs?status=running&limit=1")
+  case "$q$r" in *'"items":[]'*'"items":[]'*) return 0 ;; esac
+  return 1
+}
+
+printf '%-5s %-44s %8s %9s %13s %9s\n' round build "req/s" "p99" "CPU a request" "peak RSS"
+for round in $(seq 1 "$ROUNDS"); do
+  for build in "$@"; do
+    (
+      BIN=$build
+      source scripts/lib/server.sh
+      start_server
+      url=$(env -u HOOKFLOW_ADMIN_TOKEN "$bin" urls --server "$server" |
+        awk -F '\t' -v w="$workflow" '$1 == w { print $2 }')
+      c0=$(cpu_ticks "$server_pid")
+      BENCH_THREADS=2 BENCH_BASE=0 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency \
+        -s "$script" "$url" >"$work/wrk.txt"
+      if [ "$LOAD" = sustained ]; then
+        until drained; do sleep 0.2; done
+      fi
+      c1=$(cpu_ticks "$server_pid")
+      n=$(awk '/requests in/ { print $1 }' "$work/wrk.txt")
+      awk -v round="$round" -v build="$build" -v n="$n" -v c0="$c0" -v c1="$c1" -v hz="$hz" \
+        -v rps="$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$work/wrk.txt")" \
+        -v p99="$(awk '$1 == "99%" { print $2 }' "$work/wrk.txt")" \
+        -v hwm="$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status")" \
+        'BEGIN { printf "%-5d %-44s %8d %9s %10.0f us %5s MiB\n", round, build, rps, p99, (c1 - c0) / hz * 1e6 / n, hwm }'
+    )
+  done
+done
