@@ -6,7 +6,7 @@ use super::json::ExactNumbers;
 use super::{Read, TemplateError};
 use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Value as MjValue;
-use minijinja::{AutoEscape, Environment, ErrorKind, State, UndefinedBehavior};
+use minijinja::{AutoEscape, Environment, ErrorKind, State, Template, UndefinedBehavior};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -101,7 +101,11 @@ impl Templates {
 
     /// Compiles `job` unless it already is; a syntax error says where.
     pub fn compile(&self, job: &Job) -> Result<(), TemplateError> {
-        let key = job.key();
+        self.compile_as(job, job.key())
+    }
+
+    /// [`Self::compile`] under the job's key, already made.
+    fn compile_as(&self, job: &Job, key: String) -> Result<(), TemplateError> {
         let env = self.env.read().unwrap_or_else(PoisonError::into_inner);
         if env.get_template(&key).is_ok() {
             return Ok(());
@@ -133,19 +137,41 @@ impl Templates {
         root: &MjValue,
         vars: &Map<String, Value>,
     ) -> Result<(String, Option<ExprValue>), TemplateError> {
-        self.compile(job)?;
+        // The key is the whole source (an email's template is kilobytes): made and looked up
+        // once a render while the template is compiled, which it is for every render but the
+        // first.
+        let key = job.key();
+        {
+            let env = self.env.read().unwrap_or_else(PoisonError::into_inner);
+            if let Ok(tmpl) = env.get_template(&key) {
+                return self.render(&env, tmpl, job, root, vars);
+            }
+        }
+        self.compile_as(job, key.clone())?;
         let env = self.env.read().unwrap_or_else(PoisonError::into_inner);
         let tmpl = env
-            .get_template(&job.key())
+            .get_template(&key)
             .map_err(|e| self.failure(&env, e, job, None, vars))?;
+        self.render(&env, tmpl, job, root, vars)
+    }
+
+    /// Runs the compiled `tmpl` of `job` (see [`Self::run`]).
+    fn render(
+        &self,
+        env: &Environment<'static>,
+        tmpl: Template<'_, '_>,
+        job: &Job,
+        root: &MjValue,
+        vars: &Map<String, Value>,
+    ) -> Result<(String, Option<ExprValue>), TemplateError> {
         let captured = tmpl
             .render_captured(root.clone())
-            .map_err(|e| self.failure(&env, e, job, None, vars))?;
+            .map_err(|e| self.failure(env, e, job, None, vars))?;
         let value = match job.mode {
             Mode::Expr => match captured.state().lookup(RESULT) {
                 // `set` stores an undefined value without complaint; strictness is ours.
                 Some(v) if !v.is_undefined() => Some((v, ExactNumbers::of(captured.state()))),
-                _ => return Err(self.undefined(job, vars, Self::paths(&env, job, true))),
+                _ => return Err(self.undefined(job, vars, Self::paths(env, job, true))),
             },
             Mode::Text | Mode::Html => None,
         };
