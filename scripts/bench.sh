@@ -51,16 +51,10 @@ need python3 python3 # free ports, the contacts CSV
 cargo build --release --bin hookflow --example bare_warp --example log_floor
 . scripts/lib/server.sh
 . scripts/lib/wrk.sh
+. scripts/lib/measure.sh
 bare_bin=target/release/examples/bare_warp
 log_bin=target/release/examples/log_floor
 
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
-hwm_mib() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
-# CPU seconds (user + system) a process has used: steadier than a rate on a VM whose speed moves.
-cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
-# cpu_since PID CPU0: the CPU seconds PID used since cpu_s printed CPU0.
-cpu_since() { awk -v a="$2" -v b="$(cpu_s "$1")" 'BEGIN { printf "%.2f", b - a }'; }
 # cpu_by_thread PID: the CPU seconds PID's live threads have used, summed by thread name (digits
 # dropped: sled-io-0…6 are one line), largest first. tokio's blocking pool (the run worker, the
 # mailer's file writes) shares the runtime's thread name; threads that have exited are not
@@ -73,10 +67,7 @@ cpu_by_thread() {
   done | awk -F '\t' -v hz="$hz" '{ s[$1] += $2 } END { for (n in s) if (s[n] > 0) printf "%.2f %s\n", s[n] / hz, n }' |
     sort -rn | awk '{ t = $1; $1 = ""; printf "%s%s %s s", (NR > 1 ? ", " : ""), substr($0, 2), t } END { print "" }'
 }
-# per_us SECONDS N: microseconds each of N.
-per_us() { awk -v c="$1" -v n="$2" 'BEGIN { printf "%.0f", c * 1e6 / n }'; }
 cli() { env -u HOOKFLOW_ADMIN_TOKEN "$bin" "$@" --server "$server"; }
-api() { curl -fsS "${server}$1"; }
 
 wrk_n=0
 # wrk_run URL SCRIPT [WRK ARGS…]: sets rps, p50, p99 (ms), answered (responses), non2xx and
@@ -146,31 +137,6 @@ accepted() {
   local n
   n=$(api "/api/workflows/$1" | grep -o '"accepted":[0-9]*' | head -1 | cut -d: -f2) || true
   printf '%s\n' "${n:-0}"
-}
-
-# Empty first page of a list, e.g. `empty /api/runs?status=queued`.
-empty() { api "$1&limit=1" | grep -q '"items":\[\]'; }
-
-# wait_drained T0: polls until no run is queued or running (sets runs_done, seconds since T0)
-# and no email is queued or sending (mail_done). Each poll lists with limit=1.
-wait_drained() {
-  local t0=$1 deadline
-  deadline=$(awk -v t="$(now)" -v d="$DRAIN_TIMEOUT" 'BEGIN { printf "%d", t + d }')
-  runs_done="" mail_done=""
-  while :; do
-    if [ -z "$runs_done" ] && empty "/api/runs?status=queued" && empty "/api/runs?status=running"; then
-      runs_done=$(since "$t0")
-    fi
-    if [ -n "$runs_done" ] && empty "/api/outbox?state=queued" && empty "/api/outbox?state=sending"; then
-      mail_done=$(since "$t0")
-      return 0
-    fi
-    if [ "$(date +%s)" -ge "$deadline" ]; then
-      note "still not drained after ${DRAIN_TIMEOUT} s"
-      exit 1
-    fi
-    sleep 0.2
-  done
 }
 
 median5() { sort -n | awk '{ a[NR] = $1 } END { print a[3] }'; }

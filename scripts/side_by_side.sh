@@ -8,7 +8,7 @@
 # LOAD: draft (default: the booking sample posted to telehealth-visits, stored and flushed, no
 # run), booking (the same body to optimantra-booking; its runs go on after the load) or
 # sustained (a new patient per request to optimantra-booking, then until every run has
-# finished: CPU a booking). ROUNDS (4), DURATION (10s), CONNECTIONS (32).
+# finished and every email is written: CPU a booking). ROUNDS (4), DURATION (10s), CONNECTIONS (32).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,39 +26,29 @@ case $LOAD in
   *) note "LOAD is draft, booking or sustained, not '$LOAD'"; exit 2 ;;
 esac
 
-hz=$(getconf CLK_TCK)
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# Every run of the load finished: nothing queued or running.
-drained() {
-  local q r
-  q=$(curl -fsS "$server/api/runs?status=queued&limit=1")
-  r=$(curl -fsS "$server/api/runs?status=running&limit=1")
-  case "$q$r" in *'"items":[]'*'"items":[]'*) return 0 ;; esac
-  return 1
-}
-
 printf '%-5s %-44s %8s %9s %13s %9s\n' round build "req/s" "p99" "CPU a request" "peak RSS"
 for round in $(seq 1 "$ROUNDS"); do
   for build in "$@"; do
     (
       BIN=$build
       source scripts/lib/server.sh
+      source scripts/lib/measure.sh
       start_server
       url=$(env -u HOOKFLOW_ADMIN_TOKEN "$bin" urls --server "$server" |
         awk -F '\t' -v w="$workflow" '$1 == w { print $2 }')
-      c0=$(cpu_ticks "$server_pid")
+      c0=$(cpu_s "$server_pid")
       BENCH_THREADS=2 BENCH_BASE=0 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency \
         -s "$script" "$url" >"$work/wrk.txt"
       if [ "$LOAD" = sustained ]; then
-        until drained; do sleep 0.2; done
+        wait_drained "$(now)"
       fi
-      c1=$(cpu_ticks "$server_pid")
+      cpu=$(cpu_since "$server_pid" "$c0")
       n=$(awk '/requests in/ { print $1 }' "$work/wrk.txt")
-      awk -v round="$round" -v build="$build" -v n="$n" -v c0="$c0" -v c1="$c1" -v hz="$hz" \
+      awk -v round="$round" -v build="$build" -v us="$(per_us "$cpu" "$n")" \
         -v rps="$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$work/wrk.txt")" \
         -v p99="$(awk '$1 == "99%" { print $2 }' "$work/wrk.txt")" \
-        -v hwm="$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status")" \
-        'BEGIN { printf "%-5d %-44s %8d %9s %10.0f us %5s MiB\n", round, build, rps, p99, (c1 - c0) / hz * 1e6 / n, hwm }'
+        -v hwm="$(hwm_mib "$server_pid")" \
+        'BEGIN { printf "%-5d %-44s %8d %9s %10d us %5s MiB\n", round, build, rps, p99, us, hwm }'
     )
   done
 done
