@@ -2,7 +2,7 @@
 //! sled allocates and zeroes 65,536 buckets (512 KiB) for each of the ~40 histograms of its
 //! process-wide metrics as the first store opens, even when its `no_metrics` feature (on by
 //! default, as here) leaves them unused: 20.5 MiB of resident memory that never held a figure,
-//! a fifth of hookflow's peak under sustained bookings. The patched sled leaves them empty.
+//! about a sixth of hookflow's peak under sustained bookings. The patched sled leaves them empty.
 //!
 //! This binary counts every allocation (its own global allocator), so the figure is exact bytes
 //! of heap. It must be the only test here: sled's metrics are made once a process.
