@@ -77,10 +77,7 @@ impl Worker {
         let now = rfc3339(self.executor.clock.now_ms());
         let started: Vec<_> = entries
             .into_iter()
-            .map(|entry| {
-                let run = RunRecord::start(&entry, now.clone());
-                (entry, run)
-            })
+            .map(|entry| (entry.seq, RunRecord::start(entry, now.clone())))
             .collect();
         self.executor.start_all(started)?;
         Ok(Work::TaskCompleted)

@@ -97,12 +97,12 @@ pub struct RunRecord {
 
 impl RunRecord {
     /// The run of a queue entry before its first step: running at step 0, no contact yet.
-    pub fn start(entry: &QueueEntry, created_at: String) -> Self {
+    pub fn start(entry: QueueEntry, created_at: String) -> Self {
         RunRecord {
-            id: entry.run_id.clone(),
-            workflow: entry.workflow.clone(),
-            version: entry.version.clone(),
-            request_id: entry.request_id.clone(),
+            id: entry.run_id,
+            workflow: entry.workflow,
+            version: entry.version,
+            request_id: entry.request_id,
             index: entry.index,
             contact_id: None,
             status: RunStatus::Running,
@@ -111,8 +111,8 @@ impl RunRecord {
             error: None,
             created_at,
             finished_at: None,
-            item: entry.item.clone(),
-            request: entry.request.clone(),
+            item: entry.item,
+            request: entry.request,
             accepted_at: entry.accepted_at,
         }
     }
@@ -127,13 +127,13 @@ impl Store {
     /// Turns queue entries into run records and removes the entries, all in one transaction.
     /// A run that already exists (a crash after this step) only loses its queue entry, and is
     /// returned as stored.
-    pub fn start_runs(&self, started: &[(QueueEntry, RunRecord)]) -> StoreResult<Vec<RunRecord>> {
+    pub fn start_runs(&self, started: &[(u64, RunRecord)]) -> StoreResult<Vec<RunRecord>> {
         let t = &self.trees;
         let trees = (&t.queue, &t.runs, &t.runs_active, &t.runs_index);
         let result = trees.transaction(|(queue, runs, active, index)| {
             let mut out = Vec::with_capacity(started.len());
-            for (entry, run) in started {
-                queue.set(&entry.seq.to_be_bytes()[..], None);
+            for (seq, run) in started {
+                queue.set(&seq.to_be_bytes()[..], None);
                 if let Some(existing) = runs.get(run.id.as_bytes())? {
                     let existing =
                         decode("runs", &existing).map_err(ConflictableTransactionError::Abort)?;

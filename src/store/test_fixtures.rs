@@ -48,7 +48,7 @@ pub(crate) fn started_run(id: &str, workflow: &str, created_at: String) -> RunRe
         request: serde_json::json!({}),
         accepted_at: 0,
     };
-    RunRecord::start(&entry, created_at)
+    RunRecord::start(entry, created_at)
 }
 
 /// A request to `workflow` refused with 401, as the rejected log stores it.

@@ -12,7 +12,6 @@
 use super::Executor;
 use crate::domain::time::rfc3339;
 use crate::engine::context::RunContext;
-use crate::store::queue::QueueEntry;
 use crate::store::runs::{RunRecord, RunStatus};
 use crate::store::step_tx::{Abort, StepError, StepTx};
 use crate::store::StoreResult;
@@ -24,13 +23,14 @@ use std::sync::Arc;
 struct OneByOne;
 
 impl Executor {
-    /// Starts the runs of these queue entries and executes each until it finishes, fails or
-    /// waits: in one transaction when they all get there without failing, else each on its own.
-    pub fn start_all(&self, started: Vec<(QueueEntry, RunRecord)>) -> StoreResult<()> {
+    /// Starts the runs of these queue entries (by sequence number) and executes each until it
+    /// finishes, fails or waits: in one transaction when they all get there without failing,
+    /// else each on its own.
+    pub fn start_all(&self, started: Vec<(u64, RunRecord)>) -> StoreResult<()> {
         let mut batch = Vec::with_capacity(started.len());
-        for (entry, run) in &started {
+        for (seq, run) in &started {
             match self.workflow(&run.workflow, &run.version) {
-                Ok(wf) => batch.push((entry.seq, run, wf)),
+                Ok(wf) => batch.push((*seq, run, wf)),
                 // A missing version is a failure `advance` records.
                 Err(_) => return self.one_by_one(&started),
             }
@@ -66,7 +66,7 @@ impl Executor {
     }
 
     /// Stores the runs `running` (as the queue entries go) and moves each on its own.
-    fn one_by_one(&self, started: &[(QueueEntry, RunRecord)]) -> StoreResult<()> {
+    fn one_by_one(&self, started: &[(u64, RunRecord)]) -> StoreResult<()> {
         for run in self.store.start_runs(started)? {
             self.advance(run)?;
         }

@@ -37,7 +37,7 @@ impl Executor {
             request: request.clone(),
             accepted_at: now,
         };
-        let base = RunRecord::start(&entry, rfc3339(now));
+        let base = RunRecord::start(entry, rfc3339(now));
         // Always aborted: the finished run leaves as the abort's value, its changes unwritten.
         let outcome = self.store.step_transaction::<(), Box<RunRecord>>(|tx| {
             let mut run = base.clone();
