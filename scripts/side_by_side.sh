@@ -18,7 +18,8 @@ DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
 note() { printf 'side_by_side.sh: %s\n' "$*" >&2; }
 [ $# -ge 1 ] || { note "usage: side_by_side.sh BIN [BIN…]"; exit 2; }
-command -v wrk >/dev/null 2>&1 || { note "wrk is needed (apt-get install wrk)"; exit 1; }
+. scripts/lib/need.sh
+need wrk wrk
 case $LOAD in
   draft) workflow=telehealth-visits script=scripts/post.lua ;;
   booking) workflow=optimantra-booking script=scripts/post.lua ;;

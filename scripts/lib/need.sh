@@ -1,4 +1,4 @@
-# Sourced by the measuring scripts (load.sh, bench.sh): installs a missing tool with apt.
+# Sourced by the measuring scripts (load.sh, bench.sh, side_by_side.sh): installs a missing tool with apt.
 #   need COMMAND PACKAGE   installs PACKAGE when COMMAND is not on the PATH (apt-get update once)
 #   as_root COMMAND...     runs COMMAND as root: directly when root, else through sudo
 # The caller defines note().

@@ -101,16 +101,17 @@ impl Templates {
 
     /// Compiles `job` unless it already is; a syntax error says where.
     pub fn compile(&self, job: &Job) -> Result<(), TemplateError> {
-        self.compile_as(job, job.key())
-    }
-
-    /// [`Self::compile`] under the job's key, already made.
-    fn compile_as(&self, job: &Job, key: String) -> Result<(), TemplateError> {
+        let key = job.key();
         let env = self.env.read().unwrap_or_else(PoisonError::into_inner);
         if env.get_template(&key).is_ok() {
             return Ok(());
         }
         drop(env);
+        self.add(job, key)
+    }
+
+    /// Compiles `job` under `key` (its [`Job::key`]), which was not found compiled.
+    fn add(&self, job: &Job, key: String) -> Result<(), TemplateError> {
         let mut env = self.env.write().unwrap_or_else(PoisonError::into_inner);
         let Err(e) = env.add_template_owned(key, job.body()) else {
             return Ok(());
@@ -147,7 +148,7 @@ impl Templates {
                 return self.render(&env, tmpl, job, root, vars);
             }
         }
-        self.compile_as(job, key.clone())?;
+        self.add(job, key.clone())?;
         let env = self.env.read().unwrap_or_else(PoisonError::into_inner);
         let tmpl = env
             .get_template(&key)
