@@ -81,7 +81,10 @@ impl<'a> TxTree<'a> {
     pub fn get<K: AsRef<[u8]>>(&self, key: K) -> TxResult<Option<IVec>> {
         let key = key.as_ref();
         match &self.0 {
-            View::Locked(tree) => tree.get(key),
+            View::Locked(tree) => {
+                reads::count();
+                tree.get(key)
+            }
             View::Optimistic {
                 tree,
                 read,
@@ -91,11 +94,13 @@ impl<'a> TxTree<'a> {
                     return Ok(value.value());
                 }
                 let Some(read) = read else {
+                    reads::count();
                     return Ok(tree.get(key)?);
                 };
                 if let Some(value) = read.borrow().get(key) {
                     return Ok(value.clone());
                 }
+                reads::count();
                 let value = tree.get(key)?;
                 read.borrow_mut().insert(IVec::from(key), value.clone());
                 Ok(value)
@@ -167,6 +172,27 @@ impl<'a> TxTree<'a> {
             }
             View::Locked(_) => true,
         }
+    }
+}
+
+/// How many reads transactions' bodies made of the trees themselves (their own writes and
+/// remembered reads not counted), on this thread: tests hold the read paths to their cost.
+pub(crate) mod reads {
+    #[cfg(test)]
+    thread_local! {
+        static READS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    #[inline]
+    pub(super) fn count() {
+        #[cfg(test)]
+        READS.with(|n| n.set(n.get() + 1));
+    }
+
+    /// The reads counted so far on this thread.
+    #[cfg(test)]
+    pub(crate) fn so_far() -> u64 {
+        READS.with(|n| n.get())
     }
 }
 

@@ -28,6 +28,11 @@ pub struct ContactTx<'a> {
     /// Every write of the contacts tree goes through `put` and `delete`, which keep it current.
     decoded: RefCell<HashMap<String, Option<Contact>>>,
     by_email: &'a TxTree<'a>,
+    /// Each email's owner and each phone's holders as this transaction last read or wrote
+    /// them: a new contact's keys are read when it is looked up and again when it claims them,
+    /// and under sled's lock (an import) each read walks the tree again.
+    owners: RefCell<HashMap<String, Option<IVec>>>,
+    holders: RefCell<HashMap<String, Vec<String>>>,
     by_phone: &'a TxTree<'a>,
     timeline: &'a TxTree<'a>,
     /// The timeline key this transaction made for each contact it changed, and what it holds:
@@ -52,6 +57,8 @@ impl<'a> ContactTx<'a> {
             contacts,
             decoded: RefCell::default(),
             by_email,
+            owners: RefCell::default(),
+            holders: RefCell::default(),
             by_phone,
             timeline,
             appended: RefCell::default(),
@@ -105,7 +112,7 @@ impl<'a> ContactTx<'a> {
 
     /// The contact with this email, if any.
     pub fn by_email(&self, email: &Email) -> TxResult<Option<Contact>> {
-        match self.by_email.get(email.as_str().as_bytes())? {
+        match self.owner(email)? {
             Some(id) => self.get(&String::from_utf8_lossy(&id)),
             None => Ok(None),
         }
@@ -140,7 +147,12 @@ impl<'a> ContactTx<'a> {
     /// Stores a new contact (`bytes` its encoding, if made ahead) and its index entries,
     /// without its entry.
     fn add(&self, contact: &Contact, bytes: Option<&[u8]>) -> TxResult<()> {
-        if self.contacts.get(contact.id.as_bytes())?.is_some() {
+        let known = self.decoded.borrow().get(&contact.id).map(Option::is_some);
+        let taken = match known {
+            Some(taken) => taken,
+            None => self.contacts.get(contact.id.as_bytes())?.is_some(),
+        };
+        if taken {
             return abort(ContactError::Store(format!(
                 "contact id {} already exists",
                 contact.id
@@ -319,9 +331,32 @@ impl<'a> ContactTx<'a> {
         timeline::joined_json(&stored).map_err(|e| store_err(format!("timeline of {id}: {e}")))
     }
 
-    fn claim_email(&self, email: &Email, id: &str) -> TxResult<()> {
+    /// The id of the contact that has `email`, if any.
+    fn owner(&self, email: &Email) -> TxResult<Option<IVec>> {
+        if let Some(known) = self.owners.borrow().get(email.as_str()) {
+            return Ok(known.clone());
+        }
+        let owner = self.by_email.get(email.as_str().as_bytes())?;
+        self.owners
+            .borrow_mut()
+            .insert(email.as_str().to_string(), owner.clone());
+        Ok(owner)
+    }
+
+    fn set_owner(&self, email: &Email, owner: Option<&str>) -> TxResult<()> {
         let key = email.as_str().as_bytes();
-        if let Some(owner) = self.by_email.get(key)? {
+        match owner {
+            Some(id) => self.by_email.insert(key, id.as_bytes())?,
+            None => self.by_email.remove(key)?,
+        }
+        self.owners
+            .borrow_mut()
+            .insert(email.as_str().to_string(), owner.map(IVec::from));
+        Ok(())
+    }
+
+    fn claim_email(&self, email: &Email, id: &str) -> TxResult<()> {
+        if let Some(owner) = self.owner(email)? {
             if owner.as_ref() != id.as_bytes() {
                 return abort(ContactError::EmailTaken {
                     email: email.to_string(),
@@ -329,29 +364,33 @@ impl<'a> ContactTx<'a> {
                 });
             }
         }
-        self.by_email.insert(key, id.as_bytes())?;
-        Ok(())
+        self.set_owner(email, Some(id))
     }
 
     fn release_email(&self, email: &Email, id: &str) -> TxResult<()> {
-        let key = email.as_str().as_bytes();
         // Only the owner's key goes: never drop another contact's claim.
         if self
-            .by_email
-            .get(key)?
+            .owner(email)?
             .is_some_and(|owner| owner.as_ref() == id.as_bytes())
         {
-            self.by_email.remove(key)?;
+            self.set_owner(email, None)?;
         }
         Ok(())
     }
 
     fn phone_ids(&self, phone: &Phone) -> TxResult<Vec<String>> {
-        match self.by_phone.get(phone.as_str().as_bytes())? {
-            Some(bytes) => codec::decode("contacts_by_phone", &bytes)
-                .map_err(|e| store_err(format!("phone index entry for {phone}: {e}"))),
-            None => Ok(Vec::new()),
+        if let Some(known) = self.holders.borrow().get(phone.as_str()) {
+            return Ok(known.clone());
         }
+        let ids: Vec<String> = match self.by_phone.get(phone.as_str().as_bytes())? {
+            Some(bytes) => codec::decode("contacts_by_phone", &bytes)
+                .map_err(|e| store_err(format!("phone index entry for {phone}: {e}")))?,
+            None => Vec::new(),
+        };
+        self.holders
+            .borrow_mut()
+            .insert(phone.as_str().to_string(), ids.clone());
+        Ok(ids)
     }
 
     fn add_phone(&self, phone: &Phone, id: &str) -> TxResult<()> {
@@ -377,6 +416,9 @@ impl<'a> ContactTx<'a> {
                 .map_err(|e| store_err(format!("phone index for {phone}: {e}")))?;
             self.by_phone.insert(key, json)?;
         }
+        self.holders
+            .borrow_mut()
+            .insert(phone.as_str().to_string(), ids.to_vec());
         Ok(())
     }
 }
