@@ -2,8 +2,8 @@
 //! for every page of every tree, cached or not, so a big store's open costs memory in
 //! proportion to its pages (a million contacts are some 540,000 pages). Two patches keep that
 //! to what the pages need: each page's list of fragments is exactly as long as it is (pushed
-//! one by one it took room for 4 or 8), and the snapshot the table is built from is freed page
-//! by page and kept without spare capacity.
+//! one by one it took room for 4 or 8), and the snapshot the table is built from is read without
+//! spare capacity and freed in pieces as the table is built.
 //!
 //! This binary counts every allocation (its own global allocator), so the figures are exact
 //! bytes of heap, not a resident set that moves with the machine. The store is real sled on
@@ -25,6 +25,11 @@ const HELD_PER_KEY: f64 = 25.0;
 /// before the patches (the snapshot's table with up to half of it spare, and every page's
 /// state, held until the whole page table was built).
 const PEAK_PER_KEY: f64 = 38.0;
+
+/// Bytes a key the open may hold for a moment beyond what it keeps: 1.2–1.3 measured; 5.2–5.3
+/// while the snapshot's page states were held whole until every page was in (at a million
+/// contacts 35 MiB over the page table's 70, the peak of a restart).
+const TRANSIENT_PER_KEY: f64 = 2.5;
 
 /// A key in scrambled order (a bijection of `i`), shaped like a contact index entry.
 fn key(i: u64) -> Vec<u8> {
@@ -90,5 +95,11 @@ fn a_reopened_store_holds_no_spare_room_per_page() {
     assert!(
         peak_per_key <= PEAK_PER_KEY,
         "{peak_per_key:.1} B a key at the open's peak, more than {PEAK_PER_KEY}"
+    );
+    let transient = peak_per_key - held_per_key;
+    assert!(
+        transient <= TRANSIENT_PER_KEY,
+        "the open held {transient:.1} B a key for a moment beyond what it keeps, more than \
+         {TRANSIENT_PER_KEY}"
     );
 }
