@@ -97,17 +97,12 @@ impl<'a> ContactTx<'a> {
 
     /// The contact with this id, if any.
     pub fn get(&self, id: &str) -> TxResult<Option<Contact>> {
-        if let Some(known) = self.decoded.borrow().get(id) {
-            return Ok(known.clone());
-        }
-        let contact = match self.contacts.get(id.as_bytes())? {
-            Some(bytes) => Some(decode_contact(id, &bytes)?),
-            None => None,
-        };
-        self.decoded
-            .borrow_mut()
-            .insert(id.to_string(), contact.clone());
-        Ok(contact)
+        remembered(&self.decoded, id, || {
+            match self.contacts.get(id.as_bytes())? {
+                Some(bytes) => Ok(Some(decode_contact(id, &bytes)?)),
+                None => Ok(None),
+            }
+        })
     }
 
     /// The contact with this email, if any.
@@ -333,14 +328,9 @@ impl<'a> ContactTx<'a> {
 
     /// The id of the contact that has `email`, if any.
     fn owner(&self, email: &Email) -> TxResult<Option<IVec>> {
-        if let Some(known) = self.owners.borrow().get(email.as_str()) {
-            return Ok(known.clone());
-        }
-        let owner = self.by_email.get(email.as_str().as_bytes())?;
-        self.owners
-            .borrow_mut()
-            .insert(email.as_str().to_string(), owner.clone());
-        Ok(owner)
+        remembered(&self.owners, email.as_str(), || {
+            Ok(self.by_email.get(email.as_str().as_bytes())?)
+        })
     }
 
     fn set_owner(&self, email: &Email, owner: Option<&str>) -> TxResult<()> {
@@ -379,18 +369,13 @@ impl<'a> ContactTx<'a> {
     }
 
     fn phone_ids(&self, phone: &Phone) -> TxResult<Vec<String>> {
-        if let Some(known) = self.holders.borrow().get(phone.as_str()) {
-            return Ok(known.clone());
-        }
-        let ids: Vec<String> = match self.by_phone.get(phone.as_str().as_bytes())? {
-            Some(bytes) => codec::decode("contacts_by_phone", &bytes)
-                .map_err(|e| store_err(format!("phone index entry for {phone}: {e}")))?,
-            None => Vec::new(),
-        };
-        self.holders
-            .borrow_mut()
-            .insert(phone.as_str().to_string(), ids.clone());
-        Ok(ids)
+        remembered(&self.holders, phone.as_str(), || {
+            match self.by_phone.get(phone.as_str().as_bytes())? {
+                Some(bytes) => codec::decode("contacts_by_phone", &bytes)
+                    .map_err(|e| store_err(format!("phone index entry for {phone}: {e}"))),
+                None => Ok(Vec::new()),
+            }
+        })
     }
 
     fn add_phone(&self, phone: &Phone, id: &str) -> TxResult<()> {
@@ -421,6 +406,21 @@ impl<'a> ContactTx<'a> {
             .insert(phone.as_str().to_string(), ids.to_vec());
         Ok(())
     }
+}
+
+/// `key`'s value in `memo`, made by `read` the first time it is asked for (the transaction's
+/// writes keep the memos current).
+fn remembered<T: Clone>(
+    memo: &RefCell<HashMap<String, T>>,
+    key: &str,
+    read: impl FnOnce() -> TxResult<T>,
+) -> TxResult<T> {
+    if let Some(known) = memo.borrow().get(key) {
+        return Ok(known.clone());
+    }
+    let value = read()?;
+    memo.borrow_mut().insert(key.to_string(), value.clone());
+    Ok(value)
 }
 
 /// A contact's timeline key made in this transaction.
