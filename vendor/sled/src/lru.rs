@@ -25,6 +25,20 @@ const N_SHARDS: usize = 2;
 #[cfg(not(any(test, feature = "lock_free_delays")))]
 const N_SHARDS: usize = 256;
 
+/// The least capacity of a shard, so that a small cache has fewer shards: a shard keeps the
+/// item it took last whatever its size, and counts an item only once it is taken, so how far
+/// the cache can pass its capacity grows with the number of shards.
+#[cfg(not(any(test, feature = "lock_free_delays")))]
+const MIN_SHARD_CAPACITY: u64 = 1 << 20;
+
+#[cfg(any(test, feature = "lock_free_delays"))]
+const MIN_SHARD_CAPACITY: u64 = 1;
+
+/// An access of an item at least this share of its shard's capacity is counted at once when
+/// the shard is free, not queued: up to `MAX_QUEUE_ITEMS` queued accesses of such items could
+/// hold several times the shard's capacity before it saw them.
+const DIRECT_SHARE: u64 = 16;
+
 struct AccessBlock {
     len: AtomicUsize,
     block: [AtomicU64; MAX_QUEUE_ITEMS],
@@ -208,6 +222,8 @@ impl CacheAccess {
 /// A simple LRU cache.
 pub struct Lru {
     shards: Vec<(AccessQueue, FastLock<Shard>)>,
+    /// Accesses of items this size or more are counted at once (see `DIRECT_SHARE`).
+    direct_size: u64,
 }
 
 unsafe impl Sync for Lru {}
@@ -220,14 +236,17 @@ impl Lru {
             "Please configure the cache \
              capacity to be at least 256 bytes"
         );
-        let shard_capacity = cache_capacity / N_SHARDS as u64;
+        let n_shards = usize::try_from(cache_capacity / MIN_SHARD_CAPACITY)
+            .unwrap_or(N_SHARDS)
+            .clamp(1, N_SHARDS);
+        let shard_capacity = cache_capacity / n_shards as u64;
 
-        let mut shards = Vec::with_capacity(N_SHARDS);
-        shards.resize_with(N_SHARDS, || {
+        let mut shards = Vec::with_capacity(n_shards);
+        shards.resize_with(n_shards, || {
             (AccessQueue::default(), FastLock::new(Shard::new(shard_capacity)))
         });
 
-        Self { shards }
+        Self { shards, direct_size: (shard_capacity / DIRECT_SHARE).max(1) }
     }
 
     /// Called when an item is accessed. Returns a Vec of items to be
@@ -249,24 +268,29 @@ impl Lru {
         let shards = self.shards.len() as u64;
         let (shard_idx, item_pos) = (id % shards, id / shards);
         let (stack, shard_mu) = &self.shards[safe_usize(shard_idx)];
+        let access = CacheAccess::new(item_pos, item_size);
 
-        let filled = stack.push(CacheAccess::new(item_pos, item_size));
+        // A large item is counted now, when the shard is free; any other access waits in the
+        // queue until a block of them is full.
+        let direct = item_size >= self.direct_size;
+        if !direct && !stack.push(access) {
+            return ret;
+        }
 
-        if filled {
-            // only try to acquire this if
-            if let Some(mut shard) = shard_mu.try_lock() {
-                let accesses = stack.take(guard);
-                for item in accesses {
-                    let (item_pos, item_size) = item.decompose();
-                    let to_evict =
-                        shard.accessed(safe_usize(item_pos), item_size);
-                    // map shard internal offsets to global items ids
-                    for pos in to_evict {
-                        let item = (pos * shards) + shard_idx;
-                        ret.push(item);
-                    }
+        // Flat combining: whoever gets the shard counts every access queued for it.
+        if let Some(mut shard) = shard_mu.try_lock() {
+            let accesses = stack.take(guard).chain(Some(access).filter(|_| direct));
+            for item in accesses {
+                let (item_pos, item_size) = item.decompose();
+                let to_evict = shard.accessed(safe_usize(item_pos), item_size);
+                // map shard internal offsets to global items ids
+                for pos in to_evict {
+                    let item = (pos * shards) + shard_idx;
+                    ret.push(item);
                 }
             }
+        } else if direct {
+            stack.push(access);
         }
         ret
     }
