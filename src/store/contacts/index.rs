@@ -75,13 +75,16 @@ pub(crate) fn split_texts(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value.split(|b| *b == 0)
 }
 
-/// The texts `?q=` matches in, lowercased: first, last, full name and email.
-pub(crate) fn searched_texts(c: &Contact) -> [String; 4] {
+/// The texts `?q=` matches in, lowercased: the full name and the email. The first and last
+/// names need no texts of their own: `q` is trimmed, so whatever it finds in either it finds
+/// in "first last" (stores made before 2026-12-04 also hold them, to the same effect), and a
+/// name search reads every text of every contact.
+pub(crate) fn searched_texts(c: &Contact) -> [String; 2] {
     let first = c.first_name.as_deref().unwrap_or("");
     let last = c.last_name.as_deref().unwrap_or("");
     let full = format!("{first} {last}");
     let email = c.email.as_ref().map(|e| e.as_str()).unwrap_or("");
-    [first, last, full.trim(), email].map(str::to_lowercase)
+    [full.trim(), email].map(str::to_lowercase)
 }
 
 /// The tag entries of `c`, sorted by key (none for a contact without a ULID id).

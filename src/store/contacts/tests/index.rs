@@ -217,3 +217,37 @@ fn a_tag_or_name_list_reads_only_the_contacts_it_serves() {
     assert_eq!(listed(&trees, Some("ann"), &[], 2), want_ann);
     assert!(trees.list(&ContactQuery::default(), "US").is_err());
 }
+
+#[test]
+fn a_name_search_finds_a_first_or_last_name_alone_through_the_full_name_it_stores() {
+    // Names with spaces around them (trimmed when written), a final sigma, an empty half.
+    let (_d, trees) = store();
+    let names = [
+        ("  Ann ", " Lee"),
+        ("ΟΔΥΣΣΕΑΣ", "Σμιθ"),
+        ("", "Ånström"),
+        ("Joanna", ""),
+        ("Bob\t", "\tSmith "),
+    ];
+    let ctx = ChangeCtx::api(10);
+    for (i, (first, last)) in names.iter().enumerate() {
+        let c = make(&trees, Some(&format!("n{i}@example.com")), None);
+        let patch = json!({"first_name": first, "last_name": last});
+        trees.merge_patch(&c.id, &patch, "US", &ctx).unwrap();
+    }
+    let stored = super::super::index::searched_texts(&all(&trees)[0]);
+    assert_eq!(stored.len(), 2, "the full name and the email: {stored:?}");
+    trees.pack().unwrap();
+    for q in [
+        "ann", "ann ", " lee", "ann lee", "οδυσσεας", "σμιθ", "ας σμ", "ånström", "joanna",
+        "bob", "smith", "bob smith", "n3@",
+    ] {
+        assert_eq!(
+            listed(&trees, Some(q), &[], 2),
+            scanned(&trees, Some(q.trim()), &[]),
+            "q={q:?}"
+        );
+    }
+    assert_eq!(listed(&trees, Some("σμιθ"), &[], 50).len(), 1);
+    assert_eq!(listed(&trees, Some(" Bob Smith"), &[], 50).len(), 1);
+}
