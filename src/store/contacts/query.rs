@@ -1,6 +1,6 @@
 //! Reads for the admin API outside any transaction: one contact, a filtered page, a timeline.
 
-use super::name_scan::NameScan;
+use super::name_scan::{self, NameScan};
 use super::tx::decode_contact;
 use super::{index, packed, timeline, ContactError, ContactTrees};
 use crate::domain::contact::{Contact, Email, Phone, TimelineEntry};
@@ -97,8 +97,7 @@ impl ContactTrees {
         let ids: Box<dyn Iterator<Item = sled::Result<Vec<u8>>> + 'a> = match &filter.finder {
             // A name alone: the search texts, newest first, that hold it.
             Some(finder) if filter.tags.is_empty() => {
-                let finds = move |texts: &[u8]| filter.finds(texts);
-                Box::new(NameScan::new(&self.index, finder, finds, below))
+                Box::new(NameScan::new(&self.index, finder, below))
             }
             _ => {
                 let lists = filter.tags.iter().map(|t| index::tag_prefix(t)).collect();
@@ -221,7 +220,7 @@ impl Filter {
         let Some(finder) = &self.finder else {
             return true;
         };
-        index::split_texts(texts).any(|t| finder.find(t).is_some())
+        name_scan::holds(finder, texts)
     }
 
     fn matches(&self, c: &Contact) -> bool {

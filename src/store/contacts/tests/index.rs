@@ -239,8 +239,19 @@ fn a_name_search_finds_a_first_or_last_name_alone_through_the_full_name_it_store
     assert_eq!(stored.len(), 2, "the full name and the email: {stored:?}");
     trees.pack().unwrap();
     for q in [
-        "ann", "ann ", " lee", "ann lee", "οδυσσεας", "σμιθ", "ας σμ", "ånström", "joanna",
-        "bob", "smith", "bob smith", "n3@",
+        "ann",
+        "ann ",
+        " lee",
+        "ann lee",
+        "οδυσσεας",
+        "σμιθ",
+        "ας σμ",
+        "ånström",
+        "joanna",
+        "bob",
+        "smith",
+        "bob smith",
+        "n3@",
     ] {
         assert_eq!(
             listed(&trees, Some(q), &[], 2),
