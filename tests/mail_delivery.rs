@@ -179,7 +179,7 @@ async fn an_email_left_sending_by_a_crash_is_sent_again_with_the_same_message_id
         fx.trees.flush().await.unwrap();
         record.id
     };
-    let db = sled::open(&db_path).unwrap();
+    let db = hookflow::store::open_when_free(&sled::Config::new().path(&db_path)).unwrap();
     let fx = Fixture {
         dir,
         trees: OutboxTrees::open(&db).unwrap(),

@@ -43,7 +43,7 @@ fn nodes_written_as_blobs_leave_the_cache_like_any_other() {
     assert!(blobs > 100, "only {blobs} nodes were written as blobs");
 
     let before = LIVE.load(Ordering::Relaxed);
-    let db = config().open().unwrap();
+    let db = hookflow::store::open_when_free(&config()).unwrap();
     let tree = db.open_tree("contacts_index").unwrap();
     // One pass over every value, as a name search that matches nothing reads every block.
     let mut read = 0;

@@ -56,11 +56,11 @@ fn reopen(dir: &std::path::Path, keys: u64) -> (usize, usize) {
         }
         db.flush().unwrap();
     }
-    drop(config(dir).open().unwrap());
+    drop(hookflow::store::open_when_free(&config(dir)).unwrap());
 
     let before = LIVE.load(Ordering::Relaxed);
     PEAK.store(before, Ordering::Relaxed);
-    let db = config(dir).open().unwrap();
+    let db = hookflow::store::open_when_free(&config(dir)).unwrap();
     let tree = db.open_tree("contacts_by_email").unwrap();
     let held = LIVE.load(Ordering::Relaxed) - before;
     let peak = PEAK.load(Ordering::Relaxed) - before;

@@ -19,6 +19,7 @@ mod index_tree;
 mod ingest;
 pub mod levels;
 mod open_error;
+pub use open_error::open_when_free;
 pub mod outbox;
 pub mod posting;
 pub mod queue;

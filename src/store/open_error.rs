@@ -11,17 +11,8 @@ pub(super) fn open_sled(dir: &Path, config: sled::Config) -> Result<sled::Db, St
     prepare_dir(dir)?;
     let config = config.path(dir.join("sled"));
     // The caller holds the data dir's lock, so a sled lock can only be this process's own store
-    // closing (sled's threads release it a moment after the last handle drops): wait for it.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    let opened = loop {
-        match catch_panic(|| config.open()) {
-            Ok(Err(e)) if is_lock(&e) && std::time::Instant::now() < deadline => {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            other => break other,
-        }
-    };
-    match opened {
+    // closing: wait for it.
+    match catch_panic(|| open_when_free(&config)) {
         Ok(Ok(db)) => Ok(db),
         Ok(Err(e)) if is_lock(&e) => Err(StoreError::Locked),
         Ok(Err(e)) => Err(unreadable(dir, &reason(&e))),
@@ -49,6 +40,22 @@ pub(super) fn prepare_dir(dir: &Path) -> Result<(), StoreError> {
         };
         unreadable(dir, &why)
     })
+}
+
+/// Opens `config`'s store, waiting up to 5 s while its lock is held: sled's I/O threads let go
+/// of a closed store's file a moment after its last handle drops (a buffer written without
+/// waiting for it still holds the file), so a store closed and opened again in one process can
+/// find it locked. Public for tests that reopen a store.
+pub fn open_when_free(config: &sled::Config) -> sled::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match config.open() {
+            Err(e) if is_lock(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
 }
 
 fn is_lock(e: &sled::Error) -> bool {

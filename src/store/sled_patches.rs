@@ -51,9 +51,7 @@ fn a_blob_file_left_where_the_next_blob_goes_is_overwritten_not_an_error() {
         Err(_) => panic!("writing a blob over a stale blob file did not return within 30 s"),
     }
 
-    let db = sled_config(second.path(), super::DEFAULT_CACHE)
-        .open()
-        .unwrap();
+    let db = super::open_when_free(&sled_config(second.path(), super::DEFAULT_CACHE)).unwrap();
     let value = db.open_tree("requests").unwrap().get("big").unwrap();
     assert_eq!(
         value.as_deref(),
@@ -113,9 +111,7 @@ fn blind_writes_and_uncached_reads_keep_a_transactions_view_and_its_atomicity() 
         assert_eq!(seen.3.as_deref(), Some(&b"new"[..]), "sled's get agrees");
         db.flush().unwrap();
     }
-    let db = sled_config(dir.path(), super::DEFAULT_CACHE)
-        .open()
-        .unwrap();
+    let db = super::open_when_free(&sled_config(dir.path(), super::DEFAULT_CACHE)).unwrap();
     let (a, b) = (db.open_tree("a").unwrap(), db.open_tree("b").unwrap());
     assert_eq!(a.get("kept").unwrap().as_deref(), Some(&b"new"[..]));
     assert_eq!(a.get("gone").unwrap(), None);

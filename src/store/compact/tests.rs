@@ -118,7 +118,7 @@ fn interrupted_at(stage: u8) -> (tempfile::TempDir, Contents) {
         std::fs::write(f.building.join("db"), b"half a copy").unwrap();
         return (dir, before);
     }
-    let old = sled_config(&f.live, DEFAULT_CACHE).open().unwrap();
+    let old = crate::store::open_when_free(&sled_config(&f.live, DEFAULT_CACHE)).unwrap();
     copy(&old, &f.building, DEFAULT_CACHE).unwrap();
     drop(old);
     std::fs::rename(&f.building, &f.complete).unwrap();
