@@ -58,16 +58,13 @@ fn nodes_written_as_blobs_leave_the_cache_like_any_other() {
         tree.get("p00000000").unwrap();
     }
     let held = LIVE.load(Ordering::Relaxed).saturating_sub(before);
-    eprintln!(
-        "{blobs} blobs; after one pass over every value the store holds {:.1} MiB of heap",
-        held as f64 / (1 << 20) as f64
-    );
-    assert!(
-        held <= MOST_HELD,
-        "after reading {} MiB of values the store holds {} KiB of heap, more than {} KiB: \
-         nodes written as blobs not evicted?",
-        read >> 20,
-        held >> 10,
-        MOST_HELD >> 10
+    counting_alloc::assert_held_at_most(
+        held,
+        MOST_HELD,
+        &format!(
+            "after one pass over {} MiB of values in {blobs} blobs, the store",
+            read >> 20
+        ),
+        "nodes written as blobs not evicted?",
     );
 }

@@ -61,3 +61,19 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
+
+/// Checks that `held` heap bytes are at most `most`, printing them first: `what` holds them, and
+/// `hint` says what more would mean. (Not every test binary that counts uses it.)
+#[allow(dead_code)]
+pub fn assert_held_at_most(held: usize, most: usize, what: &str, hint: &str) {
+    eprintln!(
+        "{what} holds {:.1} MiB of heap",
+        held as f64 / (1 << 20) as f64
+    );
+    assert!(
+        held <= most,
+        "{what} holds {} KiB of heap, more than {} KiB: {hint}",
+        held >> 10,
+        most >> 10
+    );
+}
