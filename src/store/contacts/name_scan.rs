@@ -41,7 +41,6 @@ impl<'a> NameScan<'a> {
         finder: &Finder<'static>,
         below: Option<[u8; 16]>,
     ) -> Self {
-        let finder = finder.clone();
         let end = below.map_or(index::SEARCH_END.to_vec(), |b| index::search_key(&b));
         let loose = index.range(vec![index::SEARCH]..end).rev();
         let loose_finder = finder.clone();
@@ -52,7 +51,7 @@ impl<'a> NameScan<'a> {
                 Err(e) => Some(Err(e)),
             }
         }));
-        let packed = Blocks::new(index, finder, below);
+        let packed = Blocks::new(index, finder.clone(), below);
         // A contact with a loose entry is that entry's, whatever its block says.
         let packed: Ids<'a> = Box::new(packed.filter(move |id| match id {
             Ok(id) => !matches!(index.contains_key(index::search_key(id)), Ok(true)),
