@@ -8,7 +8,8 @@
 # LOAD: draft (default: the booking sample posted to telehealth-visits, stored and flushed, no
 # run), booking (the same body to optimantra-booking; its runs go on after the load) or
 # sustained (a new patient per request to optimantra-booking, then until every run has
-# finished and every email is written: CPU a booking). ROUNDS (4), DURATION (10s), CONNECTIONS (32).
+# finished and every email is written: CPU a booking, and when the runs were done, counted from
+# the load's start, with the bookings a second that makes). ROUNDS (4), DURATION (10s), CONNECTIONS (32).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,18 +39,22 @@ for round in $(seq 1 "$ROUNDS"); do
       url=$(env -u HOOKFLOW_ADMIN_TOKEN "$bin" urls --server "$server" |
         awk -F '\t' -v w="$workflow" '$1 == w { print $2 }')
       c0=$(cpu_s "$server_pid")
+      t0=$(now)
       BENCH_THREADS=2 BENCH_BASE=0 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency \
         -s "$script" "$url" >"$work/wrk.txt"
+      runs_done=""
       if [ "$LOAD" = sustained ]; then
-        wait_drained "$(now)"
+        wait_drained "$t0"
       fi
       cpu=$(cpu_since "$server_pid" "$c0")
       n=$(awk '/requests in/ { print $1 }' "$work/wrk.txt")
       awk -v round="$round" -v build="$build" -v us="$(per_us "$cpu" "$n")" \
         -v rps="$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$work/wrk.txt")" \
         -v p99="$(awk '$1 == "99%" { print $2 }' "$work/wrk.txt")" \
-        -v hwm="$(hwm_mib "$server_pid")" \
-        'BEGIN { printf "%-5d %-44s %8d %9s %10d us %5s MiB\n", round, build, rps, p99, us, hwm }'
+        -v hwm="$(hwm_mib "$server_pid")" -v n="$n" -v done_s="$runs_done" \
+        'BEGIN { printf "%-5d %-44s %8d %9s %10d us %5s MiB", round, build, rps, p99, us, hwm
+                 if (done_s != "") printf "  runs done %5.2f s, %5.0f bookings/s", done_s, n / done_s
+                 printf "\n" }'
     )
   done
 done

@@ -349,7 +349,11 @@ impl Config {
         let file = config.open_file()?;
 
         // seal config in a Config
-        let config = RunningConfig { inner: config, file: Arc::new(file) };
+        let config = RunningConfig {
+            inner: config,
+            file: Arc::new(file),
+            syncs: Arc::default(),
+        };
 
         Db::start_inner(config)
     }
@@ -439,7 +443,7 @@ impl Config {
         });
 
         // seal config in a Config
-        RunningConfig { inner: self, file: Arc::new(file) }
+        RunningConfig { inner: self, file: Arc::new(file), syncs: Arc::default() }
     }
 
     fn gen_temp_path() -> PathBuf {
@@ -785,6 +789,17 @@ impl Config {
 pub struct RunningConfig {
     inner: Config,
     pub(crate) file: Arc<File>,
+    /// hookflow: the `fdatasync`s of `file` started and completed (see `sync_data`).
+    pub(crate) syncs: Arc<Syncs>,
+}
+
+/// hookflow: the `fdatasync`s of a store's file, numbered in the order they started, so that
+/// a caller can tell whether one that began after some moment has completed since.
+#[derive(Debug, Default)]
+pub(crate) struct Syncs {
+    started: std::sync::atomic::AtomicU64,
+    /// The highest number of a sync that completed.
+    done: std::sync::atomic::AtomicU64,
 }
 
 #[allow(unsafe_code)]
@@ -818,6 +833,27 @@ impl Drop for Inner {
 }
 
 impl RunningConfig {
+    /// hookflow: `fdatasync` of the store's file, counted in `syncs`.
+    pub(crate) fn sync_data(&self) -> io::Result<()> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let number = self.syncs.started.fetch_add(1, SeqCst) + 1;
+        self.file.sync_data()?;
+        self.syncs.done.fetch_max(number, SeqCst);
+        Ok(())
+    }
+
+    /// hookflow: how many syncs have started; a later `synced_since` of it is true once a sync
+    /// that started after this call has completed.
+    pub(crate) fn syncs_started(&self) -> u64 {
+        self.syncs.started.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// hookflow: whether a sync that started after `syncs_started` returned `started` has
+    /// completed, so that every write completed before that call is on disk.
+    pub(crate) fn synced_since(&self, started: u64) -> bool {
+        self.syncs.done.load(std::sync::atomic::Ordering::SeqCst) > started
+    }
+
     // returns the snapshot file paths for this system
     #[doc(hidden)]
     pub fn get_snapshot_files(&self) -> io::Result<Vec<PathBuf>> {

@@ -237,6 +237,14 @@ impl Db {
         self.context.was_recovered()
     }
 
+    /// hookflow: how many `fdatasync`s of the log have started since the store opened (a flush
+    /// makes one; a free segment taken for new writes may make another, see
+    /// `SegmentAccountant::next`). For tests.
+    #[doc(hidden)]
+    pub fn log_syncs(&self) -> u64 {
+        self.context.syncs_started()
+    }
+
     /// Generate a monotonic ID. Not guaranteed to be
     /// contiguous. Written to disk every `idgen_persist_interval`
     /// operations, followed by a blocking flush. During recovery, we

@@ -1025,7 +1025,7 @@ pub(in crate::pagecache) fn flush(iobufs: &Arc<IoBufs>) -> Result<usize> {
     // disk.
     if !iobufs.config.temporary {
         io_fail!(iobufs, "flush sync");
-        iobufs.config.file.sync_data()?;
+        iobufs.config.sync_data()?;
     }
     Ok(written)
 }

@@ -91,6 +91,8 @@ pub(crate) struct SegmentAccountant {
 
     // TODO put behind a single mutex
     free: BTreeSet<LogOffset>,
+    /// hookflow: `config.syncs_started()` when each free segment was freed.
+    freed_at_sync: BTreeMap<LogOffset, u64>,
     tip: LogOffset,
     max_stabilized_lsn: Lsn,
     segment_cleaner: SegmentCleaner,
@@ -480,6 +482,7 @@ impl SegmentAccountant {
             config,
             segments: vec![],
             free: BTreeSet::default(),
+            freed_at_sync: BTreeMap::default(),
             tip: 0,
             max_stabilized_lsn: -1,
             segment_cleaner,
@@ -689,6 +692,8 @@ impl SegmentAccountant {
         assert!(!self.free.contains(&lid), "double-free of a segment occurred");
 
         self.free.insert(lid);
+        // Everything moved out of it is written by now (its replacement is stabilized).
+        self.freed_at_sync.insert(lid, self.config.syncs_started());
 
         // remove the old ordering from our list
         if let Segment::Free(Free { previous_lsn: Some(last_lsn) }) =
@@ -711,6 +716,7 @@ impl SegmentAccountant {
             let last_segment = self.tip - self.config.segment_size as LogOffset;
             if self.free.contains(&last_segment) {
                 self.free.remove(&last_segment);
+                self.freed_at_sync.remove(&last_segment);
                 self.truncate(last_segment)?;
             } else {
                 break;
@@ -1012,16 +1018,24 @@ impl SegmentAccountant {
 
         trace!("evaluating free list {:?} in SA::next", &self.free);
 
-        // pop free or add to end
-        let safe = self.free.iter().next().copied();
+        // pop free or add to end. hookflow: a free segment that a completed sync already
+        // covers first (see below), else the lowest.
+        let covered = self.free.iter().copied().find(|lid| {
+            self.freed_at_sync.get(lid).map_or(false, |at| self.config.synced_since(*at))
+        });
+        let safe = covered.or_else(|| self.free.iter().next().copied());
 
         let lid = if let Some(next) = safe {
             // hookflow: log buffers are no longer synced one by one, so what was moved out of
             // this segment may still be only in the page cache; it must be on disk before the
-            // segment is overwritten.
-            if !self.config.temporary {
+            // segment is overwritten. It already is when a sync that began after the segment
+            // was freed has completed (a flush syncs the log several times a second under load:
+            // the writer that takes a segment need not wait for the disk again).
+            let freed_at = self.freed_at_sync.remove(&next);
+            let synced = freed_at.map_or(false, |at| self.config.synced_since(at));
+            if !self.config.temporary && !synced {
                 io_fail!(self.config, "sync before segment reuse");
-                self.config.file.sync_data()?;
+                self.config.sync_data()?;
             }
             self.free.remove(&next);
             next
