@@ -11,9 +11,11 @@ const ROUNDS: u64 = 400;
 /// Two values a round under sled's 128 KiB blob size, the same two keys every round: the log
 /// fills a 512 KiB segment every two or three rounds and frees the old ones as it goes.
 const VALUE: usize = 100 * 1024;
-/// Most syncs beyond the flushes' own: 9–11 measured (a segment reused before any flush since
-/// it was freed); 120–125 before the patch, one a reused segment.
-const MOST_EXTRA: u64 = 20;
+/// Most syncs beyond the flushes' own. A segment freed and taken again before the next flush
+/// still needs its sync, and how often that happens is timing: 0–13 here (90 runs, some beside
+/// busy loops), 21 once on CI; 120–125 before the patch, when every reuse synced. Half the
+/// latter: timing cannot reach it, the code before cannot stay under it.
+const MOST_EXTRA: u64 = 60;
 
 #[test]
 fn a_segment_freed_before_a_flush_is_reused_without_another_sync() {
