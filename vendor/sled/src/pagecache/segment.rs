@@ -90,9 +90,8 @@ pub(crate) struct SegmentAccountant {
     segments: Vec<Segment>,
 
     // TODO put behind a single mutex
-    free: BTreeSet<LogOffset>,
-    /// hookflow: `config.syncs_started()` when each free segment was freed.
-    freed_at_sync: BTreeMap<LogOffset, u64>,
+    /// hookflow: each free segment with `config.syncs_started()` when it was freed.
+    free: BTreeMap<LogOffset, u64>,
     tip: LogOffset,
     max_stabilized_lsn: Lsn,
     segment_cleaner: SegmentCleaner,
@@ -481,8 +480,7 @@ impl SegmentAccountant {
         let mut ret = Self {
             config,
             segments: vec![],
-            free: BTreeSet::default(),
-            freed_at_sync: BTreeMap::default(),
+            free: BTreeMap::default(),
             tip: 0,
             max_stabilized_lsn: -1,
             segment_cleaner,
@@ -492,7 +490,7 @@ impl SegmentAccountant {
 
         ret.initialize_from_snapshot(snapshot)?;
 
-        if let Some(max_free) = ret.free.iter().max() {
+        if let Some(max_free) = ret.free.keys().max() {
             assert!(
                 ret.tip > *max_free,
                 "expected recovered tip {} to \
@@ -689,11 +687,11 @@ impl SegmentAccountant {
             self.tip,
         );
         assert!(self.segments[idx].is_free());
-        assert!(!self.free.contains(&lid), "double-free of a segment occurred");
+        assert!(!self.free.contains_key(&lid), "double-free of a segment occurred");
 
-        self.free.insert(lid);
-        // Everything moved out of it is written by now (its replacement is stabilized).
-        self.freed_at_sync.insert(lid, self.config.syncs_started());
+        // Everything moved out of it is written by now (its replacement is stabilized): a sync
+        // that starts from here on covers it.
+        self.free.insert(lid, self.config.syncs_started());
 
         // remove the old ordering from our list
         if let Segment::Free(Free { previous_lsn: Some(last_lsn) }) =
@@ -714,9 +712,7 @@ impl SegmentAccountant {
         // truncate if possible
         while self.tip != 0 && self.free.len() > laziness_factor {
             let last_segment = self.tip - self.config.segment_size as LogOffset;
-            if self.free.contains(&last_segment) {
-                self.free.remove(&last_segment);
-                self.freed_at_sync.remove(&last_segment);
+            if self.free.remove(&last_segment).is_some() {
                 self.truncate(last_segment)?;
             } else {
                 break;
@@ -1020,19 +1016,20 @@ impl SegmentAccountant {
 
         // pop free or add to end. hookflow: a free segment that a completed sync already
         // covers first (see below), else the lowest.
-        let covered = self.free.iter().copied().find(|lid| {
-            self.freed_at_sync.get(lid).map_or(false, |at| self.config.synced_since(*at))
-        });
-        let safe = covered.or_else(|| self.free.iter().next().copied());
+        let covered = self
+            .free
+            .iter()
+            .find(|(_, at)| self.config.synced_since(**at))
+            .map(|(lid, _)| (*lid, true));
+        let safe =
+            covered.or_else(|| self.free.keys().next().map(|lid| (*lid, false)));
 
-        let lid = if let Some(next) = safe {
+        let lid = if let Some((next, synced)) = safe {
             // hookflow: log buffers are no longer synced one by one, so what was moved out of
             // this segment may still be only in the page cache; it must be on disk before the
             // segment is overwritten. It already is when a sync that began after the segment
             // was freed has completed (a flush syncs the log several times a second under load:
             // the writer that takes a segment need not wait for the disk again).
-            let freed_at = self.freed_at_sync.remove(&next);
-            let synced = freed_at.map_or(false, |at| self.config.synced_since(at));
             if !self.config.temporary && !synced {
                 io_fail!(self.config, "sync before segment reuse");
                 self.config.sync_data()?;
@@ -1109,7 +1106,7 @@ impl SegmentAccountant {
 
         self.tip = at;
 
-        assert!(!self.free.contains(&at), "double-free of a segment occurred");
+        assert!(!self.free.contains_key(&at), "double-free of a segment occurred");
 
         let (completer, promise) = OneShot::pair();
 
