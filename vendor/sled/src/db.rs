@@ -245,6 +245,12 @@ impl Db {
         self.context.syncs_started()
     }
 
+    /// hookflow: how many pages (tree nodes and sled's own bookkeeping) are in use. For tests.
+    #[doc(hidden)]
+    pub fn pages_in_use(&self) -> u64 {
+        self.context.pagecache.pages_in_use()
+    }
+
     /// Generate a monotonic ID. Not guaranteed to be
     /// contiguous. Written to disk every `idgen_persist_interval`
     /// operations, followed by a blocking flush. During recovery, we

@@ -170,11 +170,15 @@ impl Node {
             old_prefix: &[u8],
             old_hi: &[u8],
             suffix_truncation: bool,
+            right_keeps: Option<usize>,
         ) -> (IVec, u8, Vec<IVec>, Vec<T>)
         where
             T: Clone + Ord,
         {
-            let split_point = keys.len() / 2 + 1;
+            let split_point = match right_keeps {
+                Some(n) if n < keys.len() => keys.len() - n,
+                _ => keys.len() / 2 + 1,
+            };
             let right_keys = keys.split_off(split_point);
             let right_values = values.split_off(split_point);
             let right_min = &right_keys[0];
@@ -243,6 +247,13 @@ impl Node {
 
         let prefixed_lo = &self.lo[..self.prefix_len as usize];
         let prefixed_hi = &self.hi;
+        // hookflow: the last node of a tree (no upper bound) grows by appends when keys only
+        // increase (ids made of the time, as all of hookflow's records are): split in half, its
+        // left part would never be written to again and stay half full, and the right would
+        // split again after half as many inserts. It keeps its left part full instead, and the
+        // right part just enough keys not to be merged back at once (`should_merge`).
+        let rightmost = self.hi.is_empty();
+        let right_keeps = |merge_below: usize| rightmost.then_some(merge_below);
         let (split, right_prefix_len, right_data) = match self.data {
             Data::Index(ref mut index) => {
                 let (split, right_prefix_len, right_keys, right_values) =
@@ -252,6 +263,7 @@ impl Node {
                         prefixed_lo,
                         prefixed_hi,
                         false,
+                        right_keeps(Self::merge_threshold(true)),
                     );
 
                 (
@@ -271,6 +283,7 @@ impl Node {
                         prefixed_lo,
                         prefixed_hi,
                         true,
+                        right_keeps(Self::merge_threshold(false)),
                     );
 
                 (
@@ -596,6 +609,17 @@ impl Node {
         }
     }
 
+    /// A node with fewer keys than this is merged into its left sibling.
+    fn merge_threshold(is_index: bool) -> usize {
+        if cfg!(any(test, feature = "lock_free_delays")) {
+            1
+        } else if is_index {
+            64
+        } else {
+            4
+        }
+    }
+
     pub(crate) fn should_split(&self) -> bool {
         let threshold = if cfg!(any(test, feature = "lock_free_delays")) {
             2
@@ -612,14 +636,7 @@ impl Node {
     }
 
     pub(crate) fn should_merge(&self) -> bool {
-        let threshold = if cfg!(any(test, feature = "lock_free_delays")) {
-            1
-        } else if self.data.is_index() {
-            64
-        } else {
-            4
-        };
-
+        let threshold = Self::merge_threshold(self.data.is_index());
         let size_checks = self.data.len() < threshold;
         let safety_checks = self.merging_child.is_none() && !self.merging;
 
