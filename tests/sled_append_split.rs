@@ -30,48 +30,42 @@ fn tree_with(keys: impl Iterator<Item = u128>) -> (tempfile::TempDir, u64) {
     (dir, pages)
 }
 
+/// The keys of the store in `dir`, opened again, in key order and read backwards.
+fn keys_after_reopen(dir: &tempfile::TempDir) -> (Vec<u128>, Vec<u128>) {
+    let config = hookflow::store::sled_config(dir.path(), 32 << 20);
+    let tree = hookflow::store::open_when_free(&config)
+        .unwrap()
+        .open_tree("records")
+        .unwrap();
+    let key_of =
+        |k: sled::Result<sled::IVec>| u128::from_be_bytes(k.unwrap()[..].try_into().unwrap());
+    let forward = tree.iter().keys().map(key_of).collect();
+    let mut backward: Vec<u128> = tree.iter().keys().rev().map(key_of).collect();
+    backward.reverse();
+    (forward, backward)
+}
+
 #[test]
 fn records_appended_in_key_order_fill_their_nodes() {
-    let keys = || (0..RECORDS as u128).map(|i| (i << 80) | 0xabc);
-    let (dir, pages) = tree_with(keys());
+    let keys: Vec<u128> = (0..RECORDS as u128).map(|i| (i << 80) | 0xabc).collect();
+    let (dir, pages) = tree_with(keys.iter().copied());
     eprintln!("{RECORDS} appended records: {pages} pages");
     assert!(
         pages <= MOST_PAGES,
         "{pages} pages for {RECORDS} appended records: nodes split in half?"
     );
-    // The uneven nodes are read back as they were written.
-    let db = hookflow::store::open_when_free(&hookflow::store::sled_config(dir.path(), 32 << 20))
-        .unwrap();
-    let tree = db.open_tree("records").unwrap();
-    assert!(keys().eq(tree.iter().keys().map(|k| key_of(&k.unwrap()))));
-}
-
-fn key_of(k: &sled::IVec) -> u128 {
-    u128::from_be_bytes(k.as_ref().try_into().unwrap())
+    // The uneven nodes are read back as they were written, both ways.
+    assert_eq!(keys_after_reopen(&dir), (keys.clone(), keys));
 }
 
 #[test]
 fn records_inserted_in_any_order_are_all_kept_in_order() {
     // A scrambled order (an odd multiplier is a bijection of u64): splits of inner nodes and of
     // the last node mixed; every key must come back once, in order.
-    let scrambled = (0..RECORDS).map(|i| (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 1) as u128);
-    let dir = tempfile::tempdir().unwrap();
-    let db = hookflow::store::sled_config(dir.path(), 32 << 20)
-        .open()
-        .unwrap();
-    let tree = db.open_tree("records").unwrap();
-    let mut want: Vec<u128> = scrambled.clone().collect();
-    for key in scrambled {
-        tree.insert(key.to_be_bytes(), vec![7u8; 100]).unwrap();
-    }
-    want.sort_unstable();
-    let got: Vec<u128> = tree.iter().keys().map(|k| key_of(&k.unwrap())).collect();
-    assert_eq!(got, want);
-    let back: Vec<u128> = tree
-        .iter()
-        .keys()
-        .rev()
-        .map(|k| key_of(&k.unwrap()))
+    let mut keys: Vec<u128> = (0..RECORDS)
+        .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) as u128)
         .collect();
-    assert!(back.iter().rev().eq(want.iter()));
+    let (dir, _) = tree_with(keys.iter().copied());
+    keys.sort_unstable();
+    assert_eq!(keys_after_reopen(&dir), (keys.clone(), keys));
 }
