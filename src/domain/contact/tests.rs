@@ -158,3 +158,25 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_number_read_again_at_once_is_not_parsed_again_and_gets_the_same_answer() {
+    let plan_parses = || PLAN_PARSES.with(|n| n.get());
+    let start = plan_parses();
+    let first = Phone::parse("(415) 555-0132", "US");
+    assert_eq!(first, Phone::parse("(415) 555-0132", "US"));
+    assert_eq!(plan_parses() - start, 1, "the same number and region twice");
+    // Another region is another answer: the number is read again.
+    assert_eq!(
+        Phone::parse("(415) 555-0132", "GB").is_ok(),
+        Phone::parse_with_plan("(415) 555-0132", "GB").is_ok()
+    );
+    assert_eq!(plan_parses() - start, 3);
+    // A refusal is remembered too, with its reason.
+    let refused = Phone::parse("12", "US").unwrap_err();
+    assert_eq!(Phone::parse("12", "US").unwrap_err(), refused);
+    assert_eq!(plan_parses() - start, 4);
+    // Only the last number: the first is read again once another came between.
+    assert_eq!(Phone::parse("(415) 555-0132", "US"), first);
+    assert_eq!(plan_parses() - start, 5);
+}
