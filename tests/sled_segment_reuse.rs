@@ -12,7 +12,7 @@ const ROUNDS: u64 = 400;
 /// fills a 512 KiB segment every two or three rounds and frees the old ones as it goes.
 const VALUE: usize = 100 * 1024;
 /// Most syncs beyond the flushes' own. A segment freed and taken again before the next flush
-/// still needs its sync, and how often that happens is timing: 0–13 here (90 runs, some beside
+/// still needs its sync, and how often that happens is timing: 0–13 here (75 runs, 45 of them beside
 /// busy loops), 21 once on CI; 120–125 before the patch, when every reuse synced. Half the
 /// latter: timing cannot reach it, the code before cannot stay under it.
 const MOST_EXTRA: u64 = 60;

@@ -51,6 +51,10 @@ pub enum ContactError {
     /// sled failed or stored data is unreadable.
     #[error("contact store: {0}")]
     Store(String),
+    /// The data dir's disk is down to its reserve (see `store::space`): nothing more is
+    /// written; the message says what was and how to go on.
+    #[error("{0}")]
+    NoRoom(String),
 }
 
 impl From<TransactionError<ContactError>> for ContactError {
@@ -130,6 +134,9 @@ pub struct ContactTrees {
     packing: std::sync::Arc<std::sync::Mutex<()>>,
     /// Where a pack cuts blocks ([`packed::BLOCK_BYTES`]; tests make small blocks).
     block_bytes: usize,
+    /// The data dir whose free-space reserve an import keeps (`store::space`); none for
+    /// trees opened without a store.
+    reserve_of: Option<std::path::PathBuf>,
 }
 
 /// The contact trees in `ContactTx::new` order.
@@ -154,6 +161,7 @@ impl ContactTrees {
             index: db.open_tree(index::TREE)?,
             packing: Default::default(),
             block_bytes: packed::BLOCK_BYTES,
+            reserve_of: None,
         };
         let started = std::time::Instant::now();
         let built = index::ensure(&trees.contacts, &trees.index).map_err(ContactError::Store)?;
@@ -166,6 +174,12 @@ impl ContactTrees {
             );
         }
         Ok(trees)
+    }
+
+    /// Imports into these trees stop when the disk of `data_dir` is down to its reserve.
+    pub(crate) fn keeping_the_reserve_of(mut self, data_dir: &std::path::Path) -> Self {
+        self.reserve_of = Some(data_dir.to_path_buf());
+        self
     }
 
     /// The trees in `ContactTx::new` order, for a caller's own multi-tree transaction.

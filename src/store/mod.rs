@@ -230,13 +230,14 @@ impl Store {
             ingest,
             (trees.meta.clone(), acked),
         );
-        let contacts =
-            Arc::new(
-                contacts::ContactTrees::open(&db).map_err(|e| StoreError::Corrupt {
+        let contacts = Arc::new(
+            contacts::ContactTrees::open(&db)
+                .map_err(|e| StoreError::Corrupt {
                     tree: "contacts",
                     message: e.to_string(),
-                })?,
-            );
+                })?
+                .keeping_the_reserve_of(dir),
+        );
         let outbox = outbox::OutboxTrees::open(&db)
             .map_err(|e| StoreError::Corrupt {
                 tree: "outbox",

@@ -160,6 +160,52 @@ async fn a_full_disk_is_a_503_that_loses_nothing_and_passes_once_space_is_freed(
 }
 
 #[tokio::test]
+async fn an_import_stops_at_the_reserve_and_leaves_the_store_writable() {
+    let Some(disk) = SmallDisk::mount("48m") else {
+        return;
+    };
+    let data = tempfile::tempdir_in(disk.path()).unwrap();
+    let app = spawn_on(Options::default(), data).await;
+    // 14 MiB free, 6 above the reserve; 20,000 new contacts take several times that in sled.
+    let filler = fill(disk.path(), 14 << 20);
+    let mut csv = String::from("first_name,last_name,email,tags\n");
+    for i in 0..20_000 {
+        csv.push_str(&format!("Ana{i},Reyes{i},ana{i}@example.com,imported\n"));
+    }
+    let (s, answer) = crate::contacts_csv::post_csv(&app, "text/csv", &csv).await;
+    assert_eq!(
+        (s, &answer["error"]["code"]),
+        (503, &"store_unavailable".into()),
+        "{answer}"
+    );
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains("the import stopped after"), "{message}");
+    assert!(
+        message.contains("below the 8 MiB kept in reserve"),
+        "{message}"
+    );
+
+    // Space is freed: the store takes writes again without a restart (sled never met the
+    // full disk, which would have failed every write until one), and the rows before the stop
+    // are there.
+    std::fs::remove_file(&filler).unwrap();
+    let (s, answer) = post_booking(&app).await;
+    assert_eq!(s, 200, "{answer}");
+    let before_the_stop = app.contacts("tag=imported").await.len() as u64;
+    assert!(
+        message.contains(&format!("after {before_the_stop} rows")),
+        "{before_the_stop} imported: {message}"
+    );
+    assert!((1..20_000).contains(&before_the_stop), "{before_the_stop}");
+    let (s, answer) = crate::contacts_csv::post_csv(&app, "text/csv", &csv).await;
+    assert_eq!(s, 200, "{answer}");
+    assert_eq!(
+        answer["created"].as_u64().unwrap() + answer["updated"].as_u64().unwrap(),
+        20_000
+    );
+}
+
+#[tokio::test]
 async fn a_compaction_without_room_for_its_copy_waits_for_space_instead_of_restarting() {
     let Some(disk) = SmallDisk::mount("48m") else {
         return;

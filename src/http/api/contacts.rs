@@ -62,6 +62,11 @@ fn contact_error(e: ContactError, id: &str) -> ApiError {
             "email {email} already belongs to contact {contact_id}"
         )),
         ContactError::Invalid(msg) => ApiError::bad_request(msg),
+        ContactError::NoRoom(msg) => ApiError::new(
+            warp::http::StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            msg,
+        ),
         other => ApiError::store(other),
     }
 }

@@ -106,6 +106,7 @@ impl ContactTrees {
             // An error drops `chunks`, which stops the reading thread.
             for chunk in chunks {
                 let chunk = chunk?;
+                self.check_room(&report)?;
                 report.skipped.extend(chunk.skipped);
                 self.apply_batch(&chunk.rows, ctx, &mut report, &mut layout)?;
             }
@@ -115,6 +116,24 @@ impl ContactTrees {
             report.skipped.sort_by_key(|n| n.line);
             report.warnings.sort_by_key(|n| n.line);
             Ok(report)
+        })
+    }
+
+    /// Stops the import before sled meets a full disk, which would fail every later write
+    /// until a restart (see `store::space`); the rows applied so far stay.
+    fn check_room(&self, report: &ImportReport) -> Result<(), ContactError> {
+        let Some(dir) = &self.reserve_of else {
+            return Ok(());
+        };
+        crate::store::space::check(dir).map_err(|full| {
+            ContactError::NoRoom(format!(
+                "the import stopped after {} rows ({} created, {} updated): {full}; free some \
+                 space and import the file again (rows already in match their contacts by email \
+                 or phone and update them)",
+                report.created + report.updated,
+                report.created,
+                report.updated
+            ))
         })
     }
 
