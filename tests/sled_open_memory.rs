@@ -33,4 +33,5 @@ fn an_open_store_holds_no_buffers_for_metrics_it_never_measures() {
         "an open store with one record",
         "sled's unused metrics histograms allocated again?",
     );
+    assert_eq!(tree.get("a").unwrap().as_deref(), Some(&b"booking"[..]));
 }

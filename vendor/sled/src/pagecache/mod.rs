@@ -1806,6 +1806,11 @@ impl PageCache {
         self.was_recovered
     }
 
+    /// hookflow: pages allocated and not freed (see `Db::pages_in_use`).
+    pub(crate) fn pages_in_use(&self) -> u64 {
+        *self.next_pid_to_allocate.lock() - self.free.lock().len() as u64
+    }
+
     /// Generate a monotonic ID. Not guaranteed to be
     /// contiguous. Written to disk every `idgen_persist_interval`
     /// operations, followed by a blocking flush. During recovery, we
@@ -1814,11 +1819,6 @@ impl PageCache {
     /// previous persisted counter wasn't synced to disk yet, we will do
     /// a blocking flush to fsync the latest counter, ensuring
     /// that we will never give out the same counter twice.
-    /// hookflow: pages allocated and not freed (see `Db::pages_in_use`).
-    pub(crate) fn pages_in_use(&self) -> u64 {
-        *self.next_pid_to_allocate.lock() - self.free.lock().len() as u64
-    }
-
     pub(crate) fn generate_id_inner(&self) -> Result<u64> {
         let ret = self.idgen.fetch_add(1, Release);
 
