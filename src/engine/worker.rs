@@ -5,6 +5,7 @@
 //! for it. Tests and `clock advance` drain the queue with `run_one` instead of sleeping.
 
 use super::executor::Executor;
+use super::niceness;
 use crate::domain::time::rfc3339;
 use crate::store::runs::{RunRecord, RunStatus};
 use crate::store::{Store, StoreResult};
@@ -159,7 +160,8 @@ impl Worker {
 /// A job for the worker's thread.
 type Job = Box<dyn FnOnce() + Send>;
 
-/// The worker's own thread, which moves every run and fires every timer: one blocking-pool
+/// The worker's own thread, which moves every run and fires every timer, at a lower CPU
+/// priority than the threads that acknowledge requests (see `niceness`): one blocking-pool
 /// thread held for the worker's whole life, not a pool thread per tick. The pool's threads come
 /// and go (sixty under load, the mailer's file writes among them), and each that moved runs
 /// kept its own allocator heap of partly used pages holding the records and sled nodes it
@@ -174,7 +176,14 @@ impl OwnThread {
     /// current job is done.
     fn start() -> Self {
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
-        tokio::task::spawn_blocking(move || queue.into_iter().for_each(|job| job()));
+        tokio::task::spawn_blocking(move || {
+            // The thread goes back to the pool only when the worker ends (at shutdown): an
+            // unprivileged process could not raise its priority again anyway.
+            if let Err(e) = niceness::lower_this_thread(niceness::WORKER_NICE) {
+                tracing::warn!(error = %e, "could not lower the run worker's CPU priority");
+            }
+            queue.into_iter().for_each(|job| job())
+        });
         Self { jobs }
     }
 
@@ -234,6 +243,17 @@ mod tests {
             .collect();
         assert!(threads.iter().all(|t| *t == threads[0]), "{threads:?}");
         assert_ne!(threads[0], std::thread::current().id());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_worker_thread_yields_the_cpu_to_the_threads_that_acknowledge() {
+        use crate::engine::niceness::{this_thread_nice, WORKER_NICE};
+        let runtime_nice = this_thread_nice().unwrap();
+        let own = OwnThread::start();
+        let worker_nice = own.run(|| this_thread_nice().unwrap()).await.unwrap();
+        assert_eq!(worker_nice, (runtime_nice + WORKER_NICE).min(19));
+        assert_eq!(this_thread_nice().unwrap(), runtime_nice);
     }
 
     #[tokio::test]
