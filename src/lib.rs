@@ -1,7 +1,7 @@
 //! hookflow: a local stand-in for GoHighLevel's inbound-webhook workflows.
 //!
-//! Layers, lowest first; each uses only those before it: `domain` (plain values, no I/O) and
-//! `metrics` (the `/metrics` series) →
+//! Layers, lowest first; each uses only those before it: `domain` (plain values, no I/O),
+//! `metrics` (the `/metrics` series) and `niceness` (background threads' CPU priority) →
 //! `settings` (flags), `events`, `sender` (what a sender sends: body parsing, auth) → `store` (sled,
 //! and only here) → `mail` (outbox delivery) → `workflow` (definitions) and `engine` (runs) →
 //! `intake` (accepting requests) → `views` (the admin API's documents) → `http` → `app` → `cli`. (`workflow` and `engine::template`
@@ -22,6 +22,7 @@ pub mod intake;
 pub mod logging;
 pub mod mail;
 pub mod metrics;
+pub mod niceness;
 pub mod sender;
 pub mod settings;
 pub mod store;

@@ -1,13 +1,11 @@
 //! The workflow engine: template context and rendering (`context`, `template`), what each step
 //! kind does (`step/`), a run's position in its steps (`position`), the executor that moves runs,
 //! enrolment steps and dry runs (`executor/`), the worker that feeds it from the queue, waits and
-//! the timers that resume them (`scheduler`); the worker's thread yields the CPU to
-//! acknowledgements (`niceness`).
+//! the timers that resume them (`scheduler`).
 
 pub mod context;
 pub mod events;
 pub mod executor;
-pub mod niceness;
 pub mod position;
 pub mod scheduler;
 pub mod step;

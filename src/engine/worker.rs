@@ -5,8 +5,8 @@
 //! for it. Tests and `clock advance` drain the queue with `run_one` instead of sleeping.
 
 use super::executor::Executor;
-use super::niceness;
 use crate::domain::time::rfc3339;
+use crate::niceness;
 use crate::store::runs::{RunRecord, RunStatus};
 use crate::store::{Store, StoreResult};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -161,7 +161,7 @@ impl Worker {
 type Job = Box<dyn FnOnce() + Send>;
 
 /// The worker's own thread, which moves every run and fires every timer, at a lower CPU
-/// priority than the threads that acknowledge requests (see `niceness`): one blocking-pool
+/// priority than the threads that acknowledge requests (see [`crate::niceness`]): one blocking-pool
 /// thread held for the worker's whole life, not a pool thread per tick. The pool's threads come
 /// and go (sixty under load, the mailer's file writes among them), and each that moved runs
 /// kept its own allocator heap of partly used pages holding the records and sled nodes it
@@ -248,7 +248,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_worker_thread_yields_the_cpu_to_the_threads_that_acknowledge() {
-        use crate::engine::niceness::{this_thread_nice, WORKER_NICE};
+        use crate::niceness::{this_thread_nice, WORKER_NICE};
         let runtime_nice = this_thread_nice().unwrap();
         let own = OwnThread::start();
         let worker_nice = own.run(|| this_thread_nice().unwrap()).await.unwrap();

@@ -1,14 +1,18 @@
-//! The run worker's thread runs at a lower CPU priority than the threads that acknowledge
-//! requests: a queued run can wait, a sender waiting for its 2xx should not. On an idle machine
-//! this changes nothing; when the CPU is short (a burst of bookings on two cores), the scheduler
-//! gives the acknowledging threads the larger share and the worker drains the queue in the time
-//! left. Side by side on the 2-core box (non-LTO builds, in turn): the booking load acknowledged
-//! 4,162–4,796 against 3,242–3,424 requests a second (3 pairs); with a new patient each,
-//! 4,347–5,179 against 2,983–3,540 during the load, and the bookings a second counted until every
-//! run had finished the same (2,234 against 2,186 in mean over 5 pairs, 1,897 against 2,045 over
-//! 3 more), for a peak RSS 4 MiB higher (a longer queue while the load lasts).
+//! Background threads run at a lower CPU priority than the threads that acknowledge requests:
+//! the run worker's (`engine::worker`) and the one that writes outbox `.eml` files
+//! (`mail::eml_files`). A queued run or email can wait; a sender waiting for its 2xx should not.
+//! On an idle machine this changes nothing; when the CPU is short (a burst of bookings on two
+//! cores), the scheduler gives the acknowledging threads the larger share and the background
+//! drains the queue in the time left. Side by side on the 2-core box (non-LTO builds, in turn),
+//! the worker lowered: the booking load acknowledged 4,162–4,796 against 3,242–3,424 requests a
+//! second (3 pairs); with a new patient each, 4,347–5,179 against 2,983–3,540 during the load,
+//! and the bookings a second counted until every run had finished the same (2,234 against 2,186
+//! in mean over 5 pairs), for a peak RSS 4 MiB higher (a longer queue while the load lasts).
+//! The `.eml` writer lowered as well: the booking load 3,950–5,253 against 2,951–3,660 (3
+//! rounds), new patients 3,877–4,544 against 2,693–2,905 with the ack p99 22–27 against
+//! 32–35 ms, bookings a second the same (1,830 against 1,785 in mean).
 
-/// How much the worker's thread lowers its priority (its nice value; 19 is the lowest).
+/// How much background threads lower their priority (their nice value; 19 is the lowest).
 pub const WORKER_NICE: i32 = 10;
 
 /// Lowers the calling thread's CPU priority by `by` nice steps (at most to 19). Only this
