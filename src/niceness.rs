@@ -8,9 +8,11 @@
 //! second (3 pairs); with a new patient each, 4,347–5,179 against 2,983–3,540 during the load,
 //! and the bookings a second counted until every run had finished the same (2,234 against 2,186
 //! in mean over 5 pairs), for a peak RSS 4 MiB higher (a longer queue while the load lasts).
-//! The `.eml` writer lowered as well: the booking load 3,950–5,253 against 2,951–3,660 (3
-//! rounds), new patients 3,877–4,544 against 2,693–2,905 with the ack p99 22–27 against
-//! 32–35 ms, bookings a second the same (1,830 against 1,785 in mean).
+//! The `.eml` files then built and written by a thread of their own, lowered as well, instead of
+//! the runtime's threads and its blocking pool: new patients 4,900–5,099 against 2,875–3,039
+//! acknowledged a second during the load, the ack p99 21–23 against 32–33 ms, bookings a second
+//! until every run had finished 2,131–2,212 against 1,985–2,096, peak RSS 105–113 against
+//! 102–106 MiB (3 pairs against the code before both).
 
 /// How much background threads lower their priority (their nice value; 19 is the lowest).
 pub const WORKER_NICE: i32 = 10;

@@ -7,7 +7,7 @@
 //! where an email can go out twice, and the repeat carries the same `Message-ID`, which lets the
 //! receiving side drop it; the alternative (never retrying) could lose an email instead.
 
-use super::message::{build, message_id};
+use super::message::message_id;
 use super::transport::{SendError, Transport};
 use super::MailError;
 use crate::domain::time::Millis;
@@ -261,22 +261,12 @@ impl Mailer {
     /// Sends a group (in outbox mode one batch of files, see [`Transport::send_all`]); each
     /// record's outcome, in order: the `.eml` path in outbox mode.
     async fn send_group(&self, group: &[OutboxRecord]) -> Vec<Result<Option<String>, SendError>> {
-        let mut outcomes = Vec::with_capacity(group.len());
-        let mut messages = Vec::with_capacity(group.len());
-        for record in group {
-            outcomes.push(built(record).map(|message| {
-                messages.push((record.id.clone(), message));
-                None
-            }));
-        }
-        let mut sent = self.transport.send_all(messages).await.into_iter();
-        for outcome in outcomes.iter_mut().filter(|o| o.is_ok()) {
-            *outcome = sent
-                .next()
-                .expect("one result a message")
-                .map(|s| s.eml_path.map(|p| p.display().to_string()));
-        }
-        outcomes
+        self.transport
+            .send_all(group.to_vec())
+            .await
+            .into_iter()
+            .map(|sent| sent.map(|s| s.eml_path.map(|p| p.display().to_string())))
+            .collect()
     }
 
     /// What an attempt's outcome makes of `record`, which has had `attempts` attempts, this one
@@ -334,14 +324,6 @@ impl Mailer {
             }
         }
     }
-}
-
-/// The record's message; one that cannot be built will not build on a retry either.
-fn built(record: &OutboxRecord) -> Result<lettre::Message, SendError> {
-    build(record).map_err(|e| SendError {
-        permanent: true,
-        message: e.to_string(),
-    })
 }
 
 /// Logs how an attempt ended (never the address or the message).

@@ -7,61 +7,75 @@
 //! once per file and cost about six context switches an email (`voluntary_ctxt_switches`
 //! under sustained bookings). Elsewhere each file is synced before its rename, as before.
 
-use super::transport::SendError;
+use super::transport::{built, SendError};
+use crate::store::outbox::OutboxRecord;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, OnceLock};
 
-/// Files to write, and where their results go.
-struct Batch {
-    dir: PathBuf,
-    files: Vec<(String, Vec<u8>)>,
-    done: tokio::sync::oneshot::Sender<Vec<Result<PathBuf, SendError>>>,
-}
+type Job = Box<dyn FnOnce() + Send>;
 
-/// The one thread that writes every `.eml` file, at the run worker's lower CPU priority (see
-/// [`crate::niceness`]): under a burst of bookings, creating the files (ext4's inode
-/// allocation most of it) took CPU from the acknowledgements. Started at the first batch; it
-/// lives as long as the process.
-fn writer() -> &'static mpsc::Sender<Batch> {
-    static WRITER: OnceLock<mpsc::Sender<Batch>> = OnceLock::new();
+/// The one thread that makes and writes every `.eml` file, at the run worker's lower CPU
+/// priority (see [`crate::niceness`]): under a burst of bookings, building the messages and
+/// creating the files (ext4's inode allocation most of it) took CPU from the acknowledgements,
+/// on the very runtime threads that answer requests. Started at the first batch; it lives as
+/// long as the process.
+fn writer() -> &'static mpsc::Sender<Job> {
+    static WRITER: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
     WRITER.get_or_init(|| {
-        let (batches, queue) = mpsc::channel::<Batch>();
+        let (jobs, queue) = mpsc::channel::<Job>();
         let spawned = std::thread::Builder::new()
             .name("hookflow-eml".into())
             .spawn(move || {
                 if let Err(e) = crate::niceness::lower_this_thread(crate::niceness::WORKER_NICE) {
                     tracing::warn!(error = %e, "could not lower the .eml writer's CPU priority");
                 }
-                for Batch { dir, files, done } in queue {
-                    let written = std::panic::catch_unwind(|| write_all_now(&dir, &files))
-                        .unwrap_or_else(|_| failed(files.len(), "panicked"));
-                    let _ = done.send(written);
-                }
+                queue.into_iter().for_each(|job| job());
             });
         if let Err(e) = spawned {
             tracing::error!(error = %e, "could not start the thread that writes .eml files");
         }
-        batches
+        jobs
     })
 }
 
-/// Writes each `(id, bytes)` as `{dir}/{id}.eml`; the results are in the order given, and an
-/// `Ok` file is on disk.
-pub async fn write_all(
-    dir: &Path,
-    files: Vec<(String, Vec<u8>)>,
-) -> Vec<Result<PathBuf, SendError>> {
-    let n = files.len();
+/// Writes each record's message as `{dir}/{id}.eml`; the results are in the order given, and
+/// an `Ok` file is on disk. A record whose message cannot be built fails alone, for good.
+pub async fn write_all(dir: &Path, records: Vec<OutboxRecord>) -> Vec<Result<PathBuf, SendError>> {
+    let n = records.len();
+    let dir = dir.to_path_buf();
     let (done, written) = tokio::sync::oneshot::channel();
-    let batch = Batch {
-        dir: dir.to_path_buf(),
-        files,
-        done,
+    let job = move || {
+        let made = std::panic::catch_unwind(|| build_and_write(&dir, &records));
+        let _ = done.send(made.unwrap_or_else(|_| failed(n, "panicked")));
     };
-    if writer().send(batch).is_err() {
+    if writer().send(Box::new(job)).is_err() {
         return failed(n, "is not running");
     }
     written.await.unwrap_or_else(|_| failed(n, "stopped"))
+}
+
+/// [`write_all`] on the writer thread.
+fn build_and_write(dir: &Path, records: &[OutboxRecord]) -> Vec<Result<PathBuf, SendError>> {
+    let mut results = Vec::with_capacity(records.len());
+    let mut files = Vec::with_capacity(records.len());
+    for record in records {
+        match built(record) {
+            Ok(message) => {
+                files.push((record.id.clone(), message.formatted()));
+                results.push(None);
+            }
+            Err(e) => results.push(Some(Err(e))),
+        }
+    }
+    let mut written = match files.is_empty() {
+        true => Vec::new(),
+        false => write_all_now(dir, &files),
+    }
+    .into_iter();
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| written.next().expect("one result a file")))
+        .collect()
 }
 
 /// `n` retryable failures: the writer thread `how`.
@@ -138,26 +152,41 @@ fn io(what: &str, path: &Path, e: std::io::Error) -> SendError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::outbox::OutboxState;
+    use crate::store::test_fixtures::outbox_record;
 
     #[tokio::test]
-    async fn a_batch_is_written_in_order_and_a_bad_id_fails_alone() {
+    async fn a_batch_is_written_in_order_and_a_record_that_cannot_be_built_fails_alone() {
         let dir = tempfile::tempdir().unwrap();
         let outbox = dir.path().join("outbox");
-        let files = vec![
-            ("01A".to_string(), b"first".to_vec()),
-            ("../escape".to_string(), b"no".to_vec()),
-            ("01B".to_string(), b"second".to_vec()),
+        let mut unbuildable = outbox_record("01B", OutboxState::Queued);
+        unbuildable.to = "not an address".into();
+        let records = vec![
+            outbox_record("01A", OutboxState::Queued),
+            unbuildable,
+            outbox_record("01C", OutboxState::Queued),
+            outbox_record("../escape", OutboxState::Queued),
         ];
-        let written = write_all(&outbox, files).await;
+        let written = write_all(&outbox, records).await;
         assert_eq!(written[0].as_ref().unwrap(), &outbox.join("01A.eml"));
-        assert!(written[1].as_ref().unwrap_err().permanent);
-        assert_eq!(std::fs::read(outbox.join("01B.eml")).unwrap(), b"second");
+        let bad = written[1].as_ref().unwrap_err();
+        assert!(
+            bad.permanent && bad.message.contains("not an address"),
+            "{bad:?}"
+        );
+        assert_eq!(written[2].as_ref().unwrap(), &outbox.join("01C.eml"));
+        assert!(written[3].as_ref().unwrap_err().permanent);
+        let eml = std::fs::read_to_string(outbox.join("01C.eml")).unwrap();
+        assert!(
+            eml.contains("To: jane@example.com") && eml.contains("Hello"),
+            "{eml}"
+        );
         let mut names: Vec<_> = std::fs::read_dir(&outbox)
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         names.sort();
-        assert_eq!(names, ["01A.eml", "01B.eml"], "no temporary file is left");
+        assert_eq!(names, ["01A.eml", "01C.eml"], "no temporary file is left");
     }
 
     #[cfg(target_os = "linux")]
@@ -165,7 +194,7 @@ mod tests {
     async fn the_files_are_written_by_a_thread_of_lower_priority_than_the_callers() {
         use crate::niceness::{this_thread_nice, WORKER_NICE};
         let dir = tempfile::tempdir().unwrap();
-        write_all(dir.path(), vec![("01A".into(), b"x".to_vec())]).await;
+        write_all(dir.path(), vec![outbox_record("01A", OutboxState::Queued)]).await;
         let writer_tid = std::fs::read_dir("/proc/self/task")
             .unwrap()
             .map(|t| t.unwrap().path())

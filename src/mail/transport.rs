@@ -5,8 +5,10 @@
 //! whether trying again can help: 5xx answers, certificate problems and a server that cannot
 //! protect the password are permanent (see [`super::tls`]), everything else is transient.
 
+use super::message::build;
 use super::tls::{self, ExtraCa, TlsMode};
 use super::MailError;
+use crate::store::outbox::OutboxRecord;
 use lettre::message::Message;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -250,28 +252,24 @@ impl Transport {
         matches!(self, Self::Outbox { .. })
     }
 
-    /// Sends each `(id, message)`; the results are in the order given. Outbox mode writes them
-    /// as `{id}.eml` files in one batch ([`super::eml_files::write_all`]); through SMTP they go
-    /// at once, on lettre's pooled connections.
-    pub async fn send_all(&self, messages: Vec<(String, Message)>) -> Vec<Result<Sent, SendError>> {
+    /// Sends each record's message; the results are in the order given, and a record whose
+    /// message cannot be built fails for good. Outbox mode builds and writes them as `{id}.eml`
+    /// files in one batch, on a thread of lower priority ([`super::eml_files::write_all`]);
+    /// through SMTP they go at once, on lettre's pooled connections.
+    pub async fn send_all(&self, records: Vec<OutboxRecord>) -> Vec<Result<Sent, SendError>> {
         match self {
-            Self::Outbox { dir } => {
-                let files = messages
-                    .into_iter()
-                    .map(|(id, message)| (id, message.formatted()))
-                    .collect();
-                super::eml_files::write_all(dir, files)
-                    .await
-                    .into_iter()
-                    .map(|written| {
-                        written.map(|path| Sent {
-                            eml_path: Some(path),
-                        })
+            Self::Outbox { dir } => super::eml_files::write_all(dir, records)
+                .await
+                .into_iter()
+                .map(|written| {
+                    written.map(|path| Sent {
+                        eml_path: Some(path),
                     })
-                    .collect()
-            }
+                })
+                .collect(),
             Self::Smtp(smtp) => {
-                let sends = messages.iter().map(|(_, message)| async move {
+                let sends = records.iter().map(|record| async move {
+                    let message = built(record)?;
                     smtp.send_raw(message.envelope(), &message.formatted())
                         .await
                         .map(|_| Sent { eml_path: None })
@@ -281,6 +279,14 @@ impl Transport {
             }
         }
     }
+}
+
+/// The record's message; one that cannot be built will not build on a retry either.
+pub(super) fn built(record: &OutboxRecord) -> Result<Message, SendError> {
+    build(record).map_err(|e| SendError {
+        permanent: true,
+        message: e.to_string(),
+    })
 }
 
 /// 5xx and what needs the admin ([`tls::explain`]) are permanent; 4xx, refused or reset

@@ -35,7 +35,7 @@ mod sled_patches;
 pub mod space;
 pub mod step_tx;
 #[cfg(test)]
-mod test_fixtures;
+pub(crate) mod test_fixtures;
 pub mod timers;
 pub mod txn;
 pub mod versions;
