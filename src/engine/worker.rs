@@ -161,12 +161,12 @@ impl Worker {
 type Job = Box<dyn FnOnce() + Send>;
 
 /// The worker's own thread, which moves every run and fires every timer, at a lower CPU
-/// priority than the threads that acknowledge requests (see [`crate::niceness`]): one blocking-pool
-/// thread held for the worker's whole life, not a pool thread per tick. The pool's threads come
-/// and go (sixty under load, the mailer's file writes among them), and each that moved runs
-/// kept its own allocator heap of partly used pages holding the records and sled nodes it
-/// made: under the booking load that was most of the peak RSS. Being the pool's, the thread
-/// is waited for when the runtime shuts down, as a tick in `spawn_blocking` was.
+/// priority than the threads that acknowledge requests (see [`crate::niceness`]): one
+/// blocking-pool thread held for the worker's whole life, not a pool thread per tick. The
+/// pool's threads come and go (sixty under load), and each that moved runs kept its own
+/// allocator heap of partly used pages holding the records and sled nodes it made: under the
+/// booking load that was most of the peak RSS. Being the pool's, the thread is waited for when
+/// the runtime shuts down, as a tick in `spawn_blocking` was.
 struct OwnThread {
     jobs: std::sync::mpsc::Sender<Job>,
 }
