@@ -17,6 +17,19 @@
 /// How much background threads lower their priority (their nice value; 19 is the lowest).
 pub const WORKER_NICE: i32 = 10;
 
+/// A job for a background thread.
+pub type Job = Box<dyn FnOnce() + Send>;
+
+/// The body of a background thread (`what` names it in the log): lowers its priority by
+/// [`WORKER_NICE`] (a warning if it cannot) and runs the jobs sent to it, in order, until every
+/// sender is gone.
+pub fn run_lowered(what: &str, jobs: std::sync::mpsc::Receiver<Job>) {
+    if let Err(e) = lower_this_thread(WORKER_NICE) {
+        tracing::warn!(error = %e, "could not lower the CPU priority of {what}");
+    }
+    jobs.into_iter().for_each(|job| job());
+}
+
 /// Lowers the calling thread's CPU priority by `by` nice steps (at most to 19). Only this
 /// thread changes: Linux keeps a nice value per thread. Elsewhere it does nothing.
 #[cfg(target_os = "linux")]

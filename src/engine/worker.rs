@@ -6,7 +6,7 @@
 
 use super::executor::Executor;
 use crate::domain::time::rfc3339;
-use crate::niceness;
+use crate::niceness::{self, Job};
 use crate::store::runs::{RunRecord, RunStatus};
 use crate::store::{Store, StoreResult};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -157,9 +157,6 @@ impl Worker {
     }
 }
 
-/// A job for the worker's thread.
-type Job = Box<dyn FnOnce() + Send>;
-
 /// The worker's own thread, which moves every run and fires every timer, at a lower CPU
 /// priority than the threads that acknowledge requests (see [`crate::niceness`]): one
 /// blocking-pool thread held for the worker's whole life, not a pool thread per tick. The
@@ -176,14 +173,9 @@ impl OwnThread {
     /// current job is done.
     fn start() -> Self {
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
-        tokio::task::spawn_blocking(move || {
-            // The thread goes back to the pool only when the worker ends (at shutdown): an
-            // unprivileged process could not raise its priority again anyway.
-            if let Err(e) = niceness::lower_this_thread(niceness::WORKER_NICE) {
-                tracing::warn!(error = %e, "could not lower the run worker's CPU priority");
-            }
-            queue.into_iter().for_each(|job| job())
-        });
+        // The thread goes back to the pool only when the worker ends (at shutdown): an
+        // unprivileged process could not raise its priority again anyway.
+        tokio::task::spawn_blocking(move || niceness::run_lowered("the run worker", queue));
         Self { jobs }
     }
 

@@ -8,11 +8,10 @@
 //! under sustained bookings). Elsewhere each file is synced before its rename, as before.
 
 use super::transport::{built, SendError};
+use crate::niceness::{run_lowered, Job};
 use crate::store::outbox::OutboxRecord;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, OnceLock};
-
-type Job = Box<dyn FnOnce() + Send>;
 
 /// The one thread that makes and writes every `.eml` file, at the run worker's lower CPU
 /// priority (see [`crate::niceness`]): under a burst of bookings, building the messages and
@@ -25,12 +24,7 @@ fn writer() -> &'static mpsc::Sender<Job> {
         let (jobs, queue) = mpsc::channel::<Job>();
         let spawned = std::thread::Builder::new()
             .name("hookflow-eml".into())
-            .spawn(move || {
-                if let Err(e) = crate::niceness::lower_this_thread(crate::niceness::WORKER_NICE) {
-                    tracing::warn!(error = %e, "could not lower the .eml writer's CPU priority");
-                }
-                queue.into_iter().for_each(|job| job());
-            });
+            .spawn(move || run_lowered("the .eml writer", queue));
         if let Err(e) = spawned {
             tracing::error!(error = %e, "could not start the thread that writes .eml files");
         }
