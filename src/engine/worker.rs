@@ -69,8 +69,13 @@ impl Worker {
         self.run_one_locked()
     }
 
-    /// Starts the next queued items' runs (up to [`BATCH`]) and moves them as far as they go.
+    /// Starts the next queued items' runs (up to [`BATCH`]) and moves them as far as they go,
+    /// compressing what they write against the store's own dictionary.
     fn run_one_locked(&self) -> StoreResult<Work> {
+        self.store.with_own_dictionary(|| self.run_batch())
+    }
+
+    fn run_batch(&self) -> StoreResult<Work> {
         let entries = self.store.queued(None, BATCH)?;
         if entries.is_empty() {
             return Ok(Work::EmptyQueue);

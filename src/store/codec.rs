@@ -5,13 +5,18 @@
 //! small records shrink: a booking's run takes under a third of its JSON, its request and
 //! email about two fifths. Records written before compression are plain JSON and still read:
 //! JSON never starts with [`COMPRESSED_V1`]. The dictionary is part of the format and never
-//! changes; a better one would come as a new first byte.
+//! changes. Once a store has learned its own ([`learned`]), its records are compressed against
+//! that instead, under the same first byte: a zstd frame names the dictionary it needs (none:
+//! the built-in one).
 
 use super::{StoreError, StoreResult};
 use serde::{de::DeserializeOwned, Serialize};
 use std::cell::RefCell;
 use std::sync::OnceLock;
 use zstd::zstd_safe::{self, CCtx, CDict, DCtx, DDict};
+
+mod learned;
+pub use learned::Learning;
 
 /// The first byte of a record compressed against [`DICT_V1`].
 const COMPRESSED_V1: u8 = 0x01;
@@ -65,9 +70,11 @@ pub fn compress(json: Vec<u8>) -> Vec<u8> {
 pub(crate) fn compress_after(tag: u8, bytes: &[u8]) -> Option<Vec<u8>> {
     let mut out = vec![0u8; 1 + zstd_safe::compress_bound(bytes.len())];
     out[0] = tag;
+    let own = learned::encoder(bytes);
+    let dict = own.as_ref().map_or(cdict(), |e| &e.cdict);
     let written = CCTX.with(|c| {
         c.borrow_mut()
-            .compress_using_cdict(&mut out[1..], bytes, cdict())
+            .compress_using_cdict(&mut out[1..], bytes, dict)
     });
     match written {
         Ok(n) if 1 + n < bytes.len() => {
@@ -93,10 +100,23 @@ pub(crate) fn decompress(frame: &[u8]) -> Result<Vec<u8>, String> {
         return Err("compressed record has no readable size".to_string());
     }
     let mut out = Vec::with_capacity(size as usize);
-    let read = DCTX.with(|d| {
-        d.borrow_mut()
-            .decompress_using_ddict(&mut out, frame, ddict())
-    });
+    let read = match zstd_safe::get_dict_id_from_frame(frame) {
+        0 => DCTX.with(|d| {
+            d.borrow_mut()
+                .decompress_using_ddict(&mut out, frame, ddict())
+        }),
+        id => {
+            let Some(own) = learned::decoder(id) else {
+                return Err(format!(
+                    "compressed record needs dictionary {id}, which its store does not hold"
+                ));
+            };
+            DCTX.with(|d| {
+                d.borrow_mut()
+                    .decompress_using_ddict(&mut out, frame, &own.ddict)
+            })
+        }
+    };
     match read {
         Ok(n) if n as u64 == size => Ok(out),
         Ok(n) => Err(format!("compressed record holds {n} bytes, not {size}")),

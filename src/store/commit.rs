@@ -47,6 +47,9 @@ pub struct GroupCommit {
 /// data dir's lock) is closed once the store is dropped and the dir can be opened again.
 struct Handle {
     shared: Arc<Shared>,
+    /// The store's own compression dictionary, for the rounds and for other writers that
+    /// flush through this commit (the mailer's state changes).
+    learning: super::codec::Learning,
     /// The committer, then the syncer (which stops once the committer has).
     threads: Vec<std::thread::JoinHandle<()>>,
 }
@@ -104,6 +107,7 @@ impl GroupCommit {
         data_dir: PathBuf,
         ingest: IngestTrees,
         (meta, acked): (sled::Tree, Acked),
+        learning: super::codec::Learning,
     ) -> Self {
         let (done, _) = watch::channel((0, None));
         let shared = Arc::new(Shared {
@@ -136,7 +140,11 @@ impl GroupCommit {
         let threads = vec![
             spawn(
                 "hookflow-commit",
-                Box::new(move || committer(&writes, &ingest, ledger, to_syncer)),
+                // Its rounds compress against the store's own dictionary once it has one.
+                Box::new({
+                    let learning = learning.clone();
+                    move || learning.scope(|| committer(&writes, &ingest, ledger, to_syncer))
+                }),
             ),
             spawn(
                 "hookflow-sync",
@@ -144,8 +152,17 @@ impl GroupCommit {
             ),
         ];
         Self {
-            inner: Arc::new(Handle { shared, threads }),
+            inner: Arc::new(Handle {
+                shared,
+                threads,
+                learning,
+            }),
         }
+    }
+
+    /// Runs `f` with the store's own compression dictionary (see [`super::codec::Learning`]).
+    pub(crate) fn with_own_dictionary<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.inner.learning.scope(f)
     }
 
     /// Opens the way for one request: while the guard lives, ids made with

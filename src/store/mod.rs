@@ -125,6 +125,8 @@ pub struct Store {
     pub(crate) rejected: Arc<requests::RejectedLog>,
     /// The hook ids requests arrived on, answered without sled (see `hooks`).
     pub(crate) hook_cache: Arc<std::sync::RwLock<hooks::HookCache>>,
+    /// The store's own compression dictionary ([`codec::Learning`]).
+    pub(crate) learning: codec::Learning,
     /// The data dir's lock, held while any clone lives ([`compact::lock`]).
     _lock: Arc<std::fs::File>,
 }
@@ -172,6 +174,11 @@ impl Store {
         compact::recover(dir)?;
         let config = sled_config(&dir.join("sled"), cache_bytes);
         let db = open_error::open_sled(dir, config)?;
+        // Before the first read: records may need the store's own dictionary.
+        let learning = codec::Learning::open(&db).map_err(|message| StoreError::Corrupt {
+            tree: "dicts",
+            message,
+        })?;
         let trees = Trees {
             meta: db.open_tree("meta")?,
             hooks: db.open_tree("hooks")?,
@@ -229,6 +236,7 @@ impl Store {
             dir.to_path_buf(),
             ingest,
             (trees.meta.clone(), acked),
+            learning.clone(),
         );
         let contacts = Arc::new(
             contacts::ContactTrees::open(&db)
@@ -255,6 +263,7 @@ impl Store {
             dir: dir.to_path_buf(),
             trees: Arc::new(trees),
             commit,
+            learning,
         })
     }
 
@@ -290,6 +299,14 @@ impl Store {
     /// the group commit like every flush: sled is not reliable with concurrent flushes.
     pub fn flush_now(&self) -> StoreResult<()> {
         self.commit.wait_blocking()
+    }
+
+    /// Runs `f`, a stretch of this thread's writes to the store, with the store's own
+    /// compression dictionary (see [`codec::Learning`]); learns it first when enough records
+    /// were sampled. Records written outside use the built-in dictionary; both read back.
+    pub fn with_own_dictionary<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.learning.learn_if_ready(|| self.flush_now());
+        self.learning.scope(f)
     }
 }
 

@@ -287,6 +287,16 @@ impl OutboxTrees {
         &self,
         changes: &[(&str, &Transition)],
     ) -> Result<Vec<Result<OutboxRecord, OutboxError>>, OutboxError> {
+        match &self.commit {
+            Some(commit) => commit.with_own_dictionary(|| self.mark_rows_here(changes)),
+            None => self.mark_rows_here(changes),
+        }
+    }
+
+    fn mark_rows_here(
+        &self,
+        changes: &[(&str, &Transition)],
+    ) -> Result<Vec<Result<OutboxRecord, OutboxError>>, OutboxError> {
         (&self.outbox, &self.pending)
             .transaction(|(o, p)| {
                 let mut out = Vec::with_capacity(changes.len());

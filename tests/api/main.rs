@@ -19,6 +19,7 @@ mod compaction;
 mod contacts_cli;
 mod contacts_csv;
 mod crash;
+mod dictionary;
 mod drafts;
 mod durability;
 mod edges;

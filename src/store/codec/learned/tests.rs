@@ -1,0 +1,160 @@
+use crate::store::codec::{json_of, COMPRESSED_V1};
+use crate::store::runs::RunRecord;
+use crate::store::test_fixtures::started_run;
+use crate::store::{Store, StoreError};
+use serde_json::json;
+use zstd::zstd_safe;
+
+/// A booking's run as the worker writes it: the same workflow, another patient each time.
+fn booking(n: usize) -> RunRecord {
+    let names = [
+        "Jane", "Omar", "Priya", "Lucas", "Mei", "Aiden", "Fatima", "Noah",
+    ];
+    let first = names[n % names.len()];
+    let mut run = started_run(
+        &format!("01M8SJ1H2Y1AAG01H8{n:08}"),
+        "optimantra-booking",
+        format!("2026-12-01T19:{:02}:{:02}.168Z", n / 60 % 60, n % 60),
+    );
+    run.item = json!({
+        "firstName": first, "lastName": "Okafor", "email": format!("{}.{n}@example.com", first.to_lowercase()),
+        "phone": format!("+1212{:07}", 2_000_000 + n), "appointmentId": format!("OM-{n}"),
+        "appointmentType": "Initial Naturopathic Consultation (60 min)",
+        "practitioner": "Dr. Maya Chen, ND", "location": "Bayview Integrative Health, 2150 Lombard St",
+    });
+    run.request = json!({"headers": {"content-type": "application/json", "user-agent": "OptiMantra-Webhooks/2.1"}});
+    run
+}
+
+fn stored(store: &Store, id: &str) -> Vec<u8> {
+    store.trees.runs.get(id).unwrap().unwrap().to_vec()
+}
+
+/// The zstd dictionary a stored record was compressed against (0: the built-in one).
+fn dictionary_of(bytes: &[u8]) -> u32 {
+    assert_eq!(bytes[0], COMPRESSED_V1, "a compressed record");
+    zstd_safe::get_dict_id_from_frame(&bytes[1..])
+}
+
+#[test]
+fn a_store_learns_its_own_dictionary_from_its_records_and_keeps_it_across_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut n = 0;
+    while !store.learning.is_learned() {
+        assert!(n < 2 * super::SAMPLES, "not learned after {n} records");
+        store.with_own_dictionary(|| store.save_run(&booking(n)).unwrap());
+        n += 1;
+    }
+    // The records before it keep the built-in dictionary and still read.
+    assert_eq!(dictionary_of(&stored(&store, &booking(0).id)), 0);
+
+    let next = booking(n);
+    store.with_own_dictionary(|| store.save_run(&next).unwrap());
+    let own = stored(&store, &next.id);
+    let learned = dictionary_of(&own);
+    assert_ne!(learned, 0);
+    // Outside the scope, the same record is compressed the built-in way: much longer.
+    store.save_run(&booking(n + 1)).unwrap();
+    let builtin = stored(&store, &booking(n + 1).id);
+    assert_eq!(dictionary_of(&builtin), 0);
+    assert!(
+        own.len() * 2 < builtin.len(),
+        "{} bytes with the store's dictionary, {} with the built-in one",
+        own.len(),
+        builtin.len()
+    );
+    let json = json_of(&own).unwrap();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&json).unwrap(),
+        serde_json::to_value(&next).unwrap()
+    );
+    drop(store);
+
+    // Opened again, it compresses against the same dictionary from the first record on.
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.learning.is_learned());
+    let later = booking(n + 2);
+    store.with_own_dictionary(|| store.save_run(&later).unwrap());
+    assert_eq!(dictionary_of(&stored(&store, &later.id)), learned);
+    for id in [booking(0).id, next.id, later.id] {
+        assert_eq!(store.run(&id).unwrap().unwrap().id, id);
+    }
+}
+
+#[test]
+fn a_record_needing_a_dictionary_reads_once_its_store_is_opened_and_not_before() {
+    // A dictionary this process has never seen: trained here, put straight into a store.
+    let samples: Vec<Vec<u8>> = (0..400)
+        .map(|n| {
+            serde_json::to_vec(&json!({"kind": "unseen-by-any-other-test", "n": n,
+                "clinic": format!("Harbour Physio {}", n % 7), "note": "left knee, second visit"}))
+            .unwrap()
+        })
+        .collect();
+    let dict = zstd::dict::from_samples(&samples, 4096).unwrap();
+    let id = zstd_safe::get_dict_id_from_dict(&dict);
+    assert!(super::decoder(id).is_none());
+    let run = booking(7);
+    let json = serde_json::to_vec(&run).unwrap();
+    let mut frame = vec![0u8; zstd_safe::compress_bound(json.len())];
+    let cdict = zstd_safe::create_cdict(&dict, super::LEVEL);
+    let len = zstd_safe::create_cctx()
+        .compress_using_cdict(&mut frame, &json, &cdict)
+        .unwrap();
+    let record = [&[COMPRESSED_V1][..], &frame[..len]].concat();
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store
+        .db
+        .open_tree(super::TREE)
+        .unwrap()
+        .insert(1u64.to_be_bytes(), dict)
+        .unwrap();
+    store.trees.runs.insert(&run.id, record).unwrap();
+    match store.run(&run.id) {
+        Err(StoreError::Corrupt { tree, message }) => {
+            assert_eq!(tree, "runs");
+            assert!(
+                message.contains(&format!("needs dictionary {id}")),
+                "{message}"
+            );
+        }
+        other => panic!("expected the missing dictionary named, got {other:?}"),
+    }
+    store.flush_now().unwrap();
+    drop(store);
+
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(
+        serde_json::to_value(store.run(&run.id).unwrap().unwrap()).unwrap(),
+        serde_json::to_value(&run).unwrap()
+    );
+    // It is also the one the store compresses against now.
+    let next = booking(8);
+    store.with_own_dictionary(|| store.save_run(&next).unwrap());
+    assert_eq!(dictionary_of(&stored(&store, &next.id)), id);
+}
+
+#[test]
+fn a_compacted_store_keeps_its_dictionary_and_its_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut n = 0;
+    while !store.learning.is_learned() {
+        store.with_own_dictionary(|| store.save_run(&booking(n)).unwrap());
+        n += 1;
+    }
+    let last = booking(n);
+    store.with_own_dictionary(|| store.save_run(&last).unwrap());
+    let learned = dictionary_of(&stored(&store, &last.id));
+    store.flush_now().unwrap();
+    drop(store);
+
+    crate::store::compact::compact(dir.path(), 8 << 20).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.learning.is_learned());
+    assert_eq!(dictionary_of(&stored(&store, &last.id)), learned);
+    assert_eq!(store.run(&last.id).unwrap().unwrap().item, last.item);
+}
