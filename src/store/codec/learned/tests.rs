@@ -36,8 +36,8 @@ fn dictionary_of(bytes: &[u8]) -> u32 {
     zstd_safe::get_dict_id_from_frame(&bytes[1..])
 }
 
-#[test]
-fn a_store_learns_its_own_dictionary_from_its_records_and_keeps_it_across_a_reopen() {
+/// A new store that has learned its dictionary, and how many bookings that took.
+fn learned_store() -> (tempfile::TempDir, Store, usize) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let mut n = 0;
@@ -46,6 +46,12 @@ fn a_store_learns_its_own_dictionary_from_its_records_and_keeps_it_across_a_reop
         store.with_own_dictionary(|| store.save_run(&booking(n)).unwrap());
         n += 1;
     }
+    (dir, store, n)
+}
+
+#[test]
+fn a_store_learns_its_own_dictionary_from_its_records_and_keeps_it_across_a_reopen() {
+    let (dir, store, n) = learned_store();
     // The records before it keep the built-in dictionary and still read.
     assert_eq!(dictionary_of(&stored(&store, &booking(0).id)), 0);
 
@@ -139,13 +145,7 @@ fn a_record_needing_a_dictionary_reads_once_its_store_is_opened_and_not_before()
 
 #[test]
 fn a_compacted_store_keeps_its_dictionary_and_its_records() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    let mut n = 0;
-    while !store.learning.is_learned() {
-        store.with_own_dictionary(|| store.save_run(&booking(n)).unwrap());
-        n += 1;
-    }
+    let (dir, store, n) = learned_store();
     let last = booking(n);
     store.with_own_dictionary(|| store.save_run(&last).unwrap());
     let learned = dictionary_of(&stored(&store, &last.id));
