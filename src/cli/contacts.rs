@@ -270,8 +270,9 @@ async fn import(backend: Backend, data: Vec<u8>) -> anyhow::Result<Value> {
         }
         Backend::Local(store, region) => {
             let ctx = ChangeCtx::import(wall_now_ms());
-            let report =
-                growth_is_live(&store, || store.contacts.import_csv(&data, &region, &ctx))??;
+            let report = growth_is_live(&store, || {
+                store.with_own_dictionary(|| store.contacts.import_csv(&data, &region, &ctx))
+            })??;
             Ok(serde_json::to_value(report)?)
         }
     }

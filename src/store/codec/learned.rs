@@ -122,6 +122,19 @@ impl Learning {
         f()
     }
 
+    /// The store whose scope this thread is in, to carry it over to a helper thread.
+    pub fn current() -> Option<Learning> {
+        SCOPE.with(|s| s.borrow().clone())
+    }
+
+    /// Runs `f` in `learning`'s scope when there is one, else as it is.
+    pub fn scope_of<T>(learning: Option<&Learning>, f: impl FnOnce() -> T) -> T {
+        match learning {
+            Some(learning) => learning.scope(f),
+            None => f(),
+        }
+    }
+
     /// Whether the store has its own dictionary.
     pub fn is_learned(&self) -> bool {
         self.inner.encoder.get().is_some()

@@ -58,7 +58,7 @@ async fn import<B: Buf>(
     let report = tokio::task::spawn_blocking(move || {
         growth_is_live(&store, || {
             let file = std::io::BufReader::new(file);
-            store.contacts.import_checked(file, &region, &ctx)
+            store.with_own_dictionary(|| store.contacts.import_checked(file, &region, &ctx))
         })
     })
     .await

@@ -158,3 +158,38 @@ fn a_compacted_store_keeps_its_dictionary_and_its_records() {
     assert_eq!(dictionary_of(&stored(&store, &last.id)), learned);
     assert_eq!(store.run(&last.id).unwrap().unwrap().item, last.item);
 }
+
+#[test]
+fn a_csv_import_inside_the_scope_compresses_its_contacts_against_the_stores_dictionary() {
+    use crate::store::contacts::ChangeCtx;
+    let (_dir, store, _) = learned_store();
+    let csv = |from: usize| {
+        let rows: String = (from..from + 50)
+            .map(|i| {
+                format!(
+                    "Pat{i},Okafor,pat{i}@example.org,+1212{:07}\n",
+                    3_000_000 + i
+                )
+            })
+            .collect();
+        format!("first_name,last_name,email,phone\n{rows}")
+    };
+    let import = |from: usize| {
+        let report = store
+            .contacts
+            .import_csv(csv(from).as_bytes(), "US", &ChangeCtx::import(9))
+            .unwrap();
+        assert_eq!(report.created, 50);
+    };
+    store.with_own_dictionary(|| import(0));
+    import(50);
+    let mut own = 0;
+    for kv in store.contacts.contacts.iter() {
+        let (id, bytes) = kv.unwrap();
+        own += usize::from(dictionary_of(&bytes) != 0);
+        let id = std::str::from_utf8(&id).unwrap();
+        assert_eq!(store.contacts.get(id).unwrap().unwrap().id, id);
+    }
+    // The first file's contacts with the store's dictionary, the second's (outside) without.
+    assert_eq!(own, 50);
+}

@@ -91,11 +91,16 @@ impl ContactTrees {
         }
         .map_err(ContactError::Invalid)?;
         let (send, chunks) = std::sync::mpsc::sync_channel(prepare::AHEAD);
+        // The reading thread encodes the contacts: with the store's own dictionary when the
+        // caller writes with it.
+        let learning = crate::store::codec::Learning::current();
         std::thread::scope(|scope| {
             std::thread::Builder::new()
                 .name("csv-import".into())
                 .spawn_scoped(scope, || {
-                    prepare::read_chunks(records, &header, region, ctx, send)
+                    crate::store::codec::Learning::scope_of(learning.as_ref(), || {
+                        prepare::read_chunks(records, &header, region, ctx, send)
+                    })
                 })
                 .map_err(|e| ContactError::Store(format!("starting the import thread: {e}")))?;
             let mut report = ImportReport::default();
