@@ -72,7 +72,7 @@ impl Worker {
     /// Starts the next queued items' runs (up to [`BATCH`]) and moves them as far as they go,
     /// compressing what they write against the store's own dictionary.
     fn run_one_locked(&self) -> StoreResult<Work> {
-        self.store.with_own_dictionary(|| self.run_batch())
+        self.store.learning_own_dictionary(|| self.run_batch())
     }
 
     fn run_batch(&self) -> StoreResult<Work> {

@@ -302,11 +302,17 @@ impl Store {
     }
 
     /// Runs `f`, a stretch of this thread's writes to the store, with the store's own
-    /// compression dictionary (see [`codec::Learning`]); learns it first when enough records
-    /// were sampled. Records written outside use the built-in dictionary; both read back.
+    /// compression dictionary once it has one (see [`codec::Learning`]). Records written
+    /// outside use the built-in dictionary; both read back.
     pub fn with_own_dictionary<T>(&self, f: impl FnOnce() -> T) -> T {
-        self.learning.learn_if_ready(|| self.flush_now());
         self.learning.scope(f)
+    }
+
+    /// [`Self::with_own_dictionary`] for the run worker's batches, whose records are the
+    /// samples the dictionary is learned from; learns it first when there are enough.
+    pub fn learning_own_dictionary<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.learning.learn_if_ready(|| self.flush_now());
+        self.learning.sampling(f)
     }
 }
 

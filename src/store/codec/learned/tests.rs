@@ -43,7 +43,7 @@ fn learned_store() -> (tempfile::TempDir, Store, usize) {
     let mut n = 0;
     while !store.learning.is_learned() {
         assert!(n < 2 * super::SAMPLES, "not learned after {n} records");
-        store.with_own_dictionary(|| store.save_run(&booking(n)).unwrap());
+        store.learning_own_dictionary(|| store.save_run(&booking(n)).unwrap());
         n += 1;
     }
     (dir, store, n)
@@ -192,4 +192,16 @@ fn a_csv_import_inside_the_scope_compresses_its_contacts_against_the_stores_dict
     }
     // The first file's contacts with the store's dictionary, the second's (outside) without.
     assert_eq!(own, 50);
+}
+
+#[test]
+fn only_the_run_workers_scope_takes_samples_to_learn_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for n in 0..super::SAMPLES + 16 {
+        store.with_own_dictionary(|| store.save_run(&booking(n)).unwrap());
+    }
+    // The worker's next batch would learn now if those had been samples.
+    store.learning_own_dictionary(|| ());
+    assert!(!store.learning.is_learned());
 }
