@@ -134,9 +134,24 @@ async fn metrics_need_the_admin_token_and_count_requests_runs_and_emails_without
         .await;
     assert_eq!(status, 400);
 
-    let (text, after) = scrape(&app).await;
     let welcome_wf = ("workflow", "welcome");
     let fails_wf = ("workflow", "fails");
+    // The run worker counts a run a moment after its commit has made it visible (and it runs
+    // at a lower priority: on a busy machine that moment can be a scrape away).
+    let (text, after) = eventually(
+        "the failed run counted",
+        Duration::from_secs(10),
+        || async {
+            let (text, after) = scrape(&app).await;
+            let failed = value(
+                &after,
+                "hookflow_runs_total",
+                &[fails_wf, ("status", "failed")],
+            );
+            (failed >= 1.0).then_some((text, after))
+        },
+    )
+    .await;
     for (name, labels, want) in [
         ("hookflow_requests_total", vec![welcome_wf, accepted], 1.0),
         (
