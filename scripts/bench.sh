@@ -12,7 +12,8 @@
 #      run has finished and every email is written; bookings/s = accepted / that time; the
 #      server's CPU a booking.
 #   3. disk per booking: the data dir after BOOKINGS bookings (posting more when 2 fell short),
-#      and again after `hookflow compact` (what `serve` does by itself once the file doubles).
+#      and again after `hookflow compact` (what `serve` does by itself once the file doubles),
+#      with what each tree holds a booking (keys and values as stored).
 #   4. CONTACTS contacts imported as CSV, then lookups, first pages, start-up, RSS (of the
 #      import and lookups, and of the restart after them) and size.
 #
@@ -20,7 +21,7 @@
 #   DURATION=3s BOOKINGS=5000 CONTACTS=20000 ./scripts/bench.sh        (a quick run)
 # Knobs: DURATION (10s), THREADS (2), CONNECTIONS (32), BOOKINGS (100000), CONTACTS (1000000),
 # LOOKUP_DURATION (5s), DRAIN_TIMEOUT (1800 s), BIN (another hookflow build, side by side); SKIP_COMPARE=1, SKIP_SUSTAINED=1, SKIP_DISK=1,
-# SKIP_MILLION=1 leave a section out. Installs wrk and webhook with apt when missing. Everything
+# SKIP_MILLION=1 leave a section out; KEEP_LOGS=DIR keeps the servers' logs and wrk's outputs. Installs wrk and webhook with apt when missing. Everything
 # listens on 127.0.0.1 only; it stops only the processes it started and removes its files.
 set -euo pipefail
 
@@ -294,13 +295,17 @@ if ! skipped "$SKIP_DISK"; then
     printf '%-40s %s\n' "  of which $(basename "$part")" "$(size_mb "$part") MB"
   done
   printf '%-40s %s\n' "peak RSS (this server's life)" "$(hwm_mib "$server_pid") MiB"
+  printf '%-40s %s\n' "the store's dictionary" \
+    "$(grep -o "learned the store's dictionary.*" "$server_log" | tail -1 | sed 's/\x1b\[[0-9;]*m//g' || true)"
   # What a served store comes back to: `serve` compacts by itself once sled's file has doubled
   # (`--compact-above`, off in these runs so that no load pauses for it).
   stop_server
   t0=$(now)
-  env -u HOOKFLOW_ADMIN_TOKEN "$bin" compact --data "$bookings_dir" >/dev/null
+  env -u HOOKFLOW_ADMIN_TOKEN "$bin" compact --data "$bookings_dir" >"$work/compact.txt"
   printf '%-40s %s\n' "after \`hookflow compact\` (${n} bookings)" \
     "$(size_mb "$bookings_dir") MB, $(du -sb "$bookings_dir" | awk -v n="$n" '{ printf "%.0f", $1 / n }') B a booking, sled $(size_mb "$bookings_dir/sled") MB (compacted in $(since "$t0") s)"
+  # What each tree holds (keys and values as stored), and those bytes a booking.
+  awk -v n="$n" 'NR > 2 && $3 > 0 { printf "  %-38s %s records, %.0f B a booking\n", $1, $2, $3 / n }' "$work/compact.txt"
 fi
 
 # ---- 4. a million contacts ---------------------------------------------------------------------

@@ -33,19 +33,25 @@ stop_server() {
   stop_pid "$server_pid"
   server_pid=""
 }
+# KEEP_LOGS=DIR keeps the servers' logs and wrk's outputs there (the data dirs still go).
 cleanup() {
   stop_server
   for pid in $other_pids; do stop_pid "$pid"; done
+  if [ -n "${KEEP_LOGS:-}" ]; then
+    mkdir -p "$KEEP_LOGS" && cp "$work"/*.log "$work"/*.txt "$KEEP_LOGS"/ 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 start_server() {
+  # One log a data dir, so that a later server does not overwrite an earlier one's.
+  server_log="$work/server-$(basename "${1:-$work/data}").log"
   # No admin token for this private, loopback-only server; no compaction (a restart in place
   # would pause the load being measured: its cost is measured on its own, see README).
   env -u HOOKFLOW_ADMIN_TOKEN "$bin" serve --compact-above 0 \
-    --workflows ./workflows --data "${1:-$work/data}" --listen "127.0.0.1:${port}" >"$work/server.log" 2>&1 &
+    --workflows ./workflows --data "${1:-$work/data}" --listen "127.0.0.1:${port}" >>"$server_log" 2>&1 &
   server_pid=$!
   # Polled every 50 ms so that bench.sh can time a start-up with it.
   local limit=${SERVER_START_TIMEOUT:-10}
@@ -53,12 +59,12 @@ start_server() {
     curl -fsS -o /dev/null "${server}/healthz" 2>/dev/null && return 0
     if ! kill -0 "$server_pid" 2>/dev/null; then
       note "the server exited:"
-      cat "$work/server.log" >&2
+      cat "$server_log" >&2
       exit 1
     fi
     sleep 0.05
   done
   note "the server did not answer /healthz within ${limit} s:"
-  cat "$work/server.log" >&2
+  cat "$server_log" >&2
   exit 1
 }

@@ -38,6 +38,11 @@ pub fn run(json: bool, args: &CompactArgs) -> anyhow::Result<ExitCode> {
             "after_bytes": done.after,
             "records": done.records,
             "ms": done.took.as_millis() as u64,
+            "trees": done.trees.iter().map(|t| serde_json::json!({
+                "name": t.name,
+                "records": t.records,
+                "bytes": t.bytes,
+            })).collect::<Vec<_>>(),
         }));
     } else {
         outln!(
@@ -48,6 +53,22 @@ pub fn run(json: bool, args: &CompactArgs) -> anyhow::Result<ExitCode> {
             done.records,
             done.took.as_secs_f64()
         );
+        outln!(
+            "{:<16} {:>10} {:>12} {:>10}",
+            "tree",
+            "records",
+            "bytes",
+            "B/record"
+        );
+        for t in &done.trees {
+            outln!(
+                "{:<16} {:>10} {:>12} {:>10}",
+                t.name,
+                t.records,
+                t.bytes,
+                t.bytes.checked_div(t.records).unwrap_or(0)
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

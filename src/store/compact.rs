@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 const BASELINE: &[u8] = b"compacted_bytes";
 
 /// What a compaction did.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Compacted {
     /// sled's file before, in bytes.
     pub before: u64,
@@ -30,8 +30,19 @@ pub struct Compacted {
     pub after: u64,
     /// Records copied (every tree).
     pub records: u64,
+    /// What each tree holds, largest first: where a store's disk goes.
+    pub trees: Vec<TreeSize>,
     /// How long the copy and the swap took.
     pub took: Duration,
+}
+
+/// The live records of one tree, as a compaction copied them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeSize {
+    pub name: String,
+    pub records: u64,
+    /// Keys and values (as stored: values compressed), without sled's own overhead.
+    pub bytes: u64,
 }
 
 /// The sled folder of a data dir and the names it has during a compaction.
@@ -187,7 +198,7 @@ pub fn compact(dir: &Path, cache_bytes: u64) -> StoreResult<Compacted> {
     let f = Folders::of(dir);
     let before = file_bytes(dir);
     let old = open_error::open_sled(dir, sled_config(&f.live, cache_bytes))?;
-    let records = copy(&old, &f.building, cache_bytes)?;
+    let trees = copy(&old, &f.building, cache_bytes)?;
     // Closed before any rename: sled writes some files (snapshots, blobs) by path, and must
     // not write the old store's into the new folder. The data dir lock still keeps others out.
     drop(old);
@@ -200,28 +211,37 @@ pub fn compact(dir: &Path, cache_bytes: u64) -> StoreResult<Compacted> {
     Ok(Compacted {
         before,
         after: file_bytes(dir),
-        records,
+        records: trees.iter().map(|t| t.records).sum(),
+        trees,
         took: started.elapsed(),
     })
 }
 
 /// Copies every tree of `old` into a new sled db in `to`, records its size as the baseline of
-/// the next compaction, and syncs it; returns the number of records.
-fn copy(old: &sled::Db, to: &Path, cache_bytes: u64) -> StoreResult<u64> {
+/// the next compaction, and syncs it; returns what each tree held, largest first.
+fn copy(old: &sled::Db, to: &Path, cache_bytes: u64) -> StoreResult<Vec<TreeSize>> {
     std::fs::create_dir_all(to)?;
     let mut loader = Loader::new(sled_config(to, cache_bytes).open()?);
     loader.next_id(old.generate_id()?)?;
     let mut names = old.tree_names();
     names.sort();
-    let mut records = 0;
+    let mut trees = Vec::with_capacity(names.len());
     for name in names {
         loader.tree(&name)?;
+        let mut size = TreeSize {
+            name: String::from_utf8_lossy(&name).into_owned(),
+            records: 0,
+            bytes: 0,
+        };
         for kv in old.open_tree(&name)?.iter() {
             let (k, v) = kv?;
+            size.records += 1;
+            size.bytes += (k.len() + v.len()) as u64;
             loader.record(k.to_vec(), v.to_vec())?;
-            records += 1;
         }
+        trees.push(size);
     }
+    trees.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name)));
     let new = loader.finish()?;
     new.flush()?;
     let size = std::fs::metadata(to.join("db"))?.len();
@@ -232,7 +252,7 @@ fn copy(old: &sled::Db, to: &Path, cache_bytes: u64) -> StoreResult<u64> {
     // sled's flush is not a full fsync: sync the file and its folder before calling it complete.
     File::open(to.join("db"))?.sync_all()?;
     sync_dir(to)?;
-    Ok(records)
+    Ok(trees)
 }
 
 fn sync_dir(dir: &Path) -> std::io::Result<()> {

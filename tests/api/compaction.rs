@@ -223,6 +223,14 @@ async fn hookflow_compact_shrinks_a_stopped_servers_store_and_refuses_a_running_
         "{out}"
     );
     assert!(sled_bytes(&data) * 2 < before, "{out}");
+    // Then what each tree holds: the contacts tree has one record a contact.
+    let contacts_line: Vec<&str> = out
+        .lines()
+        .find(|l| l.starts_with("contacts "))
+        .unwrap_or_else(|| panic!("no contacts tree in {out}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(contacts_line[1], contacts.len().to_string(), "{out}");
     let app = app.restart().await;
     assert_eq!(contact_ids(&app).await, contacts);
 }

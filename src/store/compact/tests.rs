@@ -84,6 +84,46 @@ fn a_compacted_store_holds_every_record_in_a_smaller_file_and_draws_higher_ids()
     assert!(store.db.generate_id().unwrap() > id);
 }
 
+/// Each tree's records and key + value bytes, as they are on disk now.
+fn sizes(dir: &Path) -> BTreeMap<String, (u64, u64)> {
+    let store = Store::open(dir).unwrap();
+    let mut all = BTreeMap::new();
+    for name in store.db.tree_names() {
+        let tree = store.db.open_tree(&name).unwrap();
+        let (mut n, mut bytes) = (0, 0);
+        for (k, v) in tree.iter().map(|kv| kv.unwrap()) {
+            n += 1;
+            bytes += (k.len() + v.len()) as u64;
+        }
+        all.insert(String::from_utf8_lossy(&name).into_owned(), (n, bytes));
+    }
+    all
+}
+
+#[test]
+fn a_compaction_says_what_each_tree_holds_largest_first() {
+    let (dir, _) = churned();
+    let before = sizes(dir.path());
+    let done = compact(dir.path(), DEFAULT_CACHE).unwrap();
+    // churned() left 600 records of a 4-byte key and a 1 KiB value in "scratch".
+    assert_eq!(
+        done.trees[0],
+        TreeSize {
+            name: "scratch".into(),
+            records: 600,
+            bytes: 600 * (4 + 1024)
+        }
+    );
+    assert!(done.trees.windows(2).all(|w| w[0].bytes >= w[1].bytes));
+    let told: BTreeMap<String, (u64, u64)> = done
+        .trees
+        .iter()
+        .map(|t| (t.name.clone(), (t.records, t.bytes)))
+        .collect();
+    assert_eq!(told, before);
+    assert_eq!(done.records, before.values().map(|s| s.0).sum::<u64>());
+}
+
 #[test]
 fn a_data_dir_in_use_is_not_compacted_and_stays_as_it_was() {
     let (dir, _) = churned();
