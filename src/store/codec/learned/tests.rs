@@ -205,3 +205,84 @@ fn only_the_run_workers_scope_takes_samples_to_learn_from() {
     store.learning_own_dictionary(|| ());
     assert!(!store.learning.is_learned());
 }
+
+/// Three kinds of record as a batch's commit encodes them: every pending write of one tree,
+/// then of the next (a full batch is 64 bookings).
+fn kinds_in_blocks(count: usize) -> Vec<Vec<u8>> {
+    (0..count)
+        .map(|i| {
+            let (block, n) = (i / 64, i % 64 + i / 192 * 64);
+            match block % 3 {
+                0 => serde_json::to_vec(&booking(n)).unwrap(),
+                1 => contact_json(n),
+                _ => email_json(n),
+            }
+        })
+        .collect()
+}
+
+fn contact_json(n: usize) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "contact_id": format!("ct_01M8SJ1H2Y1AAG{n:010}"),
+        "first_name": "Mei", "last_name": format!("Okafor{n}"),
+        "email": format!("mei.{n}@example.com"), "phone": format!("+1212{:07}", 3_000_000 + n),
+        "tags": ["Booked", "new-patient"], "source": "optimantra",
+        "custom": {"preferred_practitioner": "Dr. Maya Chen, ND", "clinic": "Bayview"},
+        "created_at": format!("2026-12-01T19:{:02}:{:02}.168Z", n / 60 % 60, n % 60),
+    }))
+    .unwrap()
+}
+
+/// An email row: a struct that begins with `"id"`, as a run does.
+fn email_json(n: usize) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Email {
+        id: String,
+        to: String,
+        from: &'static str,
+        subject: String,
+        html: String,
+    }
+    let day = n % 28 + 1;
+    serde_json::to_vec(&Email {
+        id: format!("01M8SJ1H2Y1AAG{n:012}"),
+        to: format!("lucas.{n}@example.com"),
+        from: "Bayview Integrative Health <hello@bayview.example>",
+        subject: format!("See you on 2026-12-{day:02}, Lucas"),
+        html: format!(
+            "<html><body style=\"font-family: Georgia, serif\"><h1>Your visit is booked</h1>\
+             <p>Hi Lucas,</p><p>Your Initial Naturopathic Consultation with Dr. Maya Chen is on \
+             2026-12-{day:02} at 10:30.</p><p>Please arrive ten minutes early and bring your \
+             intake form.</p><p>To reschedule, reply to this email.</p></body></html>"
+        ),
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_dictionary_learned_from_a_full_batch_helps_every_kind_of_record_in_it() {
+    let samples = kinds_in_blocks(super::SAMPLES);
+    let dict = super::dictionary_of(&samples).unwrap();
+    let own = zstd_safe::create_cdict(&dict, super::LEVEL);
+    let n = 5_000;
+    let mut sizes = Vec::new();
+    for (kind, json) in [
+        ("run", serde_json::to_vec(&booking(n)).unwrap()),
+        ("contact", contact_json(n)),
+        ("email", email_json(n)),
+    ] {
+        let builtin = crate::store::codec::compress(json.clone()).len();
+        let mut out = vec![0u8; zstd_safe::compress_bound(json.len())];
+        let learned = zstd_safe::create_cctx()
+            .compress_using_cdict(&mut out, &json, &own)
+            .unwrap();
+        sizes.push((kind, learned, builtin));
+    }
+    // (kind, bytes with the learned dictionary, with the built-in one)
+    assert!(
+        sizes
+            .iter()
+            .all(|&(_, learned, builtin)| learned * 2 < builtin),
+        "{sizes:?}"
+    );
+}
