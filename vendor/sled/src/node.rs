@@ -626,7 +626,10 @@ impl Node {
         } else if self.data.is_index() {
             256
         } else {
-            16
+            // hookflow: 16 in the published crate. A node costs its page (a page-table entry,
+            // a log header, bounds) whatever it holds; with 32 keys a store takes a sixth less
+            // disk and a third less after compaction, at the same speed.
+            32
         };
 
         let size_checks = self.data.len() > threshold;
