@@ -11,10 +11,14 @@ struct Counting;
 pub static LIVE: AtomicUsize = AtomicUsize::new(0);
 pub static PEAK: AtomicUsize = AtomicUsize::new(0);
 
+/// Allocations of any size since the start (the number, not the bytes).
+pub static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
 /// Allocations of sled's log buffers (a 512 KiB segment, aligned to 8 KiB) since the start.
 pub static SEGMENT_BUFFERS: AtomicUsize = AtomicUsize::new(0);
 
 fn counted(layout: Layout) {
+    ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
     if layout.size() == 512 * 1024 && layout.align() == 8192 {
         SEGMENT_BUFFERS.fetch_add(1, Ordering::Relaxed);
     }

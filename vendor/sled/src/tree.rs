@@ -10,6 +10,20 @@ use parking_lot::RwLock;
 
 use crate::{atomic_shim::AtomicU64, pagecache::NodeView, *};
 
+/// hookflow: a leaf takes at most this many keys from one commit's run (a later access splits
+/// it), and a run of fewer keys than [`LEAF_GROUP_LEAST`] goes key by key: a leaf's page costs
+/// about what that many links and their share of the consolidations do.
+#[cfg(not(any(test, feature = "lock_free_delays")))]
+const LEAF_GROUP_MOST: usize = 64;
+#[cfg(not(any(test, feature = "lock_free_delays")))]
+const LEAF_GROUP_LEAST: usize = 4;
+// sled's own tests split a leaf above 2 keys: runs of a few keys, and leaves over the split
+// size, are what they must meet.
+#[cfg(any(test, feature = "lock_free_delays"))]
+const LEAF_GROUP_MOST: usize = 5;
+#[cfg(any(test, feature = "lock_free_delays"))]
+const LEAF_GROUP_LEAST: usize = 2;
+
 #[derive(Debug, Clone)]
 pub(crate) struct View<'g> {
     pub node_view: NodeView<'g>,
@@ -229,6 +243,64 @@ impl Tree {
         }
     }
 
+    /// hookflow: writes `writes` (sorted by key, each key once) as a transaction's commit
+    /// does, but the keys that fall in one leaf are applied to one copy of it and written as
+    /// that leaf's new page (`replace`), instead of one link each: each link copies the whole
+    /// leaf in memory and reserves its own log entry, and a batch that appends a run of keys
+    /// to the end of a tree paid that once a key. A run too short to pay for writing the
+    /// whole leaf goes key by key as before.
+    pub(crate) fn insert_sorted_inner(
+        &self,
+        writes: &[(&IVec, &Option<IVec>)],
+        guard: &mut Guard,
+    ) -> Result<()> {
+        let mut i = 0;
+        while i < writes.len() {
+            let (key, value) = writes[i];
+            if self.subscribers.ever_used() {
+                while self.insert_inner(key, value.clone(), guard)?.is_err() {}
+                i += 1;
+                continue;
+            }
+            let View { node_view, pid, .. } = self.view_for_key(key, guard)?;
+            let room = LEAF_GROUP_MOST.saturating_sub(node_view.data.len());
+            let in_leaf = writes[i..]
+                .iter()
+                .take(room)
+                .take_while(|(k, _)| node_view.hi.is_empty() || k[..] < node_view.hi[..])
+                .count();
+            if in_leaf < LEAF_GROUP_LEAST || node_view.merging || node_view.merging_child.is_some() {
+                while self.insert_inner(key, value.clone(), guard)?.is_err() {}
+                i += 1;
+                continue;
+            }
+            let mut node: Node = (*node_view).clone();
+            let mut changed = false;
+            for (k, v) in &writes[i..i + in_leaf] {
+                let (encoded_key, last_value) = node_view.node_kv_pair(k);
+                if **v == last_value {
+                    continue;
+                }
+                changed = true;
+                match v {
+                    Some(v) => node.set_leaf(encoded_key, v.clone()),
+                    None => node.del_leaf(&encoded_key),
+                }
+            }
+            if !changed {
+                i += in_leaf;
+                continue;
+            }
+            if self.context.pagecache.replace(pid, node_view.0, node, guard)?.is_ok() {
+                guard.writeset.push(pid);
+                i += in_leaf;
+            } else {
+                M.tree_looped();
+            }
+        }
+        Ok(())
+    }
+
     /// Perform a multi-key serializable transaction.
     ///
     /// # Examples
@@ -386,13 +458,10 @@ impl Tree {
     ) -> Result<()> {
         let peg = self.context.pin_log(guard)?;
         trace!("applying batch {:?}", batch);
-        for (k, v_opt) in batch.writes {
-            loop {
-                if self.insert_inner(&k, v_opt.clone(), guard)?.is_ok() {
-                    break;
-                }
-            }
-        }
+        // hookflow: in key order, the keys of one leaf together (`insert_sorted_inner`).
+        let mut sorted: Vec<(&IVec, &Option<IVec>)> = batch.writes.iter().collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        self.insert_sorted_inner(&sorted, guard)?;
 
         // when the peg drops, it ensures all updates
         // written to the log since its creation are
