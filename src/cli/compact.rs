@@ -60,7 +60,8 @@ pub fn run(json: bool, args: &CompactArgs) -> anyhow::Result<ExitCode> {
             "bytes",
             "B/record"
         );
-        for t in &done.trees {
+        // Empty trees (sled's own default one among them) say nothing about where disk goes.
+        for t in done.trees.iter().filter(|t| t.records > 0) {
             outln!(
                 "{:<16} {:>10} {:>12} {:>10}",
                 t.name,

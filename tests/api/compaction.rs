@@ -231,6 +231,8 @@ async fn hookflow_compact_shrinks_a_stopped_servers_store_and_refuses_a_running_
         .split_whitespace()
         .collect();
     assert_eq!(contacts_line[1], contacts.len().to_string(), "{out}");
+    // Only trees that hold something are listed.
+    assert!(!out.lines().any(|l| l.starts_with("queue ")), "{out}");
     let app = app.restart().await;
     assert_eq!(contact_ids(&app).await, contacts);
 }
