@@ -359,10 +359,8 @@ impl TransactionalTree {
     fn commit(&self) -> Result<()> {
         let writes = self.writes.borrow();
         let mut guard = pin();
-        // hookflow: in key order, so that the keys of one leaf are written together.
-        let mut sorted: Vec<(&IVec, &Option<IVec>)> = writes.iter().collect();
-        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        self.tree.insert_sorted_inner(&sorted, &mut guard)
+        // hookflow: the keys of one leaf written together.
+        self.tree.insert_in_key_order(writes.iter(), &mut guard)
     }
     fn from_tree(tree: &Tree) -> Self {
         Self {

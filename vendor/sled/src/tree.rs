@@ -243,40 +243,59 @@ impl Tree {
         }
     }
 
-    /// hookflow: writes `writes` (sorted by key, each key once) as a transaction's commit
-    /// does, but the keys that fall in one leaf are applied to one copy of it and written as
-    /// that leaf's new page (`replace`), instead of one link each: each link copies the whole
-    /// leaf in memory and reserves its own log entry, and a batch that appends a run of keys
-    /// to the end of a tree paid that once a key. A run too short to pay for writing the
-    /// whole leaf goes key by key as before.
-    pub(crate) fn insert_sorted_inner(
+    /// hookflow: writes `writes` (each key once, in any order) as a transaction's commit
+    /// does, but in key order, and the keys that fall in one leaf are applied to one copy of
+    /// it and written as that leaf's new page (`replace`), instead of one link each: each link
+    /// copies the whole leaf in memory and reserves its own log entry, and a batch that
+    /// appends a run of keys to the end of a tree paid that once a key. A key whose run is too
+    /// short to pay for writing the whole leaf goes on its own as before.
+    pub(crate) fn insert_in_key_order<'a>(
+        &self,
+        writes: impl IntoIterator<Item = (&'a IVec, &'a Option<IVec>)>,
+        guard: &mut Guard,
+    ) -> Result<()> {
+        let mut writes: Vec<(&IVec, &Option<IVec>)> = writes.into_iter().collect();
+        writes.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut i = 0;
+        while i < writes.len() {
+            match self.insert_leaf_run(&writes[i..], guard)? {
+                0 => {
+                    let (key, value) = writes[i];
+                    while self.insert_inner(key, value.clone(), guard)?.is_err() {}
+                    i += 1;
+                }
+                applied => i += applied,
+            }
+        }
+        Ok(())
+    }
+
+    /// hookflow: applies the first keys of `writes` (sorted) that fall in the first key's
+    /// leaf, as that leaf's new page, and says how many; 0 when they must go one by one (a
+    /// watched tree, whose subscribers see each key; a run shorter than `LEAF_GROUP_LEAST`;
+    /// a leaf being merged).
+    fn insert_leaf_run(
         &self,
         writes: &[(&IVec, &Option<IVec>)],
         guard: &mut Guard,
-    ) -> Result<()> {
-        let mut i = 0;
-        while i < writes.len() {
-            let (key, value) = writes[i];
-            if self.subscribers.ever_used() {
-                while self.insert_inner(key, value.clone(), guard)?.is_err() {}
-                i += 1;
-                continue;
-            }
-            let View { node_view, pid, .. } = self.view_for_key(key, guard)?;
+    ) -> Result<usize> {
+        if self.subscribers.ever_used() {
+            return Ok(0);
+        }
+        loop {
+            let View { node_view, pid, .. } = self.view_for_key(writes[0].0, guard)?;
             let room = LEAF_GROUP_MOST.saturating_sub(node_view.data.len());
-            let in_leaf = writes[i..]
+            let in_leaf = writes
                 .iter()
                 .take(room)
                 .take_while(|(k, _)| node_view.hi.is_empty() || k[..] < node_view.hi[..])
                 .count();
             if in_leaf < LEAF_GROUP_LEAST || node_view.merging || node_view.merging_child.is_some() {
-                while self.insert_inner(key, value.clone(), guard)?.is_err() {}
-                i += 1;
-                continue;
+                return Ok(0);
             }
             let mut node: Node = (*node_view).clone();
             let mut changed = false;
-            for (k, v) in &writes[i..i + in_leaf] {
+            for (k, v) in &writes[..in_leaf] {
                 let (encoded_key, last_value) = node_view.node_kv_pair(k);
                 if **v == last_value {
                     continue;
@@ -288,17 +307,14 @@ impl Tree {
                 }
             }
             if !changed {
-                i += in_leaf;
-                continue;
+                return Ok(in_leaf);
             }
             if self.context.pagecache.replace(pid, node_view.0, node, guard)?.is_ok() {
                 guard.writeset.push(pid);
-                i += in_leaf;
-            } else {
-                M.tree_looped();
+                return Ok(in_leaf);
             }
+            M.tree_looped();
         }
-        Ok(())
     }
 
     /// Perform a multi-key serializable transaction.
@@ -458,10 +474,8 @@ impl Tree {
     ) -> Result<()> {
         let peg = self.context.pin_log(guard)?;
         trace!("applying batch {:?}", batch);
-        // hookflow: in key order, the keys of one leaf together (`insert_sorted_inner`).
-        let mut sorted: Vec<(&IVec, &Option<IVec>)> = batch.writes.iter().collect();
-        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        self.insert_sorted_inner(&sorted, guard)?;
+        // hookflow: the keys of one leaf together (`insert_in_key_order`).
+        self.insert_in_key_order(&batch.writes, guard)?;
 
         // when the peg drops, it ensures all updates
         // written to the log since its creation are
