@@ -148,14 +148,6 @@ impl Learning {
         SCOPE.with(|s| s.borrow().as_ref().map(|(learning, _)| learning.clone()))
     }
 
-    /// Runs `f` in `learning`'s scope when there is one, else as it is.
-    pub fn scope_of<T>(learning: Option<&Learning>, f: impl FnOnce() -> T) -> T {
-        match learning {
-            Some(learning) => learning.scope(f),
-            None => f(),
-        }
-    }
-
     /// Whether the store has its own dictionary.
     pub fn is_learned(&self) -> bool {
         self.inner.encoder.get().is_some()

@@ -98,9 +98,11 @@ impl ContactTrees {
             std::thread::Builder::new()
                 .name("csv-import".into())
                 .spawn_scoped(scope, || {
-                    crate::store::codec::Learning::scope_of(learning.as_ref(), || {
-                        prepare::read_chunks(records, &header, region, ctx, send)
-                    })
+                    let read = || prepare::read_chunks(records, &header, region, ctx, send);
+                    match &learning {
+                        Some(learning) => learning.scope(read),
+                        None => read(),
+                    }
                 })
                 .map_err(|e| ContactError::Store(format!("starting the import thread: {e}")))?;
             let mut report = ImportReport::default();
