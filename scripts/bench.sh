@@ -10,7 +10,8 @@
 #      and each server's CPU a request (steadier than rates on a VM whose speed moves).
 #   2. sustained bookings: a new patient per request for DURATION, then the time until every
 #      run has finished and every email is written; bookings/s = accepted / that time; the
-#      server's CPU a booking.
+#      server's CPU a booking, and each thread's time on a CPU and waiting for one (schedstat)
+#      while the load lasted and after it.
 #   3. disk per booking: the data dir after BOOKINGS bookings (posting more when 2 fell short),
 #      and again after `hookflow compact` (what `serve` does by itself once the file doubles),
 #      with what each tree holds a booking (keys and values as stored).
@@ -67,6 +68,23 @@ cpu_by_thread() {
     printf '%s\t%s\n' "$(tr -d '0-9' <"$t/comm" | sed 's/-*$//')" "$(awk '{ print $14 + $15 }' "$t/stat")"
   done | awk -F '\t' -v hz="$hz" '{ s[$1] += $2 } END { for (n in s) if (s[n] > 0) printf "%.2f %s\n", s[n] / hz, n }' |
     sort -rn | awk '{ t = $1; $1 = ""; printf "%s%s %s s", (NR > 1 ? ", " : ""), substr($0, 2), t } END { print "" }'
+}
+# sched_snapshot PID: one line a live thread: its id, its name (digits dropped), and from
+# schedstat its nanoseconds on a CPU and runnable but waiting for one.
+sched_snapshot() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    printf '%s %s %s\n' "${t##*/}" "$(tr -d '0-9' <"$t/comm" | sed 's/-*$//' | tr ' ' _)" \
+      "$(cut -d' ' -f1,2 "$t/schedstat")"
+  done
+}
+# sched_between BEFORE AFTER: by thread name, seconds on a CPU and waiting for one between two
+# snapshots (a thread born in between counts from zero); the busiest first, under 0.05 s left out.
+sched_between() {
+  awk 'NR == FNR { run[$1] = $3; wait[$1] = $4; next }
+       { r[$2] += $3 - run[$1]; w[$2] += $4 - wait[$1] }
+       END { for (n in r) if (r[n] + w[n] > 5e7) printf "%.2f %s %.2f\n", r[n] / 1e9, n, w[n] / 1e9 }' "$1" "$2" |
+    sort -rn | awk '{ printf "%s%s %s / %s s", (NR > 1 ? ", " : ""), $2, $1, $3 } END { print "" }'
 }
 cli() { env -u HOOKFLOW_ADMIN_TOKEN "$bin" "$@" --server "$server"; }
 
@@ -252,10 +270,13 @@ bookings_dir="$work/bookings"
 if ! skipped "$SKIP_SUSTAINED"; then
   start_server "$bookings_dir"
   cpu0=$(cpu_s "$server_pid")
+  sched_snapshot "$server_pid" >"$work/sched-0.txt"
   t0=$(now)
   book "${wrk_args[@]}"
   load_s=$(since "$t0")
+  sched_snapshot "$server_pid" >"$work/sched-1.txt"
   wait_drained "$t0"
+  sched_snapshot "$server_pid" >"$work/sched-2.txt"
   n=$(accepted optimantra-booking)
   cpu=$(cpu_since "$server_pid" "$cpu0")
   failed=none
@@ -272,6 +293,8 @@ if ! skipped "$SKIP_SUSTAINED"; then
     "failed runs" "$failed" \
     "server CPU a booking" "$(per_us "$cpu" "$n") us ($cpu s of CPU)" \
     "server CPU by thread (start included)" "$(cpu_by_thread "$server_pid")" \
+    "on a CPU / waiting for one, the load" "$(sched_between "$work/sched-0.txt" "$work/sched-1.txt")" \
+    "the same, from its end to the last run" "$(sched_between "$work/sched-1.txt" "$work/sched-2.txt")" \
     "peak RSS" "$(hwm_mib "$server_pid") MiB"
 fi
 

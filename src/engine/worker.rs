@@ -173,6 +173,9 @@ struct OwnThread {
     jobs: std::sync::mpsc::Sender<Job>,
 }
 
+/// The worker thread's name, as `top -H`, `perf` and bench.sh's CPU by thread show it.
+const THREAD_NAME: &str = "hookflow-runs";
+
 impl OwnThread {
     /// Starts the thread (inside the runtime); it ends once this handle is dropped and its
     /// current job is done.
@@ -180,7 +183,10 @@ impl OwnThread {
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         // The thread goes back to the pool only when the worker ends (at shutdown): an
         // unprivileged process could not raise its priority again anyway.
-        tokio::task::spawn_blocking(move || niceness::run_lowered("the run worker", queue));
+        tokio::task::spawn_blocking(move || {
+            niceness::name_this_thread(THREAD_NAME);
+            niceness::run_lowered("the run worker", queue)
+        });
         Self { jobs }
     }
 
@@ -251,6 +257,18 @@ mod tests {
         let worker_nice = own.run(|| this_thread_nice().unwrap()).await.unwrap();
         assert_eq!(worker_nice, (runtime_nice + WORKER_NICE).min(19));
         assert_eq!(this_thread_nice().unwrap(), runtime_nice);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_worker_thread_has_its_own_name_in_proc_not_the_blocking_pools() {
+        let own = OwnThread::start();
+        let tid = own
+            .run(|| unsafe { libc::syscall(libc::SYS_gettid) })
+            .await
+            .unwrap();
+        let comm = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")).unwrap();
+        assert_eq!(comm.trim_end(), super::THREAD_NAME);
     }
 
     #[tokio::test]
