@@ -57,25 +57,28 @@ cargo build --release --bin hookflow --example bare_warp --example log_floor
 bare_bin=target/release/examples/bare_warp
 log_bin=target/release/examples/log_floor
 
+# thread_name /proc/PID/task/TID: its name without the numbers that tell a pool's threads apart.
+thread_name() { tr -d '0-9' <"$1/comm" | sed 's/-*$//'; }
 # cpu_by_thread PID: the CPU seconds PID's live threads have used, summed by thread name (digits
-# dropped: sled-io-0…6 are one line), largest first. tokio's blocking pool (the run worker, the
-# mailer's file writes) shares the runtime's thread name; threads that have exited are not
+# dropped: sled-io-0…6 are one line), largest first. tokio's blocking pool shares the runtime's
+# thread name (the run worker names its own, hookflow-runs); threads that have exited are not
 # listed, so the lines can add up to less than the process's CPU.
 cpu_by_thread() {
   local hz t
   hz=$(getconf CLK_TCK)
   for t in /proc/"$1"/task/*; do
-    printf '%s\t%s\n' "$(tr -d '0-9' <"$t/comm" | sed 's/-*$//')" "$(awk '{ print $14 + $15 }' "$t/stat")"
+    printf '%s\t%s\n' "$(thread_name "$t")" "$(awk '{ print $14 + $15 }' "$t/stat")"
   done | awk -F '\t' -v hz="$hz" '{ s[$1] += $2 } END { for (n in s) if (s[n] > 0) printf "%.2f %s\n", s[n] / hz, n }' |
     sort -rn | awk '{ t = $1; $1 = ""; printf "%s%s %s s", (NR > 1 ? ", " : ""), substr($0, 2), t } END { print "" }'
 }
 # sched_snapshot PID: one line a live thread: its id, its name (digits dropped), and from
 # schedstat its nanoseconds on a CPU and runnable but waiting for one.
 sched_snapshot() {
-  local t
+  local t stat
   for t in /proc/"$1"/task/*; do
-    printf '%s %s %s\n' "${t##*/}" "$(tr -d '0-9' <"$t/comm" | sed 's/-*$//' | tr ' ' _)" \
-      "$(cut -d' ' -f1,2 "$t/schedstat")"
+    # A thread can end between the listing and the read: it is left out.
+    stat=$(cut -d' ' -f1,2 "$t/schedstat" 2>/dev/null) || continue
+    printf '%s %s %s\n' "${t##*/}" "$(thread_name "$t" 2>/dev/null | tr ' ' _)" "$stat"
   done
 }
 # sched_between BEFORE AFTER: by thread name, seconds on a CPU and waiting for one between two

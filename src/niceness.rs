@@ -65,7 +65,7 @@ pub fn this_thread_nice() -> std::io::Result<i32> {
 }
 
 /// Names the calling thread (at most 15 bytes show) for `top -H`, `perf` and `/proc`: a
-/// thread borrowed from tokio's blocking pool is otherwise one more `tokio-runtime-w`, like
+/// thread borrowed from tokio's blocking pool is otherwise one more `tokio-rt-worker`, like
 /// the threads that answer requests.
 #[cfg(target_os = "linux")]
 pub fn name_this_thread(name: &str) {
@@ -79,8 +79,9 @@ pub fn name_this_thread(name: &str) {
 #[cfg(not(target_os = "linux"))]
 pub fn name_this_thread(_name: &str) {}
 
+/// The calling thread's id (its directory under `/proc/self/task`).
 #[cfg(target_os = "linux")]
-fn this_thread_id() -> libc::id_t {
+pub(crate) fn this_thread_id() -> libc::id_t {
     // SAFETY: gettid takes no arguments and cannot fail.
     unsafe { libc::syscall(libc::SYS_gettid) as libc::id_t }
 }

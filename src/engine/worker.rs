@@ -263,10 +263,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_worker_thread_has_its_own_name_in_proc_not_the_blocking_pools() {
         let own = OwnThread::start();
-        let tid = own
-            .run(|| unsafe { libc::syscall(libc::SYS_gettid) })
-            .await
-            .unwrap();
+        let tid = own.run(crate::niceness::this_thread_id).await.unwrap();
         let comm = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")).unwrap();
         assert_eq!(comm.trim_end(), super::THREAD_NAME);
     }
