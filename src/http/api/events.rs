@@ -52,7 +52,7 @@ fn stream(bus: Arc<EventBus>, last: Option<u64>, workflow: Option<String>) -> im
             loop {
                 let event = match sub.next().await? {
                     Next::Event(p) => {
-                        if workflow.is_some() && p.workflow != workflow {
+                        if workflow.is_some() && p.workflow() != workflow.as_deref() {
                             continue;
                         }
                         Sse::default()
