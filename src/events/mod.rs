@@ -84,9 +84,39 @@ pub struct EventBus {
 struct Ring {
     next_id: u64,
     kept: VecDeque<Arc<Published>>,
-    /// Run id → workflow, so email events (the mailer knows only the run) can be narrowed by
-    /// workflow too. Cleared when it grows past [`RUN_WORKFLOWS`].
-    run_workflows: HashMap<String, String>,
+    /// The workflows of the newest runs, so email events (the mailer knows only the run) can be
+    /// narrowed by workflow too.
+    run_workflows: RunWorkflows,
+}
+
+/// Run id → workflow for the newest [`RUN_WORKFLOWS`] runs: when full, the oldest run is
+/// forgotten (emptying it all at once lost the workflow of every email still due).
+#[derive(Default)]
+struct RunWorkflows {
+    by_run: HashMap<Arc<str>, String>,
+    /// The remembered runs, oldest first.
+    order: VecDeque<Arc<str>>,
+}
+
+impl RunWorkflows {
+    /// Remembers `run`'s workflow; a run already remembered keeps its place.
+    fn note(&mut self, run: &str, workflow: &str) {
+        if self.by_run.contains_key(run) {
+            return;
+        }
+        if self.order.len() == RUN_WORKFLOWS {
+            if let Some(oldest) = self.order.pop_front() {
+                self.by_run.remove(&oldest);
+            }
+        }
+        let run: Arc<str> = Arc::from(run);
+        self.by_run.insert(run.clone(), workflow.to_owned());
+        self.order.push_back(run);
+    }
+
+    fn of(&self, run: Option<&String>) -> Option<String> {
+        run.and_then(|r| self.by_run.get(r.as_str()).cloned())
+    }
 }
 
 impl Default for EventBus {
@@ -107,7 +137,7 @@ impl EventBus {
             inner: Mutex::new(Ring {
                 next_id: 1,
                 kept: VecDeque::with_capacity(1024),
-                run_workflows: HashMap::new(),
+                run_workflows: RunWorkflows::default(),
             }),
             live,
         }
@@ -119,18 +149,9 @@ impl EventBus {
         let at = (self.now)();
         let mut ring = self.ring();
         match &mut event {
-            Event::Run(r) => {
-                if ring.run_workflows.len() >= RUN_WORKFLOWS {
-                    ring.run_workflows.clear();
-                }
-                ring.run_workflows
-                    .insert(r.run_id.clone(), r.workflow.clone());
-            }
+            Event::Run(r) => ring.run_workflows.note(&r.run_id, &r.workflow),
             Event::Email(e) if e.workflow.is_none() => {
-                e.workflow = e
-                    .run_id
-                    .as_ref()
-                    .and_then(|r| ring.run_workflows.get(r).cloned());
+                e.workflow = ring.run_workflows.of(e.run_id.as_ref());
             }
             _ => {}
         }
@@ -138,10 +159,7 @@ impl EventBus {
         // A run's wait belongs to the run's workflow (for `?workflow=`); a sequence's timers
         // belong to no workflow.
         let timer_workflow = match &event {
-            Event::Timer(t) => t
-                .run_id
-                .as_ref()
-                .and_then(|r| ring.run_workflows.get(r).cloned()),
+            Event::Timer(t) => ring.run_workflows.of(t.run_id.as_ref()),
             _ => None,
         };
         let published = Arc::new(Published {

@@ -150,3 +150,53 @@ async fn closing_the_bus_ends_every_stream() {
     bus.close();
     assert!(waiting.await.unwrap());
 }
+
+fn run(id: &str, workflow: &str) -> Event {
+    Event::Run(RunEvent {
+        run_id: id.into(),
+        workflow: workflow.into(),
+        request_id: "q".into(),
+        contact_id: None,
+        status: "running".into(),
+        step: None,
+    })
+}
+
+fn email_of(run_id: &str) -> Event {
+    Event::Email(EmailEvent {
+        email_id: format!("e-{run_id}"),
+        run_id: Some(run_id.into()),
+        contact_id: None,
+        workflow: None,
+        state: "sent".into(),
+        attempts: 1,
+    })
+}
+
+fn newest(bus: &EventBus) -> Arc<Published> {
+    bus.ring().kept.back().cloned().unwrap()
+}
+
+#[test]
+fn an_email_of_a_recent_run_keeps_its_workflow_however_many_runs_came_before() {
+    // The mailer follows the worker by thousands of runs under load: whenever the memory of
+    // runs is full, the oldest run is forgotten, never the recent ones whose emails are due.
+    let bus = bus();
+    for i in 0..=RUN_WORKFLOWS {
+        bus.publish(run(&format!("r{i}"), "booking"));
+    }
+    let recent = format!("r{}", RUN_WORKFLOWS - 1);
+    bus.publish(email_of(&recent));
+    assert_eq!(newest(&bus).workflow(), Some("booking"));
+    // A run's later events do not make it newer than it is, nor count twice.
+    bus.publish(run("r1", "booking"));
+    bus.publish(run(&format!("r{}", RUN_WORKFLOWS + 1), "booking"));
+    bus.publish(email_of("r1"));
+    assert_eq!(
+        newest(&bus).workflow(),
+        None,
+        "r1 was the oldest remembered"
+    );
+    bus.publish(email_of("r2"));
+    assert_eq!(newest(&bus).workflow(), Some("booking"));
+}
