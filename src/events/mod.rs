@@ -114,8 +114,9 @@ impl RunWorkflows {
         self.order.push_back(run);
     }
 
-    fn of(&self, run: Option<&String>) -> Option<String> {
-        run.and_then(|r| self.by_run.get(r.as_str()).cloned())
+    /// The workflow of `run`, if it is remembered.
+    fn of(&self, run: Option<&str>) -> Option<String> {
+        run.and_then(|r| self.by_run.get(r).cloned())
     }
 }
 
@@ -151,7 +152,7 @@ impl EventBus {
         match &mut event {
             Event::Run(r) => ring.run_workflows.note(&r.run_id, &r.workflow),
             Event::Email(e) if e.workflow.is_none() => {
-                e.workflow = ring.run_workflows.of(e.run_id.as_ref());
+                e.workflow = ring.run_workflows.of(e.run_id.as_deref());
             }
             _ => {}
         }
@@ -159,7 +160,7 @@ impl EventBus {
         // A run's wait belongs to the run's workflow (for `?workflow=`); a sequence's timers
         // belong to no workflow.
         let timer_workflow = match &event {
-            Event::Timer(t) => ring.run_workflows.of(t.run_id.as_ref()),
+            Event::Timer(t) => ring.run_workflows.of(t.run_id.as_deref()),
             _ => None,
         };
         let published = Arc::new(Published {
