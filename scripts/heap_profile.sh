@@ -24,11 +24,11 @@ note "building with the system allocator into $target (non-LTO, line tables for 
 CARGO_TARGET_DIR=$target CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
   CARGO_PROFILE_RELEASE_DEBUG=line-tables-only \
   cargo build --release --quiet --features system-alloc --bin hookflow
-bin=$target/release/hookflow
 
-work=$(mktemp -d)
-port=$(python3 scripts/lib/net.py 2>/dev/null || echo 18795)
-server="http://127.0.0.1:${port}"
+# server.sh gives the port, $server, a temp dir ($work) and wait_healthy; the server is started
+# here under heaptrack, so this script stops it itself (below) instead of stop_server.
+. scripts/lib/server.sh
+bin=$target/release/hookflow
 tracker=""
 # The traced server itself (heaptrack's own script carries the same command line).
 child() {
@@ -38,25 +38,20 @@ child() {
   done
   return 1
 }
-cleanup() {
+stop_traced() {
   local pid
   pid=$(child || true)
   [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
   [ -n "$tracker" ] && wait "$tracker" 2>/dev/null || true
   [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp "$work"/heap.* "$KEEP"/ 2>/dev/null || true
-  rm -rf "$work"
+  cleanup
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap stop_traced EXIT
 
 env -u HOOKFLOW_ADMIN_TOKEN heaptrack -o "$work/heap" "$bin" serve --compact-above 0 \
   --workflows ./workflows --data "$work/data" --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
 tracker=$!
-for _ in $(seq 1 400); do
-  curl -fsS -o /dev/null "$server/healthz" 2>/dev/null && break
-  sleep 0.05
-done
-curl -fsS -o /dev/null "$server/healthz" || { note "the server did not start"; tail "$work/server.log" >&2; exit 1; }
+SERVER_START_TIMEOUT=${SERVER_START_TIMEOUT:-20} wait_healthy "$tracker" "$work/server.log"
 . scripts/lib/measure.sh
 url=$(env -u HOOKFLOW_ADMIN_TOKEN "$bin" urls --server "$server" |
   awk -F '\t' '$1 == "optimantra-booking" { print $2 }')

@@ -5,6 +5,7 @@
 #                             DATA_DIR defaults to $work/data
 #   stop_server               stops it (bench.sh starts several in turn)
 #   free_port                 prints a free loopback port
+#   wait_healthy PID LOG      waits for /healthz (for a server started another way)
 # Other processes the caller starts go in other_pids; they are stopped on exit too.
 # The caller defines note() and has run `cargo build --release`.
 
@@ -53,18 +54,24 @@ start_server() {
   env -u HOOKFLOW_ADMIN_TOKEN "$bin" serve --compact-above 0 \
     --workflows ./workflows --data "${1:-$work/data}" --listen "127.0.0.1:${port}" >>"$server_log" 2>&1 &
   server_pid=$!
-  # Polled every 50 ms so that bench.sh can time a start-up with it.
+  wait_healthy "$server_pid" "$server_log"
+}
+
+# wait_healthy PID LOG: returns once $server answers /healthz; exits, printing LOG, if PID ends
+# first or SERVER_START_TIMEOUT (10 s) passes. Polled every 50 ms so that bench.sh can time a
+# start-up with it.
+wait_healthy() {
   local limit=${SERVER_START_TIMEOUT:-10}
   for _ in $(seq 1 $((limit * 20))); do
     curl -fsS -o /dev/null "${server}/healthz" 2>/dev/null && return 0
-    if ! kill -0 "$server_pid" 2>/dev/null; then
+    if ! kill -0 "$1" 2>/dev/null; then
       note "the server exited:"
-      cat "$server_log" >&2
+      cat "$2" >&2
       exit 1
     fi
     sleep 0.05
   done
   note "the server did not answer /healthz within ${limit} s:"
-  cat "$server_log" >&2
+  cat "$2" >&2
   exit 1
 }
